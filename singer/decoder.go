@@ -1,0 +1,401 @@
+package singer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// InputError is a problem with one input line. Line is 1-based.
+type InputError struct {
+	Line    int64
+	Excerpt string // the start of the offending line
+	Msg     string
+}
+
+func (e *InputError) Error() string {
+	if e.Excerpt == "" {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	}
+	return fmt.Sprintf("line %d: %s (line starts %s)", e.Line, e.Msg, e.Excerpt)
+}
+
+// excerptLen is how much of a bad line an error quotes.
+const excerptLen = 60
+
+// Excerpt returns a short quoted prefix of a line for error messages.
+func Excerpt(line []byte) string {
+	if len(line) > excerptLen {
+		// Cut on a rune boundary so the excerpt stays valid UTF-8.
+		n := excerptLen
+		for n > 0 && line[n]&0xC0 == 0x80 {
+			n--
+		}
+		return strconv.Quote(string(line[:n])) + "..."
+	}
+	return strconv.Quote(string(line))
+}
+
+// Decoder reads newline-delimited Singer messages. Lines may be of any
+// length; blank lines are skipped; numbers and every other value inside
+// records, schemas and states are kept as their exact input bytes.
+type Decoder struct {
+	r       *bufio.Reader
+	long    []byte // accumulates lines longer than the reader's buffer
+	line    int64
+	msg     Message
+	err     error
+	streams map[string]string // interned stream names: no allocation per record
+	warned  map[string]bool
+
+	// Strict makes a message of an unknown type an error instead of a warning.
+	Strict bool
+	// Warn receives warnings (an unknown message type, once per type). Nil
+	// discards them.
+	Warn func(msg string)
+}
+
+// readBufferSize is the bufio buffer: lines up to this size are parsed in
+// place without a copy.
+const readBufferSize = 1 << 20
+
+// NewDecoder returns a Decoder reading from r.
+func NewDecoder(r io.Reader) *Decoder {
+	return &Decoder{
+		r:       bufio.NewReaderSize(r, readBufferSize),
+		streams: make(map[string]string),
+		warned:  make(map[string]bool),
+	}
+}
+
+// Next reads the next message. It returns false at the end of the input or on
+// an error; Err tells which.
+func (d *Decoder) Next() bool {
+	if d.err != nil {
+		return false
+	}
+	for {
+		line, err := d.readLine()
+		if err != nil {
+			if err != io.EOF {
+				d.err = fmt.Errorf("reading input after line %d: %w", d.line, err)
+			}
+			return false
+		}
+		d.line++
+		line = bytes.TrimRight(line, "\r")
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		if err := d.parse(line); err != nil {
+			var skip errSkip
+			if errors.As(err, &skip) {
+				continue
+			}
+			d.err = err
+			return false
+		}
+		return true
+	}
+}
+
+// Message returns the message read by the last successful Next. It is reused
+// by the following call.
+func (d *Decoder) Message() *Message { return &d.msg }
+
+// Err returns the first error met, or nil at a clean end of input.
+func (d *Decoder) Err() error { return d.err }
+
+// Line returns the number of lines read so far.
+func (d *Decoder) Line() int64 { return d.line }
+
+// readLine returns the next line without its '\n'. A final line without a
+// newline is returned too; io.EOF comes only when nothing is left.
+func (d *Decoder) readLine() ([]byte, error) {
+	b, err := d.r.ReadSlice('\n')
+	if err == nil {
+		return b[:len(b)-1], nil
+	}
+	if err == bufio.ErrBufferFull {
+		d.long = append(d.long[:0], b...)
+		for {
+			b, err = d.r.ReadSlice('\n')
+			d.long = append(d.long, b...)
+			if err == nil {
+				return d.long[:len(d.long)-1], nil
+			}
+			if err != bufio.ErrBufferFull {
+				break
+			}
+		}
+		if err == io.EOF {
+			return d.long, nil
+		}
+		return nil, err
+	}
+	if err == io.EOF && len(b) > 0 {
+		return b, nil
+	}
+	return nil, err
+}
+
+type errSkip struct{}
+
+func (errSkip) Error() string { return "skipped" }
+
+func (d *Decoder) fail(line []byte, format string, args ...any) error {
+	return &InputError{Line: d.line, Excerpt: Excerpt(line), Msg: fmt.Sprintf(format, args...)}
+}
+
+// The envelope keys the decoder understands.
+var (
+	keyType               = []byte("type")
+	keyStream             = []byte("stream")
+	keyRecord             = []byte("record")
+	keySchema             = []byte("schema")
+	keyKeyProperties      = []byte("key_properties")
+	keyBookmarkProperties = []byte("bookmark_properties")
+	keyValue              = []byte("value")
+	keyVersion            = []byte("version")
+	keyTimeExtracted      = []byte("time_extracted")
+	keyEncoding           = []byte("encoding")
+	keyManifest           = []byte("manifest")
+)
+
+func (d *Decoder) parse(line []byte) error {
+	m := &d.msg
+	*m = Message{Line: d.line, Raw: line, KeyProperties: m.KeyProperties[:0], BookmarkProperties: m.BookmarkProperties[:0], Manifest: m.Manifest[:0]}
+	i := skipWS(line, 0)
+	if line[i] != '{' {
+		return d.fail(line, "not a JSON object: a Singer message must be one JSON object per line")
+	}
+	var (
+		typ, stream, record, schema, keys, bkeys, value, version, extracted, encoding, manifest []byte
+		hasKeys                                                                                  bool
+		it                                                                                       objectIter
+	)
+	it.start(line, i)
+	for {
+		key, esc, _, ok := it.next()
+		if !ok {
+			break
+		}
+		if esc {
+			key = appendUnescaped(nil, key)
+		}
+		raw := it.skip()
+		if raw == nil {
+			break
+		}
+		switch {
+		case bytes.Equal(key, keyType):
+			typ = raw
+		case bytes.Equal(key, keyStream):
+			stream = raw
+		case bytes.Equal(key, keyRecord):
+			record = raw
+		case bytes.Equal(key, keySchema):
+			schema = raw
+		case bytes.Equal(key, keyKeyProperties):
+			keys, hasKeys = raw, true
+		case bytes.Equal(key, keyBookmarkProperties):
+			bkeys = raw
+		case bytes.Equal(key, keyValue):
+			value = raw
+		case bytes.Equal(key, keyVersion):
+			version = raw
+		case bytes.Equal(key, keyTimeExtracted):
+			extracted = raw
+		case bytes.Equal(key, keyEncoding):
+			encoding = raw
+		case bytes.Equal(key, keyManifest):
+			manifest = raw
+		}
+	}
+	if it.err != nil {
+		return d.fail(line, "invalid JSON: %v", it.err)
+	}
+	if rest := skipWS(line, it.i); rest != len(line) {
+		return d.fail(line, "invalid JSON: unexpected data after the message at byte %d", rest+1)
+	}
+	if typ == nil {
+		return d.fail(line, `message has no "type"`)
+	}
+	if typ[0] != '"' {
+		return d.fail(line, `"type" must be a string`)
+	}
+	m.Type = parseMessageType(typ[1 : len(typ)-1])
+	if m.Type == TypeUnknown {
+		name := string(typ[1 : len(typ)-1])
+		if d.Strict {
+			return d.fail(line, "unknown message type %q (known: SCHEMA, RECORD, STATE, ACTIVATE_VERSION, BATCH)", name)
+		}
+		if !d.warned[name] {
+			d.warned[name] = true
+			if d.Warn != nil {
+				d.Warn(fmt.Sprintf("line %d: skipping messages of unknown type %q", d.line, name))
+			}
+		}
+		return errSkip{}
+	}
+	needStream := func() error {
+		if stream == nil {
+			return d.fail(line, `%s message has no "stream"`, m.Type)
+		}
+		if stream[0] != '"' {
+			return d.fail(line, `%s "stream" must be a string`, m.Type)
+		}
+		m.Stream = d.intern(stream)
+		if m.Stream == "" {
+			return d.fail(line, `%s "stream" is empty`, m.Type)
+		}
+		return nil
+	}
+	switch m.Type {
+	case TypeRecord:
+		if err := needStream(); err != nil {
+			return err
+		}
+		if record == nil {
+			return d.fail(line, `RECORD for stream %q has no "record"`, m.Stream)
+		}
+		if record[0] != '{' {
+			return d.fail(line, `RECORD for stream %q: "record" must be a JSON object`, m.Stream)
+		}
+		m.Record = record
+		if extracted != nil && !isNull(extracted) {
+			if extracted[0] != '"' {
+				return d.fail(line, `RECORD for stream %q: "time_extracted" must be an RFC 3339 string`, m.Stream)
+			}
+			m.TimeExtracted = unquoteRaw(extracted)
+		}
+		if version != nil && !isNull(version) {
+			v, err := parseVersion(version)
+			if err != nil {
+				return d.fail(line, "RECORD for stream %q: %v", m.Stream, err)
+			}
+			m.Version, m.HasVersion = v, true
+		}
+	case TypeSchema:
+		if err := needStream(); err != nil {
+			return err
+		}
+		if schema == nil || schema[0] != '{' {
+			return d.fail(line, `SCHEMA for stream %q: "schema" must be a JSON object`, m.Stream)
+		}
+		m.Schema = schema
+		if !hasKeys {
+			return d.fail(line, `SCHEMA for stream %q has no "key_properties" (use [] when the stream has no key)`, m.Stream)
+		}
+		var err error
+		if m.KeyProperties, err = appendStringArray(m.KeyProperties, keys); err != nil {
+			return d.fail(line, `SCHEMA for stream %q: "key_properties" %v`, m.Stream, err)
+		}
+		if bkeys != nil {
+			if m.BookmarkProperties, err = appendStringArray(m.BookmarkProperties, bkeys); err != nil {
+				return d.fail(line, `SCHEMA for stream %q: "bookmark_properties" %v`, m.Stream, err)
+			}
+		}
+	case TypeState:
+		if value == nil {
+			return d.fail(line, `STATE message has no "value"`)
+		}
+		if value[0] != '{' {
+			return d.fail(line, `STATE "value" must be a JSON object`)
+		}
+		m.Value = value
+	case TypeActivateVersion:
+		if err := needStream(); err != nil {
+			return err
+		}
+		if version == nil {
+			return d.fail(line, `ACTIVATE_VERSION for stream %q has no "version"`, m.Stream)
+		}
+		v, err := parseVersion(version)
+		if err != nil {
+			return d.fail(line, "ACTIVATE_VERSION for stream %q: %v", m.Stream, err)
+		}
+		m.Version, m.HasVersion = v, true
+	case TypeBatch:
+		if err := needStream(); err != nil {
+			return err
+		}
+		if encoding == nil || json.Unmarshal(encoding, &m.Encoding) != nil || m.Encoding.Format == "" {
+			return d.fail(line, `BATCH for stream %q needs "encoding": {"format": "jsonl", "compression": "gzip"|"none"}`, m.Stream)
+		}
+		var err error
+		if manifest == nil {
+			return d.fail(line, `BATCH for stream %q has no "manifest"`, m.Stream)
+		}
+		if m.Manifest, err = appendStringArray(m.Manifest, manifest); err != nil {
+			return d.fail(line, `BATCH for stream %q: "manifest" %v`, m.Stream, err)
+		}
+	}
+	return nil
+}
+
+func isNull(raw []byte) bool { return len(raw) == 4 && string(raw) == "null" }
+
+// unquoteRaw returns the content of a string literal, unescaped when needed.
+func unquoteRaw(raw []byte) []byte {
+	body := raw[1 : len(raw)-1]
+	if bytes.IndexByte(body, '\\') < 0 {
+		return body
+	}
+	return appendUnescaped(nil, body)
+}
+
+func (d *Decoder) intern(raw []byte) string {
+	body := raw[1 : len(raw)-1]
+	if s, ok := d.streams[string(body)]; ok {
+		return s
+	}
+	s := string(unquoteRaw(raw))
+	d.streams[string(body)] = s
+	return s
+}
+
+func parseVersion(raw []byte) (int64, error) {
+	v, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil {
+		// Some taps write versions as floats with an integral value.
+		if f, ferr := strconv.ParseFloat(string(raw), 64); ferr == nil && f == float64(int64(f)) {
+			return int64(f), nil
+		}
+		return 0, fmt.Errorf(`"version" must be an integer, got %s`, raw)
+	}
+	return v, nil
+}
+
+// appendStringArray decodes a JSON array of strings.
+func appendStringArray(dst []string, raw []byte) ([]string, error) {
+	if isNull(raw) {
+		return dst, nil
+	}
+	if raw[0] != '[' {
+		return dst, errors.New("must be an array of strings")
+	}
+	i := skipWS(raw, 1)
+	if raw[i] == ']' {
+		return dst, nil
+	}
+	for {
+		if raw[i] != '"' {
+			return dst, errors.New("must be an array of strings")
+		}
+		end, _, err := scanString(raw, i)
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, string(unquoteRaw(raw[i:end])))
+		i = skipWS(raw, end)
+		if raw[i] == ']' {
+			return dst, nil
+		}
+		i = skipWS(raw, i+1) // ',' (the syntax was checked already)
+	}
+}

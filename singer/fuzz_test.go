@@ -1,0 +1,71 @@
+package singer
+
+import (
+	"encoding/json"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzScanner: the tokenizer accepts exactly what encoding/json accepts,
+// except invalid UTF-8, which it refuses (encoding/json replaces it).
+func FuzzScanner(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `[1,2.5e-3,"x\u00e9",true,null]`, `"\ud83d\ude00"`, `{"a":{"b":[]}}`, `-0.0E+1`, `{"a" : "b" , "c":[ ]}`, "\"\xff\"", `01`, `{"a":1,}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		i := skipWS(b, 0)
+		end, err := skipValue(b, i)
+		ours := err == nil && skipWS(b, end) == len(b)
+		theirs := json.Valid(b)
+		if ours && !theirs {
+			t.Fatalf("scanner accepts what encoding/json rejects: %q", b)
+		}
+		if theirs && utf8.Valid(b) && !ours {
+			t.Fatalf("scanner rejects valid JSON %q: %v", b, err)
+		}
+		if ours {
+			// Unescaping agrees with encoding/json for every string.
+			var v any
+			if json.Unmarshal(b, &v) == nil {
+				if s, ok := v.(string); ok {
+					got := string(appendUnescaped(nil, b[i+1:end-1]))
+					if got != s {
+						t.Fatalf("unescape %q: got %q want %q", b, got, s)
+					}
+				}
+			}
+		}
+	})
+}
+
+// FuzzPlan: whatever the record, a plan that vouches for it agrees with the
+// judge, and a plan syntax error means the record is not valid JSON.
+func FuzzPlan(f *testing.F) {
+	schemas := make([]*Schema, len(planSchemas))
+	for i, src := range planSchemas {
+		s, err := CompileSchema([]byte(src), SchemaOptions{FlattenDepth: i % 3})
+		if err != nil {
+			f.Fatal(err)
+		}
+		schemas[i] = s
+	}
+	f.Add(uint8(0), []byte(`{"id":1,"name":"x","active":false}`))
+	f.Add(uint8(2), []byte(`{"amount":0.01,"ratio":0.30000000000000004}`))
+	f.Add(uint8(5), []byte(`{"addr":{"city":"x"},"tags":["abcd"]}`))
+	f.Fuzz(func(t *testing.T, which uint8, rec []byte) {
+		s := schemas[int(which)%len(schemas)]
+		var row Row
+		ok, err := s.Plan.Decode(rec, &row)
+		if err != nil {
+			if json.Valid(rec) && utf8.Valid(rec) && len(rec) > 0 && rec[skipWS(rec, 0)] == '{' {
+				t.Fatalf("plan syntax error on valid JSON %q: %v", rec, err)
+			}
+			return
+		}
+		if ok {
+			if jerr := s.JudgeRaw(rec); jerr != nil {
+				t.Fatalf("plan accepted %q, judge says %v", rec, jerr)
+			}
+		}
+	})
+}

@@ -1,0 +1,408 @@
+package singer
+
+import (
+	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// This file is the JSON tokenizer of the hot path. It works on a byte slice
+// that holds one whole input line, never allocates, and checks the full JSON
+// grammar (RFC 8259) plus UTF-8 validity of strings, so anything it accepts
+// encoding/json accepts too. The benchmark in bench_test.go compares it with
+// fastjson, goccy/go-json and encoding/json; it was chosen because it lets the
+// schema plan visit each value in place without building a tree.
+
+// maxNesting bounds recursion in skipValue, as encoding/json does.
+const maxNesting = 10000
+
+// jsonSyntaxError is a tokenizer error at a byte offset of the scanned slice.
+type jsonSyntaxError struct {
+	Off int
+	Msg string
+}
+
+func (e *jsonSyntaxError) Error() string { return fmt.Sprintf("%s at byte %d", e.Msg, e.Off+1) }
+
+func syntaxErr(off int, format string, args ...any) error {
+	return &jsonSyntaxError{Off: off, Msg: fmt.Sprintf(format, args...)}
+}
+
+// strPlain marks bytes that may appear in a JSON string without special care:
+// printable ASCII other than the quote and the backslash.
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// scanString scans the string starting at b[i] == '"'. It returns the index
+// just past the closing quote and whether the string holds escapes.
+func scanString(b []byte, i int) (end int, escaped bool, err error) {
+	j := i + 1
+	for {
+		for j < len(b) && strPlain[b[j]] {
+			j++
+		}
+		if j >= len(b) {
+			return 0, false, syntaxErr(len(b), "unexpected end of input inside a string (truncated line?)")
+		}
+		c := b[j]
+		switch {
+		case c == '"':
+			return j + 1, escaped, nil
+		case c == '\\':
+			escaped = true
+			if j+1 >= len(b) {
+				return 0, false, syntaxErr(len(b), "unexpected end of input inside a string (truncated line?)")
+			}
+			switch b[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j += 2
+			case 'u':
+				if j+6 > len(b) {
+					return 0, false, syntaxErr(j, "truncated \\u escape")
+				}
+				for k := j + 2; k < j+6; k++ {
+					if unhex(b[k]) < 0 {
+						return 0, false, syntaxErr(k, "invalid character %q in \\u escape", b[k])
+					}
+				}
+				j += 6
+			default:
+				return 0, false, syntaxErr(j+1, "invalid escape \\%c in string", b[j+1])
+			}
+		case c < 0x20:
+			return 0, false, syntaxErr(j, "control character 0x%02x in string (must be escaped)", c)
+		default: // c >= 0x80
+			r, size := utf8.DecodeRune(b[j:])
+			if r == utf8.RuneError && size == 1 {
+				return 0, false, syntaxErr(j, "invalid UTF-8 byte 0x%02x in string", c)
+			}
+			j += size
+		}
+	}
+}
+
+func unhex(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
+
+// appendUnescaped appends the decoded content of a string literal body
+// (between the quotes, already checked by scanString) to dst. Lone surrogates
+// become U+FFFD, as encoding/json does.
+func appendUnescaped(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '\\' {
+			j := i + 1
+			for j < len(s) && s[j] != '\\' {
+				j++
+			}
+			dst = append(dst, s[i:j]...)
+			i = j
+			continue
+		}
+		switch s[i+1] {
+		case '"':
+			dst = append(dst, '"')
+		case '\\':
+			dst = append(dst, '\\')
+		case '/':
+			dst = append(dst, '/')
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r := hex4(s[i+2:])
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+					if r2 := utf16.DecodeRune(r, hex4(s[i+2:])); r2 != utf8.RuneError {
+						dst = utf8.AppendRune(dst, r2)
+						i += 6
+						continue
+					}
+				}
+				r = utf8.RuneError
+			}
+			dst = utf8.AppendRune(dst, r)
+			continue
+		}
+		i += 2
+	}
+	return dst
+}
+
+func hex4(b []byte) rune {
+	return rune(unhex(b[0])<<12 | unhex(b[1])<<8 | unhex(b[2])<<4 | unhex(b[3]))
+}
+
+// scanNumber scans a JSON number starting at b[i]. isInt reports that it has
+// neither a fraction nor an exponent.
+func scanNumber(b []byte, i int) (end int, isInt bool, err error) {
+	j := i
+	if j < len(b) && b[j] == '-' {
+		j++
+	}
+	if j >= len(b) {
+		return 0, false, syntaxErr(j, "unexpected end of input in a number")
+	}
+	switch {
+	case b[j] == '0':
+		j++
+	case b[j] >= '1' && b[j] <= '9':
+		j++
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+	default:
+		return 0, false, syntaxErr(j, "invalid character %q in a number", b[j])
+	}
+	isInt = true
+	if j < len(b) && b[j] == '.' {
+		isInt = false
+		j++
+		k := j
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		if j == k {
+			return 0, false, syntaxErr(j, "a number needs digits after the decimal point")
+		}
+	}
+	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
+		isInt = false
+		j++
+		if j < len(b) && (b[j] == '+' || b[j] == '-') {
+			j++
+		}
+		k := j
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		if j == k {
+			return 0, false, syntaxErr(j, "a number needs digits in its exponent")
+		}
+	}
+	return j, isInt, nil
+}
+
+func scanLiteral(b []byte, i int, lit string) (int, error) {
+	if len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit {
+		return i + len(lit), nil
+	}
+	if len(b)-i < len(lit) && string(b[i:]) == lit[:len(b)-i] {
+		return 0, syntaxErr(len(b), "unexpected end of input (truncated line?)")
+	}
+	return 0, syntaxErr(i, "invalid literal (expected %s)", lit)
+}
+
+// skipValue checks and skips the JSON value starting at b[i] (no leading
+// whitespace) and returns the index just past it.
+func skipValue(b []byte, i int) (int, error) { return skipValueDepth(b, i, 0) }
+
+func skipValueDepth(b []byte, i, depth int) (int, error) {
+	if i >= len(b) {
+		return 0, syntaxErr(i, "unexpected end of input (truncated line?)")
+	}
+	switch c := b[i]; {
+	case c == '"':
+		end, _, err := scanString(b, i)
+		return end, err
+	case c == '{':
+		if depth >= maxNesting {
+			return 0, syntaxErr(i, "nesting deeper than %d", maxNesting)
+		}
+		j := skipWS(b, i+1)
+		if j < len(b) && b[j] == '}' {
+			return j + 1, nil
+		}
+		for {
+			if j >= len(b) {
+				return 0, syntaxErr(j, "unexpected end of input in an object (truncated line?)")
+			}
+			if b[j] != '"' {
+				return 0, syntaxErr(j, "invalid character %q where an object key was expected", b[j])
+			}
+			end, _, err := scanString(b, j)
+			if err != nil {
+				return 0, err
+			}
+			j = skipWS(b, end)
+			if j >= len(b) {
+				return 0, syntaxErr(j, "unexpected end of input in an object (truncated line?)")
+			}
+			if b[j] != ':' {
+				return 0, syntaxErr(j, "invalid character %q after an object key", b[j])
+			}
+			j = skipWS(b, j+1)
+			if j, err = skipValueDepth(b, j, depth+1); err != nil {
+				return 0, err
+			}
+			j = skipWS(b, j)
+			if j >= len(b) {
+				return 0, syntaxErr(j, "unexpected end of input in an object (truncated line?)")
+			}
+			switch b[j] {
+			case ',':
+				j = skipWS(b, j+1)
+			case '}':
+				return j + 1, nil
+			default:
+				return 0, syntaxErr(j, "invalid character %q after an object value", b[j])
+			}
+		}
+	case c == '[':
+		if depth >= maxNesting {
+			return 0, syntaxErr(i, "nesting deeper than %d", maxNesting)
+		}
+		j := skipWS(b, i+1)
+		if j < len(b) && b[j] == ']' {
+			return j + 1, nil
+		}
+		for {
+			var err error
+			if j, err = skipValueDepth(b, j, depth+1); err != nil {
+				return 0, err
+			}
+			j = skipWS(b, j)
+			if j >= len(b) {
+				return 0, syntaxErr(j, "unexpected end of input in an array (truncated line?)")
+			}
+			switch b[j] {
+			case ',':
+				j = skipWS(b, j+1)
+			case ']':
+				return j + 1, nil
+			default:
+				return 0, syntaxErr(j, "invalid character %q after an array element", b[j])
+			}
+		}
+	case c == '-' || (c >= '0' && c <= '9'):
+		end, _, err := scanNumber(b, i)
+		return end, err
+	case c == 't':
+		return scanLiteral(b, i, "true")
+	case c == 'f':
+		return scanLiteral(b, i, "false")
+	case c == 'n':
+		return scanLiteral(b, i, "null")
+	default:
+		return 0, syntaxErr(i, "invalid character %q looking for a value", c)
+	}
+}
+
+// objectIter walks the members of a JSON object in place.
+type objectIter struct {
+	b   []byte
+	i   int
+	n   int // members seen
+	err error
+}
+
+// start positions the iterator on the object at b[i] == '{'.
+func (it *objectIter) start(b []byte, i int) {
+	*it = objectIter{b: b, i: i + 1}
+}
+
+// next returns the raw key body (between the quotes), whether the key has
+// escapes, and the offset of the value (whitespace skipped). The caller must
+// then call skip or set it.i past the value before calling next again.
+func (it *objectIter) next() (key []byte, keyEsc bool, valOff int, ok bool) {
+	if it.err != nil {
+		return nil, false, 0, false
+	}
+	b := it.b
+	j := skipWS(b, it.i)
+	if j >= len(b) {
+		it.err = syntaxErr(j, "unexpected end of input in an object (truncated line?)")
+		return nil, false, 0, false
+	}
+	if it.n > 0 {
+		switch b[j] {
+		case ',':
+			j = skipWS(b, j+1)
+		case '}':
+			it.i = j + 1
+			return nil, false, 0, false
+		default:
+			it.err = syntaxErr(j, "invalid character %q after an object value", b[j])
+			return nil, false, 0, false
+		}
+	} else if b[j] == '}' {
+		it.i = j + 1
+		return nil, false, 0, false
+	}
+	if j >= len(b) || b[j] != '"' {
+		if j >= len(b) {
+			it.err = syntaxErr(j, "unexpected end of input in an object (truncated line?)")
+		} else {
+			it.err = syntaxErr(j, "invalid character %q where an object key was expected", b[j])
+		}
+		return nil, false, 0, false
+	}
+	end, esc, err := scanString(b, j)
+	if err != nil {
+		it.err = err
+		return nil, false, 0, false
+	}
+	key = b[j+1 : end-1]
+	j = skipWS(b, end)
+	if j >= len(b) || b[j] != ':' {
+		if j >= len(b) {
+			it.err = syntaxErr(j, "unexpected end of input in an object (truncated line?)")
+		} else {
+			it.err = syntaxErr(j, "invalid character %q after an object key", b[j])
+		}
+		return nil, false, 0, false
+	}
+	j = skipWS(b, j+1)
+	if j >= len(b) {
+		it.err = syntaxErr(j, "unexpected end of input in an object (truncated line?)")
+		return nil, false, 0, false
+	}
+	it.n++
+	it.i = j
+	return key, esc, j, true
+}
+
+// skip skips the value the iterator stands on and returns its raw bytes.
+func (it *objectIter) skip() []byte {
+	end, err := skipValue(it.b, it.i)
+	if err != nil {
+		it.err = err
+		return nil
+	}
+	v := it.b[it.i:end]
+	it.i = end
+	return v
+}

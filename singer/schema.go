@@ -1,0 +1,280 @@
+package singer
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
+)
+
+// Schema is a stream's compiled JSON schema: jsonschema/v5 as the judge of
+// validity and a Plan that decodes and validates records in one pass over
+// their bytes, asking the judge only about what it cannot decide.
+type Schema struct {
+	Raw  []byte         // the schema as received
+	Doc  map[string]any // decoded with json.Number for numbers
+	Plan *Plan
+
+	judge *jsonschema.Schema
+}
+
+// SchemaOptions shape the plan compiled from a schema.
+type SchemaOptions struct {
+	// FlattenDepth is how many levels of nested objects become columns of
+	// their own (a__b). 0 keeps objects whole.
+	FlattenDepth int
+	// Separator joins flattened names; "__" when empty.
+	Separator string
+}
+
+// SchemaError is a schema that cannot be compiled.
+type SchemaError struct {
+	Msg string
+}
+
+func (e *SchemaError) Error() string { return e.Msg }
+
+// multipleOfKeyword replaces "multipleOf" before the judge compiles a schema,
+// so that the toolkit's float-noise tolerant rule applies (see
+// multipleOfTolerant).
+const multipleOfKeyword = "x-singerkit-multipleOf"
+
+// CompileSchema compiles a stream's schema. A schema without "$schema" is
+// read as draft 4, as Singer taps write them.
+func CompileSchema(raw []byte, opts SchemaOptions) (*Schema, error) {
+	doc, err := decodeJSONDoc(raw)
+	if err != nil {
+		return nil, &SchemaError{Msg: fmt.Sprintf("schema is not valid JSON: %v", err)}
+	}
+	m, ok := doc.(map[string]any)
+	if !ok {
+		return nil, &SchemaError{Msg: "schema must be a JSON object"}
+	}
+	judged := renameMultipleOf(m)
+	judgedRaw, err := json.Marshal(judged)
+	if err != nil {
+		return nil, &SchemaError{Msg: fmt.Sprintf("schema cannot be encoded: %v", err)}
+	}
+	c := jsonschema.NewCompiler()
+	c.Draft = jsonschema.Draft4
+	c.AssertFormat = true
+	c.Formats["singer.decimal"] = isDecimalFormat
+	c.Formats["x-singer.decimal"] = isDecimalFormat
+	c.RegisterExtension("singerkit-multipleOf", multipleOfMeta, multipleOfCompiler{})
+	// The judge must never load anything from the network or disk.
+	c.LoadURL = func(s string) (io.ReadCloser, error) {
+		return nil, fmt.Errorf("schema references %q: external $ref is not supported", s)
+	}
+	if err := c.AddResource("stream.json", bytes.NewReader(judgedRaw)); err != nil {
+		return nil, &SchemaError{Msg: fmt.Sprintf("invalid schema: %v", err)}
+	}
+	judge, err := c.Compile("stream.json")
+	if err != nil {
+		return nil, &SchemaError{Msg: "invalid schema: " + schemaCompileMessage(err)}
+	}
+	sep := opts.Separator
+	if sep == "" {
+		sep = "__"
+	}
+	plan := compilePlanRaw(raw, opts.FlattenDepth, sep)
+	return &Schema{Raw: append([]byte(nil), raw...), Doc: m, Plan: plan, judge: judge}, nil
+}
+
+func schemaCompileMessage(err error) string {
+	var se *jsonschema.SchemaError
+	if errors.As(err, &se) {
+		var ve *jsonschema.ValidationError
+		if errors.As(se.Err, &ve) {
+			return leafMessages(ve, "")
+		}
+		return strings.ReplaceAll(se.Err.Error(), "\n", "; ")
+	}
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}
+
+func decodeJSONDoc(raw []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("unexpected data after the schema")
+	}
+	return v, nil
+}
+
+func isDecimalFormat(v any) bool {
+	s, ok := v.(string)
+	if !ok {
+		return true
+	}
+	return isDecimalText([]byte(s))
+}
+
+// schemaValuedKeys are keywords whose value is a schema, a list of schemas or
+// a map of schemas: where renameMultipleOf must descend.
+var (
+	schemaValued     = []string{"additionalProperties", "items", "additionalItems", "not", "contains", "propertyNames", "if", "then", "else", "unevaluatedProperties", "unevaluatedItems", "contentSchema"}
+	schemaListValued = []string{"allOf", "anyOf", "oneOf", "items", "prefixItems"}
+	schemaMapValued  = []string{"properties", "patternProperties", "definitions", "$defs", "dependencies", "dependentSchemas"}
+)
+
+// renameMultipleOf returns a copy of a schema with every multipleOf keyword
+// renamed for the tolerant extension. Only schema positions are touched: a
+// property called "multipleOf" keeps its name.
+func renameMultipleOf(s any) any {
+	m, ok := s.(map[string]any)
+	if !ok {
+		return s
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	if v, ok := out["multipleOf"]; ok {
+		delete(out, "multipleOf")
+		out[multipleOfKeyword] = v
+	}
+	for _, k := range schemaValued {
+		if v, ok := out[k]; ok {
+			if _, isList := v.([]any); !isList {
+				out[k] = renameMultipleOf(v)
+			}
+		}
+	}
+	for _, k := range schemaListValued {
+		if l, ok := out[k].([]any); ok {
+			nl := make([]any, len(l))
+			for i, v := range l {
+				nl[i] = renameMultipleOf(v)
+			}
+			out[k] = nl
+		}
+	}
+	for _, k := range schemaMapValued {
+		if mm, ok := out[k].(map[string]any); ok {
+			nm := make(map[string]any, len(mm))
+			for name, v := range mm {
+				nm[name] = renameMultipleOf(v)
+			}
+			out[k] = nm
+		}
+	}
+	return out
+}
+
+var multipleOfMeta = jsonschema.MustCompileString("singerkit-multipleOf.json", `{
+	"properties": {"`+multipleOfKeyword+`": {"type": "number", "exclusiveMinimum": 0}}
+}`)
+
+type multipleOfCompiler struct{}
+
+func (multipleOfCompiler) Compile(_ jsonschema.CompilerContext, m map[string]any) (jsonschema.ExtSchema, error) {
+	v, ok := m[multipleOfKeyword]
+	if !ok {
+		return nil, nil
+	}
+	n, ok := v.(json.Number)
+	if !ok {
+		return nil, fmt.Errorf("multipleOf must be a number")
+	}
+	r, ok := new(big.Rat).SetString(string(n))
+	if !ok || r.Sign() <= 0 {
+		return nil, fmt.Errorf("multipleOf must be a number greater than 0")
+	}
+	return multipleOfSchema{r: r, text: string(n)}, nil
+}
+
+type multipleOfSchema struct {
+	r    *big.Rat
+	text string
+}
+
+func (s multipleOfSchema) Validate(ctx jsonschema.ValidationContext, v any) error {
+	n, ok := v.(json.Number)
+	if !ok {
+		return nil
+	}
+	r, ok := new(big.Rat).SetString(string(n))
+	if !ok || multipleOfTolerant(r, s.r) {
+		return nil
+	}
+	return ctx.Error("multipleOf", "%s is not a multiple of %s", n, s.text)
+}
+
+// ValidationError is a record that does not match its schema.
+type ValidationError struct {
+	Msg string // one line: "/path: message; /other: message"
+}
+
+func (e *ValidationError) Error() string { return e.Msg }
+
+// leafMessages renders the innermost causes of a v5 error on one line.
+func leafMessages(ve *jsonschema.ValidationError, _ string) string {
+	var parts []string
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			loc := e.InstanceLocation
+			if loc == "" {
+				loc = "/"
+			}
+			parts = append(parts, loc+": "+e.Message)
+			return
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	const maxParts = 5
+	if len(parts) > maxParts {
+		parts = append(parts[:maxParts], fmt.Sprintf("and %d more", len(parts)-maxParts))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Judge validates an already decoded record (numbers as json.Number) with
+// jsonschema/v5.
+func (s *Schema) Judge(doc any) error {
+	if err := s.judge.Validate(doc); err != nil {
+		var ve *jsonschema.ValidationError
+		if errors.As(err, &ve) {
+			return &ValidationError{Msg: leafMessages(ve, "")}
+		}
+		return &ValidationError{Msg: err.Error()}
+	}
+	return nil
+}
+
+// JudgeRaw decodes a record and validates it with jsonschema/v5 alone.
+func (s *Schema) JudgeRaw(record []byte) error {
+	doc, err := decodeJSONDoc(record)
+	if err != nil {
+		return &ValidationError{Msg: "record is not valid JSON: " + err.Error()}
+	}
+	return s.Judge(doc)
+}
+
+// Decode parses a RECORD's JSON object into row (one Value per plan column)
+// and validates it: the plan decides what it can; everything else, and every
+// rejection, goes to the judge, whose verdict stands. With validate false
+// only the values are extracted.
+func (s *Schema) Decode(record []byte, row *Row, validate bool) error {
+	ok, err := s.Plan.Decode(record, row)
+	if err != nil {
+		return &ValidationError{Msg: "record is not valid JSON: " + err.Error()}
+	}
+	if ok || !validate {
+		return nil
+	}
+	row.Judged = true
+	return s.JudgeRaw(record)
+}

@@ -1,0 +1,121 @@
+package singer
+
+import "time"
+
+// These parsers accept a subset of what jsonschema/v5's date, time and
+// date-time format checks accept (RFC 3339), without allocating. What they
+// do not accept is left to the judge (leap seconds, odd forms), so the fast
+// path never accepts a value the judge would refuse.
+
+func digits2(b []byte) (int, bool) {
+	if b[0] < '0' || b[0] > '9' || b[1] < '0' || b[1] > '9' {
+		return 0, false
+	}
+	return int(b[0]-'0')*10 + int(b[1]-'0'), true
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// parseDate parses YYYY-MM-DD.
+func parseDate(b []byte) (y, m, d int, ok bool) {
+	if len(b) != 10 || b[4] != '-' || b[7] != '-' {
+		return 0, 0, 0, false
+	}
+	hi, ok1 := digits2(b[0:2])
+	lo, ok2 := digits2(b[2:4])
+	m, ok3 := digits2(b[5:7])
+	d, ok4 := digits2(b[8:10])
+	y = hi*100 + lo
+	if !(ok1 && ok2 && ok3 && ok4) || y < 1 || m < 1 || m > 12 || d < 1 || d > daysIn(m, y) {
+		return 0, 0, 0, false
+	}
+	return y, m, d, true
+}
+
+// parseTimeOfDay parses hh:mm:ss[.frac](Z|+hh:mm|-hh:mm). It returns the
+// clock, nanoseconds and the zone offset in seconds east of UTC.
+func parseTimeOfDay(b []byte) (h, m, s, nsec, offset int, ok bool) {
+	if len(b) < 9 || b[2] != ':' || b[5] != ':' {
+		return
+	}
+	var ok1, ok2, ok3 bool
+	h, ok1 = digits2(b[0:2])
+	m, ok2 = digits2(b[3:5])
+	s, ok3 = digits2(b[6:8])
+	// Seconds of 60 (leap seconds) are left to the judge.
+	if !(ok1 && ok2 && ok3) || h > 23 || m > 59 || s > 59 {
+		return 0, 0, 0, 0, 0, false
+	}
+	i := 8
+	if b[i] == '.' {
+		i++
+		k := i
+		scale := 100000000
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			nsec += int(b[i]-'0') * scale
+			scale /= 10
+			i++
+		}
+		if i == k || i >= len(b) {
+			return 0, 0, 0, 0, 0, false
+		}
+	}
+	switch b[i] {
+	case 'Z', 'z':
+		if i+1 != len(b) {
+			return 0, 0, 0, 0, 0, false
+		}
+	case '+', '-':
+		if len(b)-i != 6 || b[i+3] != ':' {
+			return 0, 0, 0, 0, 0, false
+		}
+		zh, ok1 := digits2(b[i+1 : i+3])
+		zm, ok2 := digits2(b[i+4 : i+6])
+		if !ok1 || !ok2 || zh > 23 || zm > 59 {
+			return 0, 0, 0, 0, 0, false
+		}
+		offset = zh*3600 + zm*60
+		if b[i] == '-' {
+			offset = -offset
+		}
+	default:
+		return 0, 0, 0, 0, 0, false
+	}
+	return h, m, s, nsec, offset, true
+}
+
+// parseDateTime parses an RFC 3339 date-time into a UTC time.
+func parseDateTime(b []byte) (time.Time, bool) {
+	if len(b) < 20 || (b[10] != 'T' && b[10] != 't') {
+		return time.Time{}, false
+	}
+	y, mo, d, ok := parseDate(b[:10])
+	if !ok {
+		return time.Time{}, false
+	}
+	h, mi, s, ns, off, ok := parseTimeOfDay(b[11:])
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Date(y, time.Month(mo), d, h, mi, s, ns, time.UTC).Add(-time.Duration(off) * time.Second), true
+}
+
+// parseDateOnly parses YYYY-MM-DD into midnight UTC.
+func parseDateOnly(b []byte) (time.Time, bool) {
+	y, m, d, ok := parseDate(b)
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC), true
+}

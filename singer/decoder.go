@@ -175,8 +175,8 @@ func (d *Decoder) parse(line []byte) error {
 	}
 	var (
 		typ, stream, record, schema, keys, bkeys, value, version, extracted, encoding, manifest []byte
-		hasKeys                                                                                  bool
-		it                                                                                       objectIter
+		hasKeys                                                                                 bool
+		it                                                                                      objectIter
 	)
 	it.start(line, i)
 	for {

@@ -1,0 +1,331 @@
+package singer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes shared by every binary.
+const (
+	ExitOK      = 0
+	ExitRuntime = 1 // database, I/O, bad input mid-stream, interrupted
+	ExitUsage   = 2 // flags, invalid config, unreadable catalog or state
+)
+
+// Version is the toolkit's version, set at build time with
+// -ldflags "-X github.com/singerkit/singerkit/singer.Version=...".
+var Version = "0.1.0-dev"
+
+// UsageError is a mistake in how the binary was called (exit 2).
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Usagef returns a UsageError.
+func Usagef(format string, args ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// ErrInterrupted is returned by a run stopped by SIGINT or SIGTERM.
+var ErrInterrupted = errors.New("interrupted by a signal")
+
+// ExitCode maps an error to the exit code of the binaries.
+func ExitCode(err error) int {
+	var ue *UsageError
+	var ce *ConfigError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ue), errors.As(err, &ce):
+		return ExitUsage
+	}
+	return ExitRuntime
+}
+
+// Env is what a binary's run function gets: the standard streams and the
+// merged, validated config.
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Log    *Log
+	Config *Config
+}
+
+// About describes a binary for --about.
+type About struct {
+	Name          string          `json:"name"`
+	Description   string          `json:"description"`
+	Version       string          `json:"version"`
+	Capabilities  []string        `json:"capabilities"`
+	Settings      json.RawMessage `json:"settings"` // the config JSON Schema
+	SettingsNotes string          `json:"-"`
+}
+
+// TapSpec wires a tap into the shared command line.
+type TapSpec struct {
+	About About
+	// Discover writes the catalog (as JSON) to env.Stdout.
+	Discover func(ctx context.Context, env *Env) error
+	// Sync writes SCHEMA, RECORD, STATE... to out. On ctx cancellation it
+	// writes its last state and returns ctx.Err().
+	Sync func(ctx context.Context, env *Env, catalog *Catalog, state *State, out *Encoder) error
+}
+
+// TargetSpec wires a target into the shared command line.
+type TargetSpec struct {
+	About About
+	// Run reads messages from in and writes released states to out. On ctx
+	// cancellation it stops reading, commits what it has, writes the state
+	// the commits cover and returns ctx.Err().
+	Run func(ctx context.Context, env *Env, in io.Reader, out *Encoder) error
+}
+
+type tapOptions struct {
+	configs    []string
+	state      string
+	catalog    string
+	properties string
+	discover   bool
+	about      bool
+	format     string
+	version    bool
+}
+
+// RunTap runs a tap's command line and returns its exit code.
+func RunTap(ctx context.Context, spec TapSpec, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	opts := &tapOptions{}
+	cmd := &cobra.Command{
+		Use:           spec.About.Name,
+		Short:         spec.About.Description,
+		Args:          cobra.NoArgs,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runTap(cmd.Context(), spec, opts, stdin, stdout, stderr)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&opts.configs, "config", "c", nil, "config file (JSON); repeat to merge several, later files win")
+	f.StringVarP(&opts.state, "state", "s", "", "state file from a previous run (a bare state, or the last line of a target's output)")
+	f.StringVar(&opts.catalog, "catalog", "", "catalog file selecting streams (from --discover, edited)")
+	f.StringVarP(&opts.properties, "properties", "p", "", "legacy alias of --catalog")
+	f.BoolVarP(&opts.discover, "discover", "d", false, "write the catalog of available streams to stdout")
+	f.BoolVar(&opts.about, "about", false, "describe the tap: name, version, capabilities, config schema")
+	f.StringVar(&opts.format, "format", "json", "format of --about: json or markdown")
+	f.BoolVar(&opts.version, "version", false, "print the version")
+	return execute(ctx, cmd, args, stderr, spec.About.Name)
+}
+
+func runTap(ctx context.Context, spec TapSpec, o *tapOptions, stdin io.Reader, stdout, stderr io.Writer) error {
+	if o.version {
+		fmt.Fprintf(stdout, "%s %s\n", spec.About.Name, spec.About.Version)
+		return nil
+	}
+	if o.about {
+		return writeAbout(stdout, spec.About, o.format)
+	}
+	if len(o.configs) == 0 {
+		return Usagef("--config is required (a JSON file; see --about for its keys)")
+	}
+	if o.catalog != "" && o.properties != "" {
+		return Usagef("use --catalog or --properties, not both")
+	}
+	cfg, err := LoadConfig(o.configs, spec.About.Settings)
+	if err != nil {
+		return err
+	}
+	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Log: NewLog(stderr), Config: cfg}
+	if o.discover {
+		return spec.Discover(ctx, env)
+	}
+	var catalog *Catalog
+	catPath := o.catalog
+	if catPath == "" {
+		catPath = o.properties
+	}
+	if catPath != "" {
+		if catalog, err = LoadCatalogFile(catPath); err != nil {
+			return Usagef("cannot use catalog %s: %v", catPath, unwrapPathError(err))
+		}
+	}
+	state := NewState()
+	if o.state != "" {
+		if state, err = LoadStateFile(o.state); err != nil {
+			return Usagef("cannot use state %s: %v", o.state, unwrapPathError(err))
+		}
+	}
+	out := NewEncoder(stdout)
+	err = spec.Sync(ctx, env, catalog, state, out)
+	if ferr := out.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+type targetOptions struct {
+	configs []string
+	input   string
+	about   bool
+	format  string
+	version bool
+}
+
+// RunTarget runs a target's command line and returns its exit code.
+func RunTarget(ctx context.Context, spec TargetSpec, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	opts := &targetOptions{}
+	cmd := &cobra.Command{
+		Use:           spec.About.Name,
+		Short:         spec.About.Description,
+		Args:          cobra.NoArgs,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runTarget(cmd.Context(), spec, opts, stdin, stdout, stderr)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&opts.configs, "config", "c", nil, "config file (JSON); repeat to merge several, later files win")
+	f.StringVarP(&opts.input, "input", "i", "", "read messages from this file instead of stdin")
+	f.BoolVar(&opts.about, "about", false, "describe the target: name, version, capabilities, config schema")
+	f.StringVar(&opts.format, "format", "json", "format of --about: json or markdown")
+	f.BoolVar(&opts.version, "version", false, "print the version")
+	return execute(ctx, cmd, args, stderr, spec.About.Name)
+}
+
+func runTarget(ctx context.Context, spec TargetSpec, o *targetOptions, stdin io.Reader, stdout, stderr io.Writer) error {
+	if o.version {
+		fmt.Fprintf(stdout, "%s %s\n", spec.About.Name, spec.About.Version)
+		return nil
+	}
+	if o.about {
+		return writeAbout(stdout, spec.About, o.format)
+	}
+	if len(o.configs) == 0 {
+		return Usagef("--config is required (a JSON file; see --about for its keys)")
+	}
+	cfg, err := LoadConfig(o.configs, spec.About.Settings)
+	if err != nil {
+		return err
+	}
+	in := stdin
+	if o.input != "" {
+		f, err := os.Open(o.input)
+		if err != nil {
+			return Usagef("cannot read --input %s: %v", o.input, unwrapPathError(err))
+		}
+		defer f.Close()
+		in = f
+	}
+	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Log: NewLog(stderr), Config: cfg}
+	out := NewEncoder(stdout)
+	err = spec.Run(ctx, env, in, out)
+	if ferr := out.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// execute runs a root command with signal handling and turns its error into
+// one line on stderr and an exit code.
+func execute(ctx context.Context, cmd *cobra.Command, args []string, stderr io.Writer, name string) int {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd.SetArgs(args)
+	cmd.SetOut(stderr)
+	cmd.SetErr(stderr)
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return Usagef("%v", err)
+	})
+	err := cmd.ExecuteContext(ctx)
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = ErrInterrupted
+	}
+	return Report(stderr, name, cmd, err)
+}
+
+// Report prints err as one line (with usage for usage errors) and returns
+// the exit code.
+func Report(stderr io.Writer, name string, cmd *cobra.Command, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	fmt.Fprintf(stderr, "%s: error: %s\n", name, msg)
+	var ue *UsageError
+	if errors.As(err, &ue) && cmd != nil {
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return ExitCode(err)
+}
+
+func writeAbout(w io.Writer, a About, format string) error {
+	switch format {
+	case "json":
+		b, err := json.MarshalIndent(a, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	case "markdown", "md":
+		return writeAboutMarkdown(w, a)
+	}
+	return Usagef("--format must be json or markdown, not %q", format)
+}
+
+func writeAboutMarkdown(w io.Writer, a About) error {
+	fmt.Fprintf(w, "# %s\n\n%s\n\nVersion: %s\n\n## Capabilities\n\n", a.Name, a.Description, a.Version)
+	for _, c := range a.Capabilities {
+		fmt.Fprintf(w, "- `%s`\n", c)
+	}
+	fmt.Fprintf(w, "\n## Settings\n\n| key | type | required | description |\n|---|---|---|---|\n")
+	var schema struct {
+		Properties map[string]struct {
+			Type        any    `json:"type"`
+			Description string `json:"description"`
+			Default     any    `json:"default"`
+		} `json:"properties"`
+		Required []string `json:"required"`
+	}
+	if err := json.Unmarshal(a.Settings, &schema); err != nil {
+		return fmt.Errorf("config schema of %s: %w", a.Name, err)
+	}
+	req := map[string]bool{}
+	for _, r := range schema.Required {
+		req[r] = true
+	}
+	keys := make([]string, 0, len(schema.Properties))
+	for k := range schema.Properties {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		p := schema.Properties[k]
+		t, _ := json.Marshal(p.Type)
+		d := p.Description
+		if p.Default != nil {
+			def, _ := json.Marshal(p.Default)
+			d += fmt.Sprintf(" Default: `%s`.", def)
+		}
+		r := ""
+		if req[k] {
+			r = "yes"
+		}
+		fmt.Fprintf(w, "| `%s` | %s | %s | %s |\n", k, strings.Trim(string(t), `"`), r, strings.TrimSpace(d))
+	}
+	if a.SettingsNotes != "" {
+		fmt.Fprintf(w, "\n%s\n", a.SettingsNotes)
+	}
+	return nil
+}

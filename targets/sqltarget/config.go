@@ -1,0 +1,74 @@
+package sqltarget
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config holds the keys every SQL target shares (see README).
+type Config struct {
+	DefaultTargetSchema string            `json:"default_target_schema"`
+	SchemaMapping       map[string]Target `json:"schema_mapping"`
+	LoadMethod          string            `json:"load_method"` // upsert, append, overwrite; "" = upsert with keys
+	BatchSizeRows       int               `json:"batch_size_rows"`
+	BatchSizeBytes      int64             `json:"batch_size_bytes"`
+	MaxBatchAgeSeconds  float64           `json:"max_batch_age_seconds"`
+	AddMetadataColumns  bool              `json:"add_metadata_columns"`
+	HardDelete          bool              `json:"hard_delete"`
+	ValidateRecords     *bool             `json:"validate_records"`
+	FlatteningMaxLevel  int               `json:"flattening_max_level"`
+	PrimaryKeyRequired  bool              `json:"primary_key_required"`
+	MaxParallelFlushes  int               `json:"max_parallel_flushes"`
+}
+
+// Target is where a source schema's streams go.
+type Target struct {
+	TargetSchema string `json:"target_schema"`
+}
+
+// Defaults of the batch policy.
+const (
+	DefaultBatchRows  = 100000
+	DefaultBatchBytes = 64 << 20
+)
+
+// FlushPolicy decides when a stream's batch is flushed.
+type FlushPolicy struct {
+	Rows   int
+	Bytes  int
+	MaxAge time.Duration // 0: no age limit
+}
+
+// Policy returns the batch policy of the config.
+func (c *Config) Policy() FlushPolicy {
+	p := FlushPolicy{Rows: c.BatchSizeRows, Bytes: int(c.BatchSizeBytes), MaxAge: time.Duration(c.MaxBatchAgeSeconds * float64(time.Second))}
+	if p.Rows <= 0 {
+		p.Rows = DefaultBatchRows
+	}
+	if p.Bytes <= 0 {
+		p.Bytes = DefaultBatchBytes
+	}
+	return p
+}
+
+// Validate checks what the config schema cannot.
+func (c *Config) Validate() error {
+	switch c.LoadMethod {
+	case "", "upsert", "append", "overwrite":
+	default:
+		return fmt.Errorf("load_method must be upsert, append or overwrite, not %q", c.LoadMethod)
+	}
+	if c.FlatteningMaxLevel < 0 {
+		return fmt.Errorf("flattening_max_level must be 0 or more")
+	}
+	return nil
+}
+
+func (c *Config) validate() bool { return c.ValidateRecords == nil || *c.ValidateRecords }
+
+func (c *Config) parallel() int {
+	if c.MaxParallelFlushes <= 0 {
+		return 1
+	}
+	return c.MaxParallelFlushes
+}

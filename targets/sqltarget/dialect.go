@@ -1,0 +1,119 @@
+package sqltarget
+
+import (
+	"context"
+	"time"
+
+	"github.com/singerkit/singerkit/singer"
+)
+
+// Dialect is a SQL destination as the engine sees it.
+type Dialect interface {
+	// FoldIdentifier maps a stream or property name to a valid identifier
+	// (unquoted; the dialect quotes when it writes SQL). The engine makes
+	// the results unique.
+	FoldIdentifier(name string) string
+	// IdentifierKey is the form under which two identifiers collide (lower
+	// case for case-insensitive databases).
+	IdentifierKey(name string) string
+	// MaxIdentifier is the longest identifier, in bytes.
+	MaxIdentifier() int
+	// Open connects a session. The engine opens one per loader.
+	Open(ctx context.Context) (Session, error)
+}
+
+// Session is one connection of a dialect.
+type Session interface {
+	// PrepareTable creates the table, or evolves an existing one so that it
+	// can take the columns of t (add columns, widen types by the dialect's
+	// documented rules, never dropping data), and returns the batch encoder
+	// for rows of t as they will be loaded.
+	PrepareTable(ctx context.Context, t *Table) (Batch, error)
+	// Load loads a batch into its table: stage, check the count, merge by
+	// key (or append), commit. It returns once the data is durable.
+	Load(ctx context.Context, b Batch, mode LoadMode) error
+	// ActivateVersion removes (or soft-deletes) the rows of the table whose
+	// _sdc_table_version is older than version.
+	ActivateVersion(ctx context.Context, t *Table, version int64, hardDelete bool) error
+	Close() error
+}
+
+// Batch encodes rows of one table into the dialect's bulk format.
+type Batch interface {
+	// Append encodes one record. vals[i] is the value of t.Columns[i].
+	// A value the column cannot hold is a *ValueError.
+	Append(vals []singer.Value) error
+	Rows() int
+	Bytes() int
+	// Reset empties the batch for reuse.
+	Reset()
+	// Fresh returns a new empty batch for the same table.
+	Fresh() Batch
+	Table() *Table
+}
+
+// LoadMode is how a batch reaches its table.
+type LoadMode struct {
+	Upsert     bool // merge by key (last record of a key wins); else append
+	Truncate   bool // empty the table first, in the same transaction (overwrite's first batch)
+	HardDelete bool // rows whose latest record has _sdc_deleted_at are deleted
+}
+
+// ValueError is a value that the column cannot hold.
+type ValueError struct {
+	Column string
+	Msg    string
+}
+
+func (e *ValueError) Error() string { return "column " + e.Column + ": " + e.Msg }
+
+// Table is the engine's plan of a destination table for a stream.
+type Table struct {
+	Stream  string
+	Schema  string // destination schema (dataset, database)
+	Name    string // folded table name
+	Columns []*Column
+	Keys    []string // folded names of the key columns, in key order
+}
+
+// Column is a destination column.
+type Column struct {
+	Name     string // folded, unique in the table
+	Property string // the (flattened) property name it comes from
+	Type     LogicalType
+	Key      bool
+	Meta     MetaColumn // which _sdc column, or MetaNone
+}
+
+// MetaColumn names the metadata columns the engine fills.
+type MetaColumn uint8
+
+// Metadata columns.
+const (
+	MetaNone MetaColumn = iota
+	MetaExtractedAt
+	MetaReceivedAt
+	MetaBatchedAt
+	MetaDeletedAt
+	MetaSequence
+	MetaTableVersion
+)
+
+// ColumnIndex returns the index of a column by folded name, or -1.
+func (t *Table) ColumnIndex(name string) int {
+	for i, c := range t.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// RecordMeta is what the engine knows of a record beyond its values.
+type RecordMeta struct {
+	ExtractedAt time.Time
+	ReceivedAt  time.Time
+	Sequence    int64
+	Version     int64
+	HasVersion  bool
+}

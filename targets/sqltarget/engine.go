@@ -1,0 +1,625 @@
+package sqltarget
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/singerkit/singerkit/singer"
+)
+
+// Engine runs a SQL target: one per process run.
+type Engine struct {
+	d      Dialect
+	cfg    Config
+	log    *singer.Log
+	policy FlushPolicy
+
+	wm      *singer.Watermark
+	out     *singer.Encoder
+	outMu   sync.Mutex
+	streams map[string]*stream
+	tables  map[string]*nameSet // per destination schema
+	loaders []*loader
+	metrics *singer.Counters
+
+	failed   atomic.Bool
+	errMu    sync.Mutex
+	firstErr error
+
+	runStart time.Time
+	seq      int64
+	buffered int // bytes in open batches, all streams
+	now      func() time.Time
+}
+
+// New returns an engine for a dialect.
+func New(d Dialect, cfg Config, log *singer.Log) *Engine {
+	return &Engine{d: d, cfg: cfg, log: log, policy: cfg.Policy(), streams: make(map[string]*stream), tables: make(map[string]*nameSet), now: time.Now}
+}
+
+type stream struct {
+	name     string
+	rawKey   string // schema bytes + keys: a repeated SCHEMA changes nothing
+	schema   *singer.Schema
+	keys     []string
+	table    *Table
+	batch    Batch
+	free     chan Batch
+	mark     *singer.StreamMark
+	row      singer.Row
+	vals     []singer.Value
+	keyIdx   []int
+	meta     []metaSlot
+	loader   *loader
+	flushes  int
+	started  time.Time // first row of the open batch
+	warnedAV bool
+	counter  *singer.Counter
+	planCols int
+}
+
+type metaSlot struct {
+	col  int
+	kind MetaColumn
+}
+
+// Run reads messages from in until the end or an error and writes released
+// states to out.
+func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (err error) {
+	if err := e.cfg.Validate(); err != nil {
+		return &singer.ConfigError{Problems: []string{err.Error()}}
+	}
+	e.out = out
+	e.wm = singer.NewWatermark()
+	e.runStart = e.now()
+	e.metrics = singer.NewCounters(e.log, "record_count", 60*time.Second)
+	defer e.metrics.Close()
+	// Loaders use their own context: a signal stops the reading, not the
+	// commit of what was read.
+	lctx, cancelLoaders := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelLoaders()
+	for i := 0; i < e.cfg.parallel(); i++ {
+		sess, err := e.d.Open(lctx)
+		if err != nil {
+			e.closeLoaders()
+			return err
+		}
+		l := &loader{e: e, sess: sess, jobs: make(chan job, 2), done: make(chan struct{})}
+		e.loaders = append(e.loaders, l)
+		go l.run(lctx)
+	}
+	defer e.closeLoaders()
+
+	var tick <-chan time.Time
+	if e.policy.MaxAge > 0 {
+		t := time.NewTicker(e.policy.MaxAge / 4)
+		defer t.Stop()
+		tick = t.C
+	}
+	cr := newChunkReader(ctx, in, tick, e.flushAged)
+	dec := singer.NewDecoder(cr)
+	dec.Warn = func(s string) { e.log.Warnf("%s", s) }
+
+	readErr := e.read(ctx, dec)
+	interrupted := ctx.Err() != nil
+	if e.failed.Load() {
+		// A load failed: commit nothing more, release nothing more.
+		e.drain()
+		return e.err()
+	}
+	// Input ended, went bad or was interrupted: what was read and is valid
+	// is committed, and the state covering it released.
+	for _, s := range e.streams {
+		e.flush(s)
+	}
+	e.drain()
+	if e.failed.Load() {
+		return e.err()
+	}
+	e.release()
+	switch {
+	case readErr != nil && !(interrupted && errors.Is(readErr, context.Canceled)):
+		return readErr
+	case interrupted:
+		return singer.ErrInterrupted
+	}
+	return nil
+}
+
+func (e *Engine) read(ctx context.Context, dec *singer.Decoder) error {
+	var last *stream
+	for dec.Next() {
+		if e.failed.Load() {
+			return nil
+		}
+		m := dec.Message()
+		switch m.Type {
+		case singer.TypeRecord:
+			s := last
+			if s == nil || s.name != m.Stream {
+				s = e.streams[m.Stream]
+				if s == nil {
+					return fmt.Errorf("line %d: RECORD for stream %q before its SCHEMA", m.Line, m.Stream)
+				}
+				last = s
+			}
+			if err := e.record(s, m.Record, m, m.Line); err != nil {
+				return err
+			}
+		case singer.TypeSchema:
+			if err := e.schema(ctx, m); err != nil {
+				return err
+			}
+			last = nil
+		case singer.TypeState:
+			e.wm.State(m.Value)
+			e.release()
+		case singer.TypeActivateVersion:
+			s := e.streams[m.Stream]
+			if s == nil {
+				return fmt.Errorf("line %d: ACTIVATE_VERSION for stream %q before its SCHEMA", m.Line, m.Stream)
+			}
+			e.activate(s, m.Version)
+		case singer.TypeBatch:
+			s := e.streams[m.Stream]
+			if s == nil {
+				return fmt.Errorf("line %d: BATCH for stream %q before its SCHEMA", m.Line, m.Stream)
+			}
+			if err := e.batchFiles(s, m); err != nil {
+				return err
+			}
+		}
+	}
+	return dec.Err()
+}
+
+// record decodes, validates and appends one record.
+func (e *Engine) record(s *stream, rec []byte, m *singer.Message, line int64) error {
+	if err := s.schema.Decode(rec, &s.row, e.cfg.validate()); err != nil {
+		return fmt.Errorf("line %d: stream %q: record does not match its schema: %v", line, s.name, err)
+	}
+	vals := s.vals
+	copy(vals, s.row.Values)
+	for _, k := range s.keyIdx {
+		if vals[k].Kind <= singer.Null {
+			return fmt.Errorf("line %d: stream %q: key property %q is missing or null", line, s.name, s.table.Columns[k].Property)
+		}
+	}
+	if len(s.meta) > 0 {
+		e.fillMeta(s, vals, m)
+	}
+	if s.batch.Rows() == 0 {
+		s.started = e.now()
+	}
+	before := s.batch.Bytes()
+	if err := s.batch.Append(vals); err != nil {
+		var ve *ValueError
+		if errors.As(err, &ve) {
+			return fmt.Errorf("line %d: stream %q: %v", line, s.name, err)
+		}
+		return fmt.Errorf("line %d: stream %q: %w", line, s.name, err)
+	}
+	e.buffered += s.batch.Bytes() - before
+	s.mark.Record()
+	s.counter.Add(1)
+	if s.batch.Rows() >= e.policy.Rows || s.batch.Bytes() >= e.policy.Bytes {
+		e.flush(s)
+	} else if e.buffered > 2*e.policy.Bytes {
+		e.flushLargest()
+	}
+	return nil
+}
+
+func (e *Engine) fillMeta(s *stream, vals []singer.Value, m *singer.Message) {
+	now := e.now()
+	e.seq++
+	for _, ms := range s.meta {
+		v := &vals[ms.col]
+		switch ms.kind {
+		case MetaExtractedAt:
+			*v = singer.Value{Kind: singer.Null}
+			if m != nil {
+				if t, ok, _ := m.ExtractedAt(); ok {
+					*v = singer.Value{Kind: singer.String, HasTime: true, Time: t}
+				}
+			}
+		case MetaReceivedAt:
+			*v = singer.Value{Kind: singer.String, HasTime: true, Time: now}
+		case MetaBatchedAt:
+			t := s.started
+			if s.batch.Rows() == 0 {
+				t = now
+			}
+			*v = singer.Value{Kind: singer.String, HasTime: true, Time: t}
+		case MetaDeletedAt:
+			*v = singer.Value{Kind: singer.Null}
+		case MetaSequence:
+			n := e.runStart.UnixMilli()*1_000_000 + e.seq
+			*v = singer.Value{Kind: singer.Number, IsInt: true, IntOK: true, Int: n}
+		case MetaTableVersion:
+			*v = singer.Value{Kind: singer.Null}
+			if m != nil && m.HasVersion {
+				*v = singer.Value{Kind: singer.Number, IsInt: true, IntOK: true, Int: m.Version}
+			}
+		}
+	}
+}
+
+// schema handles a SCHEMA message: a new stream, or a changed schema of a
+// known one (flush what was buffered under the old schema, then evolve).
+func (e *Engine) schema(ctx context.Context, m *singer.Message) error {
+	key := string(m.Schema) + "\x00" + strings.Join(m.KeyProperties, "\x00")
+	s := e.streams[m.Stream]
+	if s != nil && s.rawKey == key {
+		return nil
+	}
+	sch, err := singer.CompileSchema(m.Schema, singer.SchemaOptions{FlattenDepth: e.cfg.FlatteningMaxLevel})
+	if err != nil {
+		return fmt.Errorf("line %d: stream %q: %v", m.Line, m.Stream, err)
+	}
+	if e.cfg.PrimaryKeyRequired && len(m.KeyProperties) == 0 {
+		return fmt.Errorf("line %d: stream %q has no key_properties and primary_key_required is set", m.Line, m.Stream)
+	}
+	if s == nil {
+		s = &stream{name: m.Stream, mark: e.wm.Stream(m.Stream), counter: e.metrics.For(m.Stream)}
+		s.loader = e.loaders[len(e.streams)%len(e.loaders)]
+		e.streams[m.Stream] = s
+	} else {
+		e.flush(s)
+	}
+	t, err := e.planTable(m.Stream, sch, m.KeyProperties)
+	if err != nil {
+		return fmt.Errorf("line %d: %v", m.Line, err)
+	}
+	reply := make(chan prepared, 1)
+	s.loader.jobs <- job{kind: jobPrepare, table: t, reply: reply}
+	p := <-reply
+	if p.err != nil {
+		return fmt.Errorf("preparing table for stream %q: %w", m.Stream, p.err)
+	}
+	s.rawKey, s.schema, s.keys, s.table = key, sch, append([]string(nil), m.KeyProperties...), t
+	s.batch = p.batch
+	s.free = make(chan Batch, 1)
+	s.free <- p.batch.Fresh()
+	s.planCols = len(sch.Plan.Columns)
+	s.vals = make([]singer.Value, len(t.Columns))
+	s.keyIdx, s.meta = nil, nil
+	for i, c := range t.Columns {
+		if c.Key {
+			s.keyIdx = append(s.keyIdx, i)
+		}
+		if c.Meta != MetaNone && i >= s.planCols {
+			s.meta = append(s.meta, metaSlot{col: i, kind: c.Meta})
+		}
+	}
+	return nil
+}
+
+// planTable derives the destination table of a stream from its schema.
+func (e *Engine) planTable(streamName string, sch *singer.Schema, keys []string) (*Table, error) {
+	dest, table := e.destination(streamName)
+	ns := e.tables[dest]
+	if ns == nil {
+		ns = newNameSet(e.d.IdentifierKey, e.d.MaxIdentifier())
+		e.tables[dest] = ns
+	}
+	t := &Table{Stream: streamName, Schema: dest, Name: ns.claim(streamName, e.d.FoldIdentifier(table))}
+	cols := newNameSet(e.d.IdentifierKey, e.d.MaxIdentifier())
+	byProp := map[string]*Column{}
+	for _, pc := range sch.Plan.Columns {
+		c := &Column{Name: cols.claim(pc.Name, e.d.FoldIdentifier(pc.Name)), Property: pc.Name, Type: LogicalTypeOf(pc.Schema)}
+		switch pc.Name {
+		case "_sdc_deleted_at":
+			c.Meta = MetaDeletedAt
+		case "_sdc_table_version":
+			c.Meta = MetaTableVersion
+		}
+		t.Columns = append(t.Columns, c)
+		byProp[pc.Name] = c
+	}
+	for _, k := range keys {
+		c := byProp[k]
+		if c == nil {
+			return nil, fmt.Errorf("stream %q: key property %q is not a property of the schema (or is inside a flattened object)", streamName, k)
+		}
+		c.Key = true
+		t.Keys = append(t.Keys, c.Name)
+	}
+	add := func(name string, kind MetaColumn, lt LogicalType) {
+		if _, ok := byProp[name]; ok {
+			return
+		}
+		t.Columns = append(t.Columns, &Column{Name: cols.claim(name, e.d.FoldIdentifier(name)), Property: name, Type: lt, Meta: kind})
+	}
+	if e.cfg.AddMetadataColumns {
+		add("_sdc_extracted_at", MetaExtractedAt, LogicalType{Kind: KindTimestamp})
+		add("_sdc_received_at", MetaReceivedAt, LogicalType{Kind: KindTimestamp})
+		add("_sdc_batched_at", MetaBatchedAt, LogicalType{Kind: KindTimestamp})
+		add("_sdc_deleted_at", MetaDeletedAt, LogicalType{Kind: KindTimestamp})
+		add("_sdc_sequence", MetaSequence, LogicalType{Kind: KindInteger})
+		add("_sdc_table_version", MetaTableVersion, LogicalType{Kind: KindInteger})
+	}
+	return t, nil
+}
+
+// destination maps a stream to its destination schema and table name:
+// "schema-table" streams use schema_mapping when their schema is mapped.
+func (e *Engine) destination(streamName string) (schema, table string) {
+	schema, table = e.cfg.DefaultTargetSchema, streamName
+	if i := strings.IndexByte(streamName, '-'); i > 0 {
+		if m, ok := e.cfg.SchemaMapping[streamName[:i]]; ok && m.TargetSchema != "" {
+			return m.TargetSchema, streamName[i+1:]
+		}
+	}
+	return schema, table
+}
+
+func (e *Engine) mode(s *stream) LoadMode {
+	m := LoadMode{HardDelete: e.cfg.HardDelete}
+	switch e.cfg.LoadMethod {
+	case "append":
+	case "overwrite":
+		m.Truncate = s.flushes == 0
+	default:
+		m.Upsert = len(s.keys) > 0
+	}
+	return m
+}
+
+// flush hands the stream's open batch to its loader and takes the spare one
+// (waiting for it while the loader still loads it: that bounds memory).
+func (e *Engine) flush(s *stream) {
+	if s.batch == nil || s.batch.Rows() == 0 {
+		return
+	}
+	e.buffered -= s.batch.Bytes()
+	tok := s.mark.Flush()
+	s.loader.jobs <- job{kind: jobLoad, batch: s.batch, token: tok, mode: e.mode(s), free: s.free}
+	s.flushes++
+	s.batch = <-s.free
+	s.batch.Reset()
+}
+
+func (e *Engine) flushLargest() {
+	var big *stream
+	for _, s := range e.streams {
+		if s.batch != nil && (big == nil || s.batch.Bytes() > big.batch.Bytes()) {
+			big = s
+		}
+	}
+	if big != nil {
+		e.flush(big)
+	}
+}
+
+// flushAged flushes batches older than max_batch_age_seconds.
+func (e *Engine) flushAged() {
+	now := e.now()
+	for _, s := range e.streams {
+		if s.batch != nil && s.batch.Rows() > 0 && now.Sub(s.started) >= e.policy.MaxAge {
+			e.flush(s)
+		}
+	}
+}
+
+// activate handles ACTIVATE_VERSION: after the records before it are
+// loaded, older versions are removed. It counts as a record of the stream,
+// so a STATE after it waits for it.
+func (e *Engine) activate(s *stream, version int64) {
+	if s.table.ColumnIndex(e.d.FoldIdentifier("_sdc_table_version")) < 0 {
+		if !s.warnedAV {
+			s.warnedAV = true
+			e.log.Warnf("stream %q: ACTIVATE_VERSION ignored: the table has no _sdc_table_version column (set add_metadata_columns to track versions)", s.name)
+		}
+		return
+	}
+	e.flush(s)
+	s.mark.Record()
+	tok := s.mark.Flush()
+	s.loader.jobs <- job{kind: jobActivate, table: s.table, version: version, token: tok, hardDelete: e.cfg.HardDelete}
+}
+
+// batchFiles reads the files of a BATCH message as records.
+func (e *Engine) batchFiles(s *stream, m *singer.Message) error {
+	if m.Encoding.Format != "jsonl" {
+		return fmt.Errorf("line %d: BATCH for stream %q: format %q is not supported (jsonl is)", m.Line, s.name, m.Encoding.Format)
+	}
+	for _, ref := range m.Manifest {
+		if err := e.batchFile(s, m, ref); err != nil {
+			return fmt.Errorf("line %d: BATCH for stream %q: %w", m.Line, s.name, err)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) batchFile(s *stream, m *singer.Message, ref string) error {
+	path := ref
+	if u, err := url.Parse(ref); err == nil && u.Scheme == "file" {
+		path = u.Path
+	} else if err == nil && u.Scheme != "" && len(u.Scheme) > 1 {
+		return fmt.Errorf("%s: only file URLs and paths are supported", ref)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	switch m.Encoding.Compression {
+	case "gzip":
+		gz, err := gzip.NewReader(f)
+		if err != nil {
+			return fmt.Errorf("%s: %v", path, err)
+		}
+		defer gz.Close()
+		r = gz
+	case "", "none":
+	default:
+		return fmt.Errorf("compression %q is not supported (gzip or none)", m.Encoding.Compression)
+	}
+	br := bufio.NewReaderSize(r, 1<<20)
+	var line []byte
+	for n := int64(1); ; n++ {
+		line = line[:0]
+		for {
+			chunk, err := br.ReadSlice('\n')
+			line = append(line, chunk...)
+			if err == bufio.ErrBufferFull {
+				continue
+			}
+			if err != nil && err != io.EOF {
+				return fmt.Errorf("%s: %v", path, err)
+			}
+			if err == io.EOF && len(line) == 0 {
+				return nil
+			}
+			break
+		}
+		rec := strings.TrimSpace(string(line))
+		if rec == "" {
+			continue
+		}
+		if err := e.record(s, []byte(rec), nil, m.Line); err != nil {
+			return fmt.Errorf("%s line %d: %v", path, n, err)
+		}
+	}
+}
+
+// release writes the latest releasable state.
+func (e *Engine) release() {
+	v := e.wm.Release()
+	if v == nil {
+		return
+	}
+	e.outMu.Lock()
+	defer e.outMu.Unlock()
+	if err := e.out.WriteState(v); err != nil {
+		e.fail(fmt.Errorf("writing state to stdout: %w", err))
+	}
+}
+
+func (e *Engine) fail(err error) {
+	e.errMu.Lock()
+	if e.firstErr == nil {
+		e.firstErr = err
+	}
+	e.errMu.Unlock()
+	e.failed.Store(true)
+}
+
+func (e *Engine) err() error {
+	e.errMu.Lock()
+	defer e.errMu.Unlock()
+	return e.firstErr
+}
+
+// drain waits until every loader has finished its queued jobs.
+func (e *Engine) drain() {
+	for _, l := range e.loaders {
+		reply := make(chan prepared, 1)
+		l.jobs <- job{kind: jobBarrier, reply: reply}
+		<-reply
+	}
+}
+
+func (e *Engine) closeLoaders() {
+	for _, l := range e.loaders {
+		l.close()
+	}
+	e.loaders = nil
+}
+
+type jobKind uint8
+
+const (
+	jobPrepare jobKind = iota
+	jobLoad
+	jobActivate
+	jobBarrier
+)
+
+type job struct {
+	kind       jobKind
+	table      *Table
+	batch      Batch
+	token      singer.FlushToken
+	mode       LoadMode
+	free       chan Batch
+	version    int64
+	hardDelete bool
+	reply      chan prepared
+}
+
+type prepared struct {
+	batch Batch
+	err   error
+}
+
+// loader owns one session and runs its jobs in order.
+type loader struct {
+	e      *Engine
+	sess   Session
+	jobs   chan job
+	done   chan struct{}
+	closed bool
+}
+
+func (l *loader) run(ctx context.Context) {
+	defer close(l.done)
+	for j := range l.jobs {
+		switch j.kind {
+		case jobPrepare:
+			if l.e.failed.Load() {
+				j.reply <- prepared{err: l.e.err()}
+				continue
+			}
+			b, err := l.sess.PrepareTable(ctx, j.table)
+			j.reply <- prepared{batch: b, err: err}
+		case jobLoad:
+			if !l.e.failed.Load() {
+				start := time.Now()
+				if err := l.sess.Load(ctx, j.batch, j.mode); err != nil {
+					l.e.fail(fmt.Errorf("loading %d records of stream %q into %s: %w", j.batch.Rows(), j.batch.Table().Stream, j.batch.Table().Name, err))
+				} else {
+					l.e.wm.Committed(j.token)
+					l.e.log.Metric(singer.Metric{Type: "timer", Metric: "batch_load_seconds", Value: time.Since(start).Seconds(),
+						Tags: map[string]any{"stream": j.batch.Table().Stream, "rows": j.batch.Rows()}})
+					l.e.release()
+				}
+			}
+			j.batch.Reset()
+			j.free <- j.batch
+		case jobActivate:
+			if !l.e.failed.Load() {
+				if err := l.sess.ActivateVersion(ctx, j.table, j.version, j.hardDelete); err != nil {
+					l.e.fail(fmt.Errorf("activating version %d of stream %q: %w", j.version, j.table.Stream, err))
+				} else {
+					l.e.wm.Committed(j.token)
+					l.e.release()
+				}
+			}
+		case jobBarrier:
+			j.reply <- prepared{}
+		}
+	}
+}
+
+func (l *loader) close() {
+	if l.closed {
+		return
+	}
+	l.closed = true
+	close(l.jobs)
+	<-l.done
+	l.sess.Close()
+}

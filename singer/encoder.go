@@ -88,6 +88,17 @@ func (e *Encoder) WriteState(raw json.RawMessage) error {
 	return e.w.Flush()
 }
 
+// WriteStateValue writes a bare state value on a line of its own and
+// flushes: what targets echo on stdout once the data before the state is
+// committed (the value a tap takes back with --state).
+func (e *Encoder) WriteStateValue(raw json.RawMessage) error {
+	e.buf = append(e.buf[:0], raw...)
+	if err := e.emit(); err != nil {
+		return err
+	}
+	return e.w.Flush()
+}
+
 // WriteActivateVersion writes an ACTIVATE_VERSION message.
 func (e *Encoder) WriteActivateVersion(stream string, version int64) error {
 	b := append(e.buf[:0], `{"type":"ACTIVATE_VERSION","stream":`...)

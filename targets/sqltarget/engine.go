@@ -503,7 +503,7 @@ func (e *Engine) release() {
 	}
 	e.outMu.Lock()
 	defer e.outMu.Unlock()
-	if err := e.out.WriteState(v); err != nil {
+	if err := e.out.WriteStateValue(v); err != nil {
 		e.fail(fmt.Errorf("writing state to stdout: %w", err))
 	}
 }

@@ -1,0 +1,14 @@
+// Command target-postgres loads a Singer stream from stdin into PostgreSQL.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/targets/postgres"
+)
+
+func main() {
+	os.Exit(singer.RunTarget(context.Background(), postgres.Spec(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}

@@ -1,0 +1,599 @@
+package postgres
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/targets/sqltarget"
+)
+
+// This file writes PostgreSQL's binary COPY format straight from the values
+// the schema plan yields: no []any per row, no reflection, one append per
+// field. https://www.postgresql.org/docs/current/sql-copy.html (binary format).
+
+var copyHeader = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
+
+// pgEpoch is 2000-01-01, the origin of binary dates and timestamps.
+var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const (
+	// Binary COPY encodes infinity as the extreme int64/int32 values.
+	infinityMicros = math.MaxInt64
+	infinityDays   = math.MaxInt32
+)
+
+// physKind is how a column's values are encoded, from its actual type.
+type physKind uint8
+
+const (
+	physText physKind = iota
+	physJSONB
+	physJSON
+	physInt8
+	physInt4
+	physInt2
+	physNumeric
+	physBool
+	physTimestamptz
+	physTimestamp
+	physDate
+	physTime
+	physFloat8
+	physFloat4
+	physUUID
+)
+
+type encoder struct {
+	kind   physKind
+	name   string
+	scale  int // numeric(p,s): -1 when unconstrained
+	intMax int // numeric(p,s): digits allowed before the point
+}
+
+// copyBatch is a batch in binary COPY format.
+type copyBatch struct {
+	table *sqltarget.Table
+	cols  []encoder
+	buf   []byte
+	rows  int
+	plan  *loadPlan
+	num   []byte // scratch for numeric digits
+}
+
+func newCopyBatch(t *sqltarget.Table, cols []encoder, plan *loadPlan) *copyBatch {
+	b := &copyBatch{table: t, cols: cols, plan: plan, buf: make([]byte, 0, 1<<20)}
+	b.Reset()
+	return b
+}
+
+func (b *copyBatch) Table() *sqltarget.Table { return b.table }
+func (b *copyBatch) Rows() int               { return b.rows }
+func (b *copyBatch) Bytes() int              { return len(b.buf) }
+func (b *copyBatch) Reset() {
+	b.buf = append(b.buf[:0], copyHeader...)
+	b.rows = 0
+}
+func (b *copyBatch) Fresh() sqltarget.Batch { return newCopyBatch(b.table, b.cols, b.plan) }
+
+// data returns the COPY stream: header, tuples and trailer.
+func (b *copyBatch) data() []byte {
+	return append(b.buf, 0xff, 0xff)
+}
+
+// Append encodes one row. On error the partial tuple is taken back.
+func (b *copyBatch) Append(vals []singer.Value) error {
+	mark := len(b.buf)
+	b.buf = binary.BigEndian.AppendUint16(b.buf, uint16(len(b.cols)))
+	for i := range b.cols {
+		var err error
+		if b.buf, err = b.appendField(b.buf, &b.cols[i], &vals[i]); err != nil {
+			b.buf = b.buf[:mark]
+			return err
+		}
+	}
+	b.rows++
+	return nil
+}
+
+func nullField(buf []byte) []byte { return append(buf, 0xff, 0xff, 0xff, 0xff) }
+
+func lenPrefixed(buf []byte, n int) []byte { return binary.BigEndian.AppendUint32(buf, uint32(n)) }
+
+func valueErr(c *encoder, format string, args ...any) error {
+	return &sqltarget.ValueError{Column: strconv.Quote(c.name), Msg: fmt.Sprintf(format, args...)}
+}
+
+func (b *copyBatch) appendField(buf []byte, c *encoder, v *singer.Value) ([]byte, error) {
+	if v.Kind <= singer.Null {
+		return nullField(buf), nil
+	}
+	switch c.kind {
+	case physText:
+		return appendText(buf, v), nil
+	case physJSONB, physJSON:
+		start := len(buf)
+		buf = lenPrefixed(buf, 0)
+		if c.kind == physJSONB {
+			buf = append(buf, 1) // jsonb binary version
+		}
+		buf = appendJSONValue(buf, v)
+		binary.BigEndian.PutUint32(buf[start:], uint32(len(buf)-start-4))
+		return buf, nil
+	case physInt8, physInt4, physInt2:
+		n, ok := intValue(v)
+		if !ok {
+			return buf, valueErr(c, "%s is not an integer", shown(v))
+		}
+		switch c.kind {
+		case physInt8:
+			buf = lenPrefixed(buf, 8)
+			return binary.BigEndian.AppendUint64(buf, uint64(n)), nil
+		case physInt4:
+			if n < math.MinInt32 || n > math.MaxInt32 {
+				return buf, valueErr(c, "%d is out of range for integer", n)
+			}
+			buf = lenPrefixed(buf, 4)
+			return binary.BigEndian.AppendUint32(buf, uint32(int32(n))), nil
+		default:
+			if n < math.MinInt16 || n > math.MaxInt16 {
+				return buf, valueErr(c, "%d is out of range for smallint", n)
+			}
+			buf = lenPrefixed(buf, 2)
+			return binary.BigEndian.AppendUint16(buf, uint16(int16(n))), nil
+		}
+	case physNumeric:
+		text, ok := numericText(v)
+		if !ok {
+			return buf, valueErr(c, "%s is not a number", shown(v))
+		}
+		return b.appendNumeric(buf, c, text)
+	case physBool:
+		if v.Kind != singer.Bool {
+			return buf, valueErr(c, "%s is not a boolean", shown(v))
+		}
+		buf = lenPrefixed(buf, 1)
+		if v.Bool {
+			return append(buf, 1), nil
+		}
+		return append(buf, 0), nil
+	case physTimestamptz, physTimestamp:
+		us, err := timestampMicros(v)
+		if err != nil {
+			return buf, valueErr(c, "%v", err)
+		}
+		buf = lenPrefixed(buf, 8)
+		return binary.BigEndian.AppendUint64(buf, uint64(us)), nil
+	case physDate:
+		d, err := dateDays(v)
+		if err != nil {
+			return buf, valueErr(c, "%v", err)
+		}
+		buf = lenPrefixed(buf, 4)
+		return binary.BigEndian.AppendUint32(buf, uint32(d)), nil
+	case physTime:
+		us, err := timeOfDayMicros(v)
+		if err != nil {
+			return buf, valueErr(c, "%v", err)
+		}
+		buf = lenPrefixed(buf, 8)
+		return binary.BigEndian.AppendUint64(buf, uint64(us)), nil
+	case physFloat8, physFloat4:
+		text, ok := numericText(v)
+		if !ok {
+			return buf, valueErr(c, "%s is not a number", shown(v))
+		}
+		f, err := strconv.ParseFloat(string(text), 64)
+		if err != nil {
+			return buf, valueErr(c, "%s is out of range for double precision", text)
+		}
+		if c.kind == physFloat4 {
+			buf = lenPrefixed(buf, 4)
+			return binary.BigEndian.AppendUint32(buf, math.Float32bits(float32(f))), nil
+		}
+		buf = lenPrefixed(buf, 8)
+		return binary.BigEndian.AppendUint64(buf, math.Float64bits(f)), nil
+	case physUUID:
+		u, ok := parseUUID(v)
+		if !ok {
+			return buf, valueErr(c, "%s is not a UUID", shown(v))
+		}
+		buf = lenPrefixed(buf, 16)
+		return append(buf, u[:]...), nil
+	}
+	return buf, valueErr(c, "unsupported column type")
+}
+
+// shown renders a value for an error message, shortened.
+func shown(v *singer.Value) string {
+	var s string
+	switch v.Kind {
+	case singer.Bool:
+		s = strconv.FormatBool(v.Bool)
+	case singer.String:
+		s = strconv.Quote(string(v.Bytes))
+	default:
+		s = string(v.Bytes)
+	}
+	if len(s) > 60 {
+		s = s[:57] + "..."
+	}
+	return s
+}
+
+// appendText writes a value as text. NUL characters, which PostgreSQL text
+// cannot hold, are removed (the documented rule).
+func appendText(buf []byte, v *singer.Value) []byte {
+	var s []byte
+	switch v.Kind {
+	case singer.String, singer.Number, singer.Object, singer.Array:
+		s = v.Bytes
+	case singer.Bool:
+		if v.Bool {
+			s = []byte("true")
+		} else {
+			s = []byte("false")
+		}
+	}
+	if bytes.IndexByte(s, 0) < 0 {
+		buf = lenPrefixed(buf, len(s))
+		return append(buf, s...)
+	}
+	start := len(buf)
+	buf = lenPrefixed(buf, 0)
+	for _, c := range s {
+		if c != 0 {
+			buf = append(buf, c)
+		}
+	}
+	binary.BigEndian.PutUint32(buf[start:], uint32(len(buf)-start-4))
+	return buf
+}
+
+// appendJSONValue writes a value as JSON text. Strings are re-encoded; the
+// escaped NUL (\u0000), which jsonb refuses, is dropped from strings.
+func appendJSONValue(buf []byte, v *singer.Value) []byte {
+	switch v.Kind {
+	case singer.String:
+		if bytes.IndexByte(v.Bytes, 0) >= 0 {
+			return singer.AppendJSONBytes(buf, bytes.ReplaceAll(v.Bytes, []byte{0}, nil))
+		}
+		return singer.AppendJSONBytes(buf, v.Bytes)
+	case singer.Bool:
+		return strconv.AppendBool(buf, v.Bool)
+	case singer.Object, singer.Array:
+		if bytes.Contains(v.Bytes, []byte(`\u0000`)) {
+			return append(buf, bytes.ReplaceAll(v.Bytes, []byte(`\u0000`), nil)...)
+		}
+		return append(buf, v.Bytes...)
+	}
+	return append(buf, v.Bytes...)
+}
+
+func intValue(v *singer.Value) (int64, bool) {
+	switch v.Kind {
+	case singer.Number:
+		if v.IntOK {
+			return v.Int, true
+		}
+		if !v.IsInt {
+			// 1.0 and 1e2 are integers.
+			f, err := strconv.ParseFloat(string(v.Bytes), 64)
+			if err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+				return int64(f), true
+			}
+		}
+	case singer.String:
+		n, err := strconv.ParseInt(string(v.Bytes), 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+func numericText(v *singer.Value) ([]byte, bool) {
+	switch v.Kind {
+	case singer.Number:
+		return v.Bytes, true
+	case singer.String:
+		if isDecimal(v.Bytes) {
+			return v.Bytes, true
+		}
+	}
+	return nil, false
+}
+
+func isDecimal(s []byte) bool {
+	i, digits := 0, 0
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		i++
+	}
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i, digits = i+1, digits+1
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i, digits = i+1, digits+1
+		}
+	}
+	if digits == 0 {
+		return false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		k := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == k {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+// appendNumeric encodes decimal text exactly as a binary numeric: base-10000
+// digits aligned on the decimal point, dscale = the text's fraction digits.
+// A value with more fraction digits than a numeric(p,s) column's scale is an
+// error rather than a silent rounding.
+func (b *copyBatch) appendNumeric(buf []byte, c *encoder, text []byte) ([]byte, error) {
+	neg := false
+	i := 0
+	if i < len(text) && (text[i] == '-' || text[i] == '+') {
+		neg = text[i] == '-'
+		i++
+	}
+	// Collect all digits and find the decimal exponent: value = D * 10^exp.
+	digits := b.num[:0]
+	frac := 0
+	seenPoint := false
+	for ; i < len(text); i++ {
+		ch := text[i]
+		if ch >= '0' && ch <= '9' {
+			digits = append(digits, ch-'0')
+			if seenPoint {
+				frac++
+			}
+			continue
+		}
+		if ch == '.' {
+			seenPoint = true
+			continue
+		}
+		break
+	}
+	exp := -frac
+	if i < len(text) {
+		e, err := strconv.Atoi(string(text[i+1:]))
+		if err != nil || e > 100000 || e < -100000 {
+			return buf, valueErr(c, "%s is out of range for numeric", text)
+		}
+		exp += e
+	}
+	b.num = digits
+	dscale := 0
+	if exp < 0 {
+		dscale = -exp
+	}
+	// Strip leading zeros.
+	for len(digits) > 0 && digits[0] == 0 {
+		digits = digits[1:]
+	}
+	// Significant fraction digits (trailing zeros do not count for the scale check).
+	sig := digits
+	sigExp := exp
+	for len(sig) > 0 && sig[len(sig)-1] == 0 {
+		sig = sig[:len(sig)-1]
+		sigExp++
+	}
+	if c.scale >= 0 {
+		if sigExp < 0 && -sigExp > c.scale {
+			return buf, valueErr(c, "%s has more than %d decimal places (the column is numeric with scale %d; no silent rounding)", text, c.scale, c.scale)
+		}
+		if intDigits := len(sig) + sigExp; len(sig) > 0 && intDigits > c.intMax {
+			return buf, valueErr(c, "%s does not fit the column (at most %d digits before the decimal point)", text, c.intMax)
+		}
+		if dscale > c.scale {
+			dscale = c.scale
+		}
+	}
+	if dscale > 16383 || len(digits)+exp > 131072 {
+		return buf, valueErr(c, "%s is out of range for numeric", text)
+	}
+	// Position of each digit: digit k (0-based from the left) has power
+	// p = len(digits)-1-k+exp. Base-10000 group g holds powers 4g..4g+3.
+	var ndigits, weight int
+	start := len(buf)
+	buf = lenPrefixed(buf, 0)
+	buf = append(buf, 0, 0, 0, 0, 0, 0, 0, 0) // ndigits, weight, sign, dscale
+	if len(digits) > 0 {
+		top := len(digits) - 1 + exp // power of the first digit
+		bottom := exp                // power of the last digit
+		gTop := floorDiv(top, 4)
+		gBottom := floorDiv(bottom, 4)
+		weight = gTop
+		// Walk groups from the top down.
+		k := 0 // index into digits
+		trailingZeroGroups := 0
+		for g := gTop; g >= gBottom; g-- {
+			val := 0
+			for p := 4*g + 3; p >= 4*g; p-- {
+				d := 0
+				if p <= top && p >= bottom {
+					d = int(digits[k])
+					k++
+				}
+				val = val*10 + d
+			}
+			buf = binary.BigEndian.AppendUint16(buf, uint16(val))
+			ndigits++
+			if val == 0 {
+				trailingZeroGroups++
+			} else {
+				trailingZeroGroups = 0
+			}
+		}
+		buf = buf[:len(buf)-2*trailingZeroGroups]
+		ndigits -= trailingZeroGroups
+	}
+	if ndigits == 0 {
+		weight = 0
+		neg = false
+	}
+	h := buf[start+4:]
+	binary.BigEndian.PutUint16(h[0:], uint16(ndigits))
+	binary.BigEndian.PutUint16(h[2:], uint16(int16(weight)))
+	if neg {
+		binary.BigEndian.PutUint16(h[4:], 0x4000)
+	}
+	binary.BigEndian.PutUint16(h[6:], uint16(dscale))
+	binary.BigEndian.PutUint32(buf[start:], uint32(len(buf)-start-4))
+	return buf, nil
+}
+
+func floorDiv(a, b int) int {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+func timestampMicros(v *singer.Value) (int64, error) {
+	if v.Kind != singer.String {
+		return 0, fmt.Errorf("%s is not a date-time string", shown(v))
+	}
+	t := v.Time
+	if !v.HasTime {
+		switch string(v.Bytes) {
+		case "infinity":
+			return infinityMicros, nil
+		case "-infinity":
+			return -infinityMicros - 1, nil
+		}
+		var err error
+		t, err = time.Parse(time.RFC3339Nano, string(v.Bytes))
+		if err != nil {
+			if d, derr := time.Parse("2006-01-02", string(v.Bytes)); derr == nil {
+				t = d
+			} else {
+				return 0, fmt.Errorf("%s is not an RFC 3339 date-time", shown(v))
+			}
+		}
+	}
+	// From Unix seconds, not time.Sub, which saturates 292 years from 2000.
+	// Nanoseconds round to the microseconds PostgreSQL keeps, as its text
+	// input does.
+	return (t.Unix()-pgEpoch.Unix())*1_000_000 + int64((t.Nanosecond()+500)/1000), nil
+}
+
+func dateDays(v *singer.Value) (int32, error) {
+	if v.Kind != singer.String {
+		return 0, fmt.Errorf("%s is not a date string", shown(v))
+	}
+	t := v.Time
+	if !v.HasTime {
+		switch string(v.Bytes) {
+		case "infinity":
+			return infinityDays, nil
+		case "-infinity":
+			return -infinityDays - 1, nil
+		}
+		var err error
+		s := string(v.Bytes)
+		if len(s) > 10 {
+			var dt time.Time
+			if dt, err = time.Parse(time.RFC3339Nano, s); err == nil {
+				t = dt.UTC()
+			}
+		} else {
+			t, err = time.Parse("2006-01-02", s)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("%s is not a date (YYYY-MM-DD)", shown(v))
+		}
+	}
+	y, m, d := t.Date()
+	days := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix()/86400 - pgEpoch.Unix()/86400
+	return int32(days), nil
+}
+
+// timeOfDayMicros parses hh:mm:ss[.frac] with an optional zone suffix,
+// which a time column (without time zone) does not keep.
+func timeOfDayMicros(v *singer.Value) (int64, error) {
+	s := v.Bytes
+	if v.Kind != singer.String || len(s) < 8 || s[2] != ':' || s[5] != ':' {
+		return 0, fmt.Errorf("%s is not a time of day (hh:mm:ss)", shown(v))
+	}
+	num := func(b []byte) (int64, bool) {
+		if b[0] < '0' || b[0] > '9' || b[1] < '0' || b[1] > '9' {
+			return 0, false
+		}
+		return int64(b[0]-'0')*10 + int64(b[1]-'0'), true
+	}
+	h, ok1 := num(s[0:2])
+	m, ok2 := num(s[3:5])
+	sec, ok3 := num(s[6:8])
+	if !ok1 || !ok2 || !ok3 || h > 24 || m > 59 || sec > 60 {
+		return 0, fmt.Errorf("%s is not a time of day (hh:mm:ss)", shown(v))
+	}
+	us := ((h*60+m)*60 + sec) * 1_000_000
+	i := 8
+	if i < len(s) && s[i] == '.' {
+		i++
+		scale := int64(100000)
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			us += int64(s[i]-'0') * scale
+			scale /= 10
+			i++
+		}
+	}
+	if i < len(s) && s[i] != 'Z' && s[i] != 'z' && s[i] != '+' && s[i] != '-' {
+		return 0, fmt.Errorf("%s is not a time of day (hh:mm:ss)", shown(v))
+	}
+	return us, nil
+}
+
+func parseUUID(v *singer.Value) ([16]byte, bool) {
+	var u [16]byte
+	if v.Kind != singer.String {
+		return u, false
+	}
+	s := v.Bytes
+	j := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '-' {
+			continue
+		}
+		if i+1 >= len(s) || j >= 16 {
+			return u, false
+		}
+		hi, lo := unhex(s[i]), unhex(s[i+1])
+		if hi < 0 || lo < 0 {
+			return u, false
+		}
+		u[j] = byte(hi<<4 | lo)
+		j++
+		i++
+	}
+	return u, j == 16
+}
+
+func unhex(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}

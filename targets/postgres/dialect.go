@@ -1,0 +1,227 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/targets/sqltarget"
+)
+
+// maxIdentifier is PostgreSQL's NAMEDATALEN-1.
+const maxIdentifier = 63
+
+// Dialect is target-postgres' dialect of the SQL target engine.
+type Dialect struct {
+	connConfig *pgx.ConnConfig
+	log        *singer.Log
+}
+
+// NewDialect returns the dialect for a config.
+func NewDialect(cfg *Config, log *singer.Log) (*Dialect, error) {
+	cc, err := cfg.connConfig()
+	if err != nil {
+		return nil, err
+	}
+	return &Dialect{connConfig: cc, log: log}, nil
+}
+
+// FoldIdentifier keeps names as they are (every identifier is quoted, so
+// case, spaces, quotes and reserved words are fine), drops NUL characters
+// and shortens names over 63 bytes with a hash suffix.
+func (d *Dialect) FoldIdentifier(name string) string {
+	name = strings.ReplaceAll(name, "\x00", "")
+	if name == "" {
+		name = "_"
+	}
+	return sqltarget.TruncateWithHash(name, maxIdentifier)
+}
+
+// IdentifierKey: quoted identifiers are case-sensitive in PostgreSQL.
+func (d *Dialect) IdentifierKey(name string) string { return name }
+
+// MaxIdentifier is 63 bytes.
+func (d *Dialect) MaxIdentifier() int { return maxIdentifier }
+
+// Open connects a session.
+func (d *Dialect) Open(ctx context.Context) (sqltarget.Session, error) {
+	conn, err := pgx.ConnectConfig(ctx, d.connConfig)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
+	}
+	return &session{conn: conn, log: d.log, stages: map[string]string{}, schemas: map[string]bool{}}, nil
+}
+
+// columnTypes is the type table: logical kind -> PostgreSQL column type.
+var columnTypes = map[sqltarget.Kind]string{
+	sqltarget.KindString:    "text",
+	sqltarget.KindInteger:   "bigint",
+	sqltarget.KindNumber:    "numeric",
+	sqltarget.KindBoolean:   "boolean",
+	sqltarget.KindTimestamp: "timestamp with time zone",
+	sqltarget.KindDate:      "date",
+	sqltarget.KindTime:      "time without time zone",
+	sqltarget.KindJSON:      "jsonb",
+}
+
+// sqlTypeOverride matches the x-sql-datatype values target-postgres honours:
+// types it can load, with an optional (p) or (p,s) modifier.
+var sqlTypeOverride = regexp.MustCompile(`^(smallint|integer|int|int2|int4|int8|bigint|real|double precision|float8|float4|numeric|decimal|text|varchar|character varying|uuid|json|jsonb|boolean|bool|date|timestamp|timestamptz|timestamp with time zone|timestamp without time zone|time|time without time zone)(\(\d{1,4}(,\s*\d{1,4})?\))?$`)
+
+// columnType returns the DDL type of a column.
+func columnType(t sqltarget.LogicalType) string {
+	if t.SQLType != "" {
+		if s := strings.ToLower(strings.TrimSpace(t.SQLType)); sqlTypeOverride.MatchString(s) {
+			return s
+		}
+	}
+	if t.Kind == sqltarget.KindDecimal {
+		return fmt.Sprintf("numeric(%d,%d)", t.Precision, t.Scale)
+	}
+	return columnTypes[t.Kind]
+}
+
+var numericMod = regexp.MustCompile(`^numeric\((\d+),(\d+)\)$`)
+
+// physicalKind maps an actual column type (format_type output) to its
+// binary encoder. ok is false for types target-postgres cannot load.
+func physicalKind(name, typ string) (encoder, bool) {
+	e := encoder{name: name, scale: -1}
+	switch {
+	case typ == "bigint":
+		e.kind = physInt8
+	case typ == "integer":
+		e.kind = physInt4
+	case typ == "smallint":
+		e.kind = physInt2
+	case typ == "numeric":
+		e.kind = physNumeric
+	case numericMod.MatchString(typ):
+		m := numericMod.FindStringSubmatch(typ)
+		p, _ := strconv.Atoi(m[1])
+		s, _ := strconv.Atoi(m[2])
+		e.kind, e.scale, e.intMax = physNumeric, s, p-s
+	case typ == "text" || strings.HasPrefix(typ, "character varying") || strings.HasPrefix(typ, "character("):
+		e.kind = physText
+	case typ == "jsonb":
+		e.kind = physJSONB
+	case typ == "json":
+		e.kind = physJSON
+	case typ == "boolean":
+		e.kind = physBool
+	case typ == "timestamp with time zone":
+		e.kind = physTimestamptz
+	case typ == "timestamp without time zone":
+		e.kind = physTimestamp
+	case typ == "date":
+		e.kind = physDate
+	case typ == "time without time zone":
+		e.kind = physTime
+	case typ == "double precision":
+		e.kind = physFloat8
+	case typ == "real":
+		e.kind = physFloat4
+	case typ == "uuid":
+		e.kind = physUUID
+	default:
+		return e, false
+	}
+	return e, true
+}
+
+// evolution says how an existing column of type typ takes values of the
+// logical type want: "" keeps the column; otherwise the new type and the
+// USING expression (with %s for the column). Every rule keeps every old
+// value: widen within numbers, to timestamps from dates, and otherwise to
+// text (or jsonb when the new values are JSON).
+func evolution(typ string, want sqltarget.LogicalType) (newType, using string) {
+	phys, known := physicalKind("", typ)
+	toText := func() (string, string) {
+		if want.Kind == sqltarget.KindJSON {
+			return "jsonb", "to_jsonb(%s)"
+		}
+		return "text", "%s::text"
+	}
+	if !known {
+		return toText()
+	}
+	switch phys.kind {
+	case physText:
+		if typ == "text" {
+			return "", ""
+		}
+		return "text", "%s::text" // varchar(n), char(n): widen to text
+	case physJSONB, physJSON:
+		return "", ""
+	}
+	switch want.Kind {
+	case sqltarget.KindString:
+		return "text", "%s::text"
+	case sqltarget.KindJSON:
+		return "jsonb", "to_jsonb(%s)"
+	case sqltarget.KindInteger:
+		switch phys.kind {
+		case physInt8, physFloat8, physFloat4:
+			return "", ""
+		case physInt4, physInt2:
+			return "bigint", "%s::bigint"
+		case physNumeric:
+			if phys.scale < 0 || phys.intMax >= 19 {
+				return "", ""
+			}
+			return fmt.Sprintf("numeric(%d,%d)", 19+phys.scale, phys.scale), "%s::numeric"
+		}
+	case sqltarget.KindNumber:
+		switch phys.kind {
+		case physFloat8, physFloat4:
+			return "", ""
+		case physNumeric:
+			if phys.scale < 0 {
+				return "", ""
+			}
+			return "numeric", "%s::numeric"
+		case physInt8, physInt4, physInt2:
+			return "numeric", "%s::numeric"
+		}
+	case sqltarget.KindDecimal:
+		switch phys.kind {
+		case physFloat8, physFloat4:
+			return "", ""
+		case physNumeric:
+			if phys.scale < 0 || (phys.scale >= want.Scale && phys.intMax >= want.Precision-want.Scale) {
+				return "", ""
+			}
+			s := max(phys.scale, want.Scale)
+			i := max(phys.intMax, want.Precision-want.Scale)
+			return fmt.Sprintf("numeric(%d,%d)", i+s, s), "%s::numeric"
+		case physInt8, physInt4, physInt2:
+			i := max(19, want.Precision-want.Scale)
+			return fmt.Sprintf("numeric(%d,%d)", i+want.Scale, want.Scale), "%s::numeric"
+		}
+	case sqltarget.KindBoolean:
+		if phys.kind == physBool {
+			return "", ""
+		}
+	case sqltarget.KindTimestamp:
+		switch phys.kind {
+		case physTimestamptz, physTimestamp:
+			return "", ""
+		case physDate:
+			return "timestamp with time zone", "%s::timestamp with time zone"
+		}
+	case sqltarget.KindDate:
+		switch phys.kind {
+		case physDate, physTimestamptz, physTimestamp:
+			return "", ""
+		}
+	case sqltarget.KindTime:
+		if phys.kind == physTime {
+			return "", ""
+		}
+	}
+	return toText()
+}

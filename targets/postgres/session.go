@@ -1,0 +1,354 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/targets/sqltarget"
+)
+
+// session is one connection: it prepares tables and loads batches.
+type session struct {
+	conn    *pgx.Conn
+	log     *singer.Log
+	schemas map[string]bool
+	stages  map[string]string // table -> stage of the current column set
+	nstage  int
+}
+
+func (s *session) Close() error { return s.conn.Close(context.Background()) }
+
+// loadPlan holds the SQL of one table's loads, made once per column set.
+type loadPlan struct {
+	table     pgx.Identifier
+	columns   string // quoted column list
+	keys      []string
+	unique    bool // a unique index on exactly the keys exists: ON CONFLICT works
+	deletedAt string
+	stage     string
+	merge     string
+	mergeLive string // merge without the keys whose latest record is deleted (hard_delete)
+	replace   string // without a unique index: delete the batch's keys first
+	hardDel   string
+	copyInto  string
+	copyStage string
+}
+
+type existingColumn struct {
+	typ     string
+	notNull bool
+}
+
+func (s *session) describe(ctx context.Context, schema, table string) (map[string]existingColumn, []string, error) {
+	rows, err := s.conn.Query(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
+		FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r','p') AND a.attnum > 0 AND NOT a.attisdropped
+		ORDER BY a.attnum`, schema, table)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	cols := map[string]existingColumn{}
+	var order []string
+	for rows.Next() {
+		var name, typ string
+		var nn bool
+		if err := rows.Scan(&name, &typ, &nn); err != nil {
+			return nil, nil, err
+		}
+		cols[name] = existingColumn{typ: typ, notNull: nn}
+		order = append(order, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	if len(order) == 0 {
+		return nil, nil, nil
+	}
+	return cols, order, nil
+}
+
+func quote(name string) string { return pgx.Identifier{name}.Sanitize() }
+
+// PrepareTable creates or evolves the table and returns a batch for it.
+func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (sqltarget.Batch, error) {
+	ident := pgx.Identifier{t.Schema, t.Name}
+	tx, err := s.conn.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(ctx)
+	if !s.schemas[t.Schema] {
+		if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+quote(t.Schema)); err != nil {
+			return nil, fmt.Errorf("creating schema %s: %w", t.Schema, err)
+		}
+	}
+	// Serialize preparations of the same table across sessions and runs.
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", ident.Sanitize()); err != nil {
+		return nil, err
+	}
+	existing, _, err := s.describe(ctx, t.Schema, t.Name)
+	if err != nil {
+		return nil, fmt.Errorf("reading table %s: %w", ident.Sanitize(), err)
+	}
+	if existing == nil {
+		var defs []string
+		for _, c := range t.Columns {
+			def := quote(c.Name) + " " + columnType(c.Type)
+			if c.Key {
+				def += " NOT NULL"
+			}
+			defs = append(defs, def)
+		}
+		if len(t.Keys) > 0 {
+			defs = append(defs, "PRIMARY KEY ("+quoteList(t.Keys)+")")
+		}
+		if _, err := tx.Exec(ctx, "CREATE TABLE "+ident.Sanitize()+" ("+strings.Join(defs, ", ")+")"); err != nil {
+			return nil, fmt.Errorf("creating table %s: %w", ident.Sanitize(), err)
+		}
+		s.log.Infof("created table %s (%d columns) for stream %q", ident.Sanitize(), len(t.Columns), t.Stream)
+	} else {
+		want := map[string]bool{}
+		for _, c := range t.Columns {
+			want[c.Name] = true
+			ex, ok := existing[c.Name]
+			if !ok {
+				if _, err := tx.Exec(ctx, "ALTER TABLE "+ident.Sanitize()+" ADD COLUMN "+quote(c.Name)+" "+columnType(c.Type)); err != nil {
+					return nil, fmt.Errorf("adding column %s to %s: %w", quote(c.Name), ident.Sanitize(), err)
+				}
+				s.log.Infof("added column %s %s to %s", quote(c.Name), columnType(c.Type), ident.Sanitize())
+				continue
+			}
+			newType, using := evolution(ex.typ, c.Type)
+			if newType == "" {
+				continue
+			}
+			sql := fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s", ident.Sanitize(), quote(c.Name), newType, fmt.Sprintf(using, quote(c.Name)))
+			if _, err := tx.Exec(ctx, sql); err != nil {
+				return nil, fmt.Errorf("changing column %s of %s from %s to %s: %w", quote(c.Name), ident.Sanitize(), ex.typ, newType, err)
+			}
+			s.log.Warnf("column %s of %s changed from %s to %s to take %s values (old values kept)", quote(c.Name), ident.Sanitize(), ex.typ, newType, c.Type)
+		}
+		// Columns the schema no longer has must not block inserts.
+		for name, ex := range existing {
+			if !want[name] && ex.notNull {
+				if _, err := tx.Exec(ctx, "ALTER TABLE "+ident.Sanitize()+" ALTER COLUMN "+quote(name)+" DROP NOT NULL"); err != nil {
+					return nil, fmt.Errorf("making column %s of %s nullable: %w", quote(name), ident.Sanitize(), err)
+				}
+			}
+		}
+	}
+	final, _, err := s.describe(ctx, t.Schema, t.Name)
+	if err != nil {
+		return nil, err
+	}
+	encoders := make([]encoder, len(t.Columns))
+	for i, c := range t.Columns {
+		e, ok := physicalKind(c.Name, final[c.Name].typ)
+		if !ok {
+			return nil, fmt.Errorf("column %s of %s has type %s, which target-postgres cannot load; change it to text or jsonb", quote(c.Name), ident.Sanitize(), final[c.Name].typ)
+		}
+		encoders[i] = e
+	}
+	unique := true
+	if len(t.Keys) > 0 {
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_index i
+			WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+			AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text) FROM pg_attribute a
+			     WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)) =
+			    (SELECT array_agg(k ORDER BY k) FROM unnest($2::text[]) k))`, ident.Sanitize(), t.Keys).Scan(&unique); err != nil {
+			return nil, fmt.Errorf("reading the indexes of %s: %w", ident.Sanitize(), err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, err
+	}
+	s.schemas[t.Schema] = true
+	plan := s.plan(t, ident, unique)
+	return newCopyBatch(t, encoders, plan), nil
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = quote(n)
+	}
+	return strings.Join(q, ", ")
+}
+
+func (s *session) plan(t *sqltarget.Table, ident pgx.Identifier, unique bool) *loadPlan {
+	names := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		names[i] = c.Name
+	}
+	cols := quoteList(names)
+	s.nstage++
+	p := &loadPlan{table: ident, columns: cols, keys: t.Keys, unique: unique, stage: fmt.Sprintf("singerkit_stage_%d", s.nstage)}
+	p.copyInto = "COPY " + ident.Sanitize() + " (" + cols + ") FROM STDIN (FORMAT binary)"
+	p.copyStage = "COPY " + p.stage + " (" + cols + ") FROM STDIN (FORMAT binary)"
+	if len(t.Keys) == 0 {
+		return p
+	}
+	for _, c := range t.Columns {
+		if c.Meta == sqltarget.MetaDeletedAt {
+			p.deletedAt = c.Name
+		}
+	}
+	keys := quoteList(t.Keys)
+	latest := "SELECT DISTINCT ON (" + keys + ") " + cols + " FROM " + p.stage + " ORDER BY " + keys + ", _singerkit_row DESC"
+	var sets []string
+	isKey := map[string]bool{}
+	for _, k := range t.Keys {
+		isKey[k] = true
+	}
+	for _, n := range names {
+		if !isKey[n] {
+			sets = append(sets, quote(n)+" = EXCLUDED."+quote(n))
+		}
+	}
+	var match []string
+	for _, k := range t.Keys {
+		match = append(match, "t."+quote(k)+" = s."+quote(k))
+	}
+	conflict := ""
+	if unique {
+		conflict = " ON CONFLICT (" + keys + ") DO NOTHING"
+		if len(sets) > 0 {
+			conflict = " ON CONFLICT (" + keys + ") DO UPDATE SET " + strings.Join(sets, ", ")
+		}
+	} else {
+		p.replace = "DELETE FROM " + ident.Sanitize() + " t USING " + p.stage + " s WHERE " + strings.Join(match, " AND ")
+	}
+	p.merge = "INSERT INTO " + ident.Sanitize() + " (" + cols + ") " + latest + conflict
+	if p.deletedAt != "" {
+		live := "SELECT " + cols + " FROM (" + latest + ") l WHERE l." + quote(p.deletedAt) + " IS NULL"
+		p.mergeLive = "INSERT INTO " + ident.Sanitize() + " (" + cols + ") " + live + conflict
+		p.hardDel = "DELETE FROM " + ident.Sanitize() + " t USING (" + latest + ") s WHERE " + strings.Join(match, " AND ") + " AND s." + quote(p.deletedAt) + " IS NOT NULL"
+	}
+	return p
+}
+
+// Load loads one batch in one transaction: COPY (into the table for
+// append, into a temporary stage for upsert), check the count, merge by
+// key, commit.
+func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.LoadMode) error {
+	cb := b.(*copyBatch)
+	p := cb.plan
+	tx, err := s.conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if mode.Truncate {
+		if _, err := tx.Exec(ctx, "TRUNCATE "+p.table.Sanitize()); err != nil {
+			return fmt.Errorf("truncating for overwrite: %w", err)
+		}
+	}
+	data := cb.data()
+	if !mode.Upsert {
+		tag, err := s.conn.PgConn().CopyFrom(ctx, bytes.NewReader(data), p.copyInto)
+		if err != nil {
+			return copyError(err)
+		}
+		if int(tag.RowsAffected()) != cb.rows {
+			return fmt.Errorf("COPY loaded %d rows, the batch has %d", tag.RowsAffected(), cb.rows)
+		}
+		return tx.Commit(ctx)
+	}
+	newStage := s.stages[p.table.Sanitize()] != p.stage
+	if newStage {
+		if old := s.stages[p.table.Sanitize()]; old != "" {
+			if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+old); err != nil {
+				return err
+			}
+		}
+		// The stage has the table's exact column types, plus the position
+		// of each record in the batch (the last record of a key wins).
+		if _, err := tx.Exec(ctx, "CREATE TEMP TABLE "+p.stage+" ON COMMIT DELETE ROWS AS SELECT "+p.columns+" FROM "+p.table.Sanitize()+" WITH NO DATA"); err != nil {
+			return fmt.Errorf("creating the stage table: %w", err)
+		}
+		if _, err := tx.Exec(ctx, "ALTER TABLE "+p.stage+" ADD COLUMN _singerkit_row bigint GENERATED ALWAYS AS IDENTITY"); err != nil {
+			return fmt.Errorf("creating the stage table: %w", err)
+		}
+	}
+	tag, err := s.conn.PgConn().CopyFrom(ctx, bytes.NewReader(data), p.copyStage)
+	if err != nil {
+		return copyError(err)
+	}
+	if int(tag.RowsAffected()) != cb.rows {
+		return fmt.Errorf("COPY staged %d rows, the batch has %d", tag.RowsAffected(), cb.rows)
+	}
+	if _, err := tx.Exec(ctx, "ANALYZE "+p.stage); err != nil {
+		return err
+	}
+	if p.replace != "" {
+		if _, err := tx.Exec(ctx, p.replace); err != nil {
+			return fmt.Errorf("replacing rows by key: %w", err)
+		}
+	}
+	merge := p.merge
+	if mode.HardDelete && p.hardDel != "" {
+		// Keys whose latest record is a delete are removed, not merged.
+		if _, err := tx.Exec(ctx, p.hardDel); err != nil {
+			return fmt.Errorf("deleting rows marked _sdc_deleted_at: %w", err)
+		}
+		merge = p.mergeLive
+	}
+	if _, err := tx.Exec(ctx, merge); err != nil {
+		return fmt.Errorf("merging by key: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	if newStage {
+		s.stages[p.table.Sanitize()] = p.stage
+	}
+	return nil
+}
+
+// copyError makes a COPY failure name the column and value PostgreSQL
+// reports.
+func copyError(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		msg := pe.Message
+		if pe.ColumnName != "" {
+			msg = "column " + pe.ColumnName + ": " + msg
+		}
+		if pe.Where != "" {
+			msg += " (" + pe.Where + ")"
+		}
+		return errors.New("COPY failed: " + msg)
+	}
+	return fmt.Errorf("COPY failed: %w", err)
+}
+
+// ActivateVersion removes the rows of older versions.
+func (s *session) ActivateVersion(ctx context.Context, t *sqltarget.Table, version int64, hardDelete bool) error {
+	ident := pgx.Identifier{t.Schema, t.Name}.Sanitize()
+	var ver, del string
+	for _, c := range t.Columns {
+		switch c.Meta {
+		case sqltarget.MetaTableVersion:
+			ver = quote(c.Name)
+		case sqltarget.MetaDeletedAt:
+			del = quote(c.Name)
+		}
+	}
+	if ver == "" {
+		return nil
+	}
+	var err error
+	if hardDelete || del == "" {
+		_, err = s.conn.Exec(ctx, "DELETE FROM "+ident+" WHERE "+ver+" < $1", version)
+	} else {
+		_, err = s.conn.Exec(ctx, "UPDATE "+ident+" SET "+del+" = now() WHERE "+ver+" < $1 AND "+del+" IS NULL", version)
+	}
+	return err
+}

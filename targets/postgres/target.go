@@ -1,0 +1,39 @@
+package postgres
+
+import (
+	"context"
+	"io"
+
+	"github.com/singerkit/singerkit/schemas"
+	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/targets/sqltarget"
+)
+
+// Spec is target-postgres for the shared command line.
+func Spec() singer.TargetSpec {
+	return singer.TargetSpec{
+		About: singer.About{
+			Name:         "target-postgres",
+			Description:  "Load a Singer stream into PostgreSQL (binary COPY, merge by key, exact numbers)",
+			Version:      singer.Version,
+			Capabilities: []string{"upsert", "append", "overwrite", "activate-version", "hard-delete", "soft-delete", "schema-evolution", "validation", "flattening"},
+			Settings:     schemas.Get("target-postgres.config.json"),
+		},
+		Run: run,
+	}
+}
+
+func run(ctx context.Context, env *singer.Env, in io.Reader, out *singer.Encoder) error {
+	var cfg Config
+	if err := env.Config.Decode(&cfg); err != nil {
+		return err
+	}
+	if cfg.DefaultTargetSchema == "" {
+		cfg.DefaultTargetSchema = "public"
+	}
+	d, err := NewDialect(&cfg, env.Log)
+	if err != nil {
+		return &singer.ConfigError{Problems: []string{err.Error()}}
+	}
+	return sqltarget.New(d, cfg.Config, env.Log).Run(ctx, in, out)
+}

@@ -349,6 +349,11 @@ func (e *Engine) planTable(streamName string, sch *singer.Schema, keys []string)
 		add("_sdc_sequence", MetaSequence, LogicalType{Kind: KindInteger})
 		add("_sdc_table_version", MetaTableVersion, LogicalType{Kind: KindInteger})
 	}
+	if len(t.Columns) == 0 {
+		// A schema without properties still lands its records: as rows
+		// with the time they were received.
+		add("_sdc_received_at", MetaReceivedAt, LogicalType{Kind: KindTimestamp})
+	}
 	return t, nil
 }
 

@@ -399,7 +399,8 @@ func crashAndResume(t *testing.T, h Harness, cfg map[string]any, schema string) 
 	cmd := exec.Command(bin, "--config", cfgPath)
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -419,7 +420,7 @@ func crashAndResume(t *testing.T, h Harness, cfg map[string]any, schema string) 
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	if last == "" {
-		t.Fatal("the target emitted no state before it was killed")
+		t.Fatalf("the target emitted no state before it was killed; stderr:\n%s", stderr.String())
 	}
 	var st struct{ Pos int }
 	if err := json.Unmarshal([]byte(last), &st); err != nil {

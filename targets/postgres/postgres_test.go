@@ -1,0 +1,198 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
+)
+
+// testURL is the database the tests use; TEST_POSTGRES_URL overrides it.
+func testURL() string {
+	if u := os.Getenv("TEST_POSTGRES_URL"); u != "" {
+		return u
+	}
+	return "postgres://root@127.0.0.1:5432/test?sslmode=disable"
+}
+
+// connect returns a connection or skips (fails under CI=true) when the
+// server cannot be reached.
+func connect(t *testing.T) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cfg, err := pgx.ParseConfig(testURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["TimeZone"] = "UTC"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL unreachable (TEST_POSTGRES_URL=%s): %v", testURL(), err)
+		}
+		t.Skipf("PostgreSQL unreachable, set TEST_POSTGRES_URL: %v", err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+type harness struct{}
+
+func (harness) Spec() singer.TargetSpec { return Spec() }
+
+var schemaSafe = regexp.MustCompile(`[^a-z0-9_]+`)
+
+func (harness) Config(t *testing.T) (map[string]any, string) {
+	conn := connect(t)
+	name := schemaSafe.ReplaceAllString(strings.ToLower(t.Name()), "_")
+	if len(name) > 40 {
+		name = name[len(name)-40:]
+	}
+	schema := fmt.Sprintf("sk_%s_%d", name, time.Now().UnixNano()%1_000_000)
+	t.Cleanup(func() {
+		c := connect(t)
+		c.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+	})
+	_ = conn
+	return map[string]any{"url": testURL(), "default_target_schema": schema}, schema
+}
+
+var pgTimestamp = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$`)
+
+func (harness) Rows(t *testing.T, schema, table string, cols []string, orderBy string) []string {
+	conn := connect(t)
+	var sel []string
+	for _, c := range cols {
+		if strings.Contains(c, "(") || strings.Contains(c, " IS ") {
+			sel = append(sel, "to_jsonb("+c+")")
+		} else {
+			sel = append(sel, "to_jsonb("+pgx.Identifier{c}.Sanitize()+")")
+		}
+	}
+	if len(sel) == 0 {
+		sel = []string{"to_jsonb(1)"}
+	}
+	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + pgx.Identifier{schema, table}.Sanitize()
+	if orderBy != "" {
+		var ob []string
+		for _, o := range strings.Split(orderBy, ",") {
+			ob = append(ob, pgx.Identifier{strings.TrimSpace(o)}.Sanitize())
+		}
+		q += " ORDER BY " + strings.Join(ob, ", ")
+	}
+	rows, err := conn.Query(context.Background(), q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		raw := rows.RawValues()
+		parts := make([]string, len(raw))
+		for i, r := range raw {
+			parts[i] = render(t, r)
+		}
+		out = append(out, strings.Join(parts, "|"))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// render normalizes a to_jsonb value (text wire format of jsonb).
+func render(t *testing.T, raw []byte) string {
+	if raw == nil {
+		return "NULL"
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("render %s: %v", raw, err)
+	}
+	switch x := v.(type) {
+	case nil:
+		return "NULL"
+	case string:
+		if pgTimestamp.MatchString(x) {
+			ts, err := time.Parse(time.RFC3339Nano, x)
+			if err == nil {
+				return ts.UTC().Format("2006-01-02T15:04:05.000000Z")
+			}
+		}
+		return x
+	case json.Number:
+		s := string(x)
+		if strings.Contains(s, ".") {
+			s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+		}
+		return s
+	case bool:
+		return fmt.Sprint(x)
+	default:
+		b, _ := json.Marshal(x)
+		return string(b)
+	}
+}
+
+func (harness) Columns(t *testing.T, schema, table string) []string {
+	conn := connect(t)
+	rows, err := conn.Query(context.Background(), `SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, schema, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func (harness) Binary(t *testing.T) string {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "target-postgres-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "target-postgres")
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/target-postgres")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("%v: %s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func TestConformance(t *testing.T) {
+	connect(t)
+	sqltargettest.RunSuite(t, harness{})
+}

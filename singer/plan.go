@@ -726,7 +726,7 @@ func stringValid(n *node, s []byte) bool {
 			return false
 		}
 	case fmtTime:
-		if _, _, _, _, _, ok := parseTimeOfDay(s); !ok {
+		if !parsePartialTime(s) {
 			return false
 		}
 	case fmtDecimal:

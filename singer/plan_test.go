@@ -285,7 +285,7 @@ func TestPlanValues(t *testing.T) {
 }
 
 func TestSchemaValidationErrors(t *testing.T) {
-	s, err := CompileSchema([]byte(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"r":{"type":"number","multipleOf":0.1},"ts":{"type":"string","format":"date-time"}}}`), SchemaOptions{})
+	s, err := CompileSchema([]byte(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"r":{"type":"number","multipleOf":0.1},"ts":{"type":"string","format":"date-time"},"t":{"type":"string","format":"time"}}}`), SchemaOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,6 +296,9 @@ func TestSchemaValidationErrors(t *testing.T) {
 		{"wrong type", `{"id":"x"}`, "/id: expected integer, but got string"},
 		{"missing required", `{"r":1}`, "/: missing properties: 'id'"},
 		{"bad date-time", `{"id":1,"ts":"2024-01-02 03:04:05"}`, `/ts: '2024-01-02 03:04:05' is not valid 'date-time'`},
+		{"time without zone", `{"id":1,"t":"12:30:00.5"}`, ""},
+		{"time with zone", `{"id":1,"t":"12:30:00+02:00"}`, ""},
+		{"bad time", `{"id":1,"t":"12:30"}`, `/t: '12:30' is not valid 'time'`},
 	}
 	var row Row
 	for _, c := range cases {

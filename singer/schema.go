@@ -63,6 +63,7 @@ func CompileSchema(raw []byte, opts SchemaOptions) (*Schema, error) {
 	c := jsonschema.NewCompiler()
 	c.Draft = jsonschema.Draft4
 	c.AssertFormat = true
+	c.Formats["time"] = isTimeFormat
 	c.Formats["singer.decimal"] = isDecimalFormat
 	c.Formats["x-singer.decimal"] = isDecimalFormat
 	c.RegisterExtension("singerkit-multipleOf", multipleOfMeta, multipleOfCompiler{})
@@ -108,6 +109,17 @@ func decodeJSONDoc(raw []byte) (any, error) {
 		return nil, errors.New("unexpected data after the schema")
 	}
 	return v, nil
+}
+
+// isTimeFormat accepts RFC 3339 full-time (what jsonschema/v5 checks) and
+// partial-time without a zone offset ("12:30:00"), which taps write for SQL
+// time columns.
+func isTimeFormat(v any) bool {
+	s, ok := v.(string)
+	if !ok {
+		return true
+	}
+	return jsonschema.Formats["time"](s) || parsePartialTime([]byte(s))
 }
 
 func isDecimalFormat(v any) bool {

@@ -46,7 +46,18 @@ func parseDate(b []byte) (y, m, d int, ok bool) {
 // parseTimeOfDay parses hh:mm:ss[.frac](Z|+hh:mm|-hh:mm). It returns the
 // clock, nanoseconds and the zone offset in seconds east of UTC.
 func parseTimeOfDay(b []byte) (h, m, s, nsec, offset int, ok bool) {
-	if len(b) < 9 || b[2] != ':' || b[5] != ':' {
+	return parseClock(b, false)
+}
+
+// parsePartialTime accepts the zone as optional: hh:mm:ss[.frac] alone is
+// how taps write SQL time columns.
+func parsePartialTime(b []byte) bool {
+	_, _, _, _, _, ok := parseClock(b, true)
+	return ok
+}
+
+func parseClock(b []byte, zoneOptional bool) (h, m, s, nsec, offset int, ok bool) {
+	if len(b) < 8 || b[2] != ':' || b[5] != ':' {
 		return
 	}
 	var ok1, ok2, ok3 bool
@@ -58,7 +69,7 @@ func parseTimeOfDay(b []byte) (h, m, s, nsec, offset int, ok bool) {
 		return 0, 0, 0, 0, 0, false
 	}
 	i := 8
-	if b[i] == '.' {
+	if i < len(b) && b[i] == '.' {
 		i++
 		k := i
 		scale := 100000000
@@ -67,9 +78,12 @@ func parseTimeOfDay(b []byte) (h, m, s, nsec, offset int, ok bool) {
 			scale /= 10
 			i++
 		}
-		if i == k || i >= len(b) {
+		if i == k {
 			return 0, 0, 0, 0, 0, false
 		}
+	}
+	if i >= len(b) {
+		return h, m, s, nsec, 0, zoneOptional
 	}
 	switch b[i] {
 	case 'Z', 'z':

@@ -564,6 +564,8 @@ func (p *Plan) walkObject(n *node, b []byte, i int, row *Row, extract bool, dept
 			if err == nil && v {
 				v = p.combinatorsValid(pr.node, b, off, row, depth+1)
 			}
+		} else if extract && pr.col >= 0 && b[off] == '"' && pr.node.simpleString() {
+			end, v, err = p.stringColumn(pr.node, b, off, &row.Values[pr.col], row)
 		} else {
 			end, v, err = p.check(pr.node, b, off, row, depth+1)
 			if err == nil && extract && pr.col >= 0 {
@@ -715,6 +717,44 @@ func (p *Plan) checkString(n *node, b []byte, i int, row *Row) (end int, valid b
 	return end, valid, nil
 }
 
+// simpleString: a schema whose string values stringColumn can check and
+// extract in one pass.
+func (n *node) simpleString() bool {
+	return !n.deferAll && !n.anything && len(n.anyOf) == 0 && len(n.allOf) == 0
+}
+
+// stringColumn scans, checks and extracts a string column value at once:
+// one scan, one unescape, one date-time parse.
+func (p *Plan) stringColumn(n *node, b []byte, i int, dst *Value, row *Row) (end int, valid bool, err error) {
+	end, esc, err := scanString(b, i)
+	if err != nil {
+		return 0, false, err
+	}
+	body := b[i+1 : end-1]
+	if esc {
+		mark := len(row.arena)
+		row.arena = appendUnescaped(row.arena, body)
+		body = row.arena[mark:len(row.arena):len(row.arena)]
+	}
+	*dst = Value{Kind: String, Bytes: body}
+	valid = n.types == 0 || n.types&tString != 0
+	switch n.format {
+	case fmtDateTime:
+		dst.Time, dst.HasTime = parseDateTime(body)
+		valid = valid && dst.HasTime
+	case fmtDate:
+		dst.Time, dst.HasTime = parseDateOnly(body)
+		valid = valid && dst.HasTime
+	default:
+		valid = valid && stringValid(n, body)
+		return end, valid, nil
+	}
+	if n.hasEnum || n.minLen >= 0 || n.maxLen >= 0 {
+		valid = valid && stringRulesValid(n, body)
+	}
+	return end, valid, nil
+}
+
 func stringValid(n *node, s []byte) bool {
 	switch n.format {
 	case fmtDateTime:
@@ -736,6 +776,11 @@ func stringValid(n *node, s []byte) bool {
 	case fmtDefer:
 		return false
 	}
+	return stringRulesValid(n, s)
+}
+
+// stringRulesValid checks enum and lengths.
+func stringRulesValid(n *node, s []byte) bool {
 	if n.hasEnum {
 		found := false
 		for _, e := range n.enumStr {

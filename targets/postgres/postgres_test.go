@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
 )
@@ -195,4 +196,74 @@ func (harness) Binary(t *testing.T) string {
 func TestConformance(t *testing.T) {
 	connect(t)
 	sqltargettest.RunSuite(t, harness{})
+}
+
+func TestDatabaseDown(t *testing.T) {
+	r := sqltargettest.Run(t, harness{}, map[string]any{"host": "127.0.0.1", "port": 1, "user": "root", "password": "s3cret-pw", "dbname": "test"},
+		`{"type":"SCHEMA","stream":"s","schema":{"type":"object"},"key_properties":[]}`+"\n"+`{"type":"STATE","value":{"a":1}}`+"\n")
+	if r.Code != 1 || r.Stdout != "" {
+		t.Errorf("exit %d stdout %q", r.Code, r.Stdout)
+	}
+	if !strings.HasPrefix(r.Stderr, "target-postgres: error: connecting to PostgreSQL: ") || strings.Count(r.Stderr, "\n") != 1 {
+		t.Errorf("stderr %q", r.Stderr)
+	}
+	if strings.Contains(r.Stderr, "s3cret-pw") {
+		t.Error("the password leaked into the error")
+	}
+}
+
+func TestValueErrors(t *testing.T) {
+	connect(t)
+	cfg, schema := harness{}.Config(t)
+	// A numeric(5,2) column refuses a third decimal instead of rounding it.
+	r := sqltargettest.Run(t, harness{}, cfg, `{"type":"SCHEMA","stream":"p","schema":{"type":"object","properties":{"id":{"type":"integer"},"price":{"type":"number","multipleOf":0.01,"maximum":1000,"exclusiveMaximum":true,"minimum":-1000,"exclusiveMinimum":true}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"p","record":{"id":1,"price":12.5}}
+{"type":"STATE","value":{"ok":1}}
+{"type":"RECORD","stream":"p","record":{"id":2,"price":999.99}}
+`)
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+	}
+	cols := harness{}.Rows(t, schema, "p", []string{"id", "price"}, "id")
+	if strings.Join(cols, ",") != "1|12.5,2|999.99" {
+		t.Errorf("rows %q", cols)
+	}
+	r = sqltargettest.Run(t, harness{}, map[string]any{"url": testURL(), "default_target_schema": schema, "validate_records": false},
+		`{"type":"SCHEMA","stream":"p","schema":{"type":"object","properties":{"id":{"type":"integer"},"price":{"type":"number","multipleOf":0.01,"maximum":1000,"exclusiveMaximum":true,"minimum":-1000,"exclusiveMinimum":true}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"p","record":{"id":3,"price":1.005}}
+`)
+	want := `target-postgres: error: line 2: stream "p": column "price": 1.005 has more than 2 decimal places (the column is numeric with scale 2; no silent rounding)`
+	if r.Code != 1 || !strings.Contains(r.Stderr, want) {
+		t.Errorf("exit %d stderr %q", r.Code, r.Stderr)
+	}
+}
+
+func TestNumericEncoding(t *testing.T) {
+	conn := connect(t)
+	cases := []string{"0", "-0", "1", "-1", "10000", "9999", "0.0001", "0.00001", "123456789.123456789", "-0.5", "1.10", "1e3", "1.5E-3", "12345678901234567890.123456789", "100000000", "0.1000", "99999999999999999999999999999999999999"}
+	for _, c := range cases {
+		b := newCopyBatch(nil, []encoder{{kind: physNumeric, name: "n", scale: -1}}, nil)
+		buf, err := b.appendNumeric(nil, &b.cols[0], []byte(c))
+		if err != nil {
+			t.Fatalf("%s: %v", c, err)
+		}
+		// Let PostgreSQL decode our binary numeric and print it.
+		res := conn.PgConn().ExecParams(context.Background(), "SELECT $1::numeric::text", [][]byte{buf[4:]}, []uint32{pgtype.NumericOID}, []int16{1}, []int16{0}).Read()
+		if res.Err != nil {
+			t.Fatalf("%s: %v", c, res.Err)
+		}
+		got := string(res.Rows[0][0])
+		want := c
+		switch c {
+		case "-0":
+			want = "0"
+		case "1e3":
+			want = "1000"
+		case "1.5E-3":
+			want = "0.0015"
+		}
+		if got != want {
+			t.Errorf("numeric %s came back as %s", c, got)
+		}
+	}
 }

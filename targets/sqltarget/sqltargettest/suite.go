@@ -350,6 +350,42 @@ var cases = []suiteCase{
 		expectRows(t, h.Rows(t, schema, "o", []string{"id"}, "id"), []string{"3"})
 	}},
 	{"crash_and_resume", crashAndResume},
+	{"sigterm_commits_what_was_read", sigterm},
+}
+
+// sigterm: on SIGTERM the target stops reading, commits what it read, emits
+// the state covering it and exits 1.
+func sigterm(t *testing.T, h Harness, cfg map[string]any, schema string) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.json")
+	b, _ := json.Marshal(cfg)
+	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(h.Binary(t), "--config", cfgPath)
+	stdin, _ := cmd.StdinPipe()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The input stays open: the target must not wait for its end.
+	stdin.Write([]byte(lines(schemaMsg("t", `"id":{"type":"integer"}`, `"id"`),
+		rec("t", `{"id":1}`), rec("t", `{"id":2}`), state(`{"pos":2}`), rec("t", `{"id":3}`))))
+	time.Sleep(500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	if code != 1 || !strings.Contains(stderr.String(), "interrupted by a signal") {
+		t.Errorf("exit %d, stderr %s", code, stderr.String())
+	}
+	if got := strings.TrimSpace(stdout.String()); got != `{"pos":2}` {
+		t.Errorf("stdout %q, want the state covering the committed records", got)
+	}
+	expectRows(t, h.Rows(t, schema, "t", []string{"id"}, "id"), []string{"1", "2", "3"})
 }
 
 func activateVersion(t *testing.T, h Harness, cfg map[string]any, schema string, want []string) {

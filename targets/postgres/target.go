@@ -35,5 +35,9 @@ func run(ctx context.Context, env *singer.Env, in io.Reader, out *singer.Encoder
 	if err != nil {
 		return &singer.ConfigError{Problems: []string{err.Error()}}
 	}
-	return sqltarget.New(d, cfg.Config, env.Log).Run(ctx, in, out)
+	e := sqltarget.New(d, cfg.Config, env.Log)
+	if singer.IsTerminal(env.Stderr) {
+		e.Progress = env.Stderr
+	}
+	return e.Run(ctx, in, out)
 }

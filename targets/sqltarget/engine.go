@@ -38,6 +38,10 @@ type Engine struct {
 
 	runStart time.Time
 	seq      int64
+	records  atomic.Int64
+
+	// Progress, when set, gets a live one-line progress (a terminal).
+	Progress io.Writer
 	buffered int // bytes in open batches, all streams
 	now      func() time.Time
 }
@@ -100,6 +104,10 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 	}
 	defer e.closeLoaders()
 
+	if e.Progress != nil {
+		stop := e.showProgress()
+		defer stop()
+	}
 	var tick <-chan time.Time
 	if e.policy.MaxAge > 0 {
 		t := time.NewTicker(e.policy.MaxAge / 4)
@@ -212,6 +220,7 @@ func (e *Engine) record(s *stream, rec []byte, m *singer.Message, line int64) er
 	e.buffered += s.batch.Bytes() - before
 	s.mark.Record()
 	s.counter.Add(1)
+	e.records.Add(1)
 	if s.batch.Rows() >= e.policy.Rows || s.batch.Bytes() >= e.policy.Bytes {
 		e.flush(s)
 	} else if e.buffered > 2*e.policy.Bytes {
@@ -627,4 +636,28 @@ func (l *loader) close() {
 	close(l.jobs)
 	<-l.done
 	l.sess.Close()
+}
+
+// showProgress prints a live progress line every second until stopped.
+func (e *Engine) showProgress() (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		start := time.Now()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(e.Progress, "\r\033[K")
+				return
+			case now := <-t.C:
+				n := e.records.Load()
+				rate := float64(n) / now.Sub(start).Seconds()
+				fmt.Fprintf(e.Progress, "\r\033[K%d records, %.0f records/s, %d states waiting", n, rate, e.wm.Pending())
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }

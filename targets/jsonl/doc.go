@@ -6,10 +6,12 @@
 //
 // Records are committed (flushed and fsynced) at every STATE, every
 // batch_size_rows records, before a changed SCHEMA and at the end of the
-// input. On an error every file is cut back to its size at the last commit
-// and the run fails; on start a torn last line left by a killed run is cut
-// off. A rerun from the last echoed state appends again: delivery is at
-// least once, so a keyed downstream deduplicates.
+// input. On an error every file is cut back to exactly the records before
+// the last echoed state (to its size at the start of the run when no state
+// was echoed; a file the run created is then removed) and the run fails; on
+// start a torn last line left by a killed run is cut off. A rerun from the
+// last echoed state appends again: delivery is at least once, so a keyed
+// downstream deduplicates.
 //
 // The command is a few lines:
 //

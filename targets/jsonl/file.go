@@ -23,7 +23,7 @@ type streamFile struct {
 	f         *os.File
 	w         *bufio.Writer
 	size      int64 // bytes written, buffered ones included
-	committed int64 // size at the last commit: flushed and, with fsync, synced
+	covered   int64 // size the last echoed state covers; the size at open until one does
 	created   bool  // the file did not exist before this run
 	dirSynced bool  // the directory entry of a created file is durable
 }
@@ -51,7 +51,10 @@ func openStreamFile(dir, name string, log *singer.Log) (*streamFile, error) {
 		log.Warnf("%s ended with %d bytes of a partial line (from an interrupted run); truncated it to %d bytes, its last complete line",
 			path, size.before-size.after, size.after)
 	}
-	sf.size, sf.committed = size.after, size.after
+	// Until a state echoed in this run covers some of its records, the file
+	// is covered up to its size at the start: an error never cuts into what
+	// earlier runs wrote (covered only grows from here, as the file does).
+	sf.size, sf.covered = size.after, size.after
 	sf.w = bufio.NewWriterSize(f, writeBufferSize)
 	return sf, nil
 }
@@ -113,8 +116,6 @@ func (sf *streamFile) write(line []byte) error {
 	return nil
 }
 
-func (sf *streamFile) dirty() bool { return sf.size != sf.committed }
-
 // flush hands the buffered bytes to the operating system.
 func (sf *streamFile) flush() error {
 	if err := sf.w.Flush(); err != nil {
@@ -150,33 +151,36 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// rollback drops what was written since the last commit: the buffer and the
-// bytes already handed to the operating system. A file this run created and
-// never committed to is removed.
-func (sf *streamFile) rollback(fsync bool) error {
+// rollback cuts the file back to the size the last echoed state covers:
+// the buffer is dropped and so are the bytes already handed to the
+// operating system, committed or not. A file this run created that no
+// echoed state covers is emptied and removed; removed reports it, so the
+// caller syncs the directory. With fsync the cut is durable before rollback
+// returns (a file is emptied durably before its name goes, so a lost
+// unlink cannot bring back its records).
+func (sf *streamFile) rollback(fsync bool) (removed bool, err error) {
 	sf.w.Reset(sf.f)
 	var errs []error
-	if sf.created && sf.committed == 0 {
+	if err := sf.f.Truncate(sf.covered); err != nil {
+		errs = append(errs, err)
+	} else if fsync {
+		if err := sf.f.Sync(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	sf.size = sf.covered
+	if sf.created && sf.covered == 0 {
 		if err := sf.f.Close(); err != nil {
 			errs = append(errs, err)
 		}
+		sf.f = nil
 		if err := os.Remove(sf.path); err != nil {
 			errs = append(errs, err)
+		} else {
+			removed = true
 		}
-		sf.f = nil
-		return wrapAll("rolling back "+sf.path, errs)
 	}
-	if sf.size != sf.committed {
-		if err := sf.f.Truncate(sf.committed); err != nil {
-			errs = append(errs, err)
-		} else if fsync {
-			if err := sf.f.Sync(); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		sf.size = sf.committed
-	}
-	return wrapAll("rolling back "+sf.path, errs)
+	return removed, wrapAll("rolling back "+sf.path, errs)
 }
 
 func (sf *streamFile) close() error {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -42,7 +43,8 @@ func spec(now func() time.Time) singer.TargetSpec {
 }
 
 const settingsNotes = `A STATE is echoed (its bare value, one line) only after every record before it, in every stream, is flushed and fsynced. ` +
-	`On an error the files are cut back to their last commit and the run exits 1; rerunning from the last echoed state appends again (at least once: deduplicate downstream by key).`
+	`On an error every file is cut back to exactly the records the last echoed state covers (to its size at the start of the run when no state was echoed) and the run exits 1; ` +
+	`rerunning from the last echoed state appends again (at least once: deduplicate downstream by key).`
 
 // target is one run: the streams seen so far and the watermark that decides
 // which STATE may be echoed.
@@ -57,11 +59,22 @@ type target struct {
 	dirty   []*stream // streams written to since the last commit
 	pending int       // records written since the last full commit
 
+	// files are the stream files in the order this run opened them. A
+	// STATE takes a snapshot of their sizes (what the records before it
+	// take up); snaps holds the snapshots of the states the watermark has
+	// not released yet, one for each, oldest first. When a state is
+	// echoed, its snapshot becomes the files' covered sizes: what an error
+	// cuts them back to.
+	files []*streamFile
+	snaps [][]int64
+
 	seq       int64      // _sdc_sequence of the next record
 	line      []byte     // scratch for a record with metadata columns
 	received  stampCache // formats _sdc_received_at
 	extracted []byte     // the last time_extracted seen, as written
 	extOut    []byte     // ... and as _sdc_extracted_at writes it
+
+	interruptedCleanly bool // cancelled, and what was read is committed
 }
 
 // stream is what the target keeps per stream.
@@ -77,9 +90,10 @@ type stream struct {
 
 // run reads Singer messages from in, appends records to the stream files
 // under cfg.DestinationPath and writes each releasable STATE value to out.
-// On an error it cuts every file back to its last commit and returns the
-// error; on ctx cancellation it commits what it has, writes the state that
-// covers it and returns ctx.Err(). now is the clock of the metadata columns.
+// On an error it cuts every file back to what the last state written to out
+// covers (to its size at the start when none was) and returns the error; on
+// ctx cancellation it commits what it has, writes the state that covers it
+// and returns ctx.Err(). now is the clock of the metadata columns.
 func run(ctx context.Context, cfg Config, log *singer.Log, in io.Reader, out *singer.Encoder, now func() time.Time) (err error) {
 	if err := os.MkdirAll(cfg.DestinationPath, 0o755); err != nil {
 		return fmt.Errorf("cannot create destination_path %s: %w", cfg.DestinationPath, unwrapPath(err))
@@ -96,8 +110,16 @@ func run(ctx context.Context, cfg Config, log *singer.Log, in io.Reader, out *si
 	}
 	defer t.metrics.Close()
 	defer func() {
-		if cerr := t.close(err != nil); err == nil {
+		// An interrupted run returns ctx.Err() with everything committed and
+		// its state echoed: nothing to cut back.
+		cerr := t.close(err != nil && !t.interruptedCleanly)
+		switch {
+		case err == nil:
 			err = cerr
+		case cerr != nil:
+			// The run fails with its own error; a file that could not be
+			// cut back must not go unnoticed. One line, like every message.
+			log.Warnf("%s", strings.ReplaceAll(cerr.Error(), "\n", "; "))
 		}
 	}()
 
@@ -126,6 +148,7 @@ func (t *target) interrupted(ctx context.Context) error {
 	if err := t.commit(); err != nil {
 		return err
 	}
+	t.interruptedCleanly = true
 	return ctx.Err()
 }
 
@@ -140,7 +163,7 @@ func (t *target) handle(m *singer.Message) error {
 	case singer.TypeSchema:
 		return t.schema(m)
 	case singer.TypeState:
-		t.mark.State(m.Value)
+		t.state(m.Value)
 		return t.commit()
 	case singer.TypeActivateVersion:
 		t.log.Infof("line %d: stream %q: ACTIVATE_VERSION %d noted; a jsonl file keeps the records of every version (add_metadata_columns shows each record's in _sdc_table_version)",
@@ -247,6 +270,7 @@ func (t *target) open(s *stream) error {
 		}
 	}
 	s.file = f
+	t.files = append(t.files, f)
 	return nil
 }
 
@@ -414,6 +438,25 @@ func (t *target) batchFile(s *stream, m *singer.Message, entry string) error {
 	}
 }
 
+// state hands a STATE value to the watermark and snapshots the size of
+// every file with it: the bytes of the records before the state, committed
+// or not. A file opened later is not in the snapshot: the state covers none
+// of its records.
+func (t *target) state(v []byte) {
+	t.mark.State(v)
+	snap := make([]int64, len(t.files))
+	for i, f := range t.files {
+		snap[i] = f.size
+	}
+	if t.mark.Pending() > len(t.snaps) {
+		t.snaps = append(t.snaps, snap)
+	} else {
+		// No record since the previous pending state: the watermark let
+		// this one supersede it, and its snapshot is the same sizes.
+		t.snaps[len(t.snaps)-1] = snap
+	}
+}
+
 // commit makes every written record durable, then echoes the latest state
 // they cover.
 func (t *target) commit() error {
@@ -449,24 +492,29 @@ func (t *target) commitStreams(ss []*stream) error {
 			}
 		}
 	}
-	for i, s := range ss {
-		s.file.committed = s.file.size
+	for i := range ss {
 		t.mark.Committed(tokens[i])
 	}
 	return nil
 }
 
-// release echoes the latest state whose records are all committed.
+// release echoes the latest state whose records are all committed and
+// makes its snapshot the files' covered sizes. The watermark releases the
+// oldest pending states together and returns the latest of them; the
+// states it keeps pending are the newest, so the snapshots before them go.
 func (t *target) release() error {
 	v := t.mark.Release()
 	if v == nil {
 		return nil
 	}
-	if err := t.out.WriteRaw(v); err != nil {
+	n := len(t.snaps) - t.mark.Pending()
+	snap := t.snaps[n-1]
+	t.snaps = append(t.snaps[:0], t.snaps[n:]...)
+	if err := t.out.WriteStateValue(v); err != nil {
 		return fmt.Errorf("writing state to stdout: %w", err)
 	}
-	if err := t.out.Flush(); err != nil {
-		return fmt.Errorf("writing state to stdout: %w", err)
+	for i, size := range snap {
+		t.files[i].covered = size
 	}
 	return nil
 }
@@ -482,19 +530,25 @@ func (t *target) removeDirty(s *stream) {
 }
 
 // close closes every file. After a failure it first cuts each file back to
-// its size at its last commit, so nothing written since stays on disk.
+// the size the last echoed state covers, so no record after that state stays
+// on disk, even one a batch_size_rows or SCHEMA commit made durable.
 func (t *target) close(failed bool) error {
 	var errs []error
-	for _, s := range t.streams {
-		if s.file == nil {
-			continue
-		}
+	removed := false
+	for _, f := range t.files {
 		if failed {
-			if err := s.file.rollback(t.cfg.Fsync); err != nil {
+			r, err := f.rollback(t.cfg.Fsync)
+			if err != nil {
 				errs = append(errs, err)
 			}
+			removed = removed || r
 		}
-		if err := s.file.close(); err != nil {
+		if err := f.close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if removed && t.cfg.Fsync {
+		if err := syncDir(t.cfg.DestinationPath); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -99,6 +100,9 @@ func readFiles(t *testing.T, dir string) map[string]string {
 	}
 	files := map[string]string{}
 	for _, e := range entries {
+		if e.IsDir() {
+			continue // only a test puts one there
+		}
 		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			t.Fatal(err)
@@ -333,16 +337,28 @@ func TestStateOnlyAfterItsRecordsAreOnDisk(t *testing.T) {
 	})
 }
 
-// On an error each file holds exactly what it held at its last commit: the
-// records written before the last STATE, before the last batch_size_rows
-// commit, or before a changed SCHEMA of that stream, whichever came last.
-// Nothing after it, the failing record included, stays on disk; a file this
-// run created and never committed to is removed.
-func TestErrorsCutFilesBackToTheLastCommit(t *testing.T) {
+// On an error each file holds exactly the records before the last STATE the
+// run echoed: records after it are cut even when a batch_size_rows commit or
+// a changed SCHEMA made them durable, and so is the failing record. Before
+// any state was echoed, each file is back to its size at the start of the
+// run and a file the run created is removed. What is on disk after the error
+// is what was on disk when the last state was echoed.
+func TestErrorsCutFilesBackToTheLastEchoedState(t *testing.T) {
+	src := t.TempDir()
+	badBatch := filepath.Join(src, "bad.jsonl")
+	if err := os.WriteFile(badBatch, []byte(lines(`{"id":5}`, `{"id":6}`, `{"id":7}`, `{"id":false}`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	order := func(id string) string {
+		return `{"type":"RECORD","stream":"orders","record":{"id":` + id + `,"total":1}}`
+	}
+	usersIDString := strings.Replace(schemaUsers, `"integer"`, `"string"`, 1)
+	ordersTotalString := strings.Replace(schemaOrders, `"total":{"type":"number"}`, `"total":{"type":"string"}`, 1)
 	tests := []struct {
 		name     string
 		cfg      map[string]any
 		existing map[string]string // files before the run
+		dirs     []string          // directories before the run
 		input    string
 		stderr   string
 		stdout   string
@@ -356,9 +372,8 @@ func TestErrorsCutFilesBackToTheLastCommit(t *testing.T) {
 			files:  map[string]string{"users.jsonl": lines(`{"id":1}`)},
 		},
 		{
-			name: "invalid record mid-stream",
-			input: lines(schemaUsers, schemaOrders, user("1"), `{"type":"RECORD","stream":"orders","record":{"id":1,"total":1}}`, state("1"),
-				user("2"), `{"type":"RECORD","stream":"orders","record":{"id":2,"total":2}}`, user(`"3"`), user("4")),
+			name:   "invalid record mid-stream",
+			input:  lines(schemaUsers, schemaOrders, user("1"), order("1"), state("1"), user("2"), order("2"), user(`"3"`), user("4")),
 			stderr: "target-jsonl: error: line 8: stream \"users\": /id: expected integer, but got string\n",
 			stdout: lines(`{"n":1}`),
 			files: map[string]string{
@@ -367,20 +382,77 @@ func TestErrorsCutFilesBackToTheLastCommit(t *testing.T) {
 			},
 		},
 		{
-			name:   "records committed by batch_size_rows stay, with no state covering them",
+			name:   "records a batch_size_rows commit made durable after the last state are cut",
 			cfg:    map[string]any{"batch_size_rows": 2},
 			input:  lines(schemaUsers, user("1"), state("1"), user("2"), user("3"), user("4"), user("true")),
 			stderr: "target-jsonl: error: line 7: stream \"users\": /id: expected integer, but got boolean\n",
 			stdout: lines(`{"n":1}`),
+			files:  map[string]string{"users.jsonl": lines(`{"id":1}`)},
+		},
+		{
+			name: "batch_size_rows commits after the last state, a stream first seen after it loses its file",
+			cfg:  map[string]any{"batch_size_rows": 1},
+			input: lines(schemaUsers, schemaOrders, user("1"), user("2"), state("1"), user("3"), state("2"),
+				user("4"), order("1"), order("2"), user("5"), order(`"x"`)),
+			stderr: "target-jsonl: error: line 12: stream \"orders\": /id: expected integer, but got string\n",
+			stdout: lines(`{"n":1}`, `{"n":2}`),
 			files:  map[string]string{"users.jsonl": lines(`{"id":1}`, `{"id":2}`, `{"id":3}`)},
 		},
 		{
-			name: "a changed schema commits its stream only",
-			input: lines(schemaUsers, schemaOrders, user("1"), `{"type":"RECORD","stream":"orders","record":{"id":1,"total":1}}`,
-				strings.Replace(schemaUsers, `"integer"`, `"string"`, 1), user(`"a"`), `{"type":"RECORD","stream":"orders","record":{"id":"x","total":1}}`),
+			name:     "batch_size_rows commits after the last state: an existing file keeps what it had plus the covered records",
+			cfg:      map[string]any{"batch_size_rows": 1},
+			existing: map[string]string{"users.jsonl": lines(`{"id":0}`), "orders.jsonl": lines(`{"id":0,"total":0}`)},
+			input:    lines(schemaUsers, schemaOrders, user("1"), state("1"), user("2"), order("1"), user("3"), `{"type":"RECORD","stream":"orders"}`),
+			stderr:   "target-jsonl: error: line 8: RECORD for stream \"orders\" has no \"record\" (line starts \"{\\\"type\\\":\\\"RECORD\\\",\\\"stream\\\":\\\"orders\\\"}\")\n",
+			stdout:   lines(`{"n":1}`),
+			files: map[string]string{
+				"users.jsonl":  lines(`{"id":0}`, `{"id":1}`),
+				"orders.jsonl": lines(`{"id":0,"total":0}`),
+			},
+		},
+		{
+			name: "no state echoed: commits by batch_size_rows and a changed SCHEMA are all cut, existing files back to their start, new ones removed",
+			cfg:  map[string]any{"batch_size_rows": 2},
+			existing: map[string]string{
+				"users.jsonl": lines(`{"id":0}`),
+				"other.jsonl": lines(`{"untouched":true}`),
+			},
+			input: lines(schemaUsers, schemaOrders, user("1"), user("2"), user("3"), order("1"),
+				ordersTotalString, `{"type":"RECORD","stream":"orders","record":{"id":2,"total":"2"}}`, user("4"), user("null")),
+			stderr: "target-jsonl: error: line 10: stream \"users\": /id: expected integer, but got null\n",
+			stdout: "",
+			files: map[string]string{
+				"users.jsonl": lines(`{"id":0}`),
+				"other.jsonl": lines(`{"untouched":true}`),
+			},
+		},
+		{
+			name:   "no state echoed: a changed SCHEMA's commit does not keep the file",
+			input:  lines(schemaUsers, schemaOrders, user("1"), order("1"), usersIDString, user(`"a"`), order(`"x"`)),
 			stderr: "target-jsonl: error: line 7: stream \"orders\": /id: expected integer, but got string\n",
 			stdout: "",
-			files:  map[string]string{"users.jsonl": lines(`{"id":1}`)},
+			files:  nil,
+		},
+		{
+			name: "state echoed, then a changed SCHEMA commits its stream, then an error",
+			input: lines(schemaUsers, schemaOrders, user("1"), order("1"), state("1"), user("2"), order("2"),
+				usersIDString, user(`"a"`), order("3"), `{"type":"RECORD","stream":"users","record":{"id":"b"}`),
+			stderr: "target-jsonl: error: line 11: invalid JSON: unexpected end of input in an object (truncated line?) at byte 54 " +
+				"(line starts \"{\\\"type\\\":\\\"RECORD\\\",\\\"stream\\\":\\\"users\\\",\\\"record\\\":{\\\"id\\\":\\\"b\\\"}\")\n",
+			stdout: lines(`{"n":1}`),
+			files: map[string]string{
+				"users.jsonl":  lines(`{"id":1}`),
+				"orders.jsonl": lines(`{"id":1,"total":1}`),
+			},
+		},
+		{
+			name:     "state echoed after a changed SCHEMA, then another change and an error",
+			existing: map[string]string{"users.jsonl": lines(`{"id":0}`)},
+			input: lines(schemaUsers, user("1"), usersIDString, user(`"a"`), state("1"),
+				user(`"b"`), schemaUsers, user("2"), user(`"c"`)),
+			stderr: "target-jsonl: error: line 9: stream \"users\": /id: expected integer, but got string\n",
+			stdout: lines(`{"n":1}`),
+			files:  map[string]string{"users.jsonl": lines(`{"id":0}`, `{"id":1}`, `{"id":"a"}`)},
 		},
 		{
 			name:   "malformed JSON line",
@@ -403,6 +475,32 @@ func TestErrorsCutFilesBackToTheLastCommit(t *testing.T) {
 			files:    map[string]string{"users.jsonl": lines(`{"id":0}`)},
 		},
 		{
+			name:     "an existing file that ended in a torn line is cut back to its repaired start",
+			existing: map[string]string{"users.jsonl": lines(`{"id":0}`) + `{"id":`},
+			cfg:      map[string]any{"batch_size_rows": 1},
+			input:    lines(schemaUsers, user("1"), user("2"), user(`"x"`)),
+			stderr: "WARNING DIR/users.jsonl ended with 6 bytes of a partial line (from an interrupted run); truncated it to 9 bytes, its last complete line\n" +
+				"target-jsonl: error: line 4: stream \"users\": /id: expected integer, but got string\n",
+			files: map[string]string{"users.jsonl": lines(`{"id":0}`)},
+		},
+		{
+			name:   "a bad BATCH file after a batch_size_rows commit inside it",
+			cfg:    map[string]any{"batch_size_rows": 2},
+			input:  lines(schemaUsers, user("1"), state("1"), user("2"), `{"type":"BATCH","stream":"users","encoding":{"format":"jsonl","compression":"none"},"manifest":["`+badBatch+`"]}`),
+			stderr: "target-jsonl: error: line 5: stream \"users\": batch file SRC/bad.jsonl line 4: /id: expected integer, but got boolean\n",
+			stdout: lines(`{"n":1}`),
+			files:  map[string]string{"users.jsonl": lines(`{"id":1}`)},
+		},
+		{
+			name:   "a stream file that cannot be opened",
+			cfg:    map[string]any{"batch_size_rows": 1},
+			dirs:   []string{"orders.jsonl"},
+			input:  lines(schemaUsers, schemaOrders, user("1"), state("1"), user("2"), order("1")),
+			stderr: "target-jsonl: error: stream \"orders\": open DIR/orders.jsonl: is a directory\n",
+			stdout: lines(`{"n":1}`),
+			files:  map[string]string{"users.jsonl": lines(`{"id":1}`)},
+		},
+		{
 			name:   "invalid schema",
 			input:  lines(schemaUsers, user("1"), state("1"), `{"type":"SCHEMA","stream":"orders","schema":{"type":"object","properties":{"id":{"type":"integr"}}},"key_properties":[]}`),
 			stderr: "target-jsonl: error: line 4: stream \"orders\": invalid schema: /properties/id/type: value must be one of \"array\", \"boolean\", \"integer\", \"null\", \"number\", \"object\", \"string\"; /properties/id/type: expected array, but got string\n",
@@ -411,25 +509,47 @@ func TestErrorsCutFilesBackToTheLastCommit(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			for name, content := range tt.existing {
-				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-					t.Fatal(err)
+		for _, fsync := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/fsync=%v", tt.name, fsync), func(t *testing.T) {
+				dir := t.TempDir()
+				for name, content := range tt.existing {
+					if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+						t.Fatal(err)
+					}
 				}
-			}
-			r := runString(t, dir, tt.cfg, tt.input)
-			if r.code != singer.ExitRuntime {
-				t.Errorf("exit %d, want %d", r.code, singer.ExitRuntime)
-			}
-			if r.stderr != tt.stderr {
-				t.Errorf("stderr:\n got %q\nwant %q", r.stderr, tt.stderr)
-			}
-			if r.stdout != tt.stdout {
-				t.Errorf("stdout:\n got %q\nwant %q", r.stdout, tt.stdout)
-			}
-			checkFiles(t, dir, tt.files)
-		})
+				for _, name := range tt.dirs {
+					if err := os.Mkdir(filepath.Join(dir, name), 0o755); err != nil {
+						t.Fatal(err)
+					}
+				}
+				cfg := map[string]any{"fsync": fsync}
+				for k, v := range tt.cfg {
+					cfg[k] = v
+				}
+				probe := &stateProbe{t: t, dir: dir}
+				r := runTarget(t, context.Background(), dir, cfg, strings.NewReader(tt.input), probe)
+				if r.code != singer.ExitRuntime {
+					t.Errorf("exit %d, want %d", r.code, singer.ExitRuntime)
+				}
+				stderr := strings.ReplaceAll(strings.ReplaceAll(r.stderr, dir, "DIR"), src, "SRC")
+				if stderr != tt.stderr {
+					t.Errorf("stderr:\n got %q\nwant %q", stderr, tt.stderr)
+				}
+				var stdout string
+				for _, s := range probe.states {
+					stdout += s.value + "\n"
+				}
+				if stdout != tt.stdout {
+					t.Errorf("stdout:\n got %q\nwant %q", stdout, tt.stdout)
+				}
+				checkFiles(t, dir, tt.files)
+				// The files are what they were when the last state was echoed
+				// (the files before the run, repaired, when none was).
+				if n := len(probe.states); n > 0 {
+					checkFiles(t, dir, probe.states[n-1].files)
+				}
+			})
+		}
 	}
 }
 

@@ -63,12 +63,50 @@ type copyBatch struct {
 	rows  int
 	plan  *loadPlan
 	num   []byte // scratch for numeric digits
+
+	// Key tracking: a batch without two records of one key is merged
+	// without the server-side DISTINCT ON sort.
+	keyCols []int
+	seen    map[uint64]struct{}
+	dups    bool
 }
 
 func newCopyBatch(t *sqltarget.Table, cols []encoder, plan *loadPlan) *copyBatch {
 	b := &copyBatch{table: t, cols: cols, plan: plan, buf: make([]byte, 0, 1<<20)}
+	if t != nil {
+		for i, c := range t.Columns {
+			if c.Key {
+				b.keyCols = append(b.keyCols, i)
+			}
+		}
+		if len(b.keyCols) > 0 {
+			b.seen = make(map[uint64]struct{})
+		}
+	}
 	b.Reset()
 	return b
+}
+
+// keyHash hashes a record's key values (FNV-1a). Equal keys hash equal; a
+// collision only costs the dedup sort.
+func keyHash(vals []singer.Value, cols []int) uint64 {
+	h := uint64(14695981039346656037)
+	for _, i := range cols {
+		v := &vals[i]
+		if v.IntOK {
+			x := uint64(v.Int)
+			for k := 0; k < 8; k++ {
+				h = (h ^ (x & 0xff)) * 1099511628211
+				x >>= 8
+			}
+		} else {
+			for _, c := range v.Bytes {
+				h = (h ^ uint64(c)) * 1099511628211
+			}
+		}
+		h = (h ^ 0xff) * 1099511628211
+	}
+	return h
 }
 
 func (b *copyBatch) Table() *sqltarget.Table { return b.table }
@@ -77,6 +115,8 @@ func (b *copyBatch) Bytes() int              { return len(b.buf) }
 func (b *copyBatch) Reset() {
 	b.buf = append(b.buf[:0], copyHeader...)
 	b.rows = 0
+	b.dups = false
+	clear(b.seen)
 }
 func (b *copyBatch) Fresh() sqltarget.Batch { return newCopyBatch(b.table, b.cols, b.plan) }
 
@@ -94,6 +134,14 @@ func (b *copyBatch) Append(vals []singer.Value) error {
 		if b.buf, err = b.appendField(b.buf, &b.cols[i], &vals[i]); err != nil {
 			b.buf = b.buf[:mark]
 			return err
+		}
+	}
+	if b.seen != nil && !b.dups {
+		h := keyHash(vals, b.keyCols)
+		if _, ok := b.seen[h]; ok {
+			b.dups = true
+		} else {
+			b.seen[h] = struct{}{}
 		}
 	}
 	b.rows++

@@ -34,6 +34,8 @@ type loadPlan struct {
 	stage     string
 	merge     string
 	mergeLive string // merge without the keys whose latest record is deleted (hard_delete)
+	// The same without the DISTINCT ON sort, for batches whose keys are unique.
+	mergeUnique, mergeLiveUnique, hardDelUnique string
 	replace   string // without a unique index: delete the batch's keys first
 	hardDel   string
 	copyInto  string
@@ -225,11 +227,15 @@ func (s *session) plan(t *sqltarget.Table, ident pgx.Identifier, unique bool) *l
 	} else {
 		p.replace = "DELETE FROM " + ident.Sanitize() + " t USING " + p.stage + " s WHERE " + strings.Join(match, " AND ")
 	}
+	all := "SELECT " + cols + " FROM " + p.stage
 	p.merge = "INSERT INTO " + ident.Sanitize() + " (" + cols + ") " + latest + conflict
+	p.mergeUnique = "INSERT INTO " + ident.Sanitize() + " (" + cols + ") " + all + conflict
 	if p.deletedAt != "" {
 		live := "SELECT " + cols + " FROM (" + latest + ") l WHERE l." + quote(p.deletedAt) + " IS NULL"
 		p.mergeLive = "INSERT INTO " + ident.Sanitize() + " (" + cols + ") " + live + conflict
+		p.mergeLiveUnique = "INSERT INTO " + ident.Sanitize() + " (" + cols + ") " + all + " WHERE " + quote(p.deletedAt) + " IS NULL" + conflict
 		p.hardDel = "DELETE FROM " + ident.Sanitize() + " t USING (" + latest + ") s WHERE " + strings.Join(match, " AND ") + " AND s." + quote(p.deletedAt) + " IS NOT NULL"
+		p.hardDelUnique = "DELETE FROM " + ident.Sanitize() + " t USING " + p.stage + " s WHERE " + strings.Join(match, " AND ") + " AND s." + quote(p.deletedAt) + " IS NOT NULL"
 	}
 	return p
 }
@@ -284,21 +290,25 @@ func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.Lo
 	if int(tag.RowsAffected()) != cb.rows {
 		return fmt.Errorf("COPY staged %d rows, the batch has %d", tag.RowsAffected(), cb.rows)
 	}
-	if _, err := tx.Exec(ctx, "ANALYZE "+p.stage); err != nil {
-		return err
+	merge, mergeLive, hardDel := p.merge, p.mergeLive, p.hardDel
+	if !cb.dups {
+		merge, mergeLive, hardDel = p.mergeUnique, p.mergeLiveUnique, p.hardDelUnique
 	}
 	if p.replace != "" {
+		// Joining the table: the planner needs the stage's size.
+		if _, err := tx.Exec(ctx, "ANALYZE "+p.stage); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, p.replace); err != nil {
 			return fmt.Errorf("replacing rows by key: %w", err)
 		}
 	}
-	merge := p.merge
-	if mode.HardDelete && p.hardDel != "" {
+	if mode.HardDelete && hardDel != "" {
 		// Keys whose latest record is a delete are removed, not merged.
-		if _, err := tx.Exec(ctx, p.hardDel); err != nil {
+		if _, err := tx.Exec(ctx, hardDel); err != nil {
 			return fmt.Errorf("deleting rows marked _sdc_deleted_at: %w", err)
 		}
-		merge = p.mergeLive
+		merge = mergeLive
 	}
 	if _, err := tx.Exec(ctx, merge); err != nil {
 		return fmt.Errorf("merging by key: %w", err)

@@ -341,6 +341,26 @@ var cases = []suiteCase{
 		expectOK(t, r)
 		expectRows(t, h.Rows(t, schema, "d", []string{"id", "name"}, "id"), []string{"1|a", "3|c again"})
 	}},
+	{"hard_delete_batch_without_duplicates", func(t *testing.T, h Harness, cfg map[string]any, schema string) {
+		props := `"id":{"type":"integer"},"name":{"type":["null","string"]},"_sdc_deleted_at":{"type":["null","string"],"format":"date-time"}`
+		r := Run(t, h, with(cfg, "hard_delete", true, "batch_size_rows", 3), lines(
+			schemaMsg("d", props, `"id"`),
+			rec("d", `{"id":1,"name":"a"}`), rec("d", `{"id":2,"name":"b"}`), rec("d", `{"id":3,"name":"c"}`),
+			rec("d", `{"id":2,"_sdc_deleted_at":"2024-01-01T00:00:00Z"}`),
+			rec("d", `{"id":3,"_sdc_deleted_at":"2024-01-01T00:00:00Z"}`),
+			rec("d", `{"id":4,"name":"d"}`),
+		))
+		expectOK(t, r)
+		expectRows(t, h.Rows(t, schema, "d", []string{"id", "name"}, "id"), []string{"1|a", "4|d"})
+		// Without hard_delete the row stays, marked.
+		cfg2, schema2 := h.Config(t)
+		expectOK(t, Run(t, h, with(cfg2, "batch_size_rows", 3), lines(
+			schemaMsg("d", props, `"id"`),
+			rec("d", `{"id":1,"name":"a"}`),
+			rec("d", `{"id":1,"name":"a","_sdc_deleted_at":"2024-01-01T00:00:00Z"}`),
+		)))
+		expectRows(t, h.Rows(t, schema2, "d", []string{"id", "name", "_sdc_deleted_at"}, "id"), []string{"1|a|2024-01-01T00:00:00.000000Z"})
+	}},
 	{"overwrite", func(t *testing.T, h Harness, cfg map[string]any, schema string) {
 		in1 := lines(schemaMsg("o", `"id":{"type":"integer"}`, `"id"`), rec("o", `{"id":1}`), rec("o", `{"id":2}`))
 		in2 := lines(schemaMsg("o", `"id":{"type":"integer"}`, `"id"`), rec("o", `{"id":3}`))

@@ -47,6 +47,9 @@ const multipleOfKeyword = "x-singerkit-multipleOf"
 // CompileSchema compiles a stream's schema. A schema without "$schema" is
 // read as draft 4, as Singer taps write them.
 func CompileSchema(raw []byte, opts SchemaOptions) (*Schema, error) {
+	// The plan keeps slices of the schema (bounds, enums, column schemas);
+	// callers pass the decoder's buffer, which the next line overwrites.
+	raw = bytes.Clone(raw)
 	doc, err := decodeJSONDoc(raw)
 	if err != nil {
 		return nil, &SchemaError{Msg: fmt.Sprintf("schema is not valid JSON: %v", err)}
@@ -83,7 +86,7 @@ func CompileSchema(raw []byte, opts SchemaOptions) (*Schema, error) {
 		sep = "__"
 	}
 	plan := compilePlanRaw(raw, opts.FlattenDepth, sep)
-	return &Schema{Raw: append([]byte(nil), raw...), Doc: m, Plan: plan, judge: judge}, nil
+	return &Schema{Raw: raw, Doc: m, Plan: plan, judge: judge}, nil
 }
 
 func schemaCompileMessage(err error) string {

@@ -364,3 +364,24 @@ func TestPlanDecidesTypicalRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestCompileSchemaOwnsItsBytes: the caller's buffer (the decoder's line
+// buffer) may be overwritten after CompileSchema returns.
+func TestCompileSchemaOwnsItsBytes(t *testing.T) {
+	buf := []byte(planSchemas[1])
+	s, err := CompileSchema(buf, SchemaOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	var row Row
+	ok, err := s.Plan.Decode([]byte(`{"id":-32768,"ts":"2024-01-02T03:04:05Z"}`), &row)
+	if err != nil || !ok || row.Judged {
+		t.Fatalf("plan lost its schema: ok %v err %v", ok, err)
+	}
+	if s.Plan.Columns[0].Name != "id" || string(s.Plan.Columns[0].Raw) != `{"type":"integer","minimum":-32768,"maximum":32767}` {
+		t.Errorf("column %q %s", s.Plan.Columns[0].Name, s.Plan.Columns[0].Raw)
+	}
+}

@@ -275,6 +275,7 @@ func BenchmarkDecodeValidate(b *testing.B) {
 			b.Fatal(err)
 		}
 		d := NewDecoder(&repeatReader{block: block})
+		d.LazyRecords = true
 		var row Row
 		b.SetBytes(int64(len(block)) / 4096)
 		b.ReportAllocs()

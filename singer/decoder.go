@@ -54,6 +54,12 @@ type Decoder struct {
 
 	// Strict makes a message of an unknown type an error instead of a warning.
 	Strict bool
+	// LazyRecords skips the "record" object of a RECORD by matching its
+	// brackets instead of checking its JSON grammar, for consumers that run
+	// every record through Schema.Decode (which checks it fully): each
+	// record is then tokenized once instead of twice. A malformed record
+	// is reported by Schema.Decode instead of by Next.
+	LazyRecords bool
 	// Warn receives warnings (an unknown message type, once per type). Nil
 	// discards them.
 	Warn func(msg string)
@@ -186,6 +192,15 @@ func (d *Decoder) parse(line []byte) error {
 		}
 		if esc {
 			key = appendUnescaped(nil, key)
+		}
+		if d.LazyRecords && line[it.i] == '{' && bytes.Equal(key, keyRecord) {
+			end, err := skipContainerFast(line, it.i)
+			if err != nil {
+				return d.fail(line, "invalid JSON: %v", err)
+			}
+			record = line[it.i:end]
+			it.i = end
+			continue
 		}
 		raw := it.skip()
 		if raw == nil {

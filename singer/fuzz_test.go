@@ -1,6 +1,7 @@
 package singer
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 	"unicode/utf8"
@@ -67,5 +68,52 @@ func FuzzPlan(f *testing.F) {
 				t.Fatalf("plan accepted %q, judge says %v", rec, jerr)
 			}
 		}
+	})
+}
+
+// FuzzLazyRecords: a decoder with LazyRecords finds the same record bytes
+// as a strict one for every line the strict one accepts, and a line it
+// accepts whose record then passes a full parse is a line the strict
+// decoder accepts.
+func FuzzLazyRecords(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"RECORD","stream":"s","record":{"a":"x\"}y","b":[1,{"c":"]"}]}}`,
+		`{"type":"RECORD","stream":"s","record":{"a":"\\\\"},"version":1}`,
+		`{"type":"RECORD","record":{"a":{}},"stream":"s"}`,
+		`{"type":"RECORD","stream":"s","record":{"a":"\\"}`,
+		`{"type":"RECORD","stream":"s","record":{"a":[}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		if bytes.IndexByte(line, '\n') >= 0 {
+			return
+		}
+		strict := NewDecoder(bytes.NewReader(line))
+		lazy := NewDecoder(bytes.NewReader(line))
+		lazy.LazyRecords = true
+		sok, lok := strict.Next(), lazy.Next()
+		if sok && !lok {
+			t.Fatalf("lazy rejects a line strict accepts: %q: %v", line, lazy.Err())
+		}
+		if !lok {
+			return
+		}
+		lm := lazy.Message()
+		if sok {
+			if !bytes.Equal(strict.Message().Record, lm.Record) {
+				t.Fatalf("record spans differ for %q: %q vs %q", line, strict.Message().Record, lm.Record)
+			}
+			return
+		}
+		// Lazy accepted, strict did not: the record must be what is wrong.
+		if lm.Type == TypeRecord {
+			i := skipWS(lm.Record, 0)
+			if end, err := skipValue(lm.Record, i); err == nil && skipWS(lm.Record, end) == len(lm.Record) {
+				t.Fatalf("lazy accepted %q with a valid record %q, strict says %v", line, lm.Record, strict.Err())
+			}
+			return
+		}
+		t.Fatalf("lazy accepted a non-record line strict rejects: %q: %v", line, strict.Err())
 	})
 }

@@ -1,6 +1,7 @@
 package singer
 
 import (
+	"bytes"
 	"fmt"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -319,6 +320,44 @@ func skipValueDepth(b []byte, i, depth int) (int, error) {
 	default:
 		return 0, syntaxErr(i, "invalid character %q looking for a value", c)
 	}
+}
+
+// skipContainerFast finds the end of the object or array at b[i] by
+// matching brackets outside strings, without checking the grammar. Callers
+// use it only for values that a full parse checks afterwards (a RECORD that
+// goes through its schema plan), so one pass over the bytes checks them.
+func skipContainerFast(b []byte, i int) (int, error) {
+	depth := 0
+	for j := i; j < len(b); j++ {
+		switch b[j] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return j + 1, nil
+			}
+		case '"':
+			start := j + 1
+			for {
+				k := bytes.IndexByte(b[start:], '"')
+				if k < 0 {
+					return 0, syntaxErr(len(b), "unexpected end of input inside a string (truncated line?)")
+				}
+				q := start + k
+				bs := 0
+				for p := q - 1; p >= start && b[p] == '\\'; p-- {
+					bs++
+				}
+				start = q + 1
+				if bs%2 == 0 {
+					break
+				}
+			}
+			j = start - 1
+		}
+	}
+	return 0, syntaxErr(len(b), "unexpected end of input in an object (truncated line?)")
 }
 
 // objectIter walks the members of a JSON object in place.

@@ -125,6 +125,8 @@ type node struct {
 	exclMaxN       []byte
 	multScale      int // multipleOf 10^-k: k; -1 when absent
 	multDeferFlags bool
+	bounds         []bound // min, max, exclMinN, exclMaxN, parsed once
+	intBounds      bool    // every bound is an int64: integers compare as int64
 
 	props    map[string]*prop
 	propList []*prop
@@ -136,6 +138,31 @@ type node struct {
 	minItems, maxItems int
 
 	anyOf, allOf []*node
+}
+
+// bound is a numeric limit: the value must compare above (lower) or below
+// it, strictly when excl.
+type bound struct {
+	d     decView
+	i     int64
+	iok   bool
+	lower bool
+	excl  bool
+}
+
+func (b *bound) okDec(v *decView) bool {
+	c := cmpDec(v, &b.d)
+	if b.lower {
+		return c > 0 || (c == 0 && !b.excl)
+	}
+	return c < 0 || (c == 0 && !b.excl)
+}
+
+func (b *bound) okInt(v int64) bool {
+	if b.lower {
+		return v > b.i || (v == b.i && !b.excl)
+	}
+	return v < b.i || (v == b.i && !b.excl)
 }
 
 type prop struct {
@@ -430,6 +457,27 @@ func compileNode(raw []byte) *node {
 	if it.err != nil {
 		n.deferAll = true
 	}
+	n.intBounds = true
+	for _, b := range []struct {
+		raw         []byte
+		lower, excl bool
+	}{{n.min, true, n.exclMin}, {n.max, false, n.exclMax}, {n.exclMinN, true, true}, {n.exclMaxN, false, true}} {
+		if b.raw == nil {
+			continue
+		}
+		d, ok := parseDecView(b.raw)
+		if !ok {
+			n.deferAll = true
+			continue
+		}
+		bd := bound{d: d, lower: b.lower, excl: b.excl}
+		if i, err := strconv.ParseInt(string(b.raw), 10, 64); err == nil {
+			bd.i, bd.iok = i, true
+		} else {
+			n.intBounds = false
+		}
+		n.bounds = append(n.bounds, bd)
+	}
 	// Required properties get a bit each; more than 64 is left to the judge.
 	for _, r := range required {
 		name := string(r)
@@ -564,8 +612,10 @@ func (p *Plan) walkObject(n *node, b []byte, i int, row *Row, extract bool, dept
 			if err == nil && v {
 				v = p.combinatorsValid(pr.node, b, off, row, depth+1)
 			}
-		} else if extract && pr.col >= 0 && b[off] == '"' && pr.node.simpleString() {
+		} else if extract && pr.col >= 0 && b[off] == '"' && pr.node.simple() {
 			end, v, err = p.stringColumn(pr.node, b, off, &row.Values[pr.col], row)
+		} else if extract && pr.col >= 0 && (b[off] == '-' || (b[off] >= '0' && b[off] <= '9')) && pr.node.simple() {
+			end, v, err = numberColumn(pr.node, b, off, &row.Values[pr.col])
 		} else {
 			end, v, err = p.check(pr.node, b, off, row, depth+1)
 			if err == nil && extract && pr.col >= 0 {
@@ -636,7 +686,7 @@ func (p *Plan) check(n *node, b []byte, i int, row *Row, depth int) (end int, va
 					t = tInteger
 				}
 			}
-			valid = !n.hasEnum && n.numberValid(b[i:end])
+			valid = !n.hasEnum && n.numberValid(b[i:end], isInt)
 		}
 	}
 	if err != nil {
@@ -655,40 +705,31 @@ func (p *Plan) check(n *node, b []byte, i int, row *Row, depth int) (end int, va
 	return end, valid, nil
 }
 
-func (n *node) numberValid(num []byte) bool {
+func (n *node) numberValid(num []byte, isInt bool) bool {
 	if n.multDeferFlags {
 		return false
 	}
-	if n.min == nil && n.max == nil && n.exclMinN == nil && n.exclMaxN == nil && n.multScale < 0 {
+	if len(n.bounds) == 0 && n.multScale < 0 {
 		return true
+	}
+	if isInt && n.intBounds && len(num) <= 19 {
+		// Integers within int64 against int64 bounds: no decimal compare.
+		v, ok := parseInt64(num)
+		if ok {
+			for i := range n.bounds {
+				if !n.bounds[i].okInt(v) {
+					return false
+				}
+			}
+			return true // an integer is a multiple of any 10^-k
+		}
 	}
 	v, ok := parseDecView(num)
 	if !ok {
 		return false
 	}
-	if n.min != nil {
-		b, _ := parseDecView(n.min)
-		c := cmpDec(&v, &b)
-		if c < 0 || (c == 0 && n.exclMin) {
-			return false
-		}
-	}
-	if n.max != nil {
-		b, _ := parseDecView(n.max)
-		c := cmpDec(&v, &b)
-		if c > 0 || (c == 0 && n.exclMax) {
-			return false
-		}
-	}
-	if n.exclMinN != nil {
-		b, _ := parseDecView(n.exclMinN)
-		if cmpDec(&v, &b) <= 0 {
-			return false
-		}
-	}
-	if n.exclMaxN != nil {
-		b, _ := parseDecView(n.exclMaxN)
-		if cmpDec(&v, &b) >= 0 {
+	for i := range n.bounds {
+		if !n.bounds[i].okDec(&v) {
 			return false
 		}
 	}
@@ -719,7 +760,7 @@ func (p *Plan) checkString(n *node, b []byte, i int, row *Row) (end int, valid b
 
 // simpleString: a schema whose string values stringColumn can check and
 // extract in one pass.
-func (n *node) simpleString() bool {
+func (n *node) simple() bool {
 	return !n.deferAll && !n.anything && len(n.anyOf) == 0 && len(n.allOf) == 0
 }
 
@@ -753,6 +794,33 @@ func (p *Plan) stringColumn(n *node, b []byte, i int, dst *Value, row *Row) (end
 		valid = valid && stringRulesValid(n, body)
 	}
 	return end, valid, nil
+}
+
+// numberColumn scans, checks and extracts a number column value at once.
+func numberColumn(n *node, b []byte, i int, dst *Value) (end int, valid bool, err error) {
+	end, isInt, err := scanNumber(b, i)
+	if err != nil {
+		return 0, false, err
+	}
+	num := b[i:end]
+	*dst = Value{Kind: Number, Bytes: num, IsInt: isInt}
+	if isInt {
+		dst.Int, dst.IntOK = parseInt64(num)
+	}
+	switch {
+	case n.hasEnum:
+		valid = false
+	case n.types == 0 || n.types&tNumber != 0:
+		valid = true
+	case n.types&tInteger != 0:
+		valid = isInt
+		if !isInt {
+			// 1.0 and 1e2 are integers for JSON Schema.
+			d, ok := parseDecView(num)
+			valid = ok && d.fractionDigits() == 0
+		}
+	}
+	return end, valid && n.numberValid(num, isInt), nil
 }
 
 func stringValid(n *node, s []byte) bool {
@@ -793,7 +861,8 @@ func stringRulesValid(n *node, s []byte) bool {
 			return false
 		}
 	}
-	if n.minLen >= 0 || n.maxLen >= 0 {
+	if (n.minLen >= 0 && len(s) < n.minLen*utf8.UTFMax) || (n.maxLen >= 0 && len(s) > n.maxLen) {
+		// Bytes bound runes: count only when the byte length cannot tell.
 		l := utf8.RuneCount(s)
 		if (n.minLen >= 0 && l < n.minLen) || (n.maxLen >= 0 && l > n.maxLen) {
 			return false
@@ -873,9 +942,14 @@ func (p *Plan) extract(dst *Value, v []byte, timeFmt formatKind, row *Row) {
 	case c == 'n':
 		*dst = Value{Kind: Null}
 	default:
-		*dst = Value{Kind: Number, Bytes: v}
-		if bytes.IndexAny(v, ".eE") < 0 {
-			dst.IsInt = true
+		*dst = Value{Kind: Number, Bytes: v, IsInt: true}
+		for _, c := range v {
+			if c == '.' || c == 'e' || c == 'E' {
+				dst.IsInt = false
+				break
+			}
+		}
+		if dst.IsInt {
 			dst.Int, dst.IntOK = parseInt64(v)
 		}
 	}

@@ -116,6 +116,7 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 	}
 	cr := newChunkReader(ctx, in, tick, e.flushAged)
 	dec := singer.NewDecoder(cr)
+	dec.LazyRecords = true // every record goes through Schema.Decode
 	dec.Warn = func(s string) { e.log.Warnf("%s", s) }
 
 	readErr := e.read(ctx, dec)

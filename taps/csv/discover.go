@@ -1,6 +1,7 @@
 package csvtap
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -96,96 +97,37 @@ func (st *stream) catalogEntry() catalogStreamOut {
 	}
 }
 
-// catalogIn is the part of a catalog that selection needs. It is read from
-// the JSON of the catalog the command line loaded, so that it works with
-// any singer.Catalog that marshals to the Singer catalog format.
-// TODO: use singer.Catalog's IsSelected and PropertySelected once the
-// catalog lands on this branch.
-type catalogIn struct {
-	Streams []struct {
-		TapStreamID string `json:"tap_stream_id"`
-		Selected    *bool  `json:"selected"` // legacy, entry level
-		Metadata    []struct {
-			Breadcrumb []string `json:"breadcrumb"`
-			Metadata   struct {
-				Selected          *bool  `json:"selected"`
-				SelectedByDefault *bool  `json:"selected-by-default"`
-				Inclusion         string `json:"inclusion"`
-			} `json:"metadata"`
-		} `json:"metadata"`
-	} `json:"streams"`
-}
-
 // streamSelection is what a catalog selects of one stream.
 type streamSelection struct {
-	props map[string]propertyMeta
+	entry *singer.CatalogEntry
 }
 
-type propertyMeta struct {
-	selected, selectedByDefault *bool
-	inclusion                   string
-}
-
-// propertySelected applies the Singer rules, first match wins: inclusion
-// unsupported is never emitted, automatic always; a key property always;
+// propertySelected applies the Singer rules (singer.CatalogEntry): inclusion
+// unsupported is never emitted, automatic always, a key property always;
 // else the property's "selected", else its "selected-by-default", else it
 // follows the (selected) stream.
 func (s *streamSelection) propertySelected(name string, isKey bool) bool {
-	p := s.props[name]
-	switch {
-	case p.inclusion == "unsupported":
-		return false
-	case p.inclusion == "automatic", isKey:
-		return true
-	case p.selected != nil:
-		return *p.selected
-	case p.selectedByDefault != nil:
-		return *p.selectedByDefault
-	}
-	return true
+	return isKey || s.entry.PropertySelected(singer.PropertyBreadcrumb(name))
 }
 
 // selectionOf returns the selected streams of a catalog by tap_stream_id,
-// or nil when there is no catalog (everything is synced). A stream is
-// selected by "selected": true in its metadata with the empty breadcrumb
-// (else the legacy entry-level "selected").
+// or nil when there is no catalog (everything is synced).
 func selectionOf(catalog *singer.Catalog) (map[string]*streamSelection, error) {
 	if catalog == nil {
 		return nil, nil
 	}
-	raw, err := json.Marshal(catalog)
+	out := make(map[string]*streamSelection)
+	for _, e := range catalog.SelectedStreams() {
+		out[e.TapStreamID] = &streamSelection{entry: e}
+	}
+	return out, nil
+}
+
+// parseSelection reads a catalog's JSON and returns its selection.
+func parseSelection(raw []byte) (map[string]*streamSelection, error) {
+	cat, err := singer.ReadCatalog(bytes.NewReader(raw))
 	if err != nil {
 		return nil, singer.Usagef("cannot use the catalog: %v", err)
 	}
-	return parseSelection(raw)
-}
-
-func parseSelection(raw []byte) (map[string]*streamSelection, error) {
-	var cat catalogIn
-	if err := json.Unmarshal(raw, &cat); err != nil {
-		return nil, singer.Usagef("cannot use the catalog: %v", err)
-	}
-	out := make(map[string]*streamSelection)
-	for _, e := range cat.Streams {
-		selected := e.Selected != nil && *e.Selected
-		sel := &streamSelection{props: make(map[string]propertyMeta)}
-		for _, m := range e.Metadata {
-			switch {
-			case len(m.Breadcrumb) == 0:
-				if m.Metadata.Selected != nil {
-					selected = *m.Metadata.Selected
-				}
-			case len(m.Breadcrumb) == 2 && m.Breadcrumb[0] == "properties":
-				sel.props[m.Breadcrumb[1]] = propertyMeta{
-					selected:          m.Metadata.Selected,
-					selectedByDefault: m.Metadata.SelectedByDefault,
-					inclusion:         m.Metadata.Inclusion,
-				}
-			}
-		}
-		if selected {
-			out[e.TapStreamID] = sel
-		}
-	}
-	return out, nil
+	return selectionOf(cat)
 }

@@ -36,10 +36,10 @@ type loadPlan struct {
 	mergeLive string // merge without the keys whose latest record is deleted (hard_delete)
 	// The same without the DISTINCT ON sort, for batches whose keys are unique.
 	mergeUnique, mergeLiveUnique, hardDelUnique string
-	replace   string // without a unique index: delete the batch's keys first
-	hardDel   string
-	copyInto  string
-	copyStage string
+	replace                                     string // without a unique index: delete the batch's keys first
+	hardDel                                     string
+	copyInto                                    string
+	copyStage                                   string
 }
 
 type existingColumn struct {

@@ -2,6 +2,7 @@ package singer
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -55,6 +56,19 @@ func skipWS(b []byte, i int) int {
 func scanString(b []byte, i int) (end int, escaped bool, err error) {
 	j := i + 1
 	for {
+		// Eight bytes at a time while none is special: a quote, a
+		// backslash, a control character or a non-ASCII byte.
+		for j+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[j:])
+			const lo, hi = 0x0101010101010101, 0x8080808080808080
+			q := x ^ (lo * '"')
+			bs := x ^ (lo * '\\')
+			special := ((q - lo) &^ q) | ((bs - lo) &^ bs) | (x - lo*0x20) | x
+			if special&hi != 0 {
+				break
+			}
+			j += 8
+		}
 		for j < len(b) && strPlain[b[j]] {
 			j++
 		}

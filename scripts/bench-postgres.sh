@@ -14,7 +14,7 @@ if ! psql "$URL" -Atqc "SELECT 1" >/dev/null 2>&1; then
   exit 0
 fi
 stream="$dir/flat-$N.jsonl"
-[ -s "$stream" ] || bin/singer gen --shape flat --records "$N" > "$stream"
+[ -s "$stream" ] || bin/singer gen --shape flat --stream bench --records "$N" > "$stream"
 
 psql "$URL" -qc "DROP SCHEMA IF EXISTS singerkit_bench CASCADE; CREATE SCHEMA singerkit_bench" 2>/dev/null
 
@@ -38,6 +38,8 @@ read -r append_s append_kb < <(run append "{\"url\":\"$URL\",\"default_target_sc
 psql "$URL" -qc "ALTER TABLE singerkit_bench.bench RENAME TO bench_append"
 read -r upsert_s upsert_kb < <(run upsert "{\"url\":\"$URL\",\"default_target_schema\":\"singerkit_bench\"}")
 rows=$(psql "$URL" -Atc "SELECT count(*) FROM singerkit_bench.bench")
+# The same stream again: every key exists, every record is an update.
+read -r update_s update_kb < <(run update "{\"url\":\"$URL\",\"default_target_schema\":\"singerkit_bench\"}")
 
 # The physical limit: psql \copy of the same rows as CSV into the same shape.
 psql "$URL" -qc "\copy (SELECT * FROM singerkit_bench.bench) TO '$dir/flat.csv' WITH CSV"
@@ -48,10 +50,11 @@ e=$(date +%s.%N)
 copy_s=$(echo "$e - $s" | bc)
 psql "$URL" -qc "DROP SCHEMA singerkit_bench CASCADE"
 
-awk -v n="$N" -v rows="$rows" -v a="$append_s" -v akb="$append_kb" -v u="$upsert_s" -v ukb="$upsert_kb" -v c="$copy_s" 'BEGIN {
+awk -v n="$N" -v rows="$rows" -v a="$append_s" -v akb="$append_kb" -v u="$upsert_s" -v ukb="$upsert_kb" -v c="$copy_s" -v up="$update_s" -v upkb="$update_kb" 'BEGIN {
   printf "\ntarget-postgres bench (%d records, 10 columns incl. a decimal and a timestamp, key id, validation on; %d rows landed)\n", n, rows
   printf "%-34s %12s %10s %8s\n", "what", "records/s", "peak RSS", "vs psql"
   printf "%-34s %12s %10s %8s\n", "psql \\copy (CSV, same table shape)", sprintf("%\047d", n/c), "-", "1.00x"
   printf "%-34s %12s %9dM %7.2fx\n", "target-postgres append", sprintf("%\047d", n/a), akb/1024, c/a
-  printf "%-34s %12s %9dM %7.2fx\n", "target-postgres upsert", sprintf("%\047d", n/u), ukb/1024, c/u
+  printf "%-34s %12s %9dM %7.2fx\n", "target-postgres upsert (new keys)", sprintf("%\047d", n/u), ukb/1024, c/u
+  printf "%-34s %12s %9dM %7.2fx\n", "target-postgres upsert (all updates)", sprintf("%\047d", n/up), upkb/1024, c/up
 }'

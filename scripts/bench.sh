@@ -141,3 +141,7 @@ if [ "${BENCH_GOTEST:-1}" != 0 ]; then
 	echo "go test -run '^\$' -bench 'Tokenize|DecodeValidate|ReadLines' -benchmem ./singer/"
 	go test -run '^$' -bench 'Tokenize|DecodeValidate|ReadLines' -benchmem ./singer/
 fi
+
+if [ "${BENCH_POSTGRES:-1}" != 0 ]; then
+	bash scripts/bench-postgres.sh
+fi

@@ -53,7 +53,7 @@ func (d *Dialect) Open(ctx context.Context) (sqltarget.Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
 	}
-	return &session{conn: conn, log: d.log, stages: map[string]string{}, schemas: map[string]bool{}}, nil
+	return &session{conn: conn, log: d.log, stages: map[string]string{}, schemas: map[string]bool{}, conflicts: map[string]bool{}}, nil
 }
 
 // columnTypes is the type table: logical kind -> PostgreSQL column type.

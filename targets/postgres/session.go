@@ -19,7 +19,10 @@ type session struct {
 	log     *singer.Log
 	schemas map[string]bool
 	stages  map[string]string // table -> stage of the current column set
-	nstage  int
+	// conflicts marks tables where a batch met existing keys: their
+	// upserts go through the stage from then on.
+	conflicts map[string]bool
+	nstage    int
 }
 
 func (s *session) Close() error { return s.conn.Close(context.Background()) }
@@ -246,6 +249,26 @@ func (s *session) plan(t *sqltarget.Table, ident pgx.Identifier, unique bool) *l
 func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.LoadMode) error {
 	cb := b.(*copyBatch)
 	p := cb.plan
+	// Optimistic upsert: a batch without repeated keys, into a table with a
+	// unique key index, is first copied straight into the table. If no key
+	// exists yet (an initial load, new rows) that is the whole merge; a
+	// unique violation rolls it back and the batch takes the stage path,
+	// which this session then keeps for the table.
+	if mode.Upsert && p.unique && !cb.dups && !(mode.HardDelete && p.deletedAt != "") && !s.conflicts[p.table.Sanitize()] {
+		mode.Upsert = false
+		err := s.load(ctx, cb, mode)
+		var pe *pgconn.PgError
+		if err == nil || !errors.As(err, &pe) || pe.Code != "23505" {
+			return err
+		}
+		s.conflicts[p.table.Sanitize()] = true
+		mode.Upsert = true
+	}
+	return s.load(ctx, cb, mode)
+}
+
+func (s *session) load(ctx context.Context, cb *copyBatch, mode sqltarget.LoadMode) error {
+	p := cb.plan
 	tx, err := s.conn.Begin(ctx)
 	if err != nil {
 		return err
@@ -326,7 +349,7 @@ func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.Lo
 // reports.
 func copyError(err error) error {
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
+	if errors.As(err, &pe) && pe.Code != "23505" {
 		msg := pe.Message
 		if pe.ColumnName != "" {
 			msg = "column " + pe.ColumnName + ": " + msg

@@ -1,7 +1,6 @@
 package singer
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"unicode/utf16"
@@ -352,26 +351,42 @@ func skipContainerFast(b []byte, i int) (int, error) {
 				return j + 1, nil
 			}
 		case '"':
-			start := j + 1
-			for {
-				k := bytes.IndexByte(b[start:], '"')
-				if k < 0 {
-					return 0, syntaxErr(len(b), "unexpected end of input inside a string (truncated line?)")
-				}
-				q := start + k
-				bs := 0
-				for p := q - 1; p >= start && b[p] == '\\'; p-- {
-					bs++
-				}
-				start = q + 1
-				if bs%2 == 0 {
-					break
-				}
+			end, ok := stringEndFast(b, j+1)
+			if !ok {
+				return 0, syntaxErr(len(b), "unexpected end of input inside a string (truncated line?)")
 			}
-			j = start - 1
+			j = end - 1
 		}
 	}
 	return 0, syntaxErr(len(b), "unexpected end of input in an object (truncated line?)")
+}
+
+// stringEndFast returns the index just past the quote closing the string
+// whose content starts at b[j], honouring backslash escapes only.
+func stringEndFast(b []byte, j int) (int, bool) {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for {
+		for j+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[j:])
+			q := x ^ (lo * '"')
+			bs := x ^ (lo * '\\')
+			if (((q-lo)&^q)|((bs-lo)&^bs))&hi != 0 {
+				break
+			}
+			j += 8
+		}
+		if j >= len(b) {
+			return 0, false
+		}
+		switch b[j] {
+		case '"':
+			return j + 1, true
+		case '\\':
+			j += 2
+		default:
+			j++
+		}
+	}
 }
 
 // objectIter walks the members of a JSON object in place.

@@ -267,3 +267,76 @@ func TestNumericEncoding(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigOptions(t *testing.T) {
+	connect(t)
+	h := harness{}
+	t.Run("schema_mapping", func(t *testing.T) {
+		cfg, schema := h.Config(t)
+		_, mapped := h.Config(t)
+		cfg["schema_mapping"] = map[string]any{"src": map[string]any{"target_schema": mapped}}
+		r := sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"src-users","schema":{"type":"object","properties":{"id":{"type":"integer"}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"src-users","record":{"id":7}}
+{"type":"SCHEMA","stream":"other-things","schema":{"type":"object","properties":{"id":{"type":"integer"}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"other-things","record":{"id":8}}
+`)
+		if r.Code != 0 {
+			t.Fatal(r.Stderr)
+		}
+		if got := h.Rows(t, mapped, "users", []string{"id"}, ""); strings.Join(got, ",") != "7" {
+			t.Errorf("mapped rows %q", got)
+		}
+		if got := h.Rows(t, schema, "other-things", []string{"id"}, ""); strings.Join(got, ",") != "8" {
+			t.Errorf("unmapped rows %q", got)
+		}
+	})
+	t.Run("primary_key_required", func(t *testing.T) {
+		cfg, _ := h.Config(t)
+		cfg["primary_key_required"] = true
+		r := sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"nokey","schema":{"type":"object","properties":{"id":{"type":"integer"}}},"key_properties":[]}`+"\n")
+		if r.Code != 1 || !strings.Contains(r.Stderr, `line 1: stream "nokey" has no key_properties and primary_key_required is set`) {
+			t.Errorf("exit %d stderr %s", r.Code, r.Stderr)
+		}
+	})
+	t.Run("max_parallel_flushes", func(t *testing.T) {
+		cfg, schema := h.Config(t)
+		cfg["max_parallel_flushes"] = 3
+		cfg["batch_size_rows"] = 7
+		var in strings.Builder
+		for _, s := range []string{"a", "b", "c", "d"} {
+			fmt.Fprintf(&in, `{"type":"SCHEMA","stream":%q,"schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":"string"}}},"key_properties":["id"]}`+"\n", s)
+		}
+		for i := 1; i <= 200; i++ {
+			s := []string{"a", "b", "c", "d"}[i%4]
+			fmt.Fprintf(&in, `{"type":"RECORD","stream":%q,"record":{"id":%d,"v":"x%d"}}`+"\n", s, i%37, i)
+			if i%10 == 0 {
+				fmt.Fprintf(&in, `{"type":"STATE","value":{"n":%d}}`+"\n", i)
+			}
+		}
+		r := sqltargettest.Run(t, h, cfg, in.String())
+		if r.Code != 0 {
+			t.Fatal(r.Stderr)
+		}
+		states := r.States()
+		if states[len(states)-1] != `{"n":200}` {
+			t.Errorf("last state %q", states[len(states)-1])
+		}
+		// Each key keeps its last value: id k of stream s got the largest i.
+		got := h.Rows(t, schema, "a", []string{"count(*)", "max(v)"}, "")
+		if len(got) != 1 || got[0] != "37|x96" {
+			t.Errorf("stream a: %q", got)
+		}
+	})
+	t.Run("38_digit_decimal_and_huge_integer", func(t *testing.T) {
+		cfg, schema := h.Config(t)
+		r := sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"big","schema":{"type":"object","properties":{"id":{"type":"integer"},"d":{"type":"number"},"u":{"type":"integer","minimum":0,"maximum":18446744073709551615}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"big","record":{"id":1,"d":1234567890123456789012345678.9012345678,"u":18446744073709551615}}
+`)
+		if r.Code != 0 {
+			t.Fatal(r.Stderr)
+		}
+		if got := h.Rows(t, schema, "big", []string{"id", "d", "u"}, "id"); strings.Join(got, ",") != "1|1234567890123456789012345678.9012345678|18446744073709551615" {
+			t.Errorf("rows %q", got)
+		}
+	})
+}

@@ -41,6 +41,17 @@ rows=$(psql "$URL" -Atc "SELECT count(*) FROM singerkit_bench.bench")
 # The same stream again: every key exists, every record is an update.
 read -r update_s update_kb < <(run update "{\"url\":\"$URL\",\"default_target_schema\":\"singerkit_bench\"}")
 
+# Memory flat in the input size: the same load on a fifth of the stream.
+head -n $((N / 5 + 1)) "$stream" > "$dir/flat-small.jsonl"
+psql "$URL" -qc "DROP SCHEMA IF EXISTS singerkit_bench_small CASCADE" 2>/dev/null
+small_kb=0
+if [ -x /usr/bin/time ]; then
+  printf '%s\n' "{\"url\":\"$URL\",\"default_target_schema\":\"singerkit_bench_small\",\"load_method\":\"append\"}" > "$dir/small.json"
+  /usr/bin/time -f "%M" -o "$dir/small.time" bin/target-postgres --config "$dir/small.json" < "$dir/flat-small.jsonl" > /dev/null 2> "$dir/small.log"
+  small_kb=$(tail -1 "$dir/small.time")
+fi
+psql "$URL" -qc "DROP SCHEMA IF EXISTS singerkit_bench_small CASCADE" 2>/dev/null
+
 # The physical limit: psql \copy of the same rows as CSV into the same shape.
 psql "$URL" -qc "\copy (SELECT * FROM singerkit_bench.bench) TO '$dir/flat.csv' WITH CSV"
 psql "$URL" -qc "CREATE TABLE singerkit_bench.bench_copy (LIKE singerkit_bench.bench INCLUDING ALL)"
@@ -50,11 +61,12 @@ e=$(date +%s.%N)
 copy_s=$(echo "$e - $s" | bc)
 psql "$URL" -qc "DROP SCHEMA singerkit_bench CASCADE"
 
-awk -v n="$N" -v rows="$rows" -v a="$append_s" -v akb="$append_kb" -v u="$upsert_s" -v ukb="$upsert_kb" -v c="$copy_s" -v up="$update_s" -v upkb="$update_kb" 'BEGIN {
+awk -v n="$N" -v rows="$rows" -v a="$append_s" -v akb="$append_kb" -v u="$upsert_s" -v ukb="$upsert_kb" -v c="$copy_s" -v up="$update_s" -v upkb="$update_kb" -v skb="$small_kb" 'BEGIN {
   printf "\ntarget-postgres bench (%d records, 10 columns incl. a decimal and a timestamp, key id, validation on; %d rows landed)\n", n, rows
   printf "%-34s %12s %10s %8s\n", "what", "records/s", "peak RSS", "vs psql"
   printf "%-34s %12s %10s %8s\n", "psql \\copy (CSV, same table shape)", sprintf("%\047d", n/c), "-", "1.00x"
   printf "%-34s %12s %9dM %7.2fx\n", "target-postgres append", sprintf("%\047d", n/a), akb/1024, c/a
   printf "%-34s %12s %9dM %7.2fx\n", "target-postgres upsert (new keys)", sprintf("%\047d", n/u), ukb/1024, c/u
   printf "%-34s %12s %9dM %7.2fx\n", "target-postgres upsert (all updates)", sprintf("%\047d", n/up), upkb/1024, c/up
+  printf "memory flat: append of %d records -> %d MB, of %d records -> %d MB\n", n/5, skb/1024, n, akb/1024
 }'

@@ -120,8 +120,12 @@ func (b *copyBatch) Reset() {
 }
 func (b *copyBatch) Fresh() sqltarget.Batch { return newCopyBatch(b.table, b.cols, b.plan) }
 
-// data returns the COPY stream: header, tuples and trailer.
+// data returns the COPY stream: header, tuples and trailer. The trailer
+// goes after the tuples without copying them (b.buf keeps room for it).
 func (b *copyBatch) data() []byte {
+	if cap(b.buf)-len(b.buf) < 2 {
+		b.buf = append(b.buf, 0, 0)[:len(b.buf)]
+	}
 	return append(b.buf, 0xff, 0xff)
 }
 

@@ -91,39 +91,52 @@ type TargetSpec struct {
 	Run func(ctx context.Context, env *Env, in io.Reader, out *Encoder) error
 }
 
+// commonOptions are the flags of every tap and target.
+type commonOptions struct {
+	configs []string
+	about   bool
+	format  string
+	version bool
+}
+
+// newBinaryCommand returns the root command of a tap or target with the
+// common flags bound to o.
+func newBinaryCommand(about About, kind string, o *commonOptions, run func(ctx context.Context) error) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:           about.Name,
+		Short:         about.Description,
+		Args:          cobra.NoArgs,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE:          func(cmd *cobra.Command, _ []string) error { return run(cmd.Context()) },
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&o.configs, "config", "c", nil, "config file (JSON); repeat to merge several, later files win")
+	f.BoolVar(&o.about, "about", false, "describe the "+kind+": name, version, capabilities, config schema")
+	f.StringVar(&o.format, "format", "json", "format of --about: json or markdown")
+	f.BoolVar(&o.version, "version", false, "print the version")
+	return cmd
+}
+
 type tapOptions struct {
-	configs    []string
+	commonOptions
 	state      string
 	catalog    string
 	properties string
 	discover   bool
-	about      bool
-	format     string
-	version    bool
 }
 
 // RunTap runs a tap's command line and returns its exit code.
 func RunTap(ctx context.Context, spec TapSpec, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	opts := &tapOptions{}
-	cmd := &cobra.Command{
-		Use:           spec.About.Name,
-		Short:         spec.About.Description,
-		Args:          cobra.NoArgs,
-		SilenceErrors: true,
-		SilenceUsage:  true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runTap(cmd.Context(), spec, opts, stdin, stdout, stderr)
-		},
-	}
+	cmd := newBinaryCommand(spec.About, "tap", &opts.commonOptions, func(ctx context.Context) error {
+		return runTap(ctx, spec, opts, stdin, stdout, stderr)
+	})
 	f := cmd.Flags()
-	f.StringArrayVarP(&opts.configs, "config", "c", nil, "config file (JSON); repeat to merge several, later files win")
 	f.StringVarP(&opts.state, "state", "s", "", "state file from a previous run (a bare state, or the last line of a target's output)")
 	f.StringVar(&opts.catalog, "catalog", "", "catalog file selecting streams (from --discover, edited)")
 	f.StringVarP(&opts.properties, "properties", "p", "", "legacy alias of --catalog")
 	f.BoolVarP(&opts.discover, "discover", "d", false, "write the catalog of available streams to stdout")
-	f.BoolVar(&opts.about, "about", false, "describe the tap: name, version, capabilities, config schema")
-	f.StringVar(&opts.format, "format", "json", "format of --about: json or markdown")
-	f.BoolVar(&opts.version, "version", false, "print the version")
 	return execute(ctx, cmd, args, stderr, spec.About.Name)
 }
 
@@ -174,32 +187,17 @@ func runTap(ctx context.Context, spec TapSpec, o *tapOptions, stdin io.Reader, s
 }
 
 type targetOptions struct {
-	configs []string
-	input   string
-	about   bool
-	format  string
-	version bool
+	commonOptions
+	input string
 }
 
 // RunTarget runs a target's command line and returns its exit code.
 func RunTarget(ctx context.Context, spec TargetSpec, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	opts := &targetOptions{}
-	cmd := &cobra.Command{
-		Use:           spec.About.Name,
-		Short:         spec.About.Description,
-		Args:          cobra.NoArgs,
-		SilenceErrors: true,
-		SilenceUsage:  true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runTarget(cmd.Context(), spec, opts, stdin, stdout, stderr)
-		},
-	}
-	f := cmd.Flags()
-	f.StringArrayVarP(&opts.configs, "config", "c", nil, "config file (JSON); repeat to merge several, later files win")
-	f.StringVarP(&opts.input, "input", "i", "", "read messages from this file instead of stdin")
-	f.BoolVar(&opts.about, "about", false, "describe the target: name, version, capabilities, config schema")
-	f.StringVar(&opts.format, "format", "json", "format of --about: json or markdown")
-	f.BoolVar(&opts.version, "version", false, "print the version")
+	cmd := newBinaryCommand(spec.About, "target", &opts.commonOptions, func(ctx context.Context) error {
+		return runTarget(ctx, spec, opts, stdin, stdout, stderr)
+	})
+	cmd.Flags().StringVarP(&opts.input, "input", "i", "", "read messages from this file instead of stdin")
 	return execute(ctx, cmd, args, stderr, spec.About.Name)
 }
 

@@ -144,10 +144,10 @@ func (d *decView) fractionDigits() int {
 	return f
 }
 
-// isDecimalText tells whether s is a decimal number as string-encoded
+// IsDecimalText tells whether s is a decimal number as string-encoded
 // decimals (format singer.decimal) carry it: an optional sign, digits, an
 // optional fraction and an optional exponent.
-func isDecimalText(s []byte) bool {
+func IsDecimalText(s []byte) bool {
 	i := 0
 	if i < len(s) && (s[i] == '-' || s[i] == '+') {
 		i++

@@ -838,7 +838,7 @@ func stringValid(n *node, s []byte) bool {
 			return false
 		}
 	case fmtDecimal:
-		if !isDecimalText(s) {
+		if !IsDecimalText(s) {
 			return false
 		}
 	case fmtDefer:

@@ -130,7 +130,7 @@ func isDecimalFormat(v any) bool {
 	if !ok {
 		return true
 	}
-	return isDecimalText([]byte(s))
+	return IsDecimalText([]byte(s))
 }
 
 // schemaValuedKeys are keywords whose value is a schema, a list of schemas or

@@ -123,7 +123,7 @@ func run(ctx context.Context, cfg Config, log *singer.Log, in io.Reader, out *si
 		}
 	}()
 
-	dec := singer.NewDecoder(newCtxReader(ctx, in))
+	dec := singer.NewDecoder(singer.NewInputReader(ctx, in, nil, nil))
 	dec.Warn = func(msg string) { log.Warnf("%s", msg) }
 	// Cancellation surfaces as a read error once the lines already read are
 	// handled: what was read before the signal is written and committed, a
@@ -212,7 +212,7 @@ func (t *target) schema(m *singer.Message) error {
 
 // record validates and appends one record: a RECORD message's, or a line
 // of a BATCH file (bf, named in errors).
-func (t *target) record(s *stream, m *singer.Message, rec []byte, bf *batchFile) error {
+func (t *target) record(s *stream, m *singer.Message, rec []byte, bf *singer.BatchFile) error {
 	if t.cfg.ValidateRecords {
 		if err := s.schema.Decode(rec, &s.row, true); err != nil {
 			return recordError(s, m, bf, err)
@@ -276,9 +276,9 @@ func (t *target) open(s *stream) error {
 
 // recordError names the input line, the stream and, for a BATCH record, the
 // file and its line.
-func recordError(s *stream, m *singer.Message, bf *batchFile, err error) error {
+func recordError(s *stream, m *singer.Message, bf *singer.BatchFile, err error) error {
 	if bf != nil {
-		return &singer.InputError{Line: m.Line, Msg: fmt.Sprintf("stream %q: batch file %s line %d: %v", s.name, bf.path, bf.line, err)}
+		return &singer.InputError{Line: m.Line, Msg: fmt.Sprintf("stream %q: batch file %s line %d: %v", s.name, bf.Path, bf.Line, err)}
 	}
 	return &singer.InputError{Line: m.Line, Msg: fmt.Sprintf("stream %q: %v", s.name, err)}
 }
@@ -416,13 +416,13 @@ func (t *target) batch(m *singer.Message) error {
 }
 
 func (t *target) batchFile(s *stream, m *singer.Message, entry string) error {
-	bf, err := openBatchFile(entry, m.Encoding.Compression)
+	bf, err := singer.OpenBatchFile(entry, m.Encoding.Compression)
 	if err != nil {
 		return &singer.InputError{Line: m.Line, Msg: fmt.Sprintf("BATCH for stream %q: %v", s.name, err)}
 	}
-	defer bf.close()
+	defer bf.Close()
 	for {
-		rec, err := bf.next()
+		rec, err := bf.Next()
 		if err == io.EOF {
 			return nil
 		}

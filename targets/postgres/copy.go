@@ -3,6 +3,7 @@ package postgres
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"strconv"
@@ -351,44 +352,11 @@ func numericText(v *singer.Value) ([]byte, bool) {
 	case singer.Number:
 		return v.Bytes, true
 	case singer.String:
-		if isDecimal(v.Bytes) {
+		if singer.IsDecimalText(v.Bytes) {
 			return v.Bytes, true
 		}
 	}
 	return nil, false
-}
-
-func isDecimal(s []byte) bool {
-	i, digits := 0, 0
-	if i < len(s) && (s[i] == '-' || s[i] == '+') {
-		i++
-	}
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i, digits = i+1, digits+1
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i, digits = i+1, digits+1
-		}
-	}
-	if digits == 0 {
-		return false
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		k := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == k {
-			return false
-		}
-	}
-	return i == len(s)
 }
 
 // appendNumeric encodes decimal text exactly as a binary numeric: base-10000
@@ -613,39 +581,27 @@ func timeOfDayMicros(v *singer.Value) (int64, error) {
 	return us, nil
 }
 
+// parseUUID reads the 32 hex digits of a UUID, with or without dashes.
 func parseUUID(v *singer.Value) ([16]byte, bool) {
 	var u [16]byte
+	var digits [32]byte
 	if v.Kind != singer.String {
 		return u, false
 	}
-	s := v.Bytes
-	j := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '-' {
+	n := 0
+	for _, c := range v.Bytes {
+		if c == '-' {
 			continue
 		}
-		if i+1 >= len(s) || j >= 16 {
+		if n == len(digits) {
 			return u, false
 		}
-		hi, lo := unhex(s[i]), unhex(s[i+1])
-		if hi < 0 || lo < 0 {
-			return u, false
-		}
-		u[j] = byte(hi<<4 | lo)
-		j++
-		i++
+		digits[n] = c
+		n++
 	}
-	return u, j == 16
-}
-
-func unhex(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'f':
-		return int(c-'a') + 10
-	case c >= 'A' && c <= 'F':
-		return int(c-'A') + 10
+	if n != len(digits) {
+		return u, false
 	}
-	return -1
+	_, err := hex.Decode(u[:], digits[:])
+	return u, err == nil
 }

@@ -340,3 +340,25 @@ func TestConfigOptions(t *testing.T) {
 		}
 	})
 }
+
+func TestSQLDatatypeOverride(t *testing.T) {
+	connect(t)
+	h := harness{}
+	cfg, schema := h.Config(t)
+	r := sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"x","schema":{"type":"object","properties":{"id":{"type":"string","x-sql-datatype":"uuid"},"n":{"type":"integer","x-sql-datatype":"smallint"},"bad":{"type":"string","x-sql-datatype":"text; DROP TABLE x"}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"x","record":{"id":"6F9619FF-8B86-D011-B42D-00C04FC964FF","n":12,"bad":"b"}}
+`)
+	if r.Code != 0 {
+		t.Fatal(r.Stderr)
+	}
+	if got := h.Rows(t, schema, "x", []string{"id", "n", "bad"}, ""); strings.Join(got, ",") != "6f9619ff-8b86-d011-b42d-00c04fc964ff|12|b" {
+		t.Errorf("rows %q", got)
+	}
+	conn := connect(t)
+	var types string
+	conn.QueryRow(context.Background(), `SELECT string_agg(format_type(atttypid, atttypmod), ',' ORDER BY attnum) FROM pg_attribute
+		WHERE attrelid = $1::regclass AND attnum > 0`, pgx.Identifier{schema, "x"}.Sanitize()).Scan(&types)
+	if types != "uuid,smallint,text" {
+		t.Errorf("column types %s", types)
+	}
+}

@@ -1,14 +1,10 @@
 package sqltarget
 
 import (
-	"bufio"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,7 +110,7 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 		defer t.Stop()
 		tick = t.C
 	}
-	cr := newChunkReader(ctx, in, tick, e.flushAged)
+	cr := singer.NewInputReader(ctx, in, tick, e.flushAged)
 	dec := singer.NewDecoder(cr)
 	dec.LazyRecords = true // every record goes through Schema.Decode
 	dec.Warn = func(s string) { e.log.Warnf("%s", s) }
@@ -458,54 +454,21 @@ func (e *Engine) batchFiles(s *stream, m *singer.Message) error {
 }
 
 func (e *Engine) batchFile(s *stream, m *singer.Message, ref string) error {
-	path := ref
-	if u, err := url.Parse(ref); err == nil && u.Scheme == "file" {
-		path = u.Path
-	} else if err == nil && u.Scheme != "" && len(u.Scheme) > 1 {
-		return fmt.Errorf("%s: only file URLs and paths are supported", ref)
-	}
-	f, err := os.Open(path)
+	bf, err := singer.OpenBatchFile(ref, m.Encoding.Compression)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	var r io.Reader = f
-	switch m.Encoding.Compression {
-	case "gzip":
-		gz, err := gzip.NewReader(f)
+	defer bf.Close()
+	for {
+		rec, err := bf.Next()
+		if err == io.EOF {
+			return nil
+		}
 		if err != nil {
-			return fmt.Errorf("%s: %v", path, err)
+			return err
 		}
-		defer gz.Close()
-		r = gz
-	case "", "none":
-	default:
-		return fmt.Errorf("compression %q is not supported (gzip or none)", m.Encoding.Compression)
-	}
-	br := bufio.NewReaderSize(r, 1<<20)
-	var line []byte
-	for n := int64(1); ; n++ {
-		line = line[:0]
-		for {
-			chunk, err := br.ReadSlice('\n')
-			line = append(line, chunk...)
-			if err == bufio.ErrBufferFull {
-				continue
-			}
-			if err != nil && err != io.EOF {
-				return fmt.Errorf("%s: %v", path, err)
-			}
-			if err == io.EOF && len(line) == 0 {
-				return nil
-			}
-			break
-		}
-		rec := strings.TrimSpace(string(line))
-		if rec == "" {
-			continue
-		}
-		if err := e.record(s, []byte(rec), nil, m.Line); err != nil {
-			return fmt.Errorf("%s line %d: %v", path, n, err)
+		if err := e.record(s, rec, nil, m.Line); err != nil {
+			return fmt.Errorf("%s line %d: %v", bf.Path, bf.Line, err)
 		}
 	}
 }

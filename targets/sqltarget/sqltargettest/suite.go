@@ -6,6 +6,7 @@ package sqltargettest
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -368,6 +369,28 @@ var cases = []suiteCase{
 		expectOK(t, Run(t, h, c, in1))
 		expectOK(t, Run(t, h, c, in2))
 		expectRows(t, h.Rows(t, schema, "o", []string{"id"}, "id"), []string{"3"})
+	}},
+	{"batch_message", func(t *testing.T, h Harness, cfg map[string]any, schema string) {
+		dir := t.TempDir()
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write([]byte("{\"id\":1,\"name\":\"from gzip\"}\n\n{\"id\":2,\"name\":\"two\"}\n"))
+		zw.Close()
+		gzPath := filepath.Join(dir, "part-1.jsonl.gz")
+		plainPath := filepath.Join(dir, "part-2.jsonl")
+		os.WriteFile(gzPath, gz.Bytes(), 0o600)
+		os.WriteFile(plainPath, []byte(`{"id":3,"name":"plain"}`+"\n"), 0o600)
+		r := Run(t, h, cfg, lines(
+			schemaMsg("b", `"id":{"type":"integer"},"name":{"type":"string"}`, `"id"`),
+			fmt.Sprintf(`{"type":"BATCH","stream":"b","encoding":{"format":"jsonl","compression":"gzip"},"manifest":["file://%s"]}`, gzPath),
+			fmt.Sprintf(`{"type":"BATCH","stream":"b","encoding":{"format":"jsonl","compression":"none"},"manifest":[%q]}`, plainPath),
+			state(`{"s":1}`),
+		))
+		expectOK(t, r)
+		expectRows(t, h.Rows(t, schema, "b", []string{"id", "name"}, "id"), []string{"1|from gzip", "2|two", "3|plain"})
+		if got := strings.Join(r.States(), ","); got != `{"s":1}` {
+			t.Errorf("states %q", got)
+		}
 	}},
 	{"crash_and_resume", crashAndResume},
 	{"sigterm_commits_what_was_read", sigterm},

@@ -1,4 +1,4 @@
-package sqltarget
+package singer
 
 import (
 	"context"
@@ -6,11 +6,14 @@ import (
 	"time"
 )
 
-// chunkReader reads the input in a goroutine and hands it over in chunks,
-// so that the engine's goroutine never blocks in a read it cannot leave: it
-// waits on a channel, the context and a ticker. While it waits it runs
-// onTick (flush batches that are too old), on the engine's own goroutine.
-type chunkReader struct {
+// InputReader reads a target's input in a goroutine and hands it over in
+// chunks, so that the target's goroutine never blocks in a read it cannot
+// leave: Read waits on a channel, the context and an optional ticker, and
+// returns ctx.Err() once the context is cancelled (a signal). While it waits
+// it runs the tick function (flush batches that are too old) on the
+// caller's own goroutine. The reading goroutine may stay blocked in the
+// source's Read until the process exits: a pipe read cannot be abandoned.
+type InputReader struct {
 	ctx    context.Context
 	chunks chan []byte
 	free   chan []byte
@@ -24,8 +27,9 @@ type chunkReader struct {
 
 const chunkSize = 256 << 10
 
-func newChunkReader(ctx context.Context, r io.Reader, tick <-chan time.Time, onTick func()) *chunkReader {
-	c := &chunkReader{
+// NewInputReader starts reading r. tick and onTick may be nil.
+func NewInputReader(ctx context.Context, r io.Reader, tick <-chan time.Time, onTick func()) *InputReader {
+	c := &InputReader{
 		ctx:    ctx,
 		chunks: make(chan []byte, 4),
 		free:   make(chan []byte, 6),
@@ -40,7 +44,7 @@ func newChunkReader(ctx context.Context, r io.Reader, tick <-chan time.Time, onT
 	return c
 }
 
-func (c *chunkReader) pump(r io.Reader) {
+func (c *InputReader) pump(r io.Reader) {
 	for {
 		var buf []byte
 		select {
@@ -66,7 +70,8 @@ func (c *chunkReader) pump(r io.Reader) {
 	}
 }
 
-func (c *chunkReader) Read(p []byte) (int, error) {
+// Read implements io.Reader.
+func (c *InputReader) Read(p []byte) (int, error) {
 	for len(c.cur) == 0 {
 		if c.back != nil {
 			c.free <- c.back[:cap(c.back)]
@@ -77,10 +82,12 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 		}
 		// Tick first without blocking: a busy input still gets its batches
 		// flushed by age.
-		select {
-		case <-c.tick:
-			c.onTick()
-		default:
+		if c.tick != nil {
+			select {
+			case <-c.tick:
+				c.onTick()
+			default:
+			}
 		}
 		select {
 		case b, ok := <-c.chunks:

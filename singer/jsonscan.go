@@ -391,10 +391,22 @@ func stringEndFast(b []byte, j int) (int, bool) {
 
 // objectIter walks the members of a JSON object in place.
 type objectIter struct {
-	b   []byte
-	i   int
-	n   int // members seen
-	err error
+	b      []byte
+	i      int
+	n      int // members seen
+	err    error
+	expect string // the key likely next (plain: see plainKey); "" for none
+}
+
+// plainKey tells whether a key can be matched on its raw bytes: it has no
+// character JSON would escape.
+func plainKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return k != ""
 }
 
 // start positions the iterator on the object at b[i] == '{'.
@@ -438,10 +450,19 @@ func (it *objectIter) next() (key []byte, keyEsc bool, valOff int, ok bool) {
 		}
 		return nil, false, 0, false
 	}
-	end, esc, err := scanString(b, j)
-	if err != nil {
-		it.err = err
-		return nil, false, 0, false
+	var end int
+	var esc bool
+	if n := len(it.expect); n > 0 && j+n+1 < len(b) && b[j+n+1] == '"' && string(b[j+1:j+n+1]) == it.expect {
+		// The expected key, written plainly: no need to scan it (expect
+		// holds no quote, backslash or control character, so the match is
+		// exactly the string a full scan would find).
+		end = j + n + 2
+	} else {
+		var err error
+		if end, esc, err = scanString(b, j); err != nil {
+			it.err = err
+			return nil, false, 0, false
+		}
 	}
 	key = b[j+1 : end-1]
 	j = skipWS(b, end)

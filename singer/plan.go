@@ -167,6 +167,7 @@ func (b *bound) okInt(v int64) bool {
 
 type prop struct {
 	name    string
+	plain   string // name when plainKey(name), else ""
 	idx     int
 	node    *node
 	reqBit  uint64
@@ -402,6 +403,9 @@ func compileNode(raw []byte) *node {
 					continue
 				}
 				pr := &prop{name: name, idx: len(n.propList), node: compileNode(pv), col: -1, raw: pv}
+				if plainKey(name) {
+					pr.plain = name
+				}
 				n.props[name] = pr
 				n.propList = append(n.propList, pr)
 			}
@@ -567,6 +571,10 @@ func (p *Plan) walkObject(n *node, b []byte, i int, row *Row, extract bool, dept
 	var seen uint64
 	hint := 0
 	for {
+		it.expect = ""
+		if hint < len(n.propList) {
+			it.expect = n.propList[hint].plain
+		}
 		key, esc, off, ok := it.next()
 		if !ok {
 			break

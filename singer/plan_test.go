@@ -24,6 +24,7 @@ var planSchemas = []string{
 	`{"$schema":"http://json-schema.org/draft-07/schema#","type":"object","properties":{"a":{"type":"number","exclusiveMinimum":0,"exclusiveMaximum":10},"b":{"const":5},"c":{"type":"string","pattern":"^[a-z]+$"},"d":{"oneOf":[{"type":"integer"},{"type":"string"}]}}}`,
 	`{"type":"object","properties":{"meta":{"type":"object","additionalProperties":{"type":"integer"}},"any":{},"list":{"type":"array","items":{"type":"object","properties":{"k":{"type":"integer","maximum":5}}}}}}`,
 	`{"type":"object","properties":{"big":{"type":"integer","minimum":-9223372036854775808,"maximum":9223372036854775807},"u":{"type":"integer","minimum":0,"maximum":18446744073709551615},"m":{"type":"number","multipleOf":3}}}`,
+	`{"type":"object","required":["a\"b"],"properties":{"a\"b":{"type":"integer"},"x\\y":{"type":"string"},"ü":{"type":"boolean"},"a":{"type":"string"}}}`,
 }
 
 type gen struct {
@@ -383,5 +384,34 @@ func TestCompileSchemaOwnsItsBytes(t *testing.T) {
 	}
 	if s.Plan.Columns[0].Name != "id" || string(s.Plan.Columns[0].Raw) != `{"type":"integer","minimum":-32768,"maximum":32767}` {
 		t.Errorf("column %q %s", s.Plan.Columns[0].Name, s.Plan.Columns[0].Raw)
+	}
+}
+
+// TestPlanKeyFastPath: keys matched on their raw bytes must not let a
+// malformed key through, nor miss an escaped spelling of the same name.
+func TestPlanKeyFastPath(t *testing.T) {
+	s, err := CompileSchema([]byte(planSchemas[10]), SchemaOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var row Row
+	cases := []struct {
+		name, rec string
+		ok        bool
+		syntax    bool
+	}{
+		{"escaped quote key", `{"a\"b":1,"x\\y":"s","ü":true,"a":"z"}`, true, false},
+		{"escaped spelling of a plain key", `{"a\"b":1,"\u0061":"z"}`, true, false},
+		{"raw quote is not a key", `{"a"b":1}`, false, true},
+		{"missing required", `{"a":"z"}`, false, false},
+	}
+	for _, c := range cases {
+		ok, err := s.Plan.Decode([]byte(c.rec), &row)
+		if (err != nil) != c.syntax || (err == nil && ok != c.ok) {
+			t.Errorf("%s: ok %v err %v", c.name, ok, err)
+		}
+		if c.name == "escaped spelling of a plain key" && string(row.Values[3].Bytes) != "z" {
+			t.Errorf("escaped key not routed to its column: %+v", row.Values[3])
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // planSchemas is a varied set of schemas for the differential test: the usual
@@ -413,5 +414,20 @@ func TestPlanKeyFastPath(t *testing.T) {
 		if c.name == "escaped spelling of a plain key" && string(row.Values[3].Bytes) != "z" {
 			t.Errorf("escaped key not routed to its column: %+v", row.Values[3])
 		}
+	}
+}
+
+func TestDaysFromCivil(t *testing.T) {
+	for _, d := range []string{"0001-01-01", "1600-02-29", "1899-12-31", "1970-01-01", "2000-02-29", "2024-12-31", "9999-12-31"} {
+		want, _ := time.Parse("2006-01-02", d)
+		got, ok := parseDateOnly([]byte(d))
+		if !ok || !got.Equal(want) {
+			t.Errorf("%s: got %v", d, got)
+		}
+	}
+	got, ok := parseDateTime([]byte("2024-02-29T23:59:59.999999-05:30"))
+	want, _ := time.Parse(time.RFC3339Nano, "2024-02-29T23:59:59.999999-05:30")
+	if !ok || !got.Equal(want) || got.Location() != time.UTC {
+		t.Errorf("date-time: %v", got)
 	}
 }

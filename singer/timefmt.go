@@ -122,7 +122,25 @@ func parseDateTime(b []byte) (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
-	return time.Date(y, time.Month(mo), d, h, mi, s, ns, time.UTC).Add(-time.Duration(off) * time.Second), true
+	secs := daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+s-off)
+	return time.Unix(secs, int64(ns)).UTC(), true
+}
+
+// daysFromCivil returns the days from 1970-01-01 to a proleptic Gregorian
+// date (H. Hinnant's algorithm): cheaper than time.Date's normalisation.
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
 }
 
 // parseDateOnly parses YYYY-MM-DD into midnight UTC.
@@ -131,5 +149,5 @@ func parseDateOnly(b []byte) (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
-	return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC), true
+	return time.Unix(daysFromCivil(y, m, d)*86400, 0).UTC(), true
 }

@@ -394,6 +394,47 @@ var cases = []suiteCase{
 	}},
 	{"crash_and_resume", crashAndResume},
 	{"sigterm_commits_what_was_read", sigterm},
+	{"age_flush_while_input_idles", ageFlush},
+}
+
+// ageFlush: with max_batch_age_seconds, a batch is loaded and its state
+// released while the input stays open and idle.
+func ageFlush(t *testing.T, h Harness, cfg map[string]any, schema string) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.json")
+	b, _ := json.Marshal(with(cfg, "max_batch_age_seconds", 0.2))
+	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(h.Binary(t), "--config", cfgPath)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	stdin.Write([]byte(lines(schemaMsg("age", `"id":{"type":"integer"}`, `"id"`), rec("age", `{"id":1}`), state(`{"pos":1}`))))
+	got := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			got <- sc.Text()
+		}
+		close(got)
+	}()
+	select {
+	case line := <-got:
+		if line != `{"pos":1}` {
+			t.Errorf("state %q", line)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no state within 10 s while the input was idle; stderr:\n%s", stderr.String())
+	}
+	expectRows(t, h.Rows(t, schema, "age", []string{"id"}, "id"), []string{"1"})
+	stdin.Close()
+	cmd.Wait()
 }
 
 // sigterm: on SIGTERM the target stops reading, commits what it read, emits

@@ -72,6 +72,13 @@ func (e *valueEncoder) appendScalar(b, v []byte) []byte {
 		return appendDate(b, v)
 	case encTimestamp, encTimestamptz:
 		return appendInstant(b, v)
+	case encTimetz:
+		// PostgreSQL writes "+02" for whole hours; RFC 3339 wants "+02:00".
+		if i := bytes.LastIndexAny(v, "+-"); i >= 0 && len(v)-i == 3 {
+			b = append(b, '"')
+			b = append(b, v...)
+			return append(b, `:00"`...)
+		}
 	}
 	return singer.AppendJSONBytes(b, v)
 }

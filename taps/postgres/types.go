@@ -20,7 +20,8 @@ const (
 	encDate                        // YYYY-MM-DD; ±infinity clamped, BC and 5-digit years -> null
 	encTimestamp                   // timestamp without time zone, read as UTC
 	encTimestamptz                 // timestamptz, in the session's UTC
-	encTime                        // time, timetz: the text as is
+	encTime                        // time: the text as is
+	encTimetz                      // timetz: the offset written as ±HH:MM
 )
 
 // typeSpec is one row of the type table: how a base type (pg_type.typname)
@@ -60,7 +61,7 @@ var typeTable = map[string]typeSpec{
 	"bytea":       {jsonType: "string", enc: encBytea},
 	"date":        {jsonType: "string", format: "date", enc: encDate, orderable: true},
 	"time":        {jsonType: "string", format: "time", enc: encTime, orderable: true},
-	"timetz":      {jsonType: "string", format: "time", enc: encTime},
+	"timetz":      {jsonType: "string", format: "time", enc: encTimetz},
 	"timestamp":   {jsonType: "string", format: "date-time", enc: encTimestamp, orderable: true},
 	"timestamptz": {jsonType: "string", format: "date-time", enc: encTimestamptz, orderable: true},
 	"money":       {jsonType: "string"},

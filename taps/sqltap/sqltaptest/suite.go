@@ -488,3 +488,8 @@ func testStreamOrder(t *testing.T, h Harness) {
 	}
 	compareLines(t, order, []string{rec(b, `{"id":7}`, true), rec(a, `{"id":1,"name":"n1","updated":10}`, true)})
 }
+
+// Options are the engine options the suite uses unless a case sets its own.
+func Options() sqltap.Options {
+	return sqltap.Options{Now: func() time.Time { return Now }}
+}

@@ -29,6 +29,20 @@ type Config struct {
 	DefaultReplicationMethod string   `json:"default_replication_method"`
 	Itersize                 int      `json:"itersize"`
 	StateEveryRows           int      `json:"state_every_rows"`
+
+	SlotName           string  `json:"slot_name"`
+	PublicationName    string  `json:"publication_name"`
+	TapID              string  `json:"tap_id"`
+	MaxRunSeconds      float64 `json:"max_run_seconds"`
+	LogicalPollSeconds float64 `json:"logical_poll_seconds"`
+
+	log *singer.Log
+}
+
+func (c *Config) logf(format string, args ...any) {
+	if c.log != nil {
+		c.log.Infof(format, args...)
+	}
 }
 
 func dsnValue(s string) string {

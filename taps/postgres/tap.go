@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/singerkit/singerkit/schemas"
 	"github.com/singerkit/singerkit/singer"
@@ -28,6 +29,7 @@ func open(ctx context.Context, env *singer.Env) (*Config, *Driver, error) {
 	if err := env.Config.Decode(&cfg); err != nil {
 		return nil, nil, err
 	}
+	cfg.log = env.Log
 	d, err := Open(ctx, &cfg)
 	if err != nil {
 		return nil, nil, err
@@ -44,6 +46,8 @@ func Engine(cfg *Config, d *Driver, log *singer.Log) *sqltap.Engine {
 			ChunkSize:                cfg.Itersize,
 			StateEvery:               cfg.StateEveryRows,
 			DefaultReplicationMethod: cfg.DefaultReplicationMethod,
+			LogIdle:                  time.Duration(cfg.LogicalPollSeconds * float64(time.Second)),
+			LogMaxRun:                time.Duration(cfg.MaxRunSeconds * float64(time.Second)),
 		},
 	}
 }

@@ -33,6 +33,10 @@ type Options struct {
 	// Now is the clock (time_extracted and table versions); default
 	// time.Now.
 	Now func() time.Time
+	// LogIdle ends the LOG_BASED change phase after this long without a
+	// change (default 10s); LogMaxRun ends it in any case (default 12h).
+	LogIdle   time.Duration
+	LogMaxRun time.Duration
 }
 
 // Engine runs discovery and syncs over one driver.
@@ -85,6 +89,22 @@ func (e *Engine) Sync(ctx context.Context, catalog *singer.Catalog, state *singe
 	}
 	counters := singer.NewCounters(e.log(), "record_count", 60*time.Second)
 	defer counters.Close()
+	// LOG_BASED: the positions the run started with are what the target
+	// has committed; only they may be confirmed to the database.
+	var logStreams []*stream
+	var confirm, snapshotPos any
+	lr, _ := e.Driver.(LogReader)
+	for _, s := range streams {
+		if s.method != singer.ReplicationLogBased {
+			continue
+		}
+		logStreams = append(logStreams, s)
+		if p, ok := state.Bookmark(s.table.TapStreamID, BookmarkLogPosition); ok && p != nil {
+			if confirm == nil || lr.ComparePositions(p, confirm) < 0 {
+				confirm = p
+			}
+		}
+	}
 	for _, s := range streams {
 		id := s.table.TapStreamID
 		state.CurrentlySyncing = id
@@ -98,6 +118,28 @@ func (e *Engine) Sync(ctx context.Context, catalog *singer.Catalog, state *singe
 		switch s.method {
 		case singer.ReplicationIncremental:
 			err = r.incremental(ctx)
+		case singer.ReplicationLogBased:
+			bm := state.Bookmarks[id]
+			_, hasPos := bm[BookmarkLogPosition]
+			_, inSnapshot := bm[BookmarkLastPKFetched]
+			if hasPos && !inSnapshot {
+				continue // snapshot done: changes follow in the log phase
+			}
+			if !hasPos {
+				if snapshotPos == nil {
+					tables := make([]*Table, len(logStreams))
+					for i, ls := range logStreams {
+						tables[i] = ls.table
+					}
+					if snapshotPos, err = lr.LogPosition(ctx, tables); err != nil {
+						return fmt.Errorf("stream %q: %w", id, err)
+					}
+				}
+				// The snapshot begins: clear what a finished one left.
+				state.ClearBookmark(id, BookmarkVersion)
+				state.SetBookmark(id, BookmarkLogPosition, snapshotPos)
+			}
+			err = r.fullTable(ctx)
 		default:
 			err = r.fullTable(ctx)
 		}
@@ -111,6 +153,18 @@ func (e *Engine) Sync(ctx context.Context, catalog *singer.Catalog, state *singe
 		}
 	}
 	state.CurrentlySyncing = ""
+	if len(logStreams) > 0 {
+		if err := writeState(out, state); err != nil {
+			return err
+		}
+		if err := e.logPhase(ctx, lr, logStreams, state, out, confirm, counters); err != nil {
+			if ctx.Err() != nil {
+				_ = writeState(out, state)
+				return ctx.Err()
+			}
+			return fmt.Errorf("LOG_BASED: %w", err)
+		}
+	}
 	return writeState(out, state)
 }
 
@@ -211,8 +265,14 @@ func (e *Engine) resolve(catalog *singer.Catalog, tables []*Table, state *singer
 				break
 			}
 			s.repKey = i
+		case singer.ReplicationLogBased:
+			if _, ok := e.Driver.(LogReader); !ok {
+				bad("replication method LOG_BASED is not supported by this tap (use FULL_TABLE or INCREMENTAL)")
+			} else if t.IsView {
+				bad("a view has no change log: use FULL_TABLE or INCREMENTAL")
+			}
 		default:
-			bad("replication method %q is not supported (use FULL_TABLE or INCREMENTAL)", s.method)
+			bad("replication method %q is not supported (use FULL_TABLE, INCREMENTAL or LOG_BASED)", s.method)
 		}
 		for _, i := range append(slices.Clone(s.keys), s.repKey) {
 			if i >= 0 && !slices.Contains(s.cols, i) {
@@ -232,6 +292,9 @@ func (e *Engine) resolve(catalog *singer.Catalog, tables []*Table, state *singer
 			}
 		}
 		s.schema = tableSchema(t, s.cols)
+		if s.method == singer.ReplicationLogBased {
+			s.schema = append(s.schema[:len(s.schema)-2:len(s.schema)-2], `,"`+DeletedAtProperty+`":`+deletedAtSchema+`}}`...)
+		}
 		out = append(out, s)
 	}
 	if len(problems) > 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/singerkit/singerkit/singer"
@@ -168,6 +169,7 @@ func (d *Driver) Scan(ctx context.Context, req *sqltap.ScanRequest, sink func(sq
 
 	rr := d.conn.PgConn().ExecParams(ctx, query, params, nil, nil, nil)
 	var sinkErr error
+	n := 0
 	for rr.NextRow() {
 		vals := rr.Values()
 		b := row.rec[:0]
@@ -199,9 +201,15 @@ func (d *Driver) Scan(ctx context.Context, req *sqltap.ScanRequest, sink func(sq
 			// Positions in lastRow.vals are 0..n-1.
 			haveLast = true
 		}
-		if ctx.Err() != nil {
+		if n++; n&255 == 0 && ctx.Err() != nil {
 			break
 		}
+	}
+	if sinkErr != nil || ctx.Err() != nil {
+		// Stop the server instead of draining the rest of the result.
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = d.conn.PgConn().CancelRequest(cctx)
+		cancel()
 	}
 	_, err := rr.Close()
 	var last []any

@@ -266,10 +266,9 @@ func (e *Engine) resolve(catalog *singer.Catalog, tables []*Table, state *singer
 			}
 			s.repKey = i
 		case singer.ReplicationLogBased:
+			// (A view never gets here: it is read as FULL_TABLE.)
 			if _, ok := e.Driver.(LogReader); !ok {
 				bad("replication method LOG_BASED is not supported by this tap (use FULL_TABLE or INCREMENTAL)")
-			} else if t.IsView {
-				bad("a view has no change log: use FULL_TABLE or INCREMENTAL")
 			}
 		default:
 			bad("replication method %q is not supported (use FULL_TABLE, INCREMENTAL or LOG_BASED)", s.method)

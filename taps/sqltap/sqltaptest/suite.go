@@ -54,6 +54,7 @@ func RunSuite(t *testing.T, h Harness) {
 		{"discover", testDiscover},
 		{"full_table_chunks", testFullTableChunks},
 		{"resume_after_kill", testResume},
+		{"cancel_then_resume", testCancelResume},
 		{"incremental", testIncremental},
 		{"selection", testSelection},
 		{"keyless_table", testKeyless},
@@ -492,4 +493,78 @@ func testStreamOrder(t *testing.T, h Harness) {
 // Options are the engine options the suite uses unless a case sets its own.
 func Options() sqltap.Options {
 	return sqltap.Options{Now: func() time.Time { return Now }}
+}
+
+// cancelAfter is an output that cancels the run once it has seen n RECORD
+// lines: a SIGTERM in the middle of a chunk.
+type cancelAfter struct {
+	buf    bytes.Buffer
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Write(p []byte) (int, error) {
+	c.n -= bytes.Count(p, []byte(`{"type":"RECORD"`))
+	if c.n <= 0 {
+		c.cancel()
+	}
+	return c.buf.Write(p)
+}
+
+func testCancelResume(t *testing.T, h Harness) {
+	env := h.Setup(t)
+	id := createItems(env, 50)
+	cat := Discover(t, env)
+	Select(t, cat, singer.ReplicationFullTable, "", id)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &cancelAfter{n: 20, cancel: cancel}
+	out := singer.NewEncoder(w)
+	// The encoder flushes at each STATE, so the cancel lands after the
+	// chunk that crossed 20 records, while the next one is being read.
+	e := &sqltap.Engine{Driver: env.Driver, Options: sqltap.Options{ChunkSize: 7, Now: func() time.Time { return Now }}}
+	err := e.Sync(ctx, cat, singer.NewState(), out)
+	_ = out.Flush()
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: err = %v, want context.Canceled", err)
+	}
+	lines := strings.Split(strings.TrimSpace(w.buf.String()), "\n")
+	last := lines[len(lines)-1]
+	if !strings.HasPrefix(last, `{"type":"STATE"`) {
+		t.Fatalf("interrupted run ends with %s, want its state", last)
+	}
+	seen := map[string]bool{}
+	collect := func(ls []string) {
+		for _, l := range ls {
+			if i := strings.Index(l, `"record":{"id":`); i >= 0 {
+				seen[l[i+15:strings.IndexByte(l[i:], ',')+i]] = true
+			}
+		}
+	}
+	collect(lines)
+	state, err := singer.ParseState([]byte(last))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if state.CurrentlySyncing != id {
+		t.Errorf("interrupted state: currently_syncing %q, want %q", state.CurrentlySyncing, id)
+	}
+	got, err := Sync(t, env, sqltap.Options{ChunkSize: 7}, cat, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	collect(got)
+	for i := 1; i <= 50; i++ {
+		if !seen[fmt.Sprint(i)] {
+			t.Errorf("row %d was sent by neither run", i)
+		}
+	}
+	if strings.Contains(got[len(got)-1], "last_pk_fetched") || !strings.Contains(got[len(got)-1], `"currently_syncing":null`) {
+		t.Errorf("resumed run ends with %s", got[len(got)-1])
+	}
+	// The resumed run keeps the interrupted run's version and does not
+	// announce it again before its records.
+	if n := strings.Count(strings.Join(got, "\n"), `"type":"ACTIVATE_VERSION"`); n != 1 {
+		t.Errorf("resumed run wrote %d ACTIVATE_VERSION, want 1 (at the end)", n)
+	}
 }

@@ -278,10 +278,11 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 	}
 	d.cfg.logf("reading changes from slot %q at %s, confirming %s", slot, start, confirm)
 
-	status := func() error {
-		return pglogrepl.SendStandbyStatusUpdate(ctx, rconn, pglogrepl.StandbyStatusUpdate{WALWritePosition: confirm})
+	status := func(reply bool) error {
+		return pglogrepl.SendStandbyStatusUpdate(ctx, rconn, pglogrepl.StandbyStatusUpdate{WALWritePosition: confirm, ReplyRequested: reply})
 	}
-	if err := status(); err != nil {
+	// Ask for a keepalive at once: its position lets an idle run advance.
+	if err := status(true); err != nil {
 		return err
 	}
 	statusEvery := req.StatusEvery
@@ -303,7 +304,7 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 			return nil
 		}
 		if now.After(nextStatus) {
-			if err := status(); err != nil {
+			if err := status(false); err != nil {
 				return err
 			}
 			nextStatus = now.Add(statusEvery)

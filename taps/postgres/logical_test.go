@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -131,8 +132,14 @@ func TestLogBased(t *testing.T) {
 	}
 	state2 := lastState(lines)
 
-	// Run 3: nothing new, and the slot is confirmed to state2's lsn.
-	lines, err = sqltaptest.Sync(t, env, opts, cat, state2)
+	// Run 3: no change to the table (only WAL of another one): nothing is
+	// sent, the lsn still moves on (keepalive), and the slot is confirmed
+	// to state2's lsn, not further.
+	lsn2, _ := parseLSN(state2.Bookmarks[id][sqltap.BookmarkLogPosition])
+	other := pgx.Identifier{schema, "other"}.Sanitize()
+	exec("CREATE TABLE " + other + " (x integer)")
+	exec("INSERT INTO " + other + " SELECT generate_series(1, 100)")
+	lines, err = sqltaptest.Sync(t, env, opts, cat, state2.Clone())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,14 +150,24 @@ func TestLogBased(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want2, _ := parseLSN(state2.Bookmarks[id][sqltap.BookmarkLogPosition])
-	if confirmed != want2 {
-		t.Errorf("slot confirmed %s, want the input state's %s", confirmed, want2)
+	if confirmed != lsn2 {
+		t.Errorf("slot confirmed %s, want the input state's %s", confirmed, lsn2)
+	}
+	if lsn3, _ := parseLSN(lastState(lines).Bookmarks[id][sqltap.BookmarkLogPosition]); lsn3 <= lsn2 {
+		t.Errorf("idle run: lsn %s did not move past %s", lsn3, lsn2)
 	}
 
 	// A state behind the slot's confirmed position is refused.
 	_, err = sqltaptest.Sync(t, env, opts, cat, state1)
 	if err == nil || !strings.Contains(err.Error(), "past the state's lsn") {
 		t.Errorf("stale state: err = %v, want the slot-consumed error", err)
+	}
+
+	// A slot dropped behind the tap's back: the changes are lost, say so.
+	exec("SELECT pg_drop_replication_slot('" + slot + "')")
+	_, err = sqltaptest.Sync(t, env, opts, cat, state2.Clone())
+	var ue *singer.UsageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), `replication slot "`+slot+`" does not exist`) {
+		t.Errorf("missing slot: err = %v, want a usage error naming the slot", err)
 	}
 }

@@ -55,7 +55,9 @@ type stream struct {
 	method  string
 	repKey  int // replication key column, -1 when none
 	schema  json.RawMessage
-	keyName []string
+	keyName []string // key_properties of the SCHEMA
+	// chunkKey names the keys (the table's primary key).
+	chunkKey []string
 }
 
 // Sync writes SCHEMA, RECORD, ACTIVATE_VERSION and STATE messages for the
@@ -229,12 +231,20 @@ func (e *Engine) resolve(catalog *singer.Catalog, tables []*Table, state *singer
 		slices.Sort(s.cols)
 		s.keyName = entry.KeyProperties()
 		for _, k := range s.keyName {
-			i := t.Column(k)
-			if i < 0 {
+			if i := t.Column(k); i < 0 {
 				bad("key property %q is not a column of the table", k)
-				continue
+			} else if !slices.Contains(s.cols, i) {
+				s.cols = append(s.cols, i)
 			}
-			s.keys = append(s.keys, i)
+		}
+		// Chunks follow the table's own primary key, whatever the catalog
+		// calls the key: a cursor on a column that is not unique would skip
+		// the rows sharing a value at a chunk boundary.
+		s.chunkKey = t.Keys
+		for _, k := range t.Keys {
+			if i := t.Column(k); i >= 0 {
+				s.keys = append(s.keys, i)
+			}
 		}
 		s.method = entry.ReplicationMethod()
 		if s.method == "" {
@@ -246,8 +256,8 @@ func (e *Engine) resolve(catalog *singer.Catalog, tables []*Table, state *singer
 		switch s.method {
 		case singer.ReplicationFullTable:
 			if t.IsView {
-				// View keys are the user's claim, not an index: read in one pass.
-				s.keys = nil
+				// A view has no index to chunk on: read in one pass.
+				s.keys, s.chunkKey = nil, nil
 			}
 		case singer.ReplicationIncremental:
 			rk := entry.ReplicationKey()
@@ -276,13 +286,13 @@ func (e *Engine) resolve(catalog *singer.Catalog, tables []*Table, state *singer
 		for _, i := range append(slices.Clone(s.keys), s.repKey) {
 			if i >= 0 && !slices.Contains(s.cols, i) {
 				s.cols = append(s.cols, i)
-				slices.Sort(s.cols)
 			}
 		}
+		slices.Sort(s.cols)
 		if bm := state.Bookmarks[id]; bm != nil {
-			if pk, ok := bm[BookmarkLastPKFetched]; ok && s.method == singer.ReplicationFullTable {
+			if pk, ok := bm[BookmarkLastPKFetched]; ok && s.method != singer.ReplicationIncremental {
 				m, isObj := pk.(map[string]any)
-				for _, k := range s.keyName {
+				for _, k := range s.chunkKey {
 					if _, has := m[k]; !has || !isObj {
 						bad("state bookmark %s does not hold key %q (a state from another tap or catalog?)", BookmarkLastPKFetched, k)
 						break
@@ -340,7 +350,7 @@ func (r *run) fullTable(ctx context.Context) error {
 	var after []any
 	version, hasVersion := bookmarkInt(bm[BookmarkVersion])
 	if pk, ok := bm[BookmarkLastPKFetched].(map[string]any); ok && hasVersion && len(s.keys) > 0 {
-		for _, k := range s.keyName {
+		for _, k := range s.chunkKey {
 			after = append(after, pk[k])
 		}
 	} else {
@@ -372,8 +382,8 @@ func (r *run) fullTable(ctx context.Context) error {
 			last, err := r.e.Driver.Scan(ctx, req, func(row Row) error { n++; return r.write(row) })
 			if last != nil {
 				after = last
-				pk := make(map[string]any, len(s.keyName))
-				for i, k := range s.keyName {
+				pk := make(map[string]any, len(s.chunkKey))
+				for i, k := range s.chunkKey {
 					pk[k] = last[i]
 				}
 				r.state.SetBookmark(id, BookmarkLastPKFetched, pk)

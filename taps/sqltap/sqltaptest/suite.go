@@ -55,6 +55,7 @@ func RunSuite(t *testing.T, h Harness) {
 		{"full_table_chunks", testFullTableChunks},
 		{"resume_after_kill", testResume},
 		{"cancel_then_resume", testCancelResume},
+		{"catalog_key_not_primary", testCatalogKey},
 		{"incremental", testIncremental},
 		{"selection", testSelection},
 		{"keyless_table", testKeyless},
@@ -566,5 +567,39 @@ func testCancelResume(t *testing.T, h Harness) {
 	// announce it again before its records.
 	if n := strings.Count(strings.Join(got, "\n"), `"type":"ACTIVATE_VERSION"`); n != 1 {
 		t.Errorf("resumed run wrote %d ACTIVATE_VERSION, want 1 (at the end)", n)
+	}
+}
+
+// testCatalogKey: a user who names a non-unique column as the key changes
+// the SCHEMA's key_properties, not the chunk cursor (which would skip rows).
+func testCatalogKey(t *testing.T, h Harness) {
+	env := h.Setup(t)
+	id := createItems(env, 5)
+	cat := Discover(t, env)
+	Select(t, cat, singer.ReplicationFullTable, "", id)
+	if err := cat.Stream(id).Metadata.Set(nil, singer.MetaTableKeyProperties, []string{"updated"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Sync(t, env, sqltap.Options{ChunkSize: 2}, cat, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs int
+	var states []string
+	for _, l := range got {
+		switch {
+		case strings.HasPrefix(l, `{"type":"SCHEMA"`) && !strings.HasSuffix(l, `"key_properties":["updated"]}`):
+			t.Errorf("SCHEMA %s, want key_properties [updated]", l)
+		case strings.HasPrefix(l, `{"type":"RECORD"`):
+			recs++
+		case strings.Contains(l, "last_pk_fetched"):
+			states = append(states, l[strings.Index(l, "last_pk_fetched"):strings.Index(l, `,"version"`)])
+		}
+	}
+	if recs != 5 {
+		t.Errorf("%d records, want 5", recs)
+	}
+	if strings.Join(states, " ") != `last_pk_fetched":{"id":2} last_pk_fetched":{"id":4}` {
+		t.Errorf("chunk states %v, want the primary key id", states)
 	}
 }

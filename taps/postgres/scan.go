@@ -76,6 +76,9 @@ func scanSQL(info *tableInfo, t *sqltap.Table, req *sqltap.ScanRequest) (string,
 	switch {
 	case len(order) > 0:
 		b.WriteString(" ORDER BY " + strings.Join(order, ", "))
+		if req.NullsFirst && len(order) == 1 {
+			b.WriteString(" NULLS FIRST")
+		}
 	case info.relkind != 'v' && info.relkind != 'p' && info.relkind != 'f':
 		// Keyless tables: one pass in physical order.
 		b.WriteString(" ORDER BY ctid")

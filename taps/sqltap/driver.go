@@ -67,6 +67,10 @@ type ScanRequest struct {
 	From any
 	// Limit, when > 0, caps the number of rows.
 	Limit int
+	// NullsFirst puts rows whose (single) OrderBy value is NULL first, so
+	// the last row holds the greatest value (the incremental bookmark).
+	// Only asked when From is nil.
+	NullsFirst bool
 }
 
 // Row is one row a driver delivers. Both results are only valid during the

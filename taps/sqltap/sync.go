@@ -432,7 +432,7 @@ func (r *run) incremental(ctx context.Context) error {
 		every = 10000
 	}
 	n := 0
-	req := &ScanRequest{Table: s.table, Columns: s.cols, OrderBy: []int{s.repKey}, From: from}
+	req := &ScanRequest{Table: s.table, Columns: s.cols, OrderBy: []int{s.repKey}, From: from, NullsFirst: from == nil}
 	last, err := r.e.Driver.Scan(ctx, req, func(row Row) error {
 		if err := r.write(row); err != nil {
 			return err

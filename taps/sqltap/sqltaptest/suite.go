@@ -56,6 +56,7 @@ func RunSuite(t *testing.T, h Harness) {
 		{"resume_after_kill", testResume},
 		{"cancel_then_resume", testCancelResume},
 		{"catalog_key_not_primary", testCatalogKey},
+		{"incremental_null_keys", testIncrementalNulls},
 		{"incremental", testIncremental},
 		{"selection", testSelection},
 		{"keyless_table", testKeyless},
@@ -601,5 +602,25 @@ func testCatalogKey(t *testing.T, h Harness) {
 	}
 	if strings.Join(states, " ") != `last_pk_fetched":{"id":2} last_pk_fetched":{"id":4}` {
 		t.Errorf("chunk states %v, want the primary key id", states)
+	}
+}
+
+// testIncrementalNulls: rows with a NULL replication key are sent by the
+// first run, and the bookmark is still the greatest value.
+func testIncrementalNulls(t *testing.T, h Harness) {
+	env := h.Setup(t)
+	id := createItems(env, 3)
+	env.Exec(fmt.Sprintf("INSERT INTO %s (id, name, updated) VALUES (4, 'n4', NULL)", env.Table("items")))
+	cat := Discover(t, env)
+	Select(t, cat, singer.ReplicationIncremental, "updated", id)
+	got, err := Sync(t, env, sqltap.Options{}, cat, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(strings.Join(got, "\n"), `"type":"RECORD"`); n != 4 {
+		t.Errorf("%d records, want 4", n)
+	}
+	if last := got[len(got)-1]; !strings.Contains(last, `"replication_key_value":20`) {
+		t.Errorf("last state %s, want replication_key_value 20", last)
 	}
 }

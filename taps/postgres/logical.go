@@ -198,6 +198,53 @@ type logTarget struct {
 	isKey    []bool
 }
 
+// CheckLog reports, before anything is sent, what would stop ReadLog:
+// wal_level, and for streams with a position, a missing slot, an unreadable
+// position, or a slot confirmed past it.
+func (d *Driver) CheckLog(ctx context.Context, req *sqltap.LogRequest) error {
+	_, _, err := d.checkLog(ctx, req)
+	return err
+}
+
+func (d *Driver) checkLog(ctx context.Context, req *sqltap.LogRequest) (slot string, confirmed pglogrepl.LSN, err error) {
+	var walLevel string
+	if err := d.conn.QueryRow(ctx, `SHOW wal_level`).Scan(&walLevel); err != nil {
+		return "", 0, err
+	}
+	if walLevel != "logical" {
+		return "", 0, &singer.ConfigError{Problems: []string{fmt.Sprintf("LOG_BASED needs wal_level = logical, the server has %q: run ALTER SYSTEM SET wal_level = logical and restart PostgreSQL", walLevel)}}
+	}
+	if slot, err = d.slotName(ctx); err != nil {
+		return "", 0, err
+	}
+	var positioned []sqltap.LogStream
+	for _, s := range req.Streams {
+		if s.Position != nil {
+			positioned = append(positioned, s)
+		}
+	}
+	if len(positioned) == 0 {
+		return slot, 0, nil
+	}
+	confirmed, ok, err := d.slotConfirmed(ctx, slot)
+	if err != nil {
+		return "", 0, err
+	}
+	if !ok {
+		return "", 0, &singer.UsageError{Msg: fmt.Sprintf("replication slot %q does not exist: the changes since the state's lsn cannot be read; remove the LOG_BASED streams' bookmarks from the state to snapshot them again", slot)}
+	}
+	for _, s := range positioned {
+		from, err := parseLSN(s.Position)
+		if err != nil {
+			return "", 0, &singer.UsageError{Msg: fmt.Sprintf("state of stream %q: %v", s.Table.TapStreamID, err)}
+		}
+		if from < confirmed {
+			return "", 0, &singer.UsageError{Msg: fmt.Sprintf("stream %q: replication slot %q was confirmed up to %s, past the state's lsn %s (another consumer used the slot, or the state is old): remove the stream's bookmark to snapshot it again", s.Table.TapStreamID, slot, confirmed, from)}
+		}
+	}
+	return slot, confirmed, nil
+}
+
 // ReadLog streams inserts, updates and deletes from the slot with pgoutput
 // (protocol 1: whole transactions, sent at commit).
 func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqltap.LogSink) error {
@@ -209,27 +256,14 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 	if err != nil {
 		return err
 	}
-	slot, err := d.slotName(ctx)
+	slot, confirmed, err := d.checkLog(ctx, req)
 	if err != nil {
 		return err
-	}
-	confirmed, ok, err := d.slotConfirmed(ctx, slot)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return &singer.UsageError{Msg: fmt.Sprintf("replication slot %q does not exist: the changes since the state's lsn cannot be read; remove the LOG_BASED streams' bookmarks from the state to snapshot them again", slot)}
 	}
 	targets := make(map[string]*logTarget)
 	var start pglogrepl.LSN
 	for i, s := range req.Streams {
-		from, err := parseLSN(s.Position)
-		if err != nil {
-			return &singer.UsageError{Msg: fmt.Sprintf("state of stream %q: %v", s.Table.TapStreamID, err)}
-		}
-		if from < confirmed {
-			return &singer.UsageError{Msg: fmt.Sprintf("stream %q: replication slot %q was confirmed up to %s, past the state's lsn %s (another consumer used the slot, or the state is old): remove the stream's bookmark to snapshot it again", s.Table.TapStreamID, slot, confirmed, from)}
-		}
+		from, _ := parseLSN(s.Position) // checked by checkLog
 		if i == 0 || from < start {
 			start = from
 		}

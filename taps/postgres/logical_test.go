@@ -158,14 +158,20 @@ func TestLogBased(t *testing.T) {
 	}
 
 	// A state behind the slot's confirmed position is refused.
-	_, err = sqltaptest.Sync(t, env, opts, cat, state1)
+	lines, err = sqltaptest.Sync(t, env, opts, cat, state1)
 	if err == nil || !strings.Contains(err.Error(), "past the state's lsn") {
 		t.Errorf("stale state: err = %v, want the slot-consumed error", err)
+	}
+	if len(lines) != 1 || lines[0] != "" {
+		t.Errorf("stale state: output before the error: %q", lines)
 	}
 
 	// A slot dropped behind the tap's back: the changes are lost, say so.
 	exec("SELECT pg_drop_replication_slot('" + slot + "')")
-	_, err = sqltaptest.Sync(t, env, opts, cat, state2.Clone())
+	lines, err = sqltaptest.Sync(t, env, opts, cat, state2.Clone())
+	if len(lines) != 1 || lines[0] != "" {
+		t.Errorf("missing slot: output before the error: %q", lines)
+	}
 	var ue *singer.UsageError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), `replication slot "`+slot+`" does not exist`) {
 		t.Errorf("missing slot: err = %v, want a usage error naming the slot", err)

@@ -32,6 +32,9 @@ type LogReader interface {
 	ReadLog(ctx context.Context, req *LogRequest, sink LogSink) error
 	// ComparePositions orders two positions like strings.Compare.
 	ComparePositions(a, b any) int
+	// CheckLog reports what would stop ReadLog for req (positions not yet
+	// known are nil), before the run writes anything.
+	CheckLog(ctx context.Context, req *LogRequest) error
 }
 
 // LogStream is one stream of a LogRequest.

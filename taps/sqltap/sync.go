@@ -107,6 +107,16 @@ func (e *Engine) Sync(ctx context.Context, catalog *singer.Catalog, state *singe
 			}
 		}
 	}
+	if len(logStreams) > 0 {
+		req := &LogRequest{}
+		for _, s := range logStreams {
+			pos, _ := state.Bookmark(s.table.TapStreamID, BookmarkLogPosition)
+			req.Streams = append(req.Streams, LogStream{Table: s.table, Columns: s.cols, Position: pos})
+		}
+		if err := lr.CheckLog(ctx, req); err != nil {
+			return err
+		}
+	}
 	for _, s := range streams {
 		id := s.table.TapStreamID
 		state.CurrentlySyncing = id

@@ -1,0 +1,118 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/singerkit/singerkit/singer"
+)
+
+// Config is tap-postgres' config (schemas/tap-postgres.config.json).
+type Config struct {
+	URL         string `json:"url"`
+	Host        string `json:"host"`
+	Port        int    `json:"port"`
+	User        string `json:"user"`
+	Password    string `json:"password"`
+	DBName      string `json:"dbname"`
+	SSLMode     string `json:"sslmode"`
+	SSLRootCert string `json:"sslrootcert"`
+	SSLCert     string `json:"sslcert"`
+	SSLKey      string `json:"sslkey"`
+
+	FilterSchemas            []string `json:"filter_schemas"`
+	DefaultReplicationMethod string   `json:"default_replication_method"`
+	Itersize                 int      `json:"itersize"`
+	StateEveryRows           int      `json:"state_every_rows"`
+
+	SlotName           string  `json:"slot_name"`
+	PublicationName    string  `json:"publication_name"`
+	TapID              string  `json:"tap_id"`
+	MaxRunSeconds      float64 `json:"max_run_seconds"`
+	LogicalPollSeconds float64 `json:"logical_poll_seconds"`
+
+	log *singer.Log
+}
+
+func (c *Config) logf(format string, args ...any) {
+	if c.log != nil {
+		c.log.Infof(format, args...)
+	}
+}
+
+func dsnValue(s string) string {
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `'`, `\'`) + "'"
+}
+
+// connConfig builds the pgx config; errors never show the password. The
+// session settings fix the text forms the encoders read: ISO dates, UTC
+// timestamps, hex bytea, shortest exact floats.
+func (c *Config) connConfig() (*pgx.ConnConfig, error) {
+	dsn := c.URL
+	if dsn == "" {
+		var parts []string
+		add := func(k, v string) {
+			if v != "" {
+				parts = append(parts, k+"="+dsnValue(v))
+			}
+		}
+		add("host", c.Host)
+		if c.Port != 0 {
+			add("port", strconv.Itoa(c.Port))
+		}
+		add("user", c.User)
+		add("password", c.Password)
+		add("dbname", c.DBName)
+		add("sslmode", c.SSLMode)
+		add("sslrootcert", c.SSLRootCert)
+		add("sslcert", c.SSLCert)
+		add("sslkey", c.SSLKey)
+		dsn = strings.Join(parts, " ")
+	}
+	cc, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, &singer.ConfigError{Problems: []string{"invalid connection settings: " + redact(err.Error(), c.Password)}}
+	}
+	for k, v := range map[string]string{
+		"TimeZone":           "UTC",
+		"DateStyle":          "ISO, YMD",
+		"IntervalStyle":      "postgres",
+		"bytea_output":       "hex",
+		"extra_float_digits": "3",
+		"application_name":   "tap-postgres",
+	} {
+		cc.RuntimeParams[k] = v
+	}
+	return cc, nil
+}
+
+// Connect opens a connection with the tap's session settings.
+func (c *Config) Connect(ctx context.Context) (*pgx.Conn, error) {
+	cc, err := c.connConfig()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		msg := redact(err.Error(), c.Password)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && (pgErr.Code == "28P01" || pgErr.Code == "28000" || pgErr.Code == "3D000") {
+			// Wrong password, unknown user or database: the config is at fault.
+			return nil, &singer.ConfigError{Problems: []string{"connecting to PostgreSQL: " + msg}}
+		}
+		return nil, fmt.Errorf("connecting to PostgreSQL: %s", msg)
+	}
+	return conn, nil
+}
+
+func redact(msg, secret string) string {
+	if len(secret) >= 3 {
+		msg = strings.ReplaceAll(msg, secret, "***")
+	}
+	return msg
+}

@@ -1,0 +1,496 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/taps/sqltap"
+)
+
+var nonIdent = regexp.MustCompile(`[^a-z0-9_]+`)
+
+// slotName is the replication slot: slot_name, else singerkit_<tap_id or
+// dbname>.
+func (d *Driver) slotName(ctx context.Context) (string, error) {
+	if d.cfg.SlotName != "" {
+		return d.cfg.SlotName, nil
+	}
+	return d.defaultName(ctx)
+}
+
+// publicationName is publication_name, else singerkit_<tap_id or dbname>.
+func (d *Driver) publicationName(ctx context.Context) (string, error) {
+	if d.cfg.PublicationName != "" {
+		return d.cfg.PublicationName, nil
+	}
+	return d.defaultName(ctx)
+}
+
+func (d *Driver) defaultName(ctx context.Context) (string, error) {
+	base := d.cfg.TapID
+	if base == "" {
+		if err := d.conn.QueryRow(ctx, `SELECT current_database()`).Scan(&base); err != nil {
+			return "", err
+		}
+	}
+	name := "singerkit_" + strings.Trim(nonIdent.ReplaceAllString(strings.ToLower(base), "_"), "_")
+	if len(name) > 63 {
+		name = name[:63]
+	}
+	return name, nil
+}
+
+// prepareLog checks wal_level and makes sure the publication covers the
+// tables; every problem is reported at once.
+func (d *Driver) prepareLog(ctx context.Context, tables []*sqltap.Table) (pub string, err error) {
+	var walLevel string
+	if err := d.conn.QueryRow(ctx, `SHOW wal_level`).Scan(&walLevel); err != nil {
+		return "", err
+	}
+	if walLevel != "logical" {
+		return "", &singer.ConfigError{Problems: []string{fmt.Sprintf("LOG_BASED needs wal_level = logical, the server has %q: run ALTER SYSTEM SET wal_level = logical and restart PostgreSQL", walLevel)}}
+	}
+	if pub, err = d.publicationName(ctx); err != nil {
+		return "", err
+	}
+	var exists bool
+	if err := d.conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1)`, pub).Scan(&exists); err != nil {
+		return "", err
+	}
+	var missing []string
+	for _, t := range tables {
+		info := d.tables[t]
+		if info == nil {
+			continue
+		}
+		var in bool
+		if exists {
+			if err := d.conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3)`, pub, info.ns, info.name).Scan(&in); err != nil {
+				return "", err
+			}
+		}
+		if !in {
+			missing = append(missing, pgx.Identifier{info.ns, info.name}.Sanitize())
+		}
+	}
+	if len(missing) == 0 {
+		return pub, nil
+	}
+	sql := "CREATE PUBLICATION " + quoteIdent(pub) + " FOR TABLE " + strings.Join(missing, ", ")
+	if exists {
+		sql = "ALTER PUBLICATION " + quoteIdent(pub) + " ADD TABLE " + strings.Join(missing, ", ")
+	}
+	if _, err := d.conn.Exec(ctx, sql); err != nil {
+		return "", fmt.Errorf("adding tables to publication %q (create it as the tables' owner, or set publication_name to one that covers them): %w", pub, err)
+	}
+	return pub, nil
+}
+
+// slotConfirmed returns the slot's confirmed_flush_lsn; ok is false when
+// the slot does not exist.
+func (d *Driver) slotConfirmed(ctx context.Context, slot string) (lsn pglogrepl.LSN, ok bool, err error) {
+	var s *string
+	err = d.conn.QueryRow(ctx, `SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1`, slot).Scan(&s)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil || s == nil {
+		return 0, err == nil, err
+	}
+	lsn, err = pglogrepl.ParseLSN(*s)
+	return lsn, true, err
+}
+
+// LogPosition makes sure the publication and the replication slot exist and
+// returns the current WAL position. The slot exists before the position is
+// read, so the changes after it are kept for the run that reads them.
+func (d *Driver) LogPosition(ctx context.Context, tables []*sqltap.Table) (any, error) {
+	if _, err := d.prepareLog(ctx, tables); err != nil {
+		return nil, err
+	}
+	slot, err := d.slotName(ctx)
+	if err != nil {
+		return nil, err
+	}
+	_, ok, err := d.slotConfirmed(ctx, slot)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		if _, err := d.conn.Exec(ctx, `SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, slot); err != nil {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == "42501" {
+				return nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("creating replication slot %q: the user needs the REPLICATION attribute (ALTER ROLE ... REPLICATION)", slot)}}
+			}
+			return nil, fmt.Errorf("creating replication slot %q: %w", slot, err)
+		}
+		d.cfg.logf("created replication slot %q (pgoutput)", slot)
+	}
+	var cur string
+	if err := d.conn.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&cur); err != nil {
+		return nil, err
+	}
+	lsn, err := pglogrepl.ParseLSN(cur)
+	if err != nil {
+		return nil, err
+	}
+	return lsnValue(lsn), nil
+}
+
+// lsnValue is an LSN as a bookmark: an exact JSON integer.
+func lsnValue(l pglogrepl.LSN) json.Number { return json.Number(strconv.FormatUint(uint64(l), 10)) }
+
+// parseLSN reads a bookmark LSN: an integer, or PostgreSQL's "16/B374D848".
+func parseLSN(v any) (pglogrepl.LSN, error) {
+	switch x := v.(type) {
+	case json.Number:
+		n, err := strconv.ParseUint(string(x), 10, 64)
+		return pglogrepl.LSN(n), err
+	case string:
+		if n, err := strconv.ParseUint(x, 10, 64); err == nil {
+			return pglogrepl.LSN(n), nil
+		}
+		return pglogrepl.ParseLSN(x)
+	case float64:
+		return pglogrepl.LSN(x), nil
+	case int64:
+		return pglogrepl.LSN(x), nil
+	}
+	return 0, fmt.Errorf("LSN bookmark %v is not a number", v)
+}
+
+// ComparePositions orders two LSN bookmarks.
+func (d *Driver) ComparePositions(a, b any) int {
+	x, _ := parseLSN(a)
+	y, _ := parseLSN(b)
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
+
+// logTarget is a stream of a ReadLog, with its columns looked up in the
+// latest relation message.
+type logTarget struct {
+	index   int
+	info    *tableInfo
+	table   *sqltap.Table
+	columns []int
+	from    pglogrepl.LSN
+	// pos[i] is the relation column of columns[i], -1 when absent.
+	pos      []int
+	prefixes [][]byte
+	isKey    []bool
+}
+
+// CheckLog reports, before anything is sent, what would stop ReadLog:
+// wal_level, and for streams with a position, a missing slot, an unreadable
+// position, or a slot confirmed past it.
+func (d *Driver) CheckLog(ctx context.Context, req *sqltap.LogRequest) error {
+	_, _, err := d.checkLog(ctx, req)
+	return err
+}
+
+func (d *Driver) checkLog(ctx context.Context, req *sqltap.LogRequest) (slot string, confirmed pglogrepl.LSN, err error) {
+	var walLevel string
+	if err := d.conn.QueryRow(ctx, `SHOW wal_level`).Scan(&walLevel); err != nil {
+		return "", 0, err
+	}
+	if walLevel != "logical" {
+		return "", 0, &singer.ConfigError{Problems: []string{fmt.Sprintf("LOG_BASED needs wal_level = logical, the server has %q: run ALTER SYSTEM SET wal_level = logical and restart PostgreSQL", walLevel)}}
+	}
+	if slot, err = d.slotName(ctx); err != nil {
+		return "", 0, err
+	}
+	var positioned []sqltap.LogStream
+	for _, s := range req.Streams {
+		if s.Position != nil {
+			positioned = append(positioned, s)
+		}
+	}
+	if len(positioned) == 0 {
+		return slot, 0, nil
+	}
+	confirmed, ok, err := d.slotConfirmed(ctx, slot)
+	if err != nil {
+		return "", 0, err
+	}
+	if !ok {
+		return "", 0, &singer.UsageError{Msg: fmt.Sprintf("replication slot %q does not exist: the changes since the state's lsn cannot be read; remove the LOG_BASED streams' bookmarks from the state to snapshot them again", slot)}
+	}
+	for _, s := range positioned {
+		from, err := parseLSN(s.Position)
+		if err != nil {
+			return "", 0, &singer.UsageError{Msg: fmt.Sprintf("state of stream %q: %v", s.Table.TapStreamID, err)}
+		}
+		if from < confirmed {
+			return "", 0, &singer.UsageError{Msg: fmt.Sprintf("stream %q: replication slot %q was confirmed up to %s, past the state's lsn %s (another consumer used the slot, or the state is old): remove the stream's bookmark to snapshot it again", s.Table.TapStreamID, slot, confirmed, from)}
+		}
+	}
+	return slot, confirmed, nil
+}
+
+// ReadLog streams inserts, updates and deletes from the slot with pgoutput
+// (protocol 1: whole transactions, sent at commit).
+func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqltap.LogSink) error {
+	tables := make([]*sqltap.Table, len(req.Streams))
+	for i, s := range req.Streams {
+		tables[i] = s.Table
+	}
+	pub, err := d.prepareLog(ctx, tables)
+	if err != nil {
+		return err
+	}
+	slot, confirmed, err := d.checkLog(ctx, req)
+	if err != nil {
+		return err
+	}
+	targets := make(map[string]*logTarget)
+	var start pglogrepl.LSN
+	for i, s := range req.Streams {
+		from, _ := parseLSN(s.Position) // checked by checkLog
+		if i == 0 || from < start {
+			start = from
+		}
+		info := d.tables[s.Table]
+		t := &logTarget{index: i, info: info, table: s.Table, columns: s.Columns, from: from}
+		for n, c := range s.Columns {
+			p := []byte{','}
+			if n == 0 {
+				p[0] = '{'
+			}
+			p = singer.AppendJSONString(p, s.Table.Columns[c].Name)
+			t.prefixes = append(t.prefixes, append(p, ':'))
+			// A delete keeps only the key (all columns when there is none:
+			// REPLICA IDENTITY FULL sends them).
+			t.isKey = append(t.isKey, len(s.Table.Keys) == 0 || slices.Contains(s.Table.Keys, s.Table.Columns[c].Name))
+		}
+		targets[info.ns+"\x00"+info.name] = t
+	}
+	confirm := confirmed
+	if req.Confirm != nil {
+		if confirm, err = parseLSN(req.Confirm); err != nil {
+			return err
+		}
+	}
+
+	cc, err := d.cfg.connConfig()
+	if err != nil {
+		return err
+	}
+	rcfg := cc.Config.Copy()
+	rcfg.RuntimeParams["replication"] = "database"
+	rconn, err := pgconn.ConnectConfig(ctx, rcfg)
+	if err != nil {
+		return fmt.Errorf("opening a replication connection: %s", redact(err.Error(), d.cfg.Password))
+	}
+	defer rconn.Close(context.Background())
+	err = pglogrepl.StartReplication(ctx, rconn, quoteIdent(slot), start, pglogrepl.StartReplicationOptions{
+		PluginArgs: []string{"proto_version '1'", "publication_names " + quoteLiteral(quoteIdent(pub))},
+	})
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "55006" {
+			return fmt.Errorf("replication slot %q is in use by another process: %w", slot, err)
+		}
+		return fmt.Errorf("starting replication from slot %q: %w", slot, err)
+	}
+	d.cfg.logf("reading changes from slot %q at %s, confirming %s", slot, start, confirm)
+
+	status := func(reply bool) error {
+		return pglogrepl.SendStandbyStatusUpdate(ctx, rconn, pglogrepl.StandbyStatusUpdate{WALWritePosition: confirm, ReplyRequested: reply})
+	}
+	// Ask for a keepalive at once: its position lets an idle run advance.
+	if err := status(true); err != nil {
+		return err
+	}
+	statusEvery := req.StatusEvery
+	if statusEvery <= 0 {
+		statusEvery = 10 * time.Second
+	}
+	began := time.Now()
+	lastChange, nextStatus := began, began.Add(statusEvery)
+	relations := make(map[uint32]*logTarget)
+	var (
+		inTxn      bool
+		txnLSN     pglogrepl.LSN
+		commitTime time.Time
+		rec        []byte
+	)
+	for {
+		now := time.Now()
+		if now.Sub(lastChange) >= req.Idle || now.Sub(began) >= req.MaxRun {
+			return nil
+		}
+		if now.After(nextStatus) {
+			if err := status(false); err != nil {
+				return err
+			}
+			nextStatus = now.Add(statusEvery)
+		}
+		deadline := lastChange.Add(req.Idle)
+		for _, t := range []time.Time{began.Add(req.MaxRun), nextStatus} {
+			if t.Before(deadline) {
+				deadline = t
+			}
+		}
+		rctx, cancel := context.WithDeadline(ctx, deadline)
+		msg, err := rconn.ReceiveMessage(rctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if pgconn.Timeout(err) {
+				continue
+			}
+			return fmt.Errorf("reading from slot %q: %w", slot, err)
+		}
+		switch m := msg.(type) {
+		case *pgproto3.ErrorResponse:
+			return fmt.Errorf("reading from slot %q: %w", slot, pgconn.ErrorResponseToPgError(m))
+		case *pgproto3.CopyData:
+			if len(m.Data) == 0 {
+				continue
+			}
+			switch m.Data[0] {
+			case pglogrepl.PrimaryKeepaliveMessageByteID:
+				ka, err := pglogrepl.ParsePrimaryKeepaliveMessage(m.Data[1:])
+				if err != nil {
+					return err
+				}
+				if !inTxn && ka.ServerWALEnd > 0 {
+					// Every transaction committed before the server's
+					// position has been sent: an idle run still moves on.
+					if err := sink.Advance(lsnValue(ka.ServerWALEnd)); err != nil {
+						return err
+					}
+				}
+				if ka.ReplyRequested {
+					nextStatus = time.Time{}
+				}
+			case pglogrepl.XLogDataByteID:
+				xld, err := pglogrepl.ParseXLogData(m.Data[1:])
+				if err != nil {
+					return err
+				}
+				lm, err := pglogrepl.Parse(xld.WALData)
+				if err != nil {
+					return fmt.Errorf("decoding pgoutput message: %w", err)
+				}
+				switch lm := lm.(type) {
+				case *pglogrepl.RelationMessage:
+					t := targets[lm.Namespace+"\x00"+lm.RelationName]
+					if t == nil {
+						delete(relations, lm.RelationID)
+						continue
+					}
+					t.pos = t.pos[:0]
+					for _, c := range t.columns {
+						p := -1
+						for j, rc := range lm.Columns {
+							if rc.Name == t.table.Columns[c].Name {
+								p = j
+							}
+						}
+						t.pos = append(t.pos, p)
+					}
+					relations[lm.RelationID] = t
+				case *pglogrepl.BeginMessage:
+					inTxn, txnLSN, commitTime = true, lm.FinalLSN, lm.CommitTime
+				case *pglogrepl.CommitMessage:
+					inTxn = false
+					if err := sink.Advance(lsnValue(lm.TransactionEndLSN)); err != nil {
+						return err
+					}
+				case *pglogrepl.InsertMessage:
+					if t := relations[lm.RelationID]; t != nil && txnLSN >= t.from {
+						lastChange = time.Now()
+						rec = t.record(rec[:0], lm.Tuple, nil)
+						if err := sink.Change(t.index, rec); err != nil {
+							return err
+						}
+					}
+				case *pglogrepl.UpdateMessage:
+					if t := relations[lm.RelationID]; t != nil && txnLSN >= t.from {
+						lastChange = time.Now()
+						rec = t.record(rec[:0], lm.NewTuple, nil)
+						if err := sink.Change(t.index, rec); err != nil {
+							return err
+						}
+					}
+				case *pglogrepl.DeleteMessage:
+					if t := relations[lm.RelationID]; t != nil && txnLSN >= t.from {
+						lastChange = time.Now()
+						ct := commitTime
+						rec = t.record(rec[:0], lm.OldTuple, &ct)
+						if err := sink.Change(t.index, rec); err != nil {
+							return err
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// record encodes a tuple with the same encoders as the snapshot. Columns
+// the tuple does not carry (an unchanged TOAST value, a non-key column of a
+// delete) are left out of the record.
+func (t *logTarget) record(b []byte, tuple *pglogrepl.TupleData, deletedAt *time.Time) []byte {
+	first := true
+	for i, c := range t.columns {
+		p := t.pos[i]
+		if tuple == nil || p < 0 || p >= len(tuple.Columns) {
+			continue
+		}
+		col := tuple.Columns[p]
+		if col.DataType == 'u' || deletedAt != nil && !t.isKey[i] {
+			continue
+		}
+		pre := t.prefixes[i]
+		if first {
+			b = append(b, '{')
+		} else {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, pre[1:]...)
+		if col.DataType == 'n' {
+			b = append(b, "null"...)
+		} else {
+			b = t.info.cols[c].enc.appendJSON(b, col.Data)
+		}
+	}
+	if first {
+		b = append(b, '{')
+	} else {
+		b = append(b, ',')
+	}
+	b = append(b, `"`+sqltap.DeletedAtProperty+`":`...)
+	if deletedAt == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '"')
+		b = singer.AppendTimestamp(b, *deletedAt)
+		b = append(b, '"')
+	}
+	return append(b, '}')
+}
+
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

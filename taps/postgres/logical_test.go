@@ -1,0 +1,179 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/taps/sqltap"
+	"github.com/singerkit/singerkit/taps/sqltap/sqltaptest"
+)
+
+// TestLogBased snapshots a table, then streams inserts, updates and deletes
+// through the slot, run after run, and checks that the slot is confirmed
+// only up to the lsn of the state each run started with.
+func TestLogBased(t *testing.T) {
+	conn := connect(t)
+	var walLevel string
+	if err := conn.QueryRow(context.Background(), "SHOW wal_level").Scan(&walLevel); err != nil {
+		t.Fatal(err)
+	}
+	if walLevel != "logical" {
+		t.Skipf("wal_level is %s, LOG_BASED needs logical", walLevel)
+	}
+	schema := testSchema(t, conn)
+	ctx := context.Background()
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	name := schema
+	if len(name) > 50 {
+		name = name[:50]
+	}
+	slot, pub := name+"_slot", name+"_pub"
+	t.Cleanup(func() {
+		_, _ = conn.Exec(context.Background(), "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", slot)
+		_, _ = conn.Exec(context.Background(), "DROP PUBLICATION IF EXISTS "+quoteIdent(pub))
+	})
+	tbl := pgx.Identifier{schema, "items"}.Sanitize()
+	exec("CREATE TABLE " + tbl + " (id integer PRIMARY KEY, name text, amount numeric(6,2), at timestamptz)")
+	exec("INSERT INTO " + tbl + " VALUES (1, 'one', 1.50, '2024-01-01 00:00:00+00'), (2, 'two', NULL, NULL)")
+
+	d, err := Open(ctx, &Config{URL: testURL(), FilterSchemas: []string{schema}, SlotName: slot, PublicationName: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	env := &sqltaptest.Env{Driver: d}
+	id := schema + "-items"
+	cat := sqltaptest.Discover(t, env)
+	sqltaptest.Select(t, cat, singer.ReplicationLogBased, "", id)
+	opts := sqltaptest.Options()
+	opts.LogIdle = 500 * time.Millisecond
+
+	records := func(lines []string) []string {
+		var out []string
+		for _, l := range lines {
+			if strings.HasPrefix(l, `{"type":"RECORD"`) {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	lastState := func(lines []string) *singer.State {
+		t.Helper()
+		l := lines[len(lines)-1]
+		st, err := singer.ParseState([]byte(l))
+		if err != nil {
+			t.Fatalf("last line %q: %v", l, err)
+		}
+		if _, ok := st.Bookmarks[id][sqltap.BookmarkLogPosition]; !ok {
+			t.Fatalf("last state has no lsn: %s", l)
+		}
+		return st
+	}
+	rec := func(r string, version bool) string {
+		v := ""
+		if version {
+			v = fmt.Sprintf(`,"version":%d`, sqltaptest.Version)
+		}
+		return fmt.Sprintf(`{"type":"RECORD","stream":%q,"record":%s%s,"time_extracted":"2024-05-06T07:08:09Z"}`, id, r, v)
+	}
+
+	// Run 1: the snapshot.
+	lines, err := sqltaptest.Sync(t, env, opts, cat, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(records(lines), "\n")
+	want := strings.Join([]string{
+		rec(`{"id":1,"name":"one","amount":1.50,"at":"2024-01-01T00:00:00Z"}`, true),
+		rec(`{"id":2,"name":"two","amount":null,"at":null}`, true),
+	}, "\n")
+	if got != want {
+		t.Fatalf("snapshot records:\n%s\nwant:\n%s", got, want)
+	}
+	if !strings.Contains(lines[1], `"_sdc_deleted_at":{"type":["null","string"],"format":"date-time"}`) {
+		t.Errorf("SCHEMA lacks _sdc_deleted_at: %s", lines[1])
+	}
+	state1 := lastState(lines)
+
+	// Changes, then run 2 from the snapshot's state.
+	exec("INSERT INTO " + tbl + " VALUES (3, 'three', 3, '2024-03-03 03:03:03.5+00')")
+	exec("UPDATE " + tbl + " SET name = 'uno', amount = -1 WHERE id = 1")
+	exec("DELETE FROM " + tbl + " WHERE id = 2")
+	lines, err = sqltaptest.Sync(t, env, opts, cat, state1.Clone())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := records(lines)
+	if len(recs) != 3 {
+		t.Fatalf("run 2: %d records, want 3:\n%s", len(recs), strings.Join(lines, "\n"))
+	}
+	for i, w := range []string{
+		rec(`{"id":3,"name":"three","amount":3.00,"at":"2024-03-03T03:03:03.5Z","_sdc_deleted_at":null}`, true),
+		rec(`{"id":1,"name":"uno","amount":-1.00,"at":"2024-01-01T00:00:00Z","_sdc_deleted_at":null}`, true),
+	} {
+		if recs[i] != w {
+			t.Errorf("run 2 record %d:\n got %s\nwant %s", i, recs[i], w)
+		}
+	}
+	// A delete carries the key and the commit time.
+	if !strings.Contains(recs[2], `"record":{"id":2,"_sdc_deleted_at":"20`) {
+		t.Errorf("run 2 delete record: %s", recs[2])
+	}
+	state2 := lastState(lines)
+
+	// Run 3: no change to the table (only WAL of another one): nothing is
+	// sent, the lsn still moves on (keepalive), and the slot is confirmed
+	// to state2's lsn, not further.
+	lsn2, _ := parseLSN(state2.Bookmarks[id][sqltap.BookmarkLogPosition])
+	other := pgx.Identifier{schema, "other"}.Sanitize()
+	exec("CREATE TABLE " + other + " (x integer)")
+	exec("INSERT INTO " + other + " SELECT generate_series(1, 100)")
+	lines, err = sqltaptest.Sync(t, env, opts, cat, state2.Clone())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs := records(lines); len(recs) != 0 {
+		t.Errorf("run 3 resent: %v", recs)
+	}
+	confirmed, _, err := d.slotConfirmed(ctx, slot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if confirmed != lsn2 {
+		t.Errorf("slot confirmed %s, want the input state's %s", confirmed, lsn2)
+	}
+	if lsn3, _ := parseLSN(lastState(lines).Bookmarks[id][sqltap.BookmarkLogPosition]); lsn3 <= lsn2 {
+		t.Errorf("idle run: lsn %s did not move past %s", lsn3, lsn2)
+	}
+
+	// A state behind the slot's confirmed position is refused.
+	lines, err = sqltaptest.Sync(t, env, opts, cat, state1)
+	if err == nil || !strings.Contains(err.Error(), "past the state's lsn") {
+		t.Errorf("stale state: err = %v, want the slot-consumed error", err)
+	}
+	if len(lines) != 1 || lines[0] != "" {
+		t.Errorf("stale state: output before the error: %q", lines)
+	}
+
+	// A slot dropped behind the tap's back: the changes are lost, say so.
+	exec("SELECT pg_drop_replication_slot('" + slot + "')")
+	lines, err = sqltaptest.Sync(t, env, opts, cat, state2.Clone())
+	if len(lines) != 1 || lines[0] != "" {
+		t.Errorf("missing slot: output before the error: %q", lines)
+	}
+	var ue *singer.UsageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), `replication slot "`+slot+`" does not exist`) {
+		t.Errorf("missing slot: err = %v, want a usage error naming the slot", err)
+	}
+}

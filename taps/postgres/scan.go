@@ -1,0 +1,239 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/taps/sqltap"
+)
+
+// Driver is the PostgreSQL driver of the SQL tap engine.
+type Driver struct {
+	cfg    *Config
+	conn   *pgx.Conn
+	tables map[*sqltap.Table]*tableInfo
+}
+
+// Open connects to the configured database.
+func Open(ctx context.Context, cfg *Config) (*Driver, error) {
+	conn, err := cfg.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Driver{cfg: cfg, conn: conn}, nil
+}
+
+// Close closes the connection.
+func (d *Driver) Close() error {
+	if d.conn == nil {
+		return nil
+	}
+	err := d.conn.Close(context.Background())
+	d.conn = nil
+	return err
+}
+
+func quoteIdent(s string) string { return pgx.Identifier{s}.Sanitize() }
+
+// scanSQL builds the query of req; values only ever travel as parameters.
+func scanSQL(info *tableInfo, t *sqltap.Table, req *sqltap.ScanRequest) (string, [][]byte) {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for i, c := range req.Columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quoteIdent(t.Columns[c].Name))
+	}
+	b.WriteString(" FROM ")
+	b.WriteString(pgx.Identifier{info.ns, info.name}.Sanitize())
+	order := make([]string, len(req.OrderBy))
+	for i, c := range req.OrderBy {
+		order[i] = quoteIdent(t.Columns[c].Name)
+	}
+	var params [][]byte
+	param := func(v any) string {
+		params = append(params, bookmarkText(v))
+		return "$" + strconv.Itoa(len(params))
+	}
+	switch {
+	case req.After != nil && len(order) > 0:
+		ps := make([]string, len(req.After))
+		for i, v := range req.After {
+			ps[i] = param(v)
+		}
+		// A row-value comparison: an index on the key serves it.
+		fmt.Fprintf(&b, " WHERE (%s) > (%s)", strings.Join(order, ", "), strings.Join(ps, ", "))
+	case req.From != nil && len(order) == 1:
+		fmt.Fprintf(&b, " WHERE %s >= %s", order[0], param(req.From))
+	}
+	switch {
+	case len(order) > 0:
+		b.WriteString(" ORDER BY " + strings.Join(order, ", "))
+		if req.NullsFirst && len(order) == 1 {
+			b.WriteString(" NULLS FIRST")
+		}
+	case info.relkind != 'v' && info.relkind != 'p' && info.relkind != 'f':
+		// Keyless tables: one pass in physical order.
+		b.WriteString(" ORDER BY ctid")
+	}
+	if req.Limit > 0 {
+		b.WriteString(" LIMIT " + strconv.Itoa(req.Limit))
+	}
+	return b.String(), params
+}
+
+// bookmarkText is a bookmark value in the text form the server parses as
+// the column's own type (the parameter's type is inferred from the column).
+func bookmarkText(v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case string:
+		return []byte(x)
+	case json.Number:
+		return []byte(x)
+	case bool:
+		return []byte(strconv.FormatBool(x))
+	case float64:
+		return strconv.AppendFloat(nil, x, 'g', -1, 64)
+	}
+	return []byte(fmt.Sprint(v))
+}
+
+// pgRow is the current row of a scan.
+type pgRow struct {
+	rec     []byte
+	vals    [][]byte
+	order   []int // positions of the OrderBy columns in vals
+	numeric []bool
+}
+
+func (r *pgRow) Record() []byte { return r.rec }
+
+func (r *pgRow) Order() []any {
+	out := make([]any, len(r.order))
+	for i, p := range r.order {
+		v := r.vals[p]
+		switch {
+		case v == nil:
+			out[i] = nil
+		case r.numeric[i]:
+			out[i] = json.Number(v)
+		default:
+			out[i] = string(v)
+		}
+	}
+	return out
+}
+
+// Scan streams req's rows in text format, straight from the wire into JSON.
+func (d *Driver) Scan(ctx context.Context, req *sqltap.ScanRequest, sink func(sqltap.Row) error) ([]any, error) {
+	info := d.tables[req.Table]
+	if info == nil {
+		return nil, fmt.Errorf("table %s was not discovered by this connection", req.Table.TapStreamID)
+	}
+	query, params := scanSQL(info, req.Table, req)
+	encs := make([]*valueEncoder, len(req.Columns))
+	prefixes := make([][]byte, len(req.Columns))
+	for i, c := range req.Columns {
+		encs[i] = &info.cols[c].enc
+		p := []byte{','}
+		if i == 0 {
+			p[0] = '{'
+		}
+		p = singer.AppendJSONString(p, req.Table.Columns[c].Name)
+		prefixes[i] = append(p, ':')
+	}
+	row := &pgRow{}
+	for _, o := range req.OrderBy {
+		pos := -1
+		for i, c := range req.Columns {
+			if c == o {
+				pos = i
+			}
+		}
+		if pos < 0 {
+			return nil, fmt.Errorf("order column %q is not among the scanned columns", req.Table.Columns[o].Name)
+		}
+		row.order = append(row.order, pos)
+		row.numeric = append(row.numeric, info.cols[o].enc.enc == encNumber && !info.cols[o].enc.array)
+	}
+	var lastRow pgRow
+	lastRow.order, lastRow.numeric = row.order, row.numeric
+	var lastBuf []byte
+	haveLast := false
+
+	rr := d.conn.PgConn().ExecParams(ctx, query, params, nil, nil, nil)
+	var sinkErr error
+	n := 0
+	for rr.NextRow() {
+		vals := rr.Values()
+		b := row.rec[:0]
+		for i, v := range vals {
+			b = append(b, prefixes[i]...)
+			b = encs[i].appendJSON(b, v)
+		}
+		if len(vals) == 0 {
+			b = append(b, '{')
+		}
+		row.rec = append(b, '}')
+		row.vals = vals
+		if sinkErr = sink(row); sinkErr != nil {
+			break
+		}
+		if len(row.order) > 0 {
+			// Keep the last row's order values (a copy: vals is reused).
+			lastBuf = lastBuf[:0]
+			lastRow.vals = lastRow.vals[:0]
+			for _, p := range row.order {
+				if vals[p] == nil {
+					lastRow.vals = append(lastRow.vals, nil)
+					continue
+				}
+				start := len(lastBuf)
+				lastBuf = append(lastBuf, vals[p]...)
+				lastRow.vals = append(lastRow.vals, lastBuf[start:len(lastBuf):len(lastBuf)])
+			}
+			// Positions in lastRow.vals are 0..n-1.
+			haveLast = true
+		}
+		if n++; n&255 == 0 && ctx.Err() != nil {
+			break
+		}
+	}
+	if sinkErr != nil || ctx.Err() != nil {
+		// Stop the server instead of draining the rest of the result.
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = d.conn.PgConn().CancelRequest(cctx)
+		cancel()
+	}
+	_, err := rr.Close()
+	var last []any
+	if haveLast {
+		lr := pgRow{vals: lastRow.vals, numeric: row.numeric, order: make([]int, len(row.order))}
+		for i := range lr.order {
+			lr.order[i] = i
+		}
+		last = lr.Order()
+	}
+	if sinkErr != nil {
+		return last, sinkErr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return last, ctx.Err()
+		}
+		return last, fmt.Errorf("reading %s: %w", req.Table.TapStreamID, err)
+	}
+	return last, nil
+}

@@ -1,0 +1,137 @@
+package sqltap
+
+import (
+	"context"
+	"time"
+
+	"github.com/singerkit/singerkit/singer"
+)
+
+// BookmarkLogPosition is the bookmark of a LOG_BASED stream: the change log
+// position its records are complete up to.
+const BookmarkLogPosition = "lsn"
+
+// DeletedAtProperty is the property LOG_BASED streams add to their schema:
+// the commit time of a delete, null for inserts and updates.
+const DeletedAtProperty = "_sdc_deleted_at"
+
+const deletedAtSchema = `{"type":["null","string"],"format":"date-time"}`
+
+// LogReader is the optional driver ability LOG_BASED replication needs (a
+// database change log: PostgreSQL logical replication, MySQL binlog).
+// Positions are JSON-able bookmark values the driver alone interprets.
+type LogReader interface {
+	// LogPosition readies the change log for tables and returns its current
+	// position: a snapshot read after this call, followed by the changes
+	// after the position, misses nothing.
+	LogPosition(ctx context.Context, tables []*Table) (any, error)
+	// ReadLog streams the committed changes of req.Streams, each after its
+	// own position, until the log has been idle for req.Idle or req.MaxRun
+	// has passed (or ctx ends). It calls sink.Change for each row change and
+	// sink.Advance whenever every change up to a position has been given.
+	ReadLog(ctx context.Context, req *LogRequest, sink LogSink) error
+	// ComparePositions orders two positions like strings.Compare.
+	ComparePositions(a, b any) int
+	// CheckLog reports what would stop ReadLog for req (positions not yet
+	// known are nil), before the run writes anything.
+	CheckLog(ctx context.Context, req *LogRequest) error
+}
+
+// LogStream is one stream of a LogRequest.
+type LogStream struct {
+	Table *Table
+	// Columns are the record's columns, as in ScanRequest.
+	Columns  []int
+	Position any
+}
+
+// LogRequest asks a LogReader for changes.
+type LogRequest struct {
+	Streams []LogStream
+	// Confirm is the position the database may release the log up to: the
+	// lowest position of the state the run started with (what the target
+	// had committed). Nil confirms nothing.
+	Confirm     any
+	Idle        time.Duration
+	MaxRun      time.Duration
+	StatusEvery time.Duration
+}
+
+// LogSink receives changes.
+type LogSink interface {
+	// Change is one row change of req.Streams[stream]; record is the JSON
+	// object, with DeletedAtProperty set for a delete.
+	Change(stream int, record []byte) error
+	// Advance says every change up to pos has been given.
+	Advance(pos any) error
+}
+
+// logRun is the change phase of a sync.
+type logRun struct {
+	e        *Engine
+	lr       LogReader
+	streams  []*stream
+	state    *singer.State
+	out      *singer.Encoder
+	recs     []singer.RecordMessage
+	pending  int
+	every    int
+	lastSent time.Time
+	counters *singer.Counters
+}
+
+func (l *logRun) Change(i int, record []byte) error {
+	m := &l.recs[i]
+	m.Record = record
+	m.TimeExtracted = l.e.now()
+	l.pending++
+	l.counters.For(m.Stream).Add(1)
+	return l.out.WriteRecord(*m)
+}
+
+func (l *logRun) Advance(pos any) error {
+	moved := false
+	for _, s := range l.streams {
+		id := s.table.TapStreamID
+		cur, ok := l.state.Bookmark(id, BookmarkLogPosition)
+		if !ok || l.lr.ComparePositions(pos, cur) > 0 {
+			l.state.SetBookmark(id, BookmarkLogPosition, pos)
+			moved = true
+		}
+	}
+	if moved && (l.pending >= l.every || time.Since(l.lastSent) > 5*time.Second) {
+		l.pending = 0
+		l.lastSent = time.Now()
+		return writeState(l.out, l.state)
+	}
+	return nil
+}
+
+// logPhase streams the changes of the LOG_BASED streams after their
+// snapshots. confirm is the lowest position of the input state.
+func (e *Engine) logPhase(ctx context.Context, lr LogReader, streams []*stream, state *singer.State, out *singer.Encoder, confirm any, counters *singer.Counters) error {
+	req := &LogRequest{Confirm: confirm, Idle: e.Options.LogIdle, MaxRun: e.Options.LogMaxRun}
+	if req.Idle <= 0 {
+		req.Idle = 10 * time.Second
+	}
+	if req.MaxRun <= 0 {
+		req.MaxRun = 12 * time.Hour
+	}
+	l := &logRun{e: e, lr: lr, streams: streams, state: state, out: out, every: e.Options.StateEvery, lastSent: time.Now(), counters: counters}
+	if l.every <= 0 {
+		l.every = 10000
+	}
+	for _, s := range streams {
+		pos, _ := state.Bookmark(s.table.TapStreamID, BookmarkLogPosition)
+		req.Streams = append(req.Streams, LogStream{Table: s.table, Columns: s.cols, Position: pos})
+		m := singer.RecordMessage{Stream: s.entry.Stream}
+		if v, ok := bookmarkInt(state.Bookmarks[s.table.TapStreamID][BookmarkVersion]); ok {
+			m.Version, m.HasVersion = v, true
+		}
+		l.recs = append(l.recs, m)
+	}
+	if err := lr.ReadLog(ctx, req, l); err != nil {
+		return err
+	}
+	return nil
+}

@@ -145,3 +145,9 @@ fi
 if [ "${BENCH_POSTGRES:-1}" != 0 ]; then
 	bash scripts/bench-postgres.sh
 fi
+
+if [ "${BENCH_POSTGRES:-1}" != 0 ]; then
+	echo
+	echo "tap-postgres: go test -run '^\$' -bench FullTable ./taps/postgres/ (200k rows, next to psql \\copy TO STDOUT CSV)"
+	go test -run '^$' -bench FullTable ./taps/postgres/
+fi

@@ -275,7 +275,7 @@ func BenchmarkDecodeValidate(b *testing.B) {
 			b.Fatal(err)
 		}
 		d := NewDecoder(&repeatReader{block: block})
-		d.LazyRecords = true
+		d.OpenRecords = true
 		var row Row
 		b.SetBytes(int64(len(block)) / 4096)
 		b.ReportAllocs()
@@ -283,7 +283,11 @@ func BenchmarkDecodeValidate(b *testing.B) {
 			if !d.Next() {
 				b.Fatal(d.Err())
 			}
-			if err := s.Decode(d.Message().Record, &row, true); err != nil || row.Judged {
+			n, err := s.DecodePrefix(d.Message().Record, &row, true)
+			if err == nil {
+				err = d.FinishRecord(n)
+			}
+			if err != nil || row.Judged {
 				b.Fatalf("line %d: judged %v, err %v", d.Line(), row.Judged, err)
 			}
 		}

@@ -48,12 +48,24 @@ type Decoder struct {
 	long    []byte // accumulates lines longer than the reader's buffer
 	line    int64
 	msg     Message
+	env     envelope
 	err     error
 	streams map[string]string // interned stream names: no allocation per record
 	warned  map[string]bool
 
 	// Strict makes a message of an unknown type an error instead of a warning.
 	Strict bool
+	// OpenRecords goes one step further for consumers that decode each
+	// record in place: when "type" and "stream" come before "record" (as
+	// taps write them), Next stops at the record object and returns the
+	// message with RecordOpen set and Record running from the object to
+	// the end of the line; the consumer decodes the object
+	// (Schema.DecodePrefix), then calls FinishRecord with its length, which
+	// reads the rest of the envelope. The record's bytes are scanned once.
+	// Consumers call FinishRecord for every RECORD: when the record came
+	// before "type" or "stream" it was only bracket-matched (as with
+	// LazyRecords) and FinishRecord checks the length the decode found.
+	OpenRecords bool
 	// LazyRecords skips the "record" object of a RECORD by matching its
 	// brackets instead of checking its JSON grammar, for consumers that run
 	// every record through Schema.Decode (which checks it fully): each
@@ -172,6 +184,16 @@ var (
 	keyManifest           = []byte("manifest")
 )
 
+// envelope holds the raw members of the message being read, so that a
+// RECORD left open (OpenRecords) can be finished later.
+type envelope struct {
+	line                                                                                    []byte
+	typ, stream, record, schema, keys, bkeys, value, version, extracted, encoding, manifest []byte
+	hasKeys                                                                                 bool
+	it                                                                                      objectIter
+	resumed                                                                                 bool
+}
+
 func (d *Decoder) parse(line []byte) error {
 	m := &d.msg
 	*m = Message{Line: d.line, Raw: line, KeyProperties: m.KeyProperties[:0], BookmarkProperties: m.BookmarkProperties[:0], Manifest: m.Manifest[:0]}
@@ -179,12 +201,59 @@ func (d *Decoder) parse(line []byte) error {
 	if line[i] != '{' {
 		return d.fail(line, "not a JSON object: a Singer message must be one JSON object per line")
 	}
-	var (
-		typ, stream, record, schema, keys, bkeys, value, version, extracted, encoding, manifest []byte
-		hasKeys                                                                                 bool
-		it                                                                                      objectIter
-	)
-	it.start(line, i)
+	env := &d.env
+	*env = envelope{line: line}
+	env.it.start(line, i)
+	paused, err := d.scanEnvelope(env)
+	if err != nil {
+		return err
+	}
+	if paused {
+		// type and stream are known and the record object starts here:
+		// the consumer decodes it in place and calls FinishRecord.
+		m.Type = TypeRecord
+		m.Stream = d.intern(env.stream)
+		m.Record = line[env.it.i:]
+		m.RecordOpen = true
+		return nil
+	}
+	return d.build(env)
+}
+
+// FinishRecord completes a RECORD read with OpenRecords: n is the length
+// of the record object at the start of Message.Record (what
+// Schema.DecodePrefix returns). The rest of the envelope is read then
+// (version and time_extracted may follow the record). For a message that
+// is not open it only checks n.
+func (d *Decoder) FinishRecord(n int) error {
+	m := &d.msg
+	if !m.RecordOpen {
+		if n != len(m.Record) {
+			return d.fail(m.Raw, "invalid JSON: the record object is %d bytes, not %d", len(m.Record), n)
+		}
+		return nil
+	}
+	env := &d.env
+	start := env.it.i
+	if n <= 0 || start+n > len(env.line) || env.line[start+n-1] != '}' {
+		return d.fail(env.line, "invalid JSON: record object of %d bytes does not end the record", n)
+	}
+	env.record = env.line[start : start+n]
+	env.it.i = start + n
+	env.resumed = true
+	m.RecordOpen = false
+	if _, err := d.scanEnvelope(env); err != nil {
+		return err
+	}
+	return d.build(env)
+}
+
+// scanEnvelope reads members until the end of the object. With
+// OpenRecords it pauses at a "record" object once the message is known to
+// be a RECORD of a known stream, and reports paused.
+func (d *Decoder) scanEnvelope(env *envelope) (paused bool, err error) {
+	it := &env.it
+	line := env.line
 	for {
 		key, esc, _, ok := it.next()
 		if !ok {
@@ -193,14 +262,23 @@ func (d *Decoder) parse(line []byte) error {
 		if esc {
 			key = appendUnescaped(nil, key)
 		}
-		if d.LazyRecords && line[it.i] == '{' && bytes.Equal(key, keyRecord) {
-			end, err := skipContainerFast(line, it.i)
-			if err != nil {
-				return d.fail(line, "invalid JSON: %v", err)
+		if line[it.i] == '{' && bytes.Equal(key, keyRecord) {
+			if d.OpenRecords && !env.resumed && env.stream != nil && env.stream[0] == '"' && env.typ != nil && env.typ[0] == '"' &&
+				parseMessageType(env.typ[1:len(env.typ)-1]) == TypeRecord {
+				return true, nil
 			}
-			record = line[it.i:end]
-			it.i = end
-			continue
+			if d.LazyRecords || d.OpenRecords {
+				end, err := skipContainerFast(line, it.i)
+				if err != nil {
+					return false, d.fail(line, "invalid JSON: %v", err)
+				}
+				if env.resumed {
+					return false, d.fail(line, `invalid JSON: "record" appears twice in the message`)
+				}
+				env.record = line[it.i:end]
+				it.i = end
+				continue
+			}
 		}
 		raw := it.skip()
 		if raw == nil {
@@ -208,35 +286,53 @@ func (d *Decoder) parse(line []byte) error {
 		}
 		switch {
 		case bytes.Equal(key, keyType):
-			typ = raw
+			if env.resumed {
+				return false, d.fail(line, `invalid JSON: "type" appears twice in the message`)
+			}
+			env.typ = raw
 		case bytes.Equal(key, keyStream):
-			stream = raw
+			if env.resumed {
+				return false, d.fail(line, `invalid JSON: "stream" appears twice in the message`)
+			}
+			env.stream = raw
 		case bytes.Equal(key, keyRecord):
-			record = raw
+			if env.resumed {
+				return false, d.fail(line, `invalid JSON: "record" appears twice in the message`)
+			}
+			env.record = raw
 		case bytes.Equal(key, keySchema):
-			schema = raw
+			env.schema = raw
 		case bytes.Equal(key, keyKeyProperties):
-			keys, hasKeys = raw, true
+			env.keys, env.hasKeys = raw, true
 		case bytes.Equal(key, keyBookmarkProperties):
-			bkeys = raw
+			env.bkeys = raw
 		case bytes.Equal(key, keyValue):
-			value = raw
+			env.value = raw
 		case bytes.Equal(key, keyVersion):
-			version = raw
+			env.version = raw
 		case bytes.Equal(key, keyTimeExtracted):
-			extracted = raw
+			env.extracted = raw
 		case bytes.Equal(key, keyEncoding):
-			encoding = raw
+			env.encoding = raw
 		case bytes.Equal(key, keyManifest):
-			manifest = raw
+			env.manifest = raw
 		}
 	}
 	if it.err != nil {
-		return d.fail(line, "invalid JSON: %v", it.err)
+		return false, d.fail(line, "invalid JSON: %v", it.err)
 	}
 	if rest := skipWS(line, it.i); rest != len(line) {
-		return d.fail(line, "invalid JSON: unexpected data after the message at byte %d", rest+1)
+		return false, d.fail(line, "invalid JSON: unexpected data after the message at byte %d", rest+1)
 	}
+	return false, nil
+}
+
+// build checks the members of a whole envelope and fills the message.
+func (d *Decoder) build(env *envelope) error {
+	m := &d.msg
+	line := env.line
+	typ, stream, record, schema, keys, bkeys, value, version, extracted, encoding, manifest, hasKeys :=
+		env.typ, env.stream, env.record, env.schema, env.keys, env.bkeys, env.value, env.version, env.extracted, env.encoding, env.manifest, env.hasKeys
 	if typ == nil {
 		return d.fail(line, `message has no "type"`)
 	}

@@ -3,6 +3,8 @@ package singer
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -115,5 +117,59 @@ func FuzzLazyRecords(f *testing.F) {
 			return
 		}
 		t.Fatalf("lazy accepted a non-record line strict rejects: %q: %v", line, strict.Err())
+	})
+}
+
+// FuzzOpenRecords: a decoder with OpenRecords, finishing each open record
+// with the length a full parse finds, reads every line exactly as a strict
+// decoder does (lines naming "type", "stream" or "record" twice aside).
+func FuzzOpenRecords(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"RECORD","stream":"s","record":{"a":"x\"}y","b":[1,{"c":"]"}]},"version":3,"time_extracted":"2024-01-01T00:00:00Z"}`,
+		`{"type":"RECORD","stream":"s","record":{"a":1}}`,
+		`{"record":{"a":{}},"type":"RECORD","stream":"s"}`,
+		`{"type":"RECORD","stream":"s","record":{"a":1},"type":"STATE"}`,
+		`{"type":"RECORD","stream":"s","record":{"a":1} , "x":[1,2] }`,
+		`{"type":"RECORD","stream":"s","record":{"a":1},"version":"x"}`,
+		`{"type":"STATE","value":{}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		if bytes.IndexByte(line, '\n') >= 0 {
+			return
+		}
+		strict := NewDecoder(bytes.NewReader(line))
+		open := NewDecoder(bytes.NewReader(line))
+		open.OpenRecords = true
+		sok := strict.Next()
+		ook := open.Next()
+		var oerr error
+		if ook && open.Message().Type == TypeRecord {
+			// What a consumer does: decode the record in place, finish.
+			rec := open.Message().Record
+			end, err := skipValue(rec, 0)
+			if err != nil {
+				ook, oerr = false, err
+			} else if err := open.FinishRecord(end); err != nil {
+				ook, oerr = false, err
+			}
+		} else if !ook {
+			oerr = open.Err()
+		}
+		if sok != ook {
+			if strings.Contains(fmt.Sprint(oerr), "appears twice") {
+				return
+			}
+			t.Fatalf("strict %v (%v), open %v (%v) for %q", sok, strict.Err(), ook, oerr, line)
+		}
+		if !sok {
+			return
+		}
+		sm, om := strict.Message(), open.Message()
+		if sm.Type != om.Type || sm.Stream != om.Stream || !bytes.Equal(sm.Record, om.Record) ||
+			sm.Version != om.Version || sm.HasVersion != om.HasVersion || !bytes.Equal(sm.TimeExtracted, om.TimeExtracted) {
+			t.Fatalf("messages differ for %q:\nstrict %+v\nopen   %+v", line, sm, om)
+		}
 	})
 }

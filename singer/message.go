@@ -50,7 +50,8 @@ type Message struct {
 	Stream string // SCHEMA, RECORD, ACTIVATE_VERSION, BATCH
 
 	// RECORD
-	Record        []byte // the raw JSON object
+	Record        []byte // the raw JSON object (with RecordOpen: from the object to the end of the line)
+	RecordOpen    bool   // Decoder.OpenRecords left the record for FinishRecord
 	Version       int64
 	HasVersion    bool
 	TimeExtracted []byte // raw RFC 3339 text without quotes; nil when absent

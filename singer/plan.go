@@ -518,6 +518,18 @@ func popcount(x uint64) int {
 // Decode parses the record object into row and reports whether the plan
 // vouches for its validity. err is a JSON syntax error.
 func (p *Plan) Decode(rec []byte, row *Row) (valid bool, err error) {
+	end, valid, err := p.decodePrefix(rec, row)
+	if err != nil {
+		return false, err
+	}
+	if rest := skipWS(rec, end); rest != len(rec) {
+		return false, syntaxErr(rest, "unexpected data after the record")
+	}
+	return valid, nil
+}
+
+// decodePrefix decodes the object at the start of rec and returns its end.
+func (p *Plan) decodePrefix(rec []byte, row *Row) (end int, valid bool, err error) {
 	if cap(row.Values) < len(p.Columns) {
 		row.Values = make([]Value, len(p.Columns))
 	}
@@ -527,19 +539,16 @@ func (p *Plan) Decode(rec []byte, row *Row) (valid bool, err error) {
 	row.Judged = false
 	i := skipWS(rec, 0)
 	if i >= len(rec) || rec[i] != '{' {
-		return false, syntaxErr(i, "a record must be a JSON object")
+		return 0, false, syntaxErr(i, "a record must be a JSON object")
 	}
-	end, valid, err := p.walkObject(p.root, rec, i, row, true, 0)
+	end, valid, err = p.walkObject(p.root, rec, i, row, true, 0)
 	if err != nil {
-		return false, err
-	}
-	if rest := skipWS(rec, end); rest != len(rec) {
-		return false, syntaxErr(rest, "unexpected data after the record")
+		return 0, false, err
 	}
 	if valid {
 		valid = p.combinatorsValid(p.root, rec, i, row, 0)
 	}
-	return valid, nil
+	return end, valid, nil
 }
 
 func (p *Plan) combinatorsValid(n *node, b []byte, i int, row *Row, depth int) bool {

@@ -278,6 +278,21 @@ func (s *Schema) JudgeRaw(record []byte) error {
 	return s.Judge(doc)
 }
 
+// DecodePrefix is Decode for a record object at the start of b, followed
+// by anything (the rest of an envelope left open by Decoder.OpenRecords).
+// It returns the length of the object. On a JSON syntax error n is 0.
+func (s *Schema) DecodePrefix(b []byte, row *Row, validate bool) (n int, err error) {
+	n, ok, err := s.Plan.decodePrefix(b, row)
+	if err != nil {
+		return 0, &ValidationError{Msg: "record is not valid JSON: " + err.Error()}
+	}
+	if ok || !validate {
+		return n, nil
+	}
+	row.Judged = true
+	return n, s.JudgeRaw(b[:n])
+}
+
 // Decode parses a RECORD's JSON object into row (one Value per plan column)
 // and validates it: the plan decides what it can; everything else, and every
 // rejection, goes to the judge, whose verdict stands. With validate false

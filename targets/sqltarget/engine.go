@@ -112,7 +112,7 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 	}
 	cr := singer.NewInputReader(ctx, in, tick, e.flushAged)
 	dec := singer.NewDecoder(cr)
-	dec.LazyRecords = true // every record goes through Schema.Decode
+	dec.OpenRecords = true // every record is decoded in place by its plan
 	dec.Warn = func(s string) { e.log.Warnf("%s", s) }
 
 	readErr := e.read(ctx, dec)
@@ -158,7 +158,7 @@ func (e *Engine) read(ctx context.Context, dec *singer.Decoder) error {
 				}
 				last = s
 			}
-			if err := e.record(s, m.Record, m, m.Line); err != nil {
+			if err := e.record(s, m.Record, m, m.Line, dec.FinishRecord); err != nil {
 				return err
 			}
 		case singer.TypeSchema:
@@ -188,9 +188,18 @@ func (e *Engine) read(ctx context.Context, dec *singer.Decoder) error {
 	return dec.Err()
 }
 
-// record decodes, validates and appends one record.
-func (e *Engine) record(s *stream, rec []byte, m *singer.Message, line int64) error {
-	if err := s.schema.Decode(rec, &s.row, e.cfg.validate()); err != nil {
+// record decodes, validates and appends one record. finish, when not
+// nil, completes an envelope the decoder left open (Decoder.OpenRecords).
+func (e *Engine) record(s *stream, rec []byte, m *singer.Message, line int64, finish func(n int) error) error {
+	if finish != nil {
+		n, err := s.schema.DecodePrefix(rec, &s.row, e.cfg.validate())
+		if err != nil {
+			return fmt.Errorf("line %d: stream %q: record does not match its schema: %v", line, s.name, err)
+		}
+		if err := finish(n); err != nil {
+			return err
+		}
+	} else if err := s.schema.Decode(rec, &s.row, e.cfg.validate()); err != nil {
 		return fmt.Errorf("line %d: stream %q: record does not match its schema: %v", line, s.name, err)
 	}
 	vals := s.vals
@@ -467,7 +476,7 @@ func (e *Engine) batchFile(s *stream, m *singer.Message, ref string) error {
 		if err != nil {
 			return err
 		}
-		if err := e.record(s, rec, nil, m.Line); err != nil {
+		if err := e.record(s, rec, nil, m.Line, nil); err != nil {
 			return fmt.Errorf("%s line %d: %v", bf.Path, bf.Line, err)
 		}
 	}

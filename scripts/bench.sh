@@ -148,6 +148,5 @@ fi
 
 if [ "${BENCH_POSTGRES:-1}" != 0 ]; then
 	echo
-	echo "tap-postgres: go test -run '^\$' -bench FullTable ./taps/postgres/ (200k rows, next to psql \\copy TO STDOUT CSV)"
-	go test -run '^$' -bench FullTable ./taps/postgres/
+	bash scripts/bench-tap-postgres.sh
 fi

@@ -169,9 +169,6 @@ func columnType(c *sqltarget.Column) string {
 		if t.Precision <= 65 && t.Scale <= 30 {
 			return fmt.Sprintf("DECIMAL(%d,%d)", t.Precision, t.Scale)
 		}
-		if t.Precision-t.Scale <= numberPrecision-numberScale && t.Scale <= numberScale {
-			return columnTypes[sqltarget.KindNumber]
-		}
 		if c.Key {
 			return fmt.Sprintf("VARCHAR(%d)", keyVarchar)
 		}

@@ -1,0 +1,157 @@
+package mysql
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
+)
+
+// TestConformanceInsert runs the suite on the path without LOAD DATA LOCAL
+// (what a server with local_infile off gets): prepared multi-row INSERTs.
+func TestConformanceInsert(t *testing.T) {
+	connect(t)
+	sqltargettest.RunSuite(t, harness{extra: map[string]any{"local_infile": false}})
+}
+
+func TestDatabaseDown(t *testing.T) {
+	r := sqltargettest.Run(t, harness{}, map[string]any{"host": "127.0.0.1", "port": 1, "user": "root", "password": "s3cret-pw", "database": "test"},
+		`{"type":"SCHEMA","stream":"s","schema":{"type":"object"},"key_properties":[]}`+"\n"+`{"type":"STATE","value":{"a":1}}`+"\n")
+	if r.Code != 1 || r.Stdout != "" {
+		t.Errorf("exit %d stdout %q", r.Code, r.Stdout)
+	}
+	if !strings.HasPrefix(r.Stderr, "target-mysql: error: connecting to MySQL: ") || strings.Count(r.Stderr, "\n") != 1 {
+		t.Errorf("stderr %q", r.Stderr)
+	}
+	if strings.Contains(r.Stderr, "s3cret-pw") {
+		t.Error("the password leaked into the error")
+	}
+}
+
+func TestConfigWithoutDatabase(t *testing.T) {
+	r := sqltargettest.Run(t, harness{}, map[string]any{"host": "127.0.0.1", "user": "root"}, "")
+	if r.Code != 2 || !strings.Contains(r.Stderr, "set database (or default_target_schema): the database the tables go to") {
+		t.Errorf("exit %d stderr %q", r.Code, r.Stderr)
+	}
+}
+
+const priceSchema = `{"type":"SCHEMA","stream":"p","schema":{"type":"object","properties":{"id":{"type":"integer"},"price":{"type":"number","multipleOf":0.01,"maximum":1000,"exclusiveMaximum":true,"minimum":-1000,"exclusiveMinimum":true},"code":{"type":["null","string"],"maxLength":3}}},"key_properties":["id"]}`
+
+// TestValueErrors: values a column cannot hold stop the run with the line,
+// stream and column, and nothing of their batch is committed.
+func TestValueErrors(t *testing.T) {
+	h := harness{}
+	for _, local := range []bool{true, false} {
+		name := "load_data"
+		if !local {
+			name = "insert"
+		}
+		t.Run(name, func(t *testing.T) {
+			cfg, db := h.Config(t)
+			cfg["local_infile"] = local
+			r := sqltargettest.Run(t, h, cfg, priceSchema+"\n"+`{"type":"RECORD","stream":"p","record":{"id":1,"price":12.5,"code":"abc"}}
+{"type":"STATE","value":{"ok":1}}
+{"type":"RECORD","stream":"p","record":{"id":2,"price":999.99}}
+`)
+			if r.Code != 0 {
+				t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+			}
+			if got := strings.Join(h.Rows(t, db, "p", []string{"id", "price", "code"}, "id"), ","); got != "1|12.5|abc,2|999.99|NULL" {
+				t.Errorf("rows %q", got)
+			}
+			cfg["validate_records"] = false
+			cases := []struct{ name, rec, want string }{
+				{"scale", `{"id":3,"price":1.005}`, `target-mysql: error: line 2: stream "p": column "price": 1.005 has more than 2 decimal places (the column is DECIMAL(5,2); no silent rounding)`},
+				{"varchar", `{"id":3,"price":1,"code":"abcd"}`, `target-mysql: error: line 2: stream "p": column "code": "abcd" is 4 characters, longer than the column's 3 (no silent truncation; widen the column or set maxLength)`},
+			}
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					r := sqltargettest.Run(t, h, cfg, priceSchema+"\n"+`{"type":"RECORD","stream":"p","record":`+c.rec+"}\n")
+					if r.Code != 1 || strings.TrimSpace(r.Stderr) != c.want {
+						t.Errorf("exit %d stderr %q", r.Code, r.Stderr)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestServerRefusesValue: a column target-mysql does not check itself (a
+// FLOAT made by hand) refuses a value; LOAD DATA LOCAL only warns, and the
+// warning fails the batch instead of a silently changed row.
+func TestServerRefusesValue(t *testing.T) {
+	h := harness{}
+	for _, local := range []bool{true, false} {
+		name := map[bool]string{true: "load_data", false: "insert"}[local]
+		t.Run(name, func(t *testing.T) {
+			cfg, db := h.Config(t)
+			cfg["local_infile"] = local
+			conn := connect(t)
+			for _, q := range []string{"CREATE DATABASE " + quote(db), "CREATE TABLE " + tableIdent(db, "e") + " (id BIGINT PRIMARY KEY, f FLOAT)"} {
+				if _, err := conn.Exec(q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"e","schema":{"type":"object","properties":{"id":{"type":"integer"},"f":{"type":"number"}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"e","record":{"id":1,"f":1.5}}
+{"type":"RECORD","stream":"e","record":{"id":2,"f":1e39}}
+{"type":"STATE","value":{"s":1}}
+`)
+			want := map[bool]string{
+				true:  "LOAD DATA changed or skipped values (nothing was committed): Warning 1264: Out of range value for column 'f' at row 2",
+				false: "INSERT failed: Error 1264 (22003): Out of range value for column 'f' at row 2",
+			}[local]
+			if r.Code != 1 || !strings.Contains(r.Stderr, want) || r.Stdout != "" {
+				t.Errorf("exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+			}
+			if rows := h.Rows(t, db, "e", []string{"id"}, "id"); len(rows) != 0 {
+				t.Errorf("rows %q: the failed batch must not be committed", rows)
+			}
+		})
+	}
+}
+
+// TestDatatypes: each JSON-schema property, the column it makes, a value,
+// and the value that lands.
+func TestDatatypes(t *testing.T) {
+	h := harness{}
+	cases := []struct {
+		name, prop, colType, value, want string
+	}{
+		{"integer", `{"type":"integer"}`, "bigint(20)", `-9223372036854775808`, "-9223372036854775808"},
+		{"number", `{"type":"number"}`, "decimal(65,30)", `-0.000000000000000000000000000001`, "-0.000000000000000000000000000001"},
+		{"number big", `{"type":"number"}`, "decimal(65,30)", `99999999999999999999999999999999999`, "99999999999999999999999999999999999"},
+		{"decimal format", `{"type":"string","format":"singer.decimal","precision":12,"scale":4}`, "decimal(12,4)", `"12345678.1234"`, "12345678.1234"},
+		{"string", `{"type":"string"}`, "longtext", `"emoji 😀 and \\N"`, `emoji 😀 and \N`},
+		{"string maxLength", `{"type":"string","maxLength":10}`, "varchar(10)", `"ten chars!"`, "ten chars!"},
+		{"boolean", `{"type":"boolean"}`, "tinyint(1)", `true`, "true"},
+		{"date-time", `{"type":"string","format":"date-time"}`, "datetime(6)", `"9999-12-31T23:59:59.999999Z"`, "9999-12-31T23:59:59.999999Z"},
+		{"date", `{"type":"string","format":"date"}`, "date", `"1000-01-01"`, "1000-01-01"},
+		{"time", `{"type":"string","format":"time"}`, "time(6)", `"23:59:59.5"`, "23:59:59.500000"},
+		{"object", `{"type":"object"}`, "longtext", `{"b":1,"a":[true,null]}`, `{"a":[true,null],"b":1}`},
+		{"no type", `{}`, "longtext", `"just a string"`, `"just a string"`},
+		{"string or integer", `{"type":["string","integer"]}`, "longtext", `42`, "42"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, db := h.Config(t)
+			r := sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"d","schema":{"type":"object","properties":{"id":{"type":"integer"},"v":`+c.prop+`}},"key_properties":["id"]}
+{"type":"RECORD","stream":"d","record":{"id":1,"v":`+c.value+`}}
+`)
+			if r.Code != 0 {
+				t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+			}
+			var ct string
+			if err := connect(t).QueryRow("SELECT LOWER(COLUMN_TYPE) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'd' AND COLUMN_NAME = 'v'", db).Scan(&ct); err != nil {
+				t.Fatal(err)
+			}
+			if ct != c.colType {
+				t.Errorf("column type %s, want %s", ct, c.colType)
+			}
+			if got := strings.Join(h.Rows(t, db, "d", []string{"v"}, ""), ","); got != c.want {
+				t.Errorf("value %q, want %q", got, c.want)
+			}
+		})
+	}
+}

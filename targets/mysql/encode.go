@@ -27,17 +27,29 @@ type textBatch struct {
 	rows  int
 	plan  *loadPlan
 	num   []byte // scratch
+	// need records, per column, values beyond the column's length or
+	// digits (only for columns that widen): the load widens them first.
+	need []need
+}
+
+// need is the most a column's values of a batch asked for.
+type need struct {
+	chars, bytes      int64
+	intDigits, digits int // DECIMAL: digits before the point; after it
 }
 
 func newTextBatch(t *sqltarget.Table, cols []encoder, plan *loadPlan) *textBatch {
-	return &textBatch{table: t, cols: cols, plan: plan, buf: make([]byte, 0, 1<<20)}
+	return &textBatch{table: t, cols: cols, plan: plan, buf: make([]byte, 0, 1<<20), need: make([]need, len(cols))}
 }
 
 func (b *textBatch) Table() *sqltarget.Table { return b.table }
 func (b *textBatch) Rows() int               { return b.rows }
 func (b *textBatch) Bytes() int              { return len(b.buf) }
-func (b *textBatch) Reset()                  { b.buf, b.rows = b.buf[:0], 0 }
-func (b *textBatch) Fresh() sqltarget.Batch  { return newTextBatch(b.table, b.cols, b.plan) }
+func (b *textBatch) Reset() {
+	b.buf, b.rows = b.buf[:0], 0
+	clear(b.need)
+}
+func (b *textBatch) Fresh() sqltarget.Batch { return newTextBatch(b.table, b.cols, b.plan) }
 
 // Append encodes one row. On error the partial row is taken back.
 func (b *textBatch) Append(vals []singer.Value) error {
@@ -47,7 +59,7 @@ func (b *textBatch) Append(vals []singer.Value) error {
 			b.buf = append(b.buf, '\t')
 		}
 		var err error
-		if b.buf, err = b.appendField(b.buf, &b.cols[i], &vals[i]); err != nil {
+		if b.buf, err = b.appendField(b.buf, i, &vals[i]); err != nil {
 			b.buf = b.buf[:mark]
 			return err
 		}
@@ -61,13 +73,14 @@ func valueErr(c *encoder, format string, args ...any) error {
 	return &sqltarget.ValueError{Column: strconv.Quote(c.name), Msg: fmt.Sprintf(format, args...)}
 }
 
-func (b *textBatch) appendField(buf []byte, c *encoder, v *singer.Value) ([]byte, error) {
+func (b *textBatch) appendField(buf []byte, i int, v *singer.Value) ([]byte, error) {
+	c := &b.cols[i]
 	if v.Kind <= singer.Null {
 		return append(buf, '\\', 'N'), nil
 	}
 	switch c.kind {
 	case physText:
-		return appendText(buf, c, v)
+		return appendText(buf, c, v, b.needOf(i))
 	case physJSON:
 		b.num = appendJSONValue(b.num[:0], v)
 		return appendEscaped(buf, b.num), nil
@@ -88,7 +101,7 @@ func (b *textBatch) appendField(buf []byte, c *encoder, v *singer.Value) ([]byte
 		if !ok {
 			return buf, valueErr(c, "%s is not a number", shown(v))
 		}
-		return appendDecimal(buf, c, text)
+		return appendDecimal(buf, c, text, b.needOf(i))
 	case physFloat:
 		text, ok := numericText(v)
 		if !ok {
@@ -128,6 +141,25 @@ func (b *textBatch) appendField(buf []byte, c *encoder, v *singer.Value) ([]byte
 		return appendTimeOfDay(buf, c, v)
 	}
 	return buf, valueErr(c, "unsupported column type")
+}
+
+// widens reports whether a column of the batch must widen before it loads.
+func (b *textBatch) widens() bool {
+	for _, n := range b.need {
+		if n != (need{}) {
+			return true
+		}
+	}
+	return false
+}
+
+// needOf returns where a widening column records what its values need,
+// or nil.
+func (b *textBatch) needOf(i int) *need {
+	if !b.cols[i].widen {
+		return nil
+	}
+	return &b.need[i]
 }
 
 // shown renders a value for an error message, shortened.
@@ -177,9 +209,9 @@ func appendEscaped(buf, s []byte) []byte {
 	return append(buf, s[start:]...)
 }
 
-// appendText writes a value as text; a value longer than the column is an
-// error, never a silent truncation.
-func appendText(buf []byte, c *encoder, v *singer.Value) ([]byte, error) {
+// appendText writes a value as text. A value longer than the column
+// widens it at load (nd) or is an error: never a silent truncation.
+func appendText(buf []byte, c *encoder, v *singer.Value, nd *need) ([]byte, error) {
 	var s []byte
 	switch v.Kind {
 	case singer.String, singer.Number, singer.Object, singer.Array:
@@ -193,10 +225,18 @@ func appendText(buf []byte, c *encoder, v *singer.Value) ([]byte, error) {
 	}
 	if c.maxChars > 0 && int64(len(s)) > c.maxChars {
 		if n := utf8.RuneCount(s) - bytes.Count(s, []byte{0}); int64(n) > c.maxChars {
+			if nd != nil {
+				nd.chars = max(nd.chars, int64(n))
+				return appendEscaped(buf, s), nil
+			}
 			return buf, valueErr(c, "%s is %d characters, longer than the column's %d (no silent truncation; widen the column or set maxLength)", shown(v), n, c.maxChars)
 		}
 	}
 	if c.maxBytes > 0 && int64(len(s)) > c.maxBytes {
+		if nd != nil {
+			nd.bytes = max(nd.bytes, int64(len(s)))
+			return appendEscaped(buf, s), nil
+		}
 		return buf, valueErr(c, "%s is %d bytes, longer than the column's %d (no silent truncation)", shown(v), len(s), c.maxBytes)
 	}
 	return appendEscaped(buf, s), nil
@@ -309,7 +349,7 @@ func parseDecimal(s []byte) (decimalParts, bool) {
 // appendDecimal writes decimal text exactly, without an exponent. A value
 // with more fraction digits than the column's scale, or more integer digits
 // than it has room for, is an error rather than a silent rounding.
-func appendDecimal(buf []byte, c *encoder, text []byte) ([]byte, error) {
+func appendDecimal(buf []byte, c *encoder, text []byte, nd *need) ([]byte, error) {
 	d, ok := parseDecimal(text)
 	if !ok {
 		return buf, valueErr(c, "%s is not a number", text)
@@ -319,7 +359,10 @@ func appendDecimal(buf []byte, c *encoder, text []byte) ([]byte, error) {
 	}
 	fracDigits := max(0, -d.exp)
 	intDigits := len(d.digits) + d.exp
-	if fracDigits > c.scale {
+	if nd != nil && (fracDigits > c.scale || intDigits > c.prec-c.scale) {
+		nd.digits = max(nd.digits, fracDigits)
+		nd.intDigits = max(nd.intDigits, intDigits)
+	} else if fracDigits > c.scale {
 		return buf, valueErr(c, "%s has more than %d decimal places (the column is DECIMAL(%d,%d); no silent rounding)", text, c.scale, c.prec, c.scale)
 	}
 	if intDigits > c.prec-c.scale {

@@ -62,7 +62,6 @@ func TestValueErrors(t *testing.T) {
 			cfg["validate_records"] = false
 			cases := []struct{ name, rec, want string }{
 				{"scale", `{"id":3,"price":1.005}`, `target-mysql: error: line 2: stream "p": column "price": 1.005 has more than 2 decimal places (the column is DECIMAL(5,2); no silent rounding)`},
-				{"varchar", `{"id":3,"price":1,"code":"abcd"}`, `target-mysql: error: line 2: stream "p": column "code": "abcd" is 4 characters, longer than the column's 3 (no silent truncation; widen the column or set maxLength)`},
 			}
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
@@ -71,6 +70,46 @@ func TestValueErrors(t *testing.T) {
 						t.Errorf("exit %d stderr %q", r.Code, r.Stderr)
 					}
 				})
+			}
+		})
+	}
+}
+
+// TestWidenOnValue: a value longer than its VARCHAR column, or with more
+// digits than a "number" column's DECIMAL(65,30), widens the column (to
+// LONGTEXT) in the load that meets it; old values stay.
+func TestWidenOnValue(t *testing.T) {
+	h := harness{}
+	for _, local := range []bool{true, false} {
+		name := map[bool]string{true: "load_data", false: "insert"}[local]
+		t.Run(name, func(t *testing.T) {
+			cfg, db := h.Config(t)
+			cfg["local_infile"] = local
+			sch := `{"type":"SCHEMA","stream":"w","schema":{"type":"object","properties":{"id":{"type":"string","maxLength":3},"code":{"type":["null","string"],"maxLength":3},"n":{"type":["null","number"]}}},"key_properties":["id"]}`
+			r := sqltargettest.Run(t, h, cfg, sch+"\n"+`{"type":"RECORD","stream":"w","record":{"id":"a","code":"abc","n":1.5}}`+"\n")
+			if r.Code != 0 {
+				t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+			}
+			cfg["validate_records"] = false
+			long := strings.Repeat("k", 300)
+			r = sqltargettest.Run(t, h, cfg, sch+"\n"+`{"type":"RECORD","stream":"w","record":{"id":"b","code":"abcdé","n":0.1234567890123456789012345678901}}`+"\n"+
+				`{"type":"RECORD","stream":"w","record":{"id":"`+long+`","code":"x","n":2}}`+"\n")
+			if r.Code != 0 {
+				t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+			}
+			for _, w := range []string{
+				"column `code` of `" + db + "`.`w` changed from varchar(3) to LONGTEXT: a value did not fit (old values kept)",
+				"column `n` of `" + db + "`.`w` changed from decimal(65,30) to LONGTEXT: a value did not fit (old values kept)",
+				"column `id` of `" + db + "`.`w` changed from varchar(3) to VARCHAR(768): a value did not fit (old values kept)",
+			} {
+				if !strings.Contains(r.Stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, r.Stderr)
+				}
+			}
+			got := strings.Join(h.Rows(t, db, "w", []string{"id", "code", "n"}, "id"), ",")
+			want := "a|abc|1.500000000000000000000000000000,b|abcdé|0.1234567890123456789012345678901," + long + "|x|2"
+			if got != want {
+				t.Errorf("rows\n got %s\nwant %s", got, want)
 			}
 		})
 	}

@@ -153,6 +153,7 @@ func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (sqltarg
 		if !ok {
 			return nil, fmt.Errorf("column %s of %s has type %s, which target-mysql cannot load; change it to LONGTEXT or JSON", quote(c.Name), ident, final[c.Name].columnType)
 		}
+		e.widen = e.kind == physText || (e.kind == physDecimal && c.Type.Kind != sqltarget.KindDecimal)
 		encoders[i] = e
 	}
 	if len(t.Keys) > 0 {
@@ -362,6 +363,11 @@ func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.Lo
 	p := tb.plan
 	dest := p.ident
 	upsert := mode.Upsert && len(p.keys) > 0
+	if tb.widens() {
+		if err := s.widen(ctx, tb); err != nil {
+			return err
+		}
+	}
 	if upsert {
 		if s.stages[p.ident] != p.stage {
 			if old := s.stages[p.ident]; old != "" {
@@ -411,6 +417,73 @@ func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.Lo
 		}
 	}
 	return tx.Commit()
+}
+
+// widen changes the columns whose values in this batch are longer (or
+// have more digits) than the column holds, by the documented rule: text
+// becomes LONGTEXT (a key column VARCHAR of up to 768 characters), DECIMAL
+// grows its digits on the side that needs them (LONGTEXT beyond
+// DECIMAL(65,30)). The stage is made again from the new shape.
+func (s *session) widen(ctx context.Context, tb *textBatch) error {
+	t := tb.table
+	ident := tableIdent(t.Schema, t.Name)
+	cols, err := s.describe(ctx, t.Schema, t.Name)
+	if err != nil {
+		return fmt.Errorf("reading table %s: %w", ident, err)
+	}
+	for i, n := range tb.need {
+		if n == (need{}) {
+			continue
+		}
+		c := t.Columns[i]
+		ex := cols[c.Name]
+		e, _ := physical(ex)
+		var newType string
+		switch e.kind {
+		case physText:
+			chars := max(n.chars, n.bytes)
+			switch {
+			case e.maxChars == 0 && e.maxBytes == 0, e.maxChars > 0 && n.chars <= e.maxChars, e.maxBytes > 0 && n.bytes <= e.maxBytes:
+				continue // widened already
+			case c.Key && chars <= maxKeyVarchar:
+				newType = fmt.Sprintf("VARCHAR(%d)", maxKeyVarchar)
+			case c.Key:
+				return fmt.Errorf("column %s of %s: a key value of %d characters is longer than a key column can be (%d characters)", quote(c.Name), ident, chars, maxKeyVarchar)
+			default:
+				newType = "LONGTEXT"
+			}
+		case physDecimal:
+			i, sc := max(e.prec-e.scale, n.intDigits), max(e.scale, n.digits)
+			if i == e.prec-e.scale && sc == e.scale {
+				continue
+			}
+			switch {
+			case i+sc <= 65 && sc <= 30:
+				newType = fmt.Sprintf("DECIMAL(%d,%d)", i+sc, sc)
+			case c.Key:
+				return fmt.Errorf("column %s of %s: a key value with %d digits before and %d after the point does not fit DECIMAL(65,30)", quote(c.Name), ident, i, sc)
+			default:
+				newType = "LONGTEXT"
+			}
+		default:
+			continue
+		}
+		null := " NULL"
+		if !ex.nullable {
+			null = " NOT NULL"
+		}
+		if _, err := s.conn.ExecContext(ctx, "ALTER TABLE "+ident+" MODIFY COLUMN "+quote(c.Name)+" "+newType+null); err != nil {
+			return fmt.Errorf("widening column %s of %s from %s to %s: %w", quote(c.Name), ident, ex.columnType, newType, err)
+		}
+		s.log.Warnf("column %s of %s changed from %s to %s: a value did not fit (old values kept)", quote(c.Name), ident, ex.columnType, newType)
+	}
+	if old := s.stages[ident]; old != "" {
+		if _, err := s.conn.ExecContext(ctx, "DROP TEMPORARY TABLE IF EXISTS "+old); err != nil {
+			return err
+		}
+		delete(s.stages, ident)
+	}
+	return nil
 }
 
 // bulk loads the batch's rows into dest and returns how many landed.

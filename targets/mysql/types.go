@@ -45,6 +45,10 @@ type encoder struct {
 	intMax   int64
 	prec     int // physDecimal
 	scale    int
+	// widen: a value beyond the column's length or digits widens the
+	// column at load (text always; DECIMAL unless the schema declared its
+	// precision and scale, where such a value is an error).
+	widen bool
 }
 
 // physical maps an actual column to its encoder; ok is false for types

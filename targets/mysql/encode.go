@@ -30,6 +30,12 @@ type textBatch struct {
 	// need records, per column, values beyond the column's length or
 	// digits (only for columns that widen): the load widens them first.
 	need []need
+
+	// Key tracking: a batch without two records of one key can load
+	// straight into the table (see session.Load).
+	keyCols []int
+	seen    map[uint64]struct{}
+	dups    bool
 }
 
 // need is the most a column's values of a batch asked for.
@@ -39,15 +45,49 @@ type need struct {
 }
 
 func newTextBatch(t *sqltarget.Table, cols []encoder, plan *loadPlan) *textBatch {
-	return &textBatch{table: t, cols: cols, plan: plan, buf: make([]byte, 0, 1<<20), need: make([]need, len(cols))}
+	b := &textBatch{table: t, cols: cols, plan: plan, buf: make([]byte, 0, 1<<20), need: make([]need, len(cols))}
+	if t != nil {
+		for i, c := range t.Columns {
+			if c.Key {
+				b.keyCols = append(b.keyCols, i)
+			}
+		}
+		if len(b.keyCols) > 0 {
+			b.seen = make(map[uint64]struct{})
+		}
+	}
+	return b
+}
+
+// keyHash hashes a record's key values (FNV-1a). Equal keys hash equal; a
+// collision only costs the stage.
+func keyHash(vals []singer.Value, cols []int) uint64 {
+	h := uint64(14695981039346656037)
+	for _, i := range cols {
+		v := &vals[i]
+		if v.IntOK {
+			x := uint64(v.Int)
+			for k := 0; k < 8; k++ {
+				h = (h ^ (x & 0xff)) * 1099511628211
+				x >>= 8
+			}
+		} else {
+			for _, c := range v.Bytes {
+				h = (h ^ uint64(c)) * 1099511628211
+			}
+		}
+		h = (h ^ 0xff) * 1099511628211
+	}
+	return h
 }
 
 func (b *textBatch) Table() *sqltarget.Table { return b.table }
 func (b *textBatch) Rows() int               { return b.rows }
 func (b *textBatch) Bytes() int              { return len(b.buf) }
 func (b *textBatch) Reset() {
-	b.buf, b.rows = b.buf[:0], 0
+	b.buf, b.rows, b.dups = b.buf[:0], 0, false
 	clear(b.need)
+	clear(b.seen)
 }
 func (b *textBatch) Fresh() sqltarget.Batch { return newTextBatch(b.table, b.cols, b.plan) }
 
@@ -65,6 +105,14 @@ func (b *textBatch) Append(vals []singer.Value) error {
 		}
 	}
 	b.buf = append(b.buf, '\n')
+	if b.seen != nil && !b.dups {
+		h := keyHash(vals, b.keyCols)
+		if _, ok := b.seen[h]; ok {
+			b.dups = true
+		} else {
+			b.seen[h] = struct{}{}
+		}
+	}
 	b.rows++
 	return nil
 }

@@ -37,6 +37,9 @@ type session struct {
 	collation string // binary, no-pad collation for new databases and tables
 	nstage    int
 	stages    map[string]string // table -> stage of the current plan
+	// conflicts marks tables where a batch met existing keys: their
+	// upserts go through the stage from then on.
+	conflicts map[string]bool
 }
 
 func (s *session) Close() error { return s.conn.Close() }
@@ -66,6 +69,7 @@ func (s *session) init(ctx context.Context) error {
 		s.collation = c.String
 	}
 	s.stages = map[string]string{}
+	s.conflicts = map[string]bool{}
 	return nil
 }
 
@@ -368,6 +372,19 @@ func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.Lo
 			return err
 		}
 	}
+	// Optimistic upsert: a batch without repeated keys is first loaded
+	// straight into the table. If none of its keys exists yet (an initial
+	// load, new rows) that is the whole merge. A duplicate key (LOAD DATA
+	// LOCAL skips the row with a warning) or any other warning rolls it
+	// back, and the batch takes the stage, which this session then keeps
+	// for the table.
+	if upsert && !tb.dups && !s.noLocal && !(mode.HardDelete && p.hardDel != "") && !s.conflicts[p.ident] {
+		done, err := s.loadDirect(ctx, tb)
+		if err != nil || done {
+			return err
+		}
+		s.conflicts[p.ident] = true
+	}
 	if upsert {
 		if s.stages[p.ident] != p.stage {
 			if old := s.stages[p.ident]; old != "" {
@@ -486,21 +503,59 @@ func (s *session) widen(ctx context.Context, tb *textBatch) error {
 	return nil
 }
 
+// loadDirect loads an upsert batch straight into the table; done is false
+// (and nothing committed) when the table had one of its keys, or the load
+// warned.
+func (s *session) loadDirect(ctx context.Context, tb *textBatch) (done bool, err error) {
+	p := tb.plan
+	tx, err := s.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	n, warns, err := s.loadData(ctx, tx, p.ident, p.columns, tb)
+	if err != nil {
+		if localRefused(err) {
+			return false, nil // the stage path falls back to INSERTs
+		}
+		return false, err
+	}
+	if n != int64(tb.rows) || len(warns) > 0 {
+		return false, nil
+	}
+	return true, tx.Commit()
+}
+
+// loadData runs LOAD DATA LOCAL from the batch's buffer into dest and
+// returns the rows loaded and the warnings.
+func (s *session) loadData(ctx context.Context, tx *sql.Tx, dest, cols string, tb *textBatch) (int64, []string, error) {
+	name := fmt.Sprintf("singerkit_%d", readerSeq.Add(1))
+	data := tb.buf
+	mysql.RegisterReaderHandler(name, func() io.Reader { return bytes.NewReader(data) })
+	defer mysql.DeregisterReaderHandler(name)
+	q := "LOAD DATA LOCAL INFILE 'Reader::" + name + "' INTO TABLE " + dest +
+		" CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (" + cols + ")"
+	res, err := tx.ExecContext(ctx, q)
+	if err != nil {
+		return 0, nil, err
+	}
+	warns, err := warnings(ctx, tx)
+	if err != nil {
+		return 0, nil, err
+	}
+	n, err := res.RowsAffected()
+	return n, warns, err
+}
+
 // bulk loads the batch's rows into dest and returns how many landed.
 func (s *session) bulk(ctx context.Context, tx *sql.Tx, dest, cols string, tb *textBatch) (int64, error) {
 	if !s.noLocal {
-		name := fmt.Sprintf("singerkit_%d", readerSeq.Add(1))
-		data := tb.buf
-		mysql.RegisterReaderHandler(name, func() io.Reader { return bytes.NewReader(data) })
-		defer mysql.DeregisterReaderHandler(name)
-		q := "LOAD DATA LOCAL INFILE 'Reader::" + name + "' INTO TABLE " + dest +
-			" CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (" + cols + ")"
-		res, err := tx.ExecContext(ctx, q)
+		n, warns, err := s.loadData(ctx, tx, dest, cols, tb)
 		if err == nil {
-			if err := s.warnings(ctx, tx); err != nil {
-				return 0, err
+			if len(warns) > 0 {
+				return 0, fmt.Errorf("LOAD DATA changed or skipped values (nothing was committed): %s", strings.Join(warns, "; "))
 			}
-			return res.RowsAffected()
+			return n, nil
 		}
 		if !localRefused(err) {
 			return 0, fmt.Errorf("LOAD DATA failed: %w", err)
@@ -526,13 +581,13 @@ func localRefused(err error) bool {
 	return false
 }
 
-// warnings turns LOAD DATA's warnings into an error: LOAD DATA LOCAL
+// warnings returns the warnings of the last statement. LOAD DATA LOCAL
 // continues past bad values (as with IGNORE), so a warning means a value
 // was changed or a row skipped.
-func (s *session) warnings(ctx context.Context, tx *sql.Tx) error {
+func warnings(ctx context.Context, tx *sql.Tx) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, "SHOW WARNINGS LIMIT 5")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer rows.Close()
 	var msgs []string
@@ -540,19 +595,13 @@ func (s *session) warnings(ctx context.Context, tx *sql.Tx) error {
 		var level, msg string
 		var code int
 		if err := rows.Scan(&level, &code, &msg); err != nil {
-			return err
+			return nil, err
 		}
 		if level != "Note" {
 			msgs = append(msgs, fmt.Sprintf("%s %d: %s", level, code, msg))
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if len(msgs) > 0 {
-		return fmt.Errorf("LOAD DATA changed or skipped values (nothing was committed): %s", strings.Join(msgs, "; "))
-	}
-	return nil
+	return msgs, rows.Err()
 }
 
 // insertRows is the path without LOAD DATA LOCAL: the batch's rows, read

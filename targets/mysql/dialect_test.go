@@ -1,10 +1,13 @@
 package mysql
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
@@ -212,6 +215,27 @@ func TestEncodeFields(t *testing.T) {
 				if back != strings.ReplaceAll(string(c.val.Bytes), "\x00", "") {
 					t.Errorf("read back %q", back)
 				}
+			}
+		})
+	}
+}
+
+func TestLocalRefused(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"MariaDB before 10.5, local_infile off", &mysql.MySQLError{Number: 1148, Message: "The used command is not allowed with this MariaDB version"}, true},
+		{"MariaDB 10.5+, local_infile off", &mysql.MySQLError{Number: 4166, Message: "The used command is not allowed because the MariaDB server or client has disabled the local infile capability"}, true},
+		{"MySQL 8, local_infile off", fmt.Errorf("wrapped: %w", &mysql.MySQLError{Number: 3948, Message: "Loading local data is disabled; this must be enabled on both the client and server sides"}), true},
+		{"a data error", &mysql.MySQLError{Number: 1265, Message: "Data truncated"}, false},
+		{"not a server error", errors.New("connection reset"), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := localRefused(c.err); got != c.want {
+				t.Errorf("localRefused = %v, want %v", got, c.want)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -193,4 +194,46 @@ func TestDatatypes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestServerRefusesLocalInfile turns local_infile off on the server (a
+// global setting, so only when TEST_MYSQL_SET_GLOBAL=1: a dedicated
+// server) and checks the fallback: one line on stderr, rows all there.
+func TestServerRefusesLocalInfile(t *testing.T) {
+	if os.Getenv("TEST_MYSQL_SET_GLOBAL") != "1" {
+		t.Skip("changes the server's global local_infile; set TEST_MYSQL_SET_GLOBAL=1 on a dedicated server")
+	}
+	h := harness{}
+	cfg, db := h.Config(t)
+	conn := connect(t)
+	if _, err := conn.Exec("SET GLOBAL local_infile = 0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Exec("SET GLOBAL local_infile = 1") })
+	r := sqltargettest.Run(t, h, with(cfg, "batch_size_rows", 2), `{"type":"SCHEMA","stream":"f","schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":"string"}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"f","record":{"id":1,"v":"a\tb"}}
+{"type":"RECORD","stream":"f","record":{"id":2,"v":"\\N"}}
+{"type":"RECORD","stream":"f","record":{"id":1,"v":"c"}}
+{"type":"RECORD","stream":"f","record":{"id":3,"v":"d"}}
+{"type":"STATE","value":{"s":1}}
+`)
+	if r.Code != 0 || r.Stdout != "{\"s\":1}\n" {
+		t.Fatalf("exit %d stdout %q stderr %s", r.Code, r.Stdout, r.Stderr)
+	}
+	if n := strings.Count(r.Stderr, "the server refuses LOAD DATA LOCAL INFILE"); n != 1 {
+		t.Errorf("%d fallback messages, want 1:\n%s", n, r.Stderr)
+	}
+	if got := strings.Join(h.Rows(t, db, "f", []string{"id", "v"}, "id"), ","); got != "1|c,2|\\N,3|d" {
+		t.Errorf("rows %q", got)
+	}
+}
+
+func with(cfg map[string]any, k string, v any) map[string]any {
+	out := map[string]any{k: v}
+	for key, val := range cfg {
+		if key != k {
+			out[key] = val
+		}
+	}
+	return out
 }

@@ -574,7 +574,7 @@ func localRefused(err error) bool {
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
 		switch me.Number {
-		case 1148, 3948, 2068: // not allowed with this version; local data disabled
+		case 1148, 3948, 4166, 2068: // not allowed (MySQL 5, MariaDB < 10.5); disabled (MySQL 8); disabled (MariaDB 10.5+)
 			return true
 		}
 	}

@@ -237,3 +237,40 @@ func with(cfg map[string]any, k string, v any) map[string]any {
 	}
 	return out
 }
+
+// TestEvolutionOnServer: a stream whose schema changes in every column
+// between runs; the columns widen by the documented rules and every old
+// value stays.
+func TestEvolutionOnServer(t *testing.T) {
+	h := harness{}
+	cfg, db := h.Config(t)
+	s1 := `{"type":"SCHEMA","stream":"ev","schema":{"type":"object","properties":{"id":{"type":"integer"},"d":{"type":"string","format":"date"},"s":{"type":"string","maxLength":5},"n":{"type":"integer"},"b":{"type":"boolean"},"p":{"type":"number","multipleOf":0.01,"maximum":1000,"exclusiveMaximum":true}}},"key_properties":["id"]}`
+	s2 := `{"type":"SCHEMA","stream":"ev","schema":{"type":"object","properties":{"id":{"type":"integer"},"d":{"type":"string","format":"date-time"},"s":{"type":"string","maxLength":50},"n":{"type":"number"},"b":{"type":"string"},"p":{"type":"number","multipleOf":0.0001,"maximum":100000,"exclusiveMaximum":true},"x":{"type":["null","object"]}}},"key_properties":["id"]}`
+	r := sqltargettest.Run(t, h, cfg, s1+"\n"+`{"type":"RECORD","stream":"ev","record":{"id":1,"d":"2024-02-29","s":"short","n":7,"b":true,"p":999.99}}`+"\n")
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+	}
+	r = sqltargettest.Run(t, h, cfg, s2+"\n"+`{"type":"RECORD","stream":"ev","record":{"id":2,"d":"2024-03-01T12:00:00.5Z","s":"a longer string","n":0.25,"b":"maybe","p":99999.1234,"x":{"k":[1]}}}`+"\n")
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+	}
+	var types []string
+	rows, err := connect(t).Query("SELECT CONCAT(COLUMN_NAME, ' ', LOWER(COLUMN_TYPE)) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'ev' ORDER BY ORDINAL_POSITION", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		rows.Scan(&s)
+		types = append(types, s)
+	}
+	rows.Close()
+	if got, want := strings.Join(types, ", "), "id bigint(20), d datetime(6), s varchar(50), n decimal(65,30), b longtext, p decimal(9,4), x longtext"; got != want {
+		t.Errorf("columns\n got %s\nwant %s", got, want)
+	}
+	got := strings.Join(h.Rows(t, db, "ev", []string{"id", "d", "s", "n", "b", "p", "x"}, "id"), "\n")
+	want := "1|2024-02-29T00:00:00.000000Z|short|7|1|999.99|NULL\n2|2024-03-01T12:00:00.500000Z|a longer string|0.25|maybe|99999.1234|{\"k\":[1]}"
+	if got != want {
+		t.Errorf("rows\n got %s\nwant %s", got, want)
+	}
+}

@@ -160,16 +160,25 @@ func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (sqltarg
 		e.widen = e.kind == physText || (e.kind == physDecimal && c.Type.Kind != sqltarget.KindDecimal)
 		encoders[i] = e
 	}
+	replace := false
 	if len(t.Keys) > 0 {
-		ok, err := s.hasUniqueKey(ctx, t)
+		ok, uniques, err := s.hasUniqueKey(ctx, t)
 		if err != nil {
 			return nil, fmt.Errorf("reading the indexes of %s: %w", ident, err)
 		}
 		if !ok {
 			return nil, fmt.Errorf("table %s has no PRIMARY KEY or UNIQUE index on exactly the key properties (%s), which the merge by key needs; add one, or use load_method append", ident, quoteList(t.Keys))
 		}
+		if len(final) == len(t.Columns) && uniques == 1 {
+			replace, err = s.nothingDependsOn(ctx, t)
+			if err != nil {
+				return nil, fmt.Errorf("reading the triggers and foreign keys of %s: %w", ident, err)
+			}
+		}
 	}
-	return newTextBatch(t, encoders, s.plan(t, ident)), nil
+	p := s.plan(t, ident)
+	p.replace = replace
+	return newTextBatch(t, encoders, p), nil
 }
 
 func (s *session) create(ctx context.Context, t *sqltarget.Table, ident string) error {
@@ -266,25 +275,42 @@ func (s *session) evolve(ctx context.Context, t *sqltarget.Table, ident string, 
 	return nil
 }
 
+// nothingDependsOn reports whether no trigger is defined on the table and
+// no foreign key refers to it: then replacing a row (delete and insert) is
+// the same as updating it.
+func (s *session) nothingDependsOn(ctx context.Context, t *sqltarget.Table) (bool, error) {
+	var triggers, refs int
+	if err := s.conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.TRIGGERS
+		WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?`, t.Schema, t.Name).Scan(&triggers); err != nil {
+		return false, err
+	}
+	if err := s.conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS
+		WHERE UNIQUE_CONSTRAINT_SCHEMA = ? AND REFERENCED_TABLE_NAME = ?`, t.Schema, t.Name).Scan(&refs); err != nil {
+		return false, err
+	}
+	return triggers == 0 && refs == 0, nil
+}
+
 // hasUniqueKey reports whether a PRIMARY KEY or UNIQUE index covers
-// exactly the key columns (ON DUPLICATE KEY UPDATE matches on it).
-func (s *session) hasUniqueKey(ctx context.Context, t *sqltarget.Table) (bool, error) {
+// exactly the key columns (ON DUPLICATE KEY UPDATE matches on it), and how
+// many unique indexes the table has.
+func (s *session) hasUniqueKey(ctx context.Context, t *sqltarget.Table) (bool, int, error) {
 	rows, err := s.conn.QueryContext(ctx, `SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
 		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0`, t.Schema, t.Name)
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	defer rows.Close()
 	idx := map[string][]string{}
 	for rows.Next() {
 		var i, c string
 		if err := rows.Scan(&i, &c); err != nil {
-			return false, err
+			return false, 0, err
 		}
 		idx[i] = append(idx[i], strings.ToLower(c))
 	}
 	if err := rows.Err(); err != nil {
-		return false, err
+		return false, 0, err
 	}
 	keys := make([]string, len(t.Keys))
 	for i, k := range t.Keys {
@@ -294,10 +320,10 @@ func (s *session) hasUniqueKey(ctx context.Context, t *sqltarget.Table) (bool, e
 	for _, cols := range idx {
 		sort.Strings(cols)
 		if strings.Join(cols, "\x00") == strings.Join(keys, "\x00") {
-			return true, nil
+			return true, len(idx), nil
 		}
 	}
-	return false, nil
+	return false, len(idx), nil
 }
 
 // loadPlan holds the SQL of one table's loads, made once per column set.
@@ -309,6 +335,10 @@ type loadPlan struct {
 	merge     string
 	hardDel   string
 	deletedAt string
+	// replace: the table has exactly the batch's columns, one unique
+	// index (the key), no triggers and no foreign keys referring to it,
+	// so LOAD DATA ... REPLACE is the merge by key.
+	replace bool
 }
 
 func (s *session) plan(t *sqltarget.Table, ident string) *loadPlan {
@@ -369,6 +399,15 @@ func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.Lo
 	upsert := mode.Upsert && len(p.keys) > 0
 	if tb.widens() {
 		if err := s.widen(ctx, tb); err != nil {
+			return err
+		}
+	}
+	// Replace: LOAD DATA REPLACE applies the rows in record order, a
+	// later row of a key replacing the earlier one: the last one wins, and
+	// every column of the row is the batch's, as the merge would make it.
+	if upsert && p.replace && !s.noLocal && !(mode.HardDelete && p.hardDel != "") {
+		done, err := s.loadReplace(ctx, tb)
+		if err != nil || done {
 			return err
 		}
 	}
@@ -513,7 +552,7 @@ func (s *session) loadDirect(ctx context.Context, tb *textBatch) (done bool, err
 		return false, err
 	}
 	defer tx.Rollback()
-	n, warns, err := s.loadData(ctx, tx, p.ident, p.columns, tb)
+	n, warns, err := s.loadData(ctx, tx, "INTO TABLE "+p.ident, p.columns, tb)
 	if err != nil {
 		if localRefused(err) {
 			return false, nil // the stage path falls back to INSERTs
@@ -526,14 +565,41 @@ func (s *session) loadDirect(ctx context.Context, tb *textBatch) (done bool, err
 	return true, tx.Commit()
 }
 
+// loadReplace loads an upsert batch with LOAD DATA ... REPLACE; done is
+// false (and nothing committed) when the server refuses LOCAL.
+func (s *session) loadReplace(ctx context.Context, tb *textBatch) (done bool, err error) {
+	p := tb.plan
+	tx, err := s.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	n, warns, err := s.loadData(ctx, tx, "REPLACE INTO TABLE "+p.ident, p.columns, tb)
+	if err != nil {
+		if localRefused(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("LOAD DATA failed: %w", err)
+	}
+	if len(warns) > 0 {
+		return false, fmt.Errorf("LOAD DATA changed or skipped values (nothing was committed): %s", strings.Join(warns, "; "))
+	}
+	// A replaced row counts twice (deleted and inserted).
+	if n < int64(tb.rows) || n > 2*int64(tb.rows) {
+		return false, fmt.Errorf("LOAD DATA REPLACE affected %d rows, the batch has %d", n, tb.rows)
+	}
+	return true, tx.Commit()
+}
+
 // loadData runs LOAD DATA LOCAL from the batch's buffer into dest and
-// returns the rows loaded and the warnings.
-func (s *session) loadData(ctx context.Context, tx *sql.Tx, dest, cols string, tb *textBatch) (int64, []string, error) {
+// returns the rows loaded and the warnings. into is "INTO TABLE t" or
+// "REPLACE INTO TABLE t".
+func (s *session) loadData(ctx context.Context, tx *sql.Tx, into, cols string, tb *textBatch) (int64, []string, error) {
 	name := fmt.Sprintf("singerkit_%d", readerSeq.Add(1))
 	data := tb.buf
 	mysql.RegisterReaderHandler(name, func() io.Reader { return bytes.NewReader(data) })
 	defer mysql.DeregisterReaderHandler(name)
-	q := "LOAD DATA LOCAL INFILE 'Reader::" + name + "' INTO TABLE " + dest +
+	q := "LOAD DATA LOCAL INFILE 'Reader::" + name + "' " + into +
 		" CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (" + cols + ")"
 	res, err := tx.ExecContext(ctx, q)
 	if err != nil {
@@ -550,7 +616,7 @@ func (s *session) loadData(ctx context.Context, tx *sql.Tx, dest, cols string, t
 // bulk loads the batch's rows into dest and returns how many landed.
 func (s *session) bulk(ctx context.Context, tx *sql.Tx, dest, cols string, tb *textBatch) (int64, error) {
 	if !s.noLocal {
-		n, warns, err := s.loadData(ctx, tx, dest, cols, tb)
+		n, warns, err := s.loadData(ctx, tx, "INTO TABLE "+dest, cols, tb)
 		if err == nil {
 			if len(warns) > 0 {
 				return 0, fmt.Errorf("LOAD DATA changed or skipped values (nothing was committed): %s", strings.Join(warns, "; "))

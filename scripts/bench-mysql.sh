@@ -57,18 +57,23 @@ read -r update_s update_kb < <(run update "{$cfg_base}")
 # newlines, so --raw output is LOAD DATA input as it is).
 cols=$(sqlc -N -B -e "SELECT GROUP_CONCAT(CONCAT('IFNULL(\`', COLUMN_NAME, '\`, ''\\\\\\\\N'')') ORDER BY ORDINAL_POSITION) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '$DB' AND TABLE_NAME = 'bench'")
 sqlc -N -B -r -e "SELECT $cols FROM $DB.bench" > "$dir/mysql-flat.tsv"
-sqlc -e "CREATE TABLE $DB.bench_copy LIKE $DB.bench"
-s=$(date +%s.%N)
-sqlc --local-infile=1 -e "LOAD DATA LOCAL INFILE '$dir/mysql-flat.tsv' INTO TABLE $DB.bench_copy CHARACTER SET utf8mb4"
-e=$(date +%s.%N)
-copy_s=$(echo "$e - $s" | bc)
+# Best of two runs: the limit, not the noise.
+copy_s=
+for _ in 1 2; do
+  sqlc -e "DROP TABLE IF EXISTS $DB.bench_copy; CREATE TABLE $DB.bench_copy LIKE $DB.bench"
+  s=$(date +%s.%N)
+  sqlc --local-infile=1 -e "LOAD DATA LOCAL INFILE '$dir/mysql-flat.tsv' INTO TABLE $DB.bench_copy CHARACTER SET utf8mb4"
+  e=$(date +%s.%N)
+  t=$(echo "$e - $s" | bc)
+  if [ -z "$copy_s" ] || [ "$(echo "$t < $copy_s" | bc)" = 1 ]; then copy_s=$t; fi
+done
 copied=$(sqlc -N -B -e "SELECT COUNT(*) FROM $DB.bench_copy")
 sqlc -e "DROP DATABASE $DB"
 
 awk -v n="$N" -v rows="$rows" -v copied="$copied" -v a="$append_s" -v akb="$append_kb" -v u="$upsert_s" -v ukb="$upsert_kb" -v c="$copy_s" -v up="$update_s" -v upkb="$update_kb" -v client="$client" 'BEGIN {
   printf "\ntarget-mysql bench (%d records, 10 columns incl. a decimal and a timestamp, key id, validation on; %d rows landed, %d by the client)\n", n, rows, copied
   printf "%-40s %12s %10s %10s\n", "what", "records/s", "peak RSS", "vs client"
-  printf "%-40s %12s %10s %10s\n", client " LOAD DATA LOCAL (same table shape)", sprintf("%\047d", n/c), "-", "1.00x"
+  printf "%-40s %12s %10s %10s\n", client " LOAD DATA LOCAL (best of 2)", sprintf("%\047d", n/c), "-", "1.00x"
   printf "%-40s %12s %9dM %9.2fx\n", "target-mysql append", sprintf("%\047d", n/a), akb/1024, c/a
   printf "%-40s %12s %9dM %9.2fx\n", "target-mysql upsert (new keys)", sprintf("%\047d", n/u), ukb/1024, c/u
   printf "%-40s %12s %9dM %9.2fx\n", "target-mysql upsert (all updates)", sprintf("%\047d", n/up), upkb/1024, c/up

@@ -75,10 +75,11 @@ func foldIdentifier(name string) string {
 		_, n := utf8.DecodeRuneInString(s[cut:])
 		cut += n
 	}
-	folded := sqltarget.TruncateWithHash(s, cut+9)
-	// The hash is of the cleaned name; a trailing space before the cut
-	// would end up inside, which is allowed.
-	return folded
+	// The hash is of the cleaned name; names that clean to the same text
+	// are told apart by the engine's collision rule (a hash of the
+	// original). A space just before the cut stays inside the name, which
+	// MySQL allows.
+	return sqltarget.TruncateWithHash(s, cut+9)
 }
 
 // IdentifierKey: MySQL column names are case-insensitive (and table names

@@ -460,7 +460,7 @@ func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.Lo
 		return err
 	}
 	if n != int64(tb.rows) {
-		return fmt.Errorf("LOAD DATA loaded %d rows, the batch has %d", n, tb.rows)
+		return fmt.Errorf("the load wrote %d rows, the batch has %d", n, tb.rows)
 	}
 	if upsert {
 		if _, err := tx.ExecContext(ctx, p.merge); err != nil {

@@ -150,3 +150,8 @@ if [ "${BENCH_POSTGRES:-1}" != 0 ]; then
 	echo
 	bash scripts/bench-tap-postgres.sh
 fi
+
+if [ "${BENCH_MYSQL:-1}" != 0 ]; then
+	echo
+	bash scripts/bench-mysql.sh
+fi

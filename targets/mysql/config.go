@@ -1,0 +1,115 @@
+package mysql
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/singerkit/singerkit/targets/sqltarget"
+)
+
+// Config is target-mysql's config: the connection and the engine's keys.
+type Config struct {
+	sqltarget.Config
+	DSN         string   `json:"dsn"`
+	Host        string   `json:"host"`
+	Port        int      `json:"port"`
+	User        string   `json:"user"`
+	Password    string   `json:"password"`
+	Database    string   `json:"database"`
+	SSL         string   `json:"ssl"` // false, true, skip-verify, preferred
+	SSLCA       string   `json:"ssl_ca"`
+	SSLCert     string   `json:"ssl_cert"`
+	SSLKey      string   `json:"ssl_key"`
+	SessionSQLs []string `json:"session_sqls"`
+	LocalInfile *bool    `json:"local_infile"`
+}
+
+func (c *Config) localInfile() bool { return c.LocalInfile == nil || *c.LocalInfile }
+
+// driverConfig builds the driver's config. Errors never show the password.
+func (c *Config) driverConfig() (*mysql.Config, error) {
+	var dc *mysql.Config
+	if c.DSN != "" {
+		var err error
+		dc, err = mysql.ParseDSN(c.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("invalid dsn: %s", redact(err.Error(), c.DSN, c.Password))
+		}
+	} else {
+		dc = mysql.NewConfig()
+		host := c.Host
+		if host == "" {
+			host = "localhost"
+		}
+		port := c.Port
+		if port == 0 {
+			port = 3306
+		}
+		dc.Net = "tcp"
+		dc.Addr = net.JoinHostPort(host, strconv.Itoa(port))
+		dc.User = c.User
+		dc.Passwd = c.Password
+		dc.DBName = c.Database
+		switch c.SSL {
+		case "", "false":
+		case "true", "skip-verify", "preferred":
+			tc := &tls.Config{ServerName: host, InsecureSkipVerify: c.SSL == "skip-verify"}
+			if c.SSLCA != "" {
+				pem, err := os.ReadFile(c.SSLCA)
+				if err != nil {
+					return nil, fmt.Errorf("ssl_ca: %v", err)
+				}
+				pool := x509.NewCertPool()
+				if !pool.AppendCertsFromPEM(pem) {
+					return nil, fmt.Errorf("ssl_ca: %s holds no PEM certificate", c.SSLCA)
+				}
+				tc.RootCAs = pool
+			}
+			if c.SSLCert != "" || c.SSLKey != "" {
+				cert, err := tls.LoadX509KeyPair(c.SSLCert, c.SSLKey)
+				if err != nil {
+					return nil, fmt.Errorf("ssl_cert/ssl_key: %v", err)
+				}
+				tc.Certificates = []tls.Certificate{cert}
+			}
+			dc.TLS = tc
+			dc.AllowFallbackToPlaintext = c.SSL == "preferred"
+		default:
+			return nil, fmt.Errorf("ssl must be false, true, skip-verify or preferred, not %q", c.SSL)
+		}
+	}
+	if dc.Timeout == 0 {
+		dc.Timeout = 30 * time.Second
+	}
+	dc.ParseTime = false
+	dc.InterpolateParams = false
+	dc.MultiStatements = false
+	dc.Loc = time.UTC
+	if err := dc.Apply(mysql.Charset("utf8mb4", "")); err != nil {
+		return nil, err
+	}
+	if c.DefaultTargetSchema == "" {
+		c.DefaultTargetSchema = dc.DBName
+	}
+	if c.DefaultTargetSchema == "" {
+		return nil, errors.New("set database (or default_target_schema): the database the tables go to")
+	}
+	return dc, nil
+}
+
+func redact(msg string, secrets ...string) string {
+	for _, s := range secrets {
+		if len(s) >= 3 {
+			msg = strings.ReplaceAll(msg, s, "***")
+		}
+	}
+	return msg
+}

@@ -1,0 +1,537 @@
+package mysql
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/targets/sqltarget"
+)
+
+// This file writes LOAD DATA's text format straight from the values the
+// schema plan yields: fields separated by a tab, rows ended by a newline,
+// backslash escapes for backslash, tab, newline and carriage return, and \N
+// for NULL (the defaults of LOAD DATA, spelled out in the statement).
+// Timestamps are 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC, decimals their exact
+// text without an exponent, booleans 1/0, JSON its text.
+
+// textBatch is a batch in LOAD DATA text format.
+type textBatch struct {
+	table *sqltarget.Table
+	cols  []encoder
+	buf   []byte
+	rows  int
+	plan  *loadPlan
+	num   []byte // scratch
+	// need records, per column, values beyond the column's length or
+	// digits (only for columns that widen): the load widens them first.
+	need []need
+
+	// Key tracking: a batch without two records of one key can load
+	// straight into the table (see session.Load).
+	keyCols []int
+	seen    map[uint64]struct{}
+	dups    bool
+}
+
+// need is the most a column's values of a batch asked for.
+type need struct {
+	chars, bytes      int64
+	intDigits, digits int // DECIMAL: digits before the point; after it
+}
+
+func newTextBatch(t *sqltarget.Table, cols []encoder, plan *loadPlan) *textBatch {
+	b := &textBatch{table: t, cols: cols, plan: plan, buf: make([]byte, 0, 1<<20), need: make([]need, len(cols))}
+	if t != nil {
+		for i, c := range t.Columns {
+			if c.Key {
+				b.keyCols = append(b.keyCols, i)
+			}
+		}
+		if len(b.keyCols) > 0 {
+			b.seen = make(map[uint64]struct{})
+		}
+	}
+	return b
+}
+
+// keyHash hashes a record's key values (FNV-1a). Equal keys hash equal; a
+// collision only costs the stage.
+func keyHash(vals []singer.Value, cols []int) uint64 {
+	h := uint64(14695981039346656037)
+	for _, i := range cols {
+		v := &vals[i]
+		if v.IntOK {
+			x := uint64(v.Int)
+			for k := 0; k < 8; k++ {
+				h = (h ^ (x & 0xff)) * 1099511628211
+				x >>= 8
+			}
+		} else {
+			for _, c := range v.Bytes {
+				h = (h ^ uint64(c)) * 1099511628211
+			}
+		}
+		h = (h ^ 0xff) * 1099511628211
+	}
+	return h
+}
+
+func (b *textBatch) Table() *sqltarget.Table { return b.table }
+func (b *textBatch) Rows() int               { return b.rows }
+func (b *textBatch) Bytes() int              { return len(b.buf) }
+func (b *textBatch) Reset() {
+	b.buf, b.rows, b.dups = b.buf[:0], 0, false
+	clear(b.need)
+	clear(b.seen)
+}
+func (b *textBatch) Fresh() sqltarget.Batch { return newTextBatch(b.table, b.cols, b.plan) }
+
+// Append encodes one row. On error the partial row is taken back.
+func (b *textBatch) Append(vals []singer.Value) error {
+	mark := len(b.buf)
+	for i := range b.cols {
+		if i > 0 {
+			b.buf = append(b.buf, '\t')
+		}
+		var err error
+		if b.buf, err = b.appendField(b.buf, i, &vals[i]); err != nil {
+			b.buf = b.buf[:mark]
+			return err
+		}
+	}
+	b.buf = append(b.buf, '\n')
+	if b.seen != nil && !b.dups {
+		h := keyHash(vals, b.keyCols)
+		if _, ok := b.seen[h]; ok {
+			b.dups = true
+		} else {
+			b.seen[h] = struct{}{}
+		}
+	}
+	b.rows++
+	return nil
+}
+
+func valueErr(c *encoder, format string, args ...any) error {
+	return &sqltarget.ValueError{Column: strconv.Quote(c.name), Msg: fmt.Sprintf(format, args...)}
+}
+
+func (b *textBatch) appendField(buf []byte, i int, v *singer.Value) ([]byte, error) {
+	c := &b.cols[i]
+	if v.Kind <= singer.Null {
+		return append(buf, '\\', 'N'), nil
+	}
+	switch c.kind {
+	case physText:
+		return appendText(buf, c, v, b.needOf(i))
+	case physJSON:
+		b.num = appendJSONValue(b.num[:0], v)
+		return appendEscaped(buf, b.num), nil
+	case physInt:
+		n, ok := intValue(v)
+		if !ok {
+			if t, ok := numericText(v); ok && v.Kind == singer.Number {
+				return buf, valueErr(c, "%s is out of range for the column (%d to %d)", t, c.intMin, c.intMax)
+			}
+			return buf, valueErr(c, "%s is not an integer", shown(v))
+		}
+		if n < c.intMin || n > c.intMax {
+			return buf, valueErr(c, "%d is out of range for the column (%d to %d)", n, c.intMin, c.intMax)
+		}
+		return strconv.AppendInt(buf, n, 10), nil
+	case physDecimal:
+		text, ok := numericText(v)
+		if !ok {
+			return buf, valueErr(c, "%s is not a number", shown(v))
+		}
+		return appendDecimal(buf, c, text, b.needOf(i))
+	case physFloat:
+		text, ok := numericText(v)
+		if !ok {
+			return buf, valueErr(c, "%s is not a number", shown(v))
+		}
+		f, err := strconv.ParseFloat(string(text), 64)
+		if err != nil || math.IsInf(f, 0) {
+			return buf, valueErr(c, "%s is out of range for DOUBLE", text)
+		}
+		return strconv.AppendFloat(buf, f, 'g', -1, 64), nil
+	case physBool:
+		switch v.Kind {
+		case singer.Bool:
+			if v.Bool {
+				return append(buf, '1'), nil
+			}
+			return append(buf, '0'), nil
+		case singer.Number:
+			if n, ok := intValue(v); ok && (n == 0 || n == 1) {
+				return strconv.AppendInt(buf, n, 10), nil
+			}
+		}
+		return buf, valueErr(c, "%s is not a boolean", shown(v))
+	case physDatetime:
+		t, err := timestampValue(v)
+		if err != nil {
+			return buf, valueErr(c, "%v", err)
+		}
+		return t.AppendFormat(buf, "2006-01-02 15:04:05.000000"), nil
+	case physDate:
+		t, err := dateValue(v)
+		if err != nil {
+			return buf, valueErr(c, "%v", err)
+		}
+		return t.AppendFormat(buf, "2006-01-02"), nil
+	case physTime:
+		return appendTimeOfDay(buf, c, v)
+	}
+	return buf, valueErr(c, "unsupported column type")
+}
+
+// widens reports whether a column of the batch must widen before it loads.
+func (b *textBatch) widens() bool {
+	for _, n := range b.need {
+		if n != (need{}) {
+			return true
+		}
+	}
+	return false
+}
+
+// needOf returns where a widening column records what its values need,
+// or nil.
+func (b *textBatch) needOf(i int) *need {
+	if !b.cols[i].widen {
+		return nil
+	}
+	return &b.need[i]
+}
+
+// shown renders a value for an error message, shortened.
+func shown(v *singer.Value) string {
+	var s string
+	switch v.Kind {
+	case singer.Bool:
+		s = strconv.FormatBool(v.Bool)
+	case singer.String:
+		s = strconv.Quote(string(v.Bytes))
+	default:
+		s = string(v.Bytes)
+	}
+	if len(s) > 60 {
+		s = s[:57] + "..."
+	}
+	return s
+}
+
+// appendEscaped writes text with LOAD DATA's escapes. NUL characters are
+// dropped: the rule every singerkit SQL target follows (PostgreSQL cannot
+// store them), so the same input lands the same way everywhere.
+func appendEscaped(buf, s []byte) []byte {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		var esc byte
+		switch s[i] {
+		case '\\':
+			esc = '\\'
+		case '\t':
+			esc = 't'
+		case '\n':
+			esc = 'n'
+		case '\r':
+			esc = 'r'
+		case 0:
+			buf = append(buf, s[start:i]...)
+			start = i + 1
+			continue
+		default:
+			continue
+		}
+		buf = append(buf, s[start:i]...)
+		buf = append(buf, '\\', esc)
+		start = i + 1
+	}
+	return append(buf, s[start:]...)
+}
+
+// appendText writes a value as text. A value longer than the column
+// widens it at load (nd) or is an error: never a silent truncation.
+func appendText(buf []byte, c *encoder, v *singer.Value, nd *need) ([]byte, error) {
+	var s []byte
+	switch v.Kind {
+	case singer.String, singer.Number, singer.Object, singer.Array:
+		s = v.Bytes
+	case singer.Bool:
+		if v.Bool {
+			s = []byte("true")
+		} else {
+			s = []byte("false")
+		}
+	}
+	if c.maxChars > 0 && int64(len(s)) > c.maxChars {
+		if n := utf8.RuneCount(s) - bytes.Count(s, []byte{0}); int64(n) > c.maxChars {
+			if nd != nil {
+				nd.chars = max(nd.chars, int64(n))
+				return appendEscaped(buf, s), nil
+			}
+			return buf, valueErr(c, "%s is %d characters, longer than the column's %d (no silent truncation; widen the column or set maxLength)", shown(v), n, c.maxChars)
+		}
+	}
+	if c.maxBytes > 0 && int64(len(s)) > c.maxBytes {
+		if nd != nil {
+			nd.bytes = max(nd.bytes, int64(len(s)))
+			return appendEscaped(buf, s), nil
+		}
+		return buf, valueErr(c, "%s is %d bytes, longer than the column's %d (no silent truncation)", shown(v), len(s), c.maxBytes)
+	}
+	return appendEscaped(buf, s), nil
+}
+
+// appendJSONValue writes a value as JSON text.
+func appendJSONValue(buf []byte, v *singer.Value) []byte {
+	switch v.Kind {
+	case singer.String:
+		return singer.AppendJSONBytes(buf, v.Bytes)
+	case singer.Bool:
+		return strconv.AppendBool(buf, v.Bool)
+	}
+	return append(buf, v.Bytes...)
+}
+
+func intValue(v *singer.Value) (int64, bool) {
+	switch v.Kind {
+	case singer.Number:
+		if v.IntOK {
+			return v.Int, true
+		}
+		if !v.IsInt {
+			// 1.0 and 1e2 are integers.
+			f, err := strconv.ParseFloat(string(v.Bytes), 64)
+			if err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+				return int64(f), true
+			}
+		}
+	case singer.String:
+		n, err := strconv.ParseInt(string(v.Bytes), 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+func numericText(v *singer.Value) ([]byte, bool) {
+	switch v.Kind {
+	case singer.Number:
+		return v.Bytes, true
+	case singer.String:
+		if _, ok := parseDecimal(v.Bytes); ok {
+			return v.Bytes, true
+		}
+	}
+	return nil, false
+}
+
+// decimalParts is a decimal number as sign, significant digits and the
+// power of ten of the last digit: value = ±digits × 10^exp.
+type decimalParts struct {
+	neg    bool
+	digits []byte // ASCII, no leading zeros, no trailing zeros
+	exp    int
+}
+
+func parseDecimal(s []byte) (decimalParts, bool) {
+	var d decimalParts
+	i := 0
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		d.neg = s[i] == '-'
+		i++
+	}
+	n, frac, point := 0, 0, false
+	for ; i < len(s); i++ {
+		ch := s[i]
+		if ch >= '0' && ch <= '9' {
+			n++
+			if point {
+				frac++
+			}
+			if ch == '0' && len(d.digits) == 0 {
+				continue // leading zero
+			}
+			d.digits = append(d.digits, ch)
+			continue
+		}
+		if ch == '.' && !point {
+			point = true
+			continue
+		}
+		break
+	}
+	if n == 0 {
+		return d, false
+	}
+	// digits holds every digit after the leading zeros; its last digit
+	// has power -frac.
+	d.exp = -frac
+	if i < len(s) {
+		if s[i] != 'e' && s[i] != 'E' {
+			return d, false
+		}
+		e, err := strconv.Atoi(string(s[i+1:]))
+		if err != nil || e > 1000 || e < -1000 {
+			return d, false
+		}
+		d.exp += e
+	}
+	for len(d.digits) > 0 && d.digits[len(d.digits)-1] == '0' {
+		d.digits = d.digits[:len(d.digits)-1]
+		d.exp++
+	}
+	if len(d.digits) == 0 {
+		d.neg, d.exp = false, 0
+	}
+	return d, true
+}
+
+// appendDecimal writes decimal text exactly, without an exponent. A value
+// with more fraction digits than the column's scale, or more integer digits
+// than it has room for, is an error rather than a silent rounding.
+func appendDecimal(buf []byte, c *encoder, text []byte, nd *need) ([]byte, error) {
+	d, ok := parseDecimal(text)
+	if !ok {
+		return buf, valueErr(c, "%s is not a number", text)
+	}
+	if len(d.digits) == 0 {
+		return append(buf, '0'), nil
+	}
+	fracDigits := max(0, -d.exp)
+	intDigits := len(d.digits) + d.exp
+	if nd != nil && (fracDigits > c.scale || intDigits > c.prec-c.scale) {
+		nd.digits = max(nd.digits, fracDigits)
+		nd.intDigits = max(nd.intDigits, intDigits)
+	} else if fracDigits > c.scale {
+		return buf, valueErr(c, "%s has more than %d decimal places (the column is DECIMAL(%d,%d); no silent rounding)", text, c.scale, c.prec, c.scale)
+	}
+	if intDigits > c.prec-c.scale {
+		return buf, valueErr(c, "%s does not fit the column (DECIMAL(%d,%d): at most %d digits before the decimal point)", text, c.prec, c.scale, c.prec-c.scale)
+	}
+	if d.neg {
+		buf = append(buf, '-')
+	}
+	switch {
+	case d.exp >= 0:
+		buf = append(buf, d.digits...)
+		for k := 0; k < d.exp; k++ {
+			buf = append(buf, '0')
+		}
+	case intDigits > 0:
+		buf = append(buf, d.digits[:intDigits]...)
+		buf = append(buf, '.')
+		buf = append(buf, d.digits[intDigits:]...)
+	default:
+		buf = append(buf, '0', '.')
+		for k := 0; k < -intDigits; k++ {
+			buf = append(buf, '0')
+		}
+		buf = append(buf, d.digits...)
+	}
+	return buf, nil
+}
+
+// DATETIME and DATE hold years 1000 to 9999.
+var (
+	minDatetime = time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxDatetime = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+func timestampValue(v *singer.Value) (time.Time, error) {
+	if v.Kind != singer.String {
+		return time.Time{}, fmt.Errorf("%s is not a date-time string", shown(v))
+	}
+	t := v.Time
+	if !v.HasTime {
+		var err error
+		t, err = time.Parse(time.RFC3339Nano, string(v.Bytes))
+		if err != nil {
+			if d, derr := time.Parse("2006-01-02", string(v.Bytes)); derr == nil {
+				t = d
+			} else {
+				return t, fmt.Errorf("%s is not an RFC 3339 date-time", shown(v))
+			}
+		}
+	}
+	// DATETIME(6) keeps microseconds; nanoseconds round as MySQL's own
+	// conversion does.
+	t = t.UTC().Round(time.Microsecond)
+	if t.Before(minDatetime) || !t.Before(maxDatetime) {
+		return t, fmt.Errorf("%s is out of range for DATETIME (years 1000 to 9999)", shown(v))
+	}
+	return t, nil
+}
+
+func dateValue(v *singer.Value) (time.Time, error) {
+	if v.Kind != singer.String {
+		return time.Time{}, fmt.Errorf("%s is not a date string", shown(v))
+	}
+	t := v.Time
+	if !v.HasTime {
+		var err error
+		s := string(v.Bytes)
+		if len(s) > 10 {
+			var dt time.Time
+			if dt, err = time.Parse(time.RFC3339Nano, s); err == nil {
+				t = dt.UTC()
+			}
+		} else {
+			t, err = time.Parse("2006-01-02", s)
+		}
+		if err != nil {
+			return t, fmt.Errorf("%s is not a date (YYYY-MM-DD)", shown(v))
+		}
+	}
+	if t.Before(minDatetime) || !t.Before(maxDatetime) {
+		return t, fmt.Errorf("%s is out of range for DATE (years 1000 to 9999)", shown(v))
+	}
+	return t, nil
+}
+
+// appendTimeOfDay parses hh:mm:ss[.frac] with an optional zone suffix,
+// which a TIME column does not keep, and writes hh:mm:ss.ffffff.
+func appendTimeOfDay(buf []byte, c *encoder, v *singer.Value) ([]byte, error) {
+	s := v.Bytes
+	bad := func() ([]byte, error) { return buf, valueErr(c, "%s is not a time of day (hh:mm:ss)", shown(v)) }
+	if v.Kind != singer.String || len(s) < 8 || s[2] != ':' || s[5] != ':' {
+		return bad()
+	}
+	for _, k := range []int{0, 1, 3, 4, 6, 7} {
+		if s[k] < '0' || s[k] > '9' {
+			return bad()
+		}
+	}
+	if h := (s[0]-'0')*10 + s[1] - '0'; h > 24 || (s[3]-'0')*10+s[4]-'0' > 59 || (s[6]-'0')*10+s[7]-'0' > 60 {
+		return bad()
+	}
+	buf = append(buf, s[:8]...)
+	buf = append(buf, '.')
+	i, n := 8, 0
+	if i < len(s) && s[i] == '.' {
+		i++
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			if n < 6 {
+				buf = append(buf, s[i])
+				n++
+			} else if s[i] != '0' {
+				return buf, valueErr(c, "%s has more than 6 fraction digits (TIME(6); no silent rounding)", shown(v))
+			}
+			i++
+		}
+	}
+	for ; n < 6; n++ {
+		buf = append(buf, '0')
+	}
+	if i < len(s) && s[i] != 'Z' && s[i] != 'z' && s[i] != '+' && s[i] != '-' {
+		return bad()
+	}
+	return buf, nil
+}

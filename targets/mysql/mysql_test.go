@@ -1,0 +1,252 @@
+package mysql
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
+)
+
+// testDSN is the server the tests use; TEST_MYSQL_URL overrides it.
+func testDSN() string {
+	if u := os.Getenv("TEST_MYSQL_URL"); u != "" {
+		return u
+	}
+	return "root@tcp(127.0.0.1:3306)/test"
+}
+
+// connect returns a connection pool or skips (fails under CI=true) when the
+// server cannot be reached.
+func connect(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("mysql", testDSN())
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = db.PingContext(ctx)
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("MySQL unreachable (TEST_MYSQL_URL=%s): %v", testDSN(), err)
+		}
+		t.Skipf("MySQL unreachable, set TEST_MYSQL_URL: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+type harness struct {
+	extra map[string]any // config keys added to every test's config
+}
+
+func (harness) Spec() singer.TargetSpec { return Spec() }
+
+var nameSafe = regexp.MustCompile(`[^a-z0-9_]+`)
+
+func (h harness) Config(t *testing.T) (map[string]any, string) {
+	connect(t)
+	name := nameSafe.ReplaceAllString(strings.ToLower(t.Name()), "_")
+	if len(name) > 40 {
+		name = name[len(name)-40:]
+	}
+	db := fmt.Sprintf("sk_%s_%d", name, time.Now().UnixNano()%1_000_000)
+	t.Cleanup(func() {
+		c := connect(t)
+		c.Exec("DROP DATABASE IF EXISTS " + quote(db))
+	})
+	cfg := map[string]any{"dsn": testDSN(), "default_target_schema": db}
+	for k, v := range h.extra {
+		cfg[k] = v
+	}
+	return cfg, db
+}
+
+// columnKinds returns, per column of a table, how the harness renders it.
+func columnKinds(t *testing.T, db *sql.DB, schema, table string) map[string]string {
+	rows, err := db.Query(`SELECT COLUMN_NAME, LOWER(DATA_TYPE), LOWER(COLUMN_TYPE) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, schema, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	kinds := map[string]string{}
+	for rows.Next() {
+		var name, dt, ct string
+		if err := rows.Scan(&name, &dt, &ct); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case dt == "datetime" || dt == "timestamp":
+			kinds[name] = "timestamp"
+		case strings.HasPrefix(ct, "tinyint(1)"):
+			kinds[name] = "bool"
+		case dt == "decimal":
+			kinds[name] = "decimal"
+		case dt == "json":
+			kinds[name] = "json"
+		}
+	}
+	checks, err := db.Query(`SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?`, schema, table)
+	if err == nil {
+		defer checks.Close()
+		for checks.Next() {
+			var c string
+			checks.Scan(&c)
+			if m := regexp.MustCompile("^json_valid\\(`(.*)`\\)$").FindStringSubmatch(c); m != nil {
+				kinds[strings.ReplaceAll(m[1], "``", "`")] = "json"
+			}
+		}
+	}
+	return kinds
+}
+
+func (harness) Rows(t *testing.T, schema, table string, cols []string, orderBy string) []string {
+	db := connect(t)
+	kinds := columnKinds(t, db, schema, table)
+	var sel, kind []string
+	for _, c := range cols {
+		switch {
+		case strings.Contains(c, " IS "):
+			sel, kind = append(sel, c), append(kind, "bool")
+		case strings.Contains(c, "("):
+			sel, kind = append(sel, c), append(kind, "")
+		default:
+			sel, kind = append(sel, quote(c)), append(kind, kinds[c])
+		}
+	}
+	if len(sel) == 0 {
+		sel, kind = []string{"1"}, []string{""}
+	}
+	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + tableIdent(schema, table)
+	if orderBy != "" {
+		var ob []string
+		for _, o := range strings.Split(orderBy, ",") {
+			ob = append(ob, quote(strings.TrimSpace(o)))
+		}
+		q += " ORDER BY " + strings.Join(ob, ", ")
+	}
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out []string
+	vals := make([]sql.NullString, len(sel))
+	ptrs := make([]any, len(sel))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		parts := make([]string, len(vals))
+		for i, v := range vals {
+			parts[i] = render(t, v, kind[i])
+		}
+		out = append(out, strings.Join(parts, "|"))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// render normalizes a value as the suite documents.
+func render(t *testing.T, v sql.NullString, kind string) string {
+	if !v.Valid {
+		return "NULL"
+	}
+	s := v.String
+	switch kind {
+	case "timestamp":
+		ts, err := time.Parse("2006-01-02 15:04:05.999999", s)
+		if err != nil {
+			t.Fatalf("render timestamp %q: %v", s, err)
+		}
+		return ts.Format("2006-01-02T15:04:05.000000Z")
+	case "bool":
+		return fmt.Sprint(s != "0")
+	case "decimal":
+		if strings.Contains(s, ".") {
+			s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+		}
+		return s
+	case "json":
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.UseNumber()
+		var x any
+		if err := dec.Decode(&x); err != nil {
+			t.Fatalf("render JSON %q: %v", s, err)
+		}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.Encode(x)
+		return strings.TrimSuffix(buf.String(), "\n")
+	}
+	return s
+}
+
+func (harness) Columns(t *testing.T, schema, table string) []string {
+	db := connect(t)
+	rows, err := db.Query(`SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`, schema, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	return names
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func (harness) Binary(t *testing.T) string {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "target-mysql-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "target-mysql")
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/target-mysql")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("%v: %s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func TestConformance(t *testing.T) {
+	connect(t)
+	sqltargettest.RunSuite(t, harness{})
+}

@@ -1,0 +1,783 @@
+package mysql
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync/atomic"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/targets/sqltarget"
+)
+
+// sqlMode is the session's sql_mode: strict (a bad value is an error, not a
+// warning and a changed value), no zero dates, and backslash escapes on
+// (the LOAD DATA statement spells its escape character with one).
+const sqlMode = "STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+
+// rowColumn is the stage's record position: the last record of a key wins.
+const rowColumn = "_singerkit_row"
+
+// readerSeq names the in-memory LOAD DATA sources uniquely in the process.
+var readerSeq atomic.Int64
+
+// session is one pinned connection: it prepares tables and loads batches.
+type session struct {
+	conn      *sql.Conn
+	d         *Dialect
+	log       *singer.Log
+	dbs       map[string]bool
+	noLocal   bool   // LOAD DATA LOCAL refused or disabled: multi-row INSERTs
+	collation string // binary, no-pad collation for new databases and tables
+	nstage    int
+	stages    map[string]string // table -> stage of the current plan
+	// conflicts marks tables where a batch met existing keys: their
+	// upserts go through the stage from then on.
+	conflicts map[string]bool
+}
+
+func (s *session) Close() error { return s.conn.Close() }
+
+func (s *session) init(ctx context.Context) error {
+	stmts := []string{"SET time_zone = '+00:00'", "SET sql_mode = '" + sqlMode + "'"}
+	for _, q := range stmts {
+		if _, err := s.conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("setting up the session (%s): %w", q, err)
+		}
+	}
+	for i, q := range s.d.cfg.SessionSQLs {
+		if _, err := s.conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("session_sqls[%d]: %w", i, err)
+		}
+	}
+	// Keys compare byte for byte, trailing spaces included, as in the
+	// source: a binary collation without padding where the server has one.
+	s.collation = "utf8mb4_bin"
+	var c sql.NullString
+	err := s.conn.QueryRowContext(ctx, `SELECT MAX(COLLATION_NAME) FROM information_schema.COLLATIONS
+		WHERE COLLATION_NAME IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')`).Scan(&c)
+	if err != nil {
+		return fmt.Errorf("reading the server's collations: %w", err)
+	}
+	if c.Valid {
+		s.collation = c.String
+	}
+	s.stages = map[string]string{}
+	s.conflicts = map[string]bool{}
+	return nil
+}
+
+func tableIdent(db, table string) string { return quote(db) + "." + quote(table) }
+
+// describe reads a table's columns (nil when it does not exist).
+func (s *session) describe(ctx context.Context, db, table string) (map[string]existingColumn, error) {
+	rows, err := s.conn.QueryContext(ctx, `SELECT COLUMN_NAME, LOWER(DATA_TYPE), LOWER(COLUMN_TYPE), COALESCE(CHARACTER_MAXIMUM_LENGTH, 0),
+		COALESCE(NUMERIC_PRECISION, 0), COALESCE(NUMERIC_SCALE, 0), IS_NULLABLE
+		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`, db, table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols := map[string]existingColumn{}
+	for rows.Next() {
+		var c existingColumn
+		var nullable string
+		if err := rows.Scan(&c.name, &c.dataType, &c.columnType, &c.charLen, &c.precision, &c.scale, &nullable); err != nil {
+			return nil, err
+		}
+		c.nullable = nullable == "YES"
+		cols[c.name] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(cols) == 0 {
+		return nil, nil
+	}
+	// MariaDB's JSON is LONGTEXT with a json_valid check. (MySQL has a
+	// JSON type, and no TABLE_NAME in CHECK_CONSTRAINTS: the query fails
+	// there and nothing is needed.)
+	checks, err := s.conn.QueryContext(ctx, `SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS
+		WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?`, db, table)
+	if err == nil {
+		defer checks.Close()
+		for checks.Next() {
+			var clause string
+			if checks.Scan(&clause) != nil {
+				break
+			}
+			inner, ok := strings.CutPrefix(clause, "json_valid(")
+			if inner, ok2 := strings.CutSuffix(inner, ")"); ok && ok2 && len(inner) >= 2 && inner[0] == '`' && inner[len(inner)-1] == '`' {
+				name := strings.ReplaceAll(inner[1:len(inner)-1], "``", "`")
+				if c, ok := cols[name]; ok && c.dataType == "longtext" {
+					c.json = true
+					cols[name] = c
+				}
+			}
+		}
+	}
+	return cols, nil
+}
+
+// PrepareTable creates or evolves the table and returns a batch for it.
+// MySQL commits each DDL statement by itself: an evolution that fails half
+// way leaves the steps before it done (each keeps every old value).
+func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (sqltarget.Batch, error) {
+	ident := tableIdent(t.Schema, t.Name)
+	if !s.dbs[t.Schema] {
+		if _, err := s.conn.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+quote(t.Schema)+" CHARACTER SET utf8mb4 COLLATE "+s.collation); err != nil {
+			return nil, fmt.Errorf("creating database %s: %w", quote(t.Schema), err)
+		}
+		s.dbs[t.Schema] = true
+	}
+	existing, err := s.describe(ctx, t.Schema, t.Name)
+	if err != nil {
+		return nil, fmt.Errorf("reading table %s: %w", ident, err)
+	}
+	if existing == nil {
+		if err := s.create(ctx, t, ident); err != nil {
+			return nil, err
+		}
+	} else if err := s.evolve(ctx, t, ident, existing); err != nil {
+		return nil, err
+	}
+	final, err := s.describe(ctx, t.Schema, t.Name)
+	if err != nil {
+		return nil, fmt.Errorf("reading table %s: %w", ident, err)
+	}
+	encoders := make([]encoder, len(t.Columns))
+	for i, c := range t.Columns {
+		e, ok := physical(final[c.Name])
+		if !ok {
+			return nil, fmt.Errorf("column %s of %s has type %s, which target-mysql cannot load; change it to LONGTEXT or JSON", quote(c.Name), ident, final[c.Name].columnType)
+		}
+		e.widen = e.kind == physText || (e.kind == physDecimal && c.Type.Kind != sqltarget.KindDecimal)
+		encoders[i] = e
+	}
+	replace := false
+	if len(t.Keys) > 0 {
+		ok, uniques, err := s.hasUniqueKey(ctx, t)
+		if err != nil {
+			return nil, fmt.Errorf("reading the indexes of %s: %w", ident, err)
+		}
+		if !ok {
+			return nil, fmt.Errorf("table %s has no PRIMARY KEY or UNIQUE index on exactly the key properties (%s), which the merge by key needs; add one, or use load_method append", ident, quoteList(t.Keys))
+		}
+		if len(final) == len(t.Columns) && uniques == 1 {
+			replace, err = s.nothingDependsOn(ctx, t)
+			if err != nil {
+				return nil, fmt.Errorf("reading the triggers and foreign keys of %s: %w", ident, err)
+			}
+		}
+	}
+	p := s.plan(t, ident)
+	p.replace = replace
+	return newTextBatch(t, encoders, p), nil
+}
+
+func (s *session) create(ctx context.Context, t *sqltarget.Table, ident string) error {
+	types := make([]string, len(t.Columns))
+	varcharBytes := 0
+	for i, c := range t.Columns {
+		types[i] = columnType(c)
+		var n int
+		if _, err := fmt.Sscanf(types[i], "VARCHAR(%d)", &n); err == nil {
+			varcharBytes += 4*n + 2
+		}
+	}
+	// InnoDB rows hold at most 65,535 bytes of VARCHAR: beyond that the
+	// non-key VARCHAR columns are LONGTEXT (stored off the row).
+	if varcharBytes > 60000 {
+		for i, c := range t.Columns {
+			if !c.Key && strings.HasPrefix(types[i], "VARCHAR(") {
+				types[i] = "LONGTEXT"
+			}
+		}
+	}
+	var defs []string
+	for i, c := range t.Columns {
+		def := quote(c.Name) + " " + types[i]
+		if c.Key {
+			def += " NOT NULL"
+		}
+		defs = append(defs, def)
+	}
+	if len(t.Keys) > 0 {
+		defs = append(defs, "PRIMARY KEY ("+quoteList(t.Keys)+")")
+	}
+	q := "CREATE TABLE " + ident + " (" + strings.Join(defs, ", ") + ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=" + s.collation
+	if _, err := s.conn.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("creating table %s: %w", ident, err)
+	}
+	s.log.Infof("created table %s (%d columns) for stream %q", ident, len(t.Columns), t.Stream)
+	return nil
+}
+
+func (s *session) evolve(ctx context.Context, t *sqltarget.Table, ident string, existing map[string]existingColumn) error {
+	want := map[string]bool{}
+	for _, c := range t.Columns {
+		want[c.Name] = true
+		ex, ok := existing[c.Name]
+		if !ok {
+			typ := columnType(c)
+			if c.Key {
+				typ += " NULL" // a new key column of an existing table: rows before it have none
+			}
+			if _, err := s.conn.ExecContext(ctx, "ALTER TABLE "+ident+" ADD COLUMN "+quote(c.Name)+" "+typ); err != nil {
+				return fmt.Errorf("adding column %s to %s: %w", quote(c.Name), ident, err)
+			}
+			s.log.Infof("added column %s %s to %s", quote(c.Name), typ, ident)
+			continue
+		}
+		newType := evolution(ex, c)
+		if newType == "" {
+			continue
+		}
+		null := " NULL"
+		if !ex.nullable {
+			null = " NOT NULL"
+		}
+		q := "ALTER TABLE " + ident + " MODIFY COLUMN " + quote(c.Name) + " " + newType + null
+		if _, err := s.conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("changing column %s of %s from %s to %s: %w", quote(c.Name), ident, ex.columnType, newType, err)
+		}
+		s.log.Warnf("column %s of %s changed from %s to %s to take %s values (old values kept)", quote(c.Name), ident, ex.columnType, newType, c.Type)
+	}
+	// Columns the schema no longer has must not block inserts.
+	var names []string
+	for name := range existing {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		ex := existing[name]
+		if want[name] || ex.nullable {
+			continue
+		}
+		var pri int
+		if err := s.conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.STATISTICS
+			WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ? AND INDEX_NAME = 'PRIMARY'`, t.Schema, t.Name, name).Scan(&pri); err != nil {
+			return err
+		}
+		if pri > 0 {
+			continue
+		}
+		if _, err := s.conn.ExecContext(ctx, "ALTER TABLE "+ident+" MODIFY COLUMN "+quote(name)+" "+ex.columnType+" NULL"); err != nil {
+			return fmt.Errorf("making column %s of %s nullable: %w", quote(name), ident, err)
+		}
+	}
+	return nil
+}
+
+// nothingDependsOn reports whether no trigger is defined on the table and
+// no foreign key refers to it: then replacing a row (delete and insert) is
+// the same as updating it.
+func (s *session) nothingDependsOn(ctx context.Context, t *sqltarget.Table) (bool, error) {
+	var triggers, refs int
+	if err := s.conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.TRIGGERS
+		WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?`, t.Schema, t.Name).Scan(&triggers); err != nil {
+		return false, err
+	}
+	if err := s.conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS
+		WHERE UNIQUE_CONSTRAINT_SCHEMA = ? AND REFERENCED_TABLE_NAME = ?`, t.Schema, t.Name).Scan(&refs); err != nil {
+		return false, err
+	}
+	return triggers == 0 && refs == 0, nil
+}
+
+// hasUniqueKey reports whether a PRIMARY KEY or UNIQUE index covers
+// exactly the key columns (ON DUPLICATE KEY UPDATE matches on it), and how
+// many unique indexes the table has.
+func (s *session) hasUniqueKey(ctx context.Context, t *sqltarget.Table) (bool, int, error) {
+	rows, err := s.conn.QueryContext(ctx, `SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
+		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0`, t.Schema, t.Name)
+	if err != nil {
+		return false, 0, err
+	}
+	defer rows.Close()
+	idx := map[string][]string{}
+	for rows.Next() {
+		var i, c string
+		if err := rows.Scan(&i, &c); err != nil {
+			return false, 0, err
+		}
+		idx[i] = append(idx[i], strings.ToLower(c))
+	}
+	if err := rows.Err(); err != nil {
+		return false, 0, err
+	}
+	keys := make([]string, len(t.Keys))
+	for i, k := range t.Keys {
+		keys[i] = strings.ToLower(k)
+	}
+	sort.Strings(keys)
+	for _, cols := range idx {
+		sort.Strings(cols)
+		if strings.Join(cols, "\x00") == strings.Join(keys, "\x00") {
+			return true, len(idx), nil
+		}
+	}
+	return false, len(idx), nil
+}
+
+// loadPlan holds the SQL of one table's loads, made once per column set.
+type loadPlan struct {
+	ident     string // `db`.`table`
+	columns   string // quoted column list
+	keys      []string
+	stage     string // `db`.`singerkit_stage_N`
+	merge     string
+	hardDel   string
+	deletedAt string
+	// replace: the table has exactly the batch's columns, one unique
+	// index (the key), no triggers and no foreign keys referring to it,
+	// so LOAD DATA ... REPLACE is the merge by key.
+	replace bool
+}
+
+func (s *session) plan(t *sqltarget.Table, ident string) *loadPlan {
+	names := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		names[i] = c.Name
+	}
+	cols := quoteList(names)
+	s.nstage++
+	p := &loadPlan{ident: ident, columns: cols, keys: t.Keys, stage: tableIdent(t.Schema, fmt.Sprintf("singerkit_stage_%d", s.nstage))}
+	if len(t.Keys) == 0 {
+		return p
+	}
+	isKey := map[string]bool{}
+	for _, k := range t.Keys {
+		isKey[k] = true
+	}
+	var sets []string
+	for _, n := range names {
+		if !isKey[n] {
+			sets = append(sets, quote(n)+" = VALUES("+quote(n)+")")
+		}
+	}
+	if len(sets) == 0 {
+		sets = append(sets, quote(t.Keys[0])+" = VALUES("+quote(t.Keys[0])+")")
+	}
+	// Stage rows are applied in record order: a later record of a key
+	// updates the row an earlier one inserted, so the last one wins
+	// without joining the stage to itself (MySQL cannot reopen a
+	// temporary table within one statement).
+	p.merge = "INSERT INTO " + ident + " (" + cols + ") SELECT " + cols + " FROM " + p.stage + " ORDER BY " + rowColumn +
+		" ON DUPLICATE KEY UPDATE " + strings.Join(sets, ", ")
+	for _, c := range t.Columns {
+		if c.Meta == sqltarget.MetaDeletedAt {
+			p.deletedAt = c.Name
+		}
+	}
+	if p.deletedAt != "" {
+		var match []string
+		for _, k := range t.Keys {
+			match = append(match, "t."+quote(k)+" = s."+quote(k))
+		}
+		// After the merge a row holds its key's latest record: it goes
+		// when that record is a delete.
+		p.hardDel = "DELETE t FROM " + ident + " AS t JOIN " + p.stage + " AS s ON " + strings.Join(match, " AND ") +
+			" WHERE t." + quote(p.deletedAt) + " IS NOT NULL"
+	}
+	return p
+}
+
+// Load loads one batch in one transaction: LOAD DATA (into the table for
+// append, into a temporary stage for upsert), check the count and the
+// warnings, merge by key, commit.
+func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.LoadMode) error {
+	tb := b.(*textBatch)
+	p := tb.plan
+	dest := p.ident
+	upsert := mode.Upsert && len(p.keys) > 0
+	if tb.widens() {
+		if err := s.widen(ctx, tb); err != nil {
+			return err
+		}
+	}
+	// Replace: LOAD DATA REPLACE applies the rows in record order, a
+	// later row of a key replacing the earlier one: the last one wins, and
+	// every column of the row is the batch's, as the merge would make it.
+	if upsert && p.replace && !s.noLocal && !(mode.HardDelete && p.hardDel != "") {
+		done, err := s.loadReplace(ctx, tb)
+		if err != nil || done {
+			return err
+		}
+	}
+	// Optimistic upsert: a batch without repeated keys is first loaded
+	// straight into the table. If none of its keys exists yet (an initial
+	// load, new rows) that is the whole merge. A duplicate key (LOAD DATA
+	// LOCAL skips the row with a warning) or any other warning rolls it
+	// back, and the batch takes the stage, which this session then keeps
+	// for the table.
+	if upsert && !tb.dups && !s.noLocal && !(mode.HardDelete && p.hardDel != "") && !s.conflicts[p.ident] {
+		done, err := s.loadDirect(ctx, tb)
+		if err != nil || done {
+			return err
+		}
+		s.conflicts[p.ident] = true
+	}
+	if upsert {
+		if s.stages[p.ident] != p.stage {
+			if old := s.stages[p.ident]; old != "" {
+				if _, err := s.conn.ExecContext(ctx, "DROP TEMPORARY TABLE IF EXISTS "+old); err != nil {
+					return err
+				}
+			}
+			// The stage has the table's column types, plus the record's
+			// position in the batch.
+			q := "CREATE TEMPORARY TABLE " + p.stage + " (" + rowColumn + " BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY) SELECT " + p.columns + " FROM " + p.ident + " LIMIT 0"
+			if _, err := s.conn.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("creating the stage table: %w", err)
+			}
+			s.stages[p.ident] = p.stage
+		} else if _, err := s.conn.ExecContext(ctx, "TRUNCATE TABLE "+p.stage); err != nil {
+			return fmt.Errorf("emptying the stage table: %w", err)
+		}
+		dest = p.stage
+	}
+	tx, err := s.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if mode.Truncate {
+		// DELETE, not TRUNCATE: TRUNCATE commits by itself, and overwrite
+		// must not empty the table unless the new rows land.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+p.ident); err != nil {
+			return fmt.Errorf("emptying the table for overwrite: %w", err)
+		}
+	}
+	n, err := s.bulk(ctx, tx, dest, p.columns, tb)
+	if err != nil {
+		return err
+	}
+	if n != int64(tb.rows) {
+		return fmt.Errorf("the load wrote %d rows, the batch has %d", n, tb.rows)
+	}
+	if upsert {
+		if _, err := tx.ExecContext(ctx, p.merge); err != nil {
+			return fmt.Errorf("merging by key: %w", err)
+		}
+		if mode.HardDelete && p.hardDel != "" {
+			if _, err := tx.ExecContext(ctx, p.hardDel); err != nil {
+				return fmt.Errorf("deleting rows marked _sdc_deleted_at: %w", err)
+			}
+		}
+	}
+	return tx.Commit()
+}
+
+// widen changes the columns whose values in this batch are longer (or
+// have more digits) than the column holds, by the documented rule: text
+// becomes LONGTEXT (a key column VARCHAR of up to 768 characters), DECIMAL
+// grows its digits on the side that needs them (LONGTEXT beyond
+// DECIMAL(65,30)). The stage is made again from the new shape.
+func (s *session) widen(ctx context.Context, tb *textBatch) error {
+	t := tb.table
+	ident := tableIdent(t.Schema, t.Name)
+	cols, err := s.describe(ctx, t.Schema, t.Name)
+	if err != nil {
+		return fmt.Errorf("reading table %s: %w", ident, err)
+	}
+	for i, n := range tb.need {
+		if n == (need{}) {
+			continue
+		}
+		c := t.Columns[i]
+		ex := cols[c.Name]
+		e, _ := physical(ex)
+		var newType string
+		switch e.kind {
+		case physText:
+			chars := max(n.chars, n.bytes)
+			switch {
+			case e.maxChars == 0 && e.maxBytes == 0, e.maxChars > 0 && n.chars <= e.maxChars, e.maxBytes > 0 && n.bytes <= e.maxBytes:
+				continue // widened already
+			case c.Key && chars <= maxKeyVarchar:
+				newType = fmt.Sprintf("VARCHAR(%d)", maxKeyVarchar)
+			case c.Key:
+				return fmt.Errorf("column %s of %s: a key value of %d characters is longer than a key column can be (%d characters)", quote(c.Name), ident, chars, maxKeyVarchar)
+			default:
+				newType = "LONGTEXT"
+			}
+		case physDecimal:
+			i, sc := max(e.prec-e.scale, n.intDigits), max(e.scale, n.digits)
+			if i == e.prec-e.scale && sc == e.scale {
+				continue
+			}
+			switch {
+			case i+sc <= 65 && sc <= 30:
+				newType = fmt.Sprintf("DECIMAL(%d,%d)", i+sc, sc)
+			case c.Key:
+				return fmt.Errorf("column %s of %s: a key value with %d digits before and %d after the point does not fit DECIMAL(65,30)", quote(c.Name), ident, i, sc)
+			default:
+				newType = "LONGTEXT"
+			}
+		default:
+			continue
+		}
+		null := " NULL"
+		if !ex.nullable {
+			null = " NOT NULL"
+		}
+		if _, err := s.conn.ExecContext(ctx, "ALTER TABLE "+ident+" MODIFY COLUMN "+quote(c.Name)+" "+newType+null); err != nil {
+			return fmt.Errorf("widening column %s of %s from %s to %s: %w", quote(c.Name), ident, ex.columnType, newType, err)
+		}
+		s.log.Warnf("column %s of %s changed from %s to %s: a value did not fit (old values kept)", quote(c.Name), ident, ex.columnType, newType)
+	}
+	if old := s.stages[ident]; old != "" {
+		if _, err := s.conn.ExecContext(ctx, "DROP TEMPORARY TABLE IF EXISTS "+old); err != nil {
+			return err
+		}
+		delete(s.stages, ident)
+	}
+	return nil
+}
+
+// loadDirect loads an upsert batch straight into the table; done is false
+// (and nothing committed) when the table had one of its keys, or the load
+// warned.
+func (s *session) loadDirect(ctx context.Context, tb *textBatch) (done bool, err error) {
+	p := tb.plan
+	tx, err := s.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	n, warns, err := s.loadData(ctx, tx, "INTO TABLE "+p.ident, p.columns, tb)
+	if err != nil {
+		if localRefused(err) {
+			return false, nil // the stage path falls back to INSERTs
+		}
+		return false, err
+	}
+	if n != int64(tb.rows) || len(warns) > 0 {
+		return false, nil
+	}
+	return true, tx.Commit()
+}
+
+// loadReplace loads an upsert batch with LOAD DATA ... REPLACE; done is
+// false (and nothing committed) when the server refuses LOCAL.
+func (s *session) loadReplace(ctx context.Context, tb *textBatch) (done bool, err error) {
+	p := tb.plan
+	tx, err := s.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	n, warns, err := s.loadData(ctx, tx, "REPLACE INTO TABLE "+p.ident, p.columns, tb)
+	if err != nil {
+		if localRefused(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("LOAD DATA failed: %w", err)
+	}
+	if len(warns) > 0 {
+		return false, fmt.Errorf("LOAD DATA changed or skipped values (nothing was committed): %s", strings.Join(warns, "; "))
+	}
+	// A replaced row counts twice (deleted and inserted).
+	if n < int64(tb.rows) || n > 2*int64(tb.rows) {
+		return false, fmt.Errorf("LOAD DATA REPLACE affected %d rows, the batch has %d", n, tb.rows)
+	}
+	return true, tx.Commit()
+}
+
+// loadData runs LOAD DATA LOCAL from the batch's buffer into dest and
+// returns the rows loaded and the warnings. into is "INTO TABLE t" or
+// "REPLACE INTO TABLE t".
+func (s *session) loadData(ctx context.Context, tx *sql.Tx, into, cols string, tb *textBatch) (int64, []string, error) {
+	name := fmt.Sprintf("singerkit_%d", readerSeq.Add(1))
+	data := tb.buf
+	mysql.RegisterReaderHandler(name, func() io.Reader { return bytes.NewReader(data) })
+	defer mysql.DeregisterReaderHandler(name)
+	q := "LOAD DATA LOCAL INFILE 'Reader::" + name + "' " + into +
+		" CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (" + cols + ")"
+	res, err := tx.ExecContext(ctx, q)
+	if err != nil {
+		return 0, nil, err
+	}
+	warns, err := warnings(ctx, tx)
+	if err != nil {
+		return 0, nil, err
+	}
+	n, err := res.RowsAffected()
+	return n, warns, err
+}
+
+// bulk loads the batch's rows into dest and returns how many landed.
+func (s *session) bulk(ctx context.Context, tx *sql.Tx, dest, cols string, tb *textBatch) (int64, error) {
+	if !s.noLocal {
+		n, warns, err := s.loadData(ctx, tx, "INTO TABLE "+dest, cols, tb)
+		if err == nil {
+			if len(warns) > 0 {
+				return 0, fmt.Errorf("LOAD DATA changed or skipped values (nothing was committed): %s", strings.Join(warns, "; "))
+			}
+			return n, nil
+		}
+		if !localRefused(err) {
+			return 0, fmt.Errorf("LOAD DATA failed: %w", err)
+		}
+		s.noLocal = true
+		s.d.fallbackMsg.Do(func() {
+			s.log.Warnf("the server refuses LOAD DATA LOCAL INFILE (%v); loading with multi-row INSERTs instead (slower: enable local_infile on the server for the fast path)", err)
+		})
+	}
+	return insertRows(ctx, tx, dest, cols, len(tb.cols), tb.buf)
+}
+
+// localRefused reports the errors of a server (or driver) that does not
+// allow LOAD DATA LOCAL.
+func localRefused(err error) bool {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case 1148, 3948, 4166, 2068: // not allowed (MySQL 5, MariaDB < 10.5); disabled (MySQL 8); disabled (MariaDB 10.5+)
+			return true
+		}
+	}
+	return false
+}
+
+// warnings returns the warnings of the last statement. LOAD DATA LOCAL
+// continues past bad values (as with IGNORE), so a warning means a value
+// was changed or a row skipped.
+func warnings(ctx context.Context, tx *sql.Tx) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, "SHOW WARNINGS LIMIT 5")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var msgs []string
+	for rows.Next() {
+		var level, msg string
+		var code int
+		if err := rows.Scan(&level, &code, &msg); err != nil {
+			return nil, err
+		}
+		if level != "Note" {
+			msgs = append(msgs, fmt.Sprintf("%s %d: %s", level, code, msg))
+		}
+	}
+	return msgs, rows.Err()
+}
+
+// insertRows is the path without LOAD DATA LOCAL: the batch's rows, read
+// back from the LOAD DATA text, as server-side prepared multi-row INSERTs
+// (strict mode makes a bad value an error there).
+func insertRows(ctx context.Context, tx *sql.Tx, dest, cols string, ncols int, data []byte) (int64, error) {
+	per := max(1, min(1000, 60000/ncols))
+	stmts := map[int]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
+	prepare := func(n int) (*sql.Stmt, error) {
+		if st := stmts[n]; st != nil {
+			return st, nil
+		}
+		row := "(" + strings.TrimSuffix(strings.Repeat("?,", ncols), ",") + ")"
+		q := "INSERT INTO " + dest + " (" + cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+",", n), ",")
+		st, err := tx.PrepareContext(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		stmts[n] = st
+		return st, nil
+	}
+	args := make([]any, 0, per*ncols)
+	var total int64
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		st, err := prepare(len(args) / ncols)
+		if err != nil {
+			return err
+		}
+		res, err := st.ExecContext(ctx, args...)
+		if err != nil {
+			return fmt.Errorf("INSERT failed: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		args = args[:0]
+		return nil
+	}
+	for len(data) > 0 {
+		end := bytes.IndexByte(data, '\n')
+		line := data[:end]
+		data = data[end+1:]
+		for _, f := range bytes.Split(line, []byte{'\t'}) {
+			args = append(args, unescapeField(f))
+		}
+		if len(args) >= per*ncols {
+			if err := flush(); err != nil {
+				return total, err
+			}
+		}
+	}
+	return total, flush()
+}
+
+// unescapeField reads one LOAD DATA field back: \N is NULL.
+func unescapeField(f []byte) any {
+	if len(f) == 2 && f[0] == '\\' && f[1] == 'N' {
+		return nil
+	}
+	if bytes.IndexByte(f, '\\') < 0 {
+		return string(f)
+	}
+	out := make([]byte, 0, len(f))
+	for i := 0; i < len(f); i++ {
+		if f[i] == '\\' && i+1 < len(f) {
+			i++
+			switch f[i] {
+			case 't':
+				out = append(out, '\t')
+			case 'n':
+				out = append(out, '\n')
+			case 'r':
+				out = append(out, '\r')
+			default:
+				out = append(out, f[i])
+			}
+			continue
+		}
+		out = append(out, f[i])
+	}
+	return string(out)
+}
+
+// ActivateVersion removes (or soft-deletes) the rows of older versions.
+func (s *session) ActivateVersion(ctx context.Context, t *sqltarget.Table, version int64, hardDelete bool) error {
+	ident := tableIdent(t.Schema, t.Name)
+	var ver, del string
+	for _, c := range t.Columns {
+		switch c.Meta {
+		case sqltarget.MetaTableVersion:
+			ver = quote(c.Name)
+		case sqltarget.MetaDeletedAt:
+			del = quote(c.Name)
+		}
+	}
+	if ver == "" {
+		return nil
+	}
+	var err error
+	if hardDelete || del == "" {
+		_, err = s.conn.ExecContext(ctx, "DELETE FROM "+ident+" WHERE "+ver+" < ?", version)
+	} else {
+		_, err = s.conn.ExecContext(ctx, "UPDATE "+ident+" SET "+del+" = UTC_TIMESTAMP(6) WHERE "+ver+" < ? AND "+del+" IS NULL", version)
+	}
+	return err
+}

@@ -1,0 +1,223 @@
+package mysql
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/singerkit/singerkit/targets/sqltarget"
+)
+
+// physKind is how a column's values are encoded, from its actual type.
+type physKind uint8
+
+const (
+	physText physKind = iota
+	physJSON
+	physInt
+	physDecimal
+	physFloat
+	physBool
+	physDatetime
+	physDate
+	physTime
+)
+
+// existingColumn is a column as information_schema describes it.
+type existingColumn struct {
+	name       string
+	dataType   string // lower case: bigint, varchar, longtext, decimal, ...
+	columnType string // full: varchar(255), decimal(65,30), tinyint(1), bigint(20) unsigned
+	charLen    int64  // CHARACTER_MAXIMUM_LENGTH (characters)
+	precision  int    // NUMERIC_PRECISION
+	scale      int    // NUMERIC_SCALE
+	nullable   bool
+	json       bool // MySQL JSON, or MariaDB LONGTEXT with a json_valid check
+}
+
+// encoder is a column's value encoder, chosen once from its actual type.
+type encoder struct {
+	kind     physKind
+	name     string
+	maxChars int64 // physText with a character limit (varchar, char), else 0
+	maxBytes int64 // physText with a byte limit (tinytext, text, mediumtext), else 0
+	intMin   int64
+	intMax   int64
+	prec     int // physDecimal
+	scale    int
+	// widen: a value beyond the column's length or digits widens the
+	// column at load (text always; DECIMAL unless the schema declared its
+	// precision and scale, where such a value is an error).
+	widen bool
+}
+
+// physical maps an actual column to its encoder; ok is false for types
+// target-mysql cannot load.
+func physical(ex existingColumn) (encoder, bool) {
+	e := encoder{name: ex.name}
+	if ex.json {
+		e.kind = physJSON
+		return e, true
+	}
+	unsigned := strings.Contains(ex.columnType, "unsigned")
+	ints := map[string]uint{"tinyint": 8, "smallint": 16, "mediumint": 24, "int": 32, "integer": 32, "bigint": 64, "year": 16}
+	if bits, ok := ints[ex.dataType]; ok {
+		if ex.dataType == "tinyint" && strings.HasPrefix(ex.columnType, "tinyint(1)") {
+			e.kind = physBool
+			return e, true
+		}
+		e.kind = physInt
+		switch {
+		case bits == 64 && unsigned:
+			e.intMin, e.intMax = 0, math.MaxInt64 // larger values: the server refuses them
+		case bits == 64:
+			e.intMin, e.intMax = math.MinInt64, math.MaxInt64
+		case unsigned:
+			e.intMin, e.intMax = 0, 1<<bits-1
+		default:
+			e.intMin, e.intMax = -(1 << (bits - 1)), 1<<(bits-1)-1
+		}
+		return e, true
+	}
+	switch ex.dataType {
+	case "varchar", "char":
+		e.kind, e.maxChars = physText, ex.charLen
+	case "tinytext":
+		e.kind, e.maxBytes = physText, 255
+	case "text":
+		e.kind, e.maxBytes = physText, 65535
+	case "mediumtext":
+		e.kind, e.maxBytes = physText, 16777215
+	case "longtext", "enum", "set":
+		e.kind = physText
+	case "json":
+		e.kind = physJSON
+	case "decimal", "numeric":
+		e.kind, e.prec, e.scale = physDecimal, ex.precision, ex.scale
+	case "double", "float", "real":
+		e.kind = physFloat
+	case "datetime", "timestamp":
+		e.kind = physDatetime
+	case "date":
+		e.kind = physDate
+	case "time":
+		e.kind = physTime
+	default:
+		return e, false
+	}
+	return e, true
+}
+
+// evolution says how an existing column takes values of the column c
+// wants: "" keeps it, otherwise the new column type. Every rule keeps every
+// old value: integers widen to BIGINT, then DECIMAL; DECIMAL widens its
+// digits on both sides of the point (LONGTEXT beyond DECIMAL(65,30));
+// VARCHAR(n) lengthens (LONGTEXT beyond 255 characters); DATE widens to
+// DATETIME(6); anything else becomes LONGTEXT holding the old values as text
+// (VARCHAR for key columns, which must stay indexable).
+func evolution(ex existingColumn, c *sqltarget.Column) string {
+	want := c.Type
+	text := "LONGTEXT"
+	if c.Key {
+		text = fmt.Sprintf("VARCHAR(%d)", max(keyVarchar, int(ex.charLen)))
+	}
+	phys, known := physical(ex)
+	if !known {
+		return text
+	}
+	decimal := func(intDigits, scale int) string {
+		if intDigits+scale <= 65 && scale <= 30 {
+			return fmt.Sprintf("DECIMAL(%d,%d)", intDigits+scale, scale)
+		}
+		return text
+	}
+	switch phys.kind {
+	case physJSON:
+		return ""
+	case physText:
+		if ex.dataType == "longtext" {
+			return ""
+		}
+		if want.Kind == sqltarget.KindString && want.MaxLength > 0 && phys.maxChars > 0 {
+			if int64(want.MaxLength) <= phys.maxChars {
+				return ""
+			}
+			if want.MaxLength <= maxVarchar || (c.Key && want.MaxLength <= maxKeyVarchar) {
+				return fmt.Sprintf("VARCHAR(%d)", want.MaxLength)
+			}
+			return text
+		}
+		if c.Key {
+			return "" // a key column keeps its (indexable) type
+		}
+		return text
+	}
+	switch want.Kind {
+	case sqltarget.KindString, sqltarget.KindJSON:
+		return text
+	case sqltarget.KindInteger:
+		switch phys.kind {
+		case physFloat:
+			return ""
+		case physInt, physBool:
+			if ex.dataType == "bigint" && !strings.Contains(ex.columnType, "unsigned") {
+				return ""
+			}
+			if ex.dataType == "bigint" {
+				return decimal(20, 0)
+			}
+			return "BIGINT"
+		case physDecimal:
+			if phys.prec-phys.scale >= 19 {
+				return ""
+			}
+			return decimal(19, phys.scale)
+		}
+	case sqltarget.KindNumber:
+		switch phys.kind {
+		case physFloat:
+			return ""
+		case physDecimal:
+			i, s := max(phys.prec-phys.scale, numberPrecision-numberScale), max(phys.scale, numberScale)
+			if i == phys.prec-phys.scale && s == phys.scale {
+				return ""
+			}
+			return decimal(i, s)
+		case physInt, physBool:
+			return decimal(numberPrecision-numberScale, numberScale)
+		}
+	case sqltarget.KindDecimal:
+		switch phys.kind {
+		case physFloat:
+			return ""
+		case physDecimal:
+			i, s := max(phys.prec-phys.scale, want.Precision-want.Scale), max(phys.scale, want.Scale)
+			if i == phys.prec-phys.scale && s == phys.scale {
+				return ""
+			}
+			return decimal(i, s)
+		case physInt, physBool:
+			return decimal(max(20, want.Precision-want.Scale), want.Scale)
+		}
+	case sqltarget.KindBoolean:
+		if phys.kind == physBool || phys.kind == physInt {
+			return ""
+		}
+	case sqltarget.KindTimestamp:
+		switch phys.kind {
+		case physDatetime:
+			return ""
+		case physDate:
+			return "DATETIME(6)"
+		}
+	case sqltarget.KindDate:
+		if phys.kind == physDate || phys.kind == physDatetime {
+			return ""
+		}
+	case sqltarget.KindTime:
+		if phys.kind == physTime {
+			return ""
+		}
+	}
+	return text
+}

@@ -3,7 +3,6 @@ module github.com/singerkit/singerkit
 go 1.26.0
 
 require (
-<<<<<<< HEAD
 	github.com/goccy/go-json v0.12.0
 	github.com/jackc/pglogrepl v0.0.0-20251213150135-2e8d0df862c1
 	github.com/jackc/pgx/v5 v5.12.0
@@ -12,12 +11,10 @@ require (
 	github.com/valyala/fastjson v1.6.10
 )
 
+require filippo.io/edwards25519 v1.2.0 // indirect
+
 require (
-=======
-	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/go-sql-driver/mysql v1.10.1
-	github.com/goccy/go-json v0.12.0 // indirect
->>>>>>> targetmysql
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/jackc/pgio v1.0.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect

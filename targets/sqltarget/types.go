@@ -91,7 +91,8 @@ func LogicalTypeOf(schema map[string]any) LogicalType {
 	case len(types) == 1 && types["integer"]:
 		t.Kind = KindInteger
 		if exceedsInt64(src["minimum"]) || exceedsInt64(src["maximum"]) {
-			t.Kind = KindNumber
+			// An exact integer column wide enough for the bounds.
+			t.Kind, t.Precision, t.Scale = KindDecimal, max(boundDigits(src["minimum"]), boundDigits(src["maximum"])), 0
 		}
 	case len(types) == 1 && types["number"], len(types) == 2 && types["integer"] && types["number"]:
 		t.Kind = KindNumber
@@ -170,6 +171,16 @@ var (
 	maxInt64 = new(big.Rat).SetInt64(1<<63 - 1)
 	minInt64 = new(big.Rat).SetInt64(-1 << 63)
 )
+
+// boundDigits is the number of digits of an integer bound's magnitude.
+func boundDigits(v any) int {
+	r, ok := ratOf(v)
+	if !ok {
+		return 0
+	}
+	n := new(big.Int).Abs(new(big.Int).Quo(r.Num(), r.Denom()))
+	return len(n.String())
+}
 
 func exceedsInt64(v any) bool {
 	r, ok := ratOf(v)

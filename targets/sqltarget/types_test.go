@@ -22,7 +22,7 @@ func TestLogicalTypeOf(t *testing.T) {
 	cases := []struct{ name, schema, want string }{
 		{"integer", `{"type":"integer"}`, "integer"},
 		{"nullable integer", `{"type":["null","integer"]}`, "integer"},
-		{"integer beyond int64", `{"type":"integer","minimum":0,"maximum":18446744073709551615}`, "number"},
+		{"integer beyond int64", `{"type":"integer","minimum":0,"maximum":18446744073709551615}`, "decimal(20,0)"},
 		{"integer with int64 bounds", `{"type":"integer","minimum":-9223372036854775808,"maximum":9223372036854775807}`, "integer"},
 		{"number", `{"type":"number"}`, "number"},
 		{"integer or number", `{"type":["integer","number","null"]}`, "number"},

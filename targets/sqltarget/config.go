@@ -66,9 +66,12 @@ func (c *Config) Validate() error {
 
 func (c *Config) validate() bool { return c.ValidateRecords == nil || *c.ValidateRecords }
 
+// DefaultParallelFlushes is how many sessions load at once by default.
+const DefaultParallelFlushes = 2
+
 func (c *Config) parallel() int {
 	if c.MaxParallelFlushes <= 0 {
-		return 1
+		return DefaultParallelFlushes
 	}
 	return c.MaxParallelFlushes
 }

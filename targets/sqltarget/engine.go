@@ -64,6 +64,8 @@ type stream struct {
 	flushes  int
 	started  time.Time // first row of the open batch
 	warnedAV bool
+	spares   int // batches besides the open one: 1, or one per loader for parallel appends
+	rr       int // round robin over loaders for parallel appends
 	counter  *singer.Counter
 	planCols int
 }
@@ -291,6 +293,7 @@ func (e *Engine) schema(ctx context.Context, m *singer.Message) error {
 		e.streams[m.Stream] = s
 	} else {
 		e.flush(s)
+		e.quiesce(s)
 	}
 	t, err := e.planTable(m.Stream, sch, m.KeyProperties)
 	if err != nil {
@@ -304,8 +307,14 @@ func (e *Engine) schema(ctx context.Context, m *singer.Message) error {
 	}
 	s.rawKey, s.schema, s.keys, s.table = key, sch, append([]string(nil), m.KeyProperties...), t
 	s.batch = p.batch
-	s.free = make(chan Batch, 1)
-	s.free <- p.batch.Fresh()
+	s.spares = 1
+	if e.parallelAppends() {
+		s.spares = len(e.loaders)
+	}
+	s.free = make(chan Batch, s.spares)
+	for i := 0; i < s.spares; i++ {
+		s.free <- p.batch.Fresh()
+	}
 	s.planCols = len(sch.Plan.Columns)
 	s.vals = make([]singer.Value, len(t.Columns))
 	s.keyIdx, s.meta = nil, nil
@@ -404,10 +413,42 @@ func (e *Engine) flush(s *stream) {
 	}
 	e.buffered -= s.batch.Bytes()
 	tok := s.mark.Flush()
-	s.loader.jobs <- job{kind: jobLoad, batch: s.batch, token: tok, mode: e.mode(s), free: s.free}
+	mode := e.mode(s)
+	l := s.loader
+	if s.spares > 1 && !mode.Upsert && !mode.Truncate && e.cfg.LoadMethod != "overwrite" {
+		// Appends of one table commute: spread them over the sessions.
+		// (Upserts stay on the stream's loader: the last record of a key
+		// must win; overwrite's first batch must truncate before the rest.)
+		l = e.loaders[s.rr%len(e.loaders)]
+		s.rr++
+	}
+	l.jobs <- job{kind: jobLoad, batch: s.batch, token: tok, mode: mode, free: s.free}
 	s.flushes++
 	s.batch = <-s.free
 	s.batch.Reset()
+}
+
+// parallelAppends tells whether append loads of one stream may run on
+// several sessions at once.
+func (e *Engine) parallelAppends() bool {
+	pa, ok := e.d.(ParallelAppender)
+	return ok && pa.ParallelAppends() && len(e.loaders) > 1
+}
+
+// quiesce waits until every batch of the stream handed to a loader has
+// been loaded (all spare batches are back), so that what comes next (a new
+// schema, an ACTIVATE_VERSION) follows every earlier load of the stream.
+func (e *Engine) quiesce(s *stream) {
+	if s.free == nil {
+		return
+	}
+	held := make([]Batch, 0, s.spares)
+	for i := 0; i < s.spares; i++ {
+		held = append(held, <-s.free)
+	}
+	for _, b := range held {
+		s.free <- b
+	}
 }
 
 func (e *Engine) flushLargest() {
@@ -444,6 +485,7 @@ func (e *Engine) activate(s *stream, version int64) {
 		return
 	}
 	e.flush(s)
+	e.quiesce(s)
 	s.mark.Record()
 	tok := s.mark.Flush()
 	s.loader.jobs <- job{kind: jobActivate, table: s.table, version: version, token: tok, hardDelete: e.cfg.HardDelete}

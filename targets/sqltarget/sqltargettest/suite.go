@@ -362,6 +362,31 @@ var cases = []suiteCase{
 		)))
 		expectRows(t, h.Rows(t, schema2, "d", []string{"id", "name", "_sdc_deleted_at"}, "id"), []string{"1|a|2024-01-01T00:00:00.000000Z"})
 	}},
+	{"append_many_batches_in_parallel", func(t *testing.T, h Harness, cfg map[string]any, schema string) {
+		var in []string
+		in = append(in, schemaMsg("p", `"id":{"type":"integer"},"v":{"type":"string"}`, `"id"`))
+		for i := 1; i <= 500; i++ {
+			in = append(in, rec("p", fmt.Sprintf(`{"id":%d,"v":"r%d"}`, i, i)))
+			if i%50 == 0 {
+				in = append(in, state(fmt.Sprintf(`{"n":%d}`, i)))
+			}
+		}
+		r := Run(t, h, with(cfg, "load_method", "append", "batch_size_rows", 7, "max_parallel_flushes", 3), lines(in...))
+		expectOK(t, r)
+		last := 0
+		for _, st := range r.States() {
+			var v struct{ N int }
+			json.Unmarshal([]byte(st), &v)
+			if v.N <= last {
+				t.Errorf("state %s after state n=%d: states must only move forward", st, last)
+			}
+			last = v.N
+		}
+		if last != 500 {
+			t.Errorf("last state n=%d, want 500", last)
+		}
+		expectRows(t, h.Rows(t, schema, "p", []string{"count(*)", "count(DISTINCT id)", "min(id)", "max(id)"}, ""), []string{"500|500|1|500"})
+	}},
 	{"overwrite", func(t *testing.T, h Harness, cfg map[string]any, schema string) {
 		in1 := lines(schemaMsg("o", `"id":{"type":"integer"}`, `"id"`), rec("o", `{"id":1}`), rec("o", `{"id":2}`))
 		in2 := lines(schemaMsg("o", `"id":{"type":"integer"}`, `"id"`), rec("o", `{"id":3}`))

@@ -17,6 +17,7 @@ var systemDBs = []string{"information_schema", "mysql", "performance_schema", "s
 type column struct {
 	name string
 	spec typeSpec
+	ct   colType
 	enc  valueEncoder
 }
 
@@ -112,7 +113,7 @@ func (d *Driver) Discover(ctx context.Context) ([]*sqltap.Table, error) {
 			continue
 		}
 		ct.dataType = strings.ToLower(ct.dataType)
-		ct.columnType = strings.ToLower(ct.columnType)
+		// COLUMN_TYPE keeps the case of enum and set values.
 		ct.maxLength = -1
 		if maxLen.Valid {
 			ct.maxLength = maxLen.Int64
@@ -129,7 +130,7 @@ func (d *Driver) Discover(ctx context.Context) ([]*sqltap.Table, error) {
 		}
 		t.Columns = append(t.Columns, col)
 		info := infos[t]
-		info.cols = append(info.cols, column{name: cname, spec: cs.spec, enc: valueEncoder{enc: cs.spec.enc, boolean: cs.spec.jsonType == "boolean"}})
+		info.cols = append(info.cols, column{name: cname, spec: cs.spec, ct: ct, enc: valueEncoder{enc: cs.spec.enc, boolean: cs.spec.jsonType == "boolean"}})
 	}
 	if err := closeRows(rows); err != nil {
 		return nil, fmt.Errorf("discovery: reading information_schema.COLUMNS: %w", err)

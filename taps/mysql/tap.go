@@ -14,9 +14,9 @@ func Spec() singer.TapSpec {
 	return singer.TapSpec{
 		About: singer.About{
 			Name:         "tap-mysql",
-			Description:  "Reads MySQL and MariaDB tables and views as Singer streams: discovery with full metadata, resumable key-ordered FULL_TABLE and INCREMENTAL",
+			Description:  "Reads MySQL and MariaDB tables and views as Singer streams: discovery with full metadata, resumable key-ordered FULL_TABLE, INCREMENTAL, and LOG_BASED through the binlog",
 			Version:      singer.Version,
-			Capabilities: []string{"discover", "catalog", "properties", "state"},
+			Capabilities: []string{"discover", "catalog", "properties", "state", "log-based"},
 			Settings:     schemas.Get("tap-mysql.config.json"),
 		},
 		Discover: discover,

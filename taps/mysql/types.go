@@ -183,7 +183,7 @@ func schemaOf(spec typeSpec, ct colType, nullable bool) string {
 		b.WriteString(`,"maxLength":` + strconv.FormatInt(ct.maxLength, 10))
 	}
 	if ct.dataType == "enum" {
-		if vals, ok := enumValues(ct.columnType); ok {
+		if vals, ok := enumValues(ct.columnType, "enum("); ok {
 			b.WriteString(`,"enum":[`)
 			for i, v := range vals {
 				if i > 0 {
@@ -203,13 +203,14 @@ func schemaOf(spec typeSpec, ct colType, nullable bool) string {
 
 // enumValues parses enum('a','b”c') into its values; ok is false when a
 // value is not plain printable ASCII (strconv.Quote would not write JSON).
-func enumValues(columnType string) ([]string, bool) {
-	s, ok := strings.CutPrefix(columnType, "enum(")
+func enumValues(columnType, prefix string) ([]string, bool) {
+	s, ok := strings.CutPrefix(columnType, prefix)
 	if !ok || !strings.HasSuffix(s, ")") {
 		return nil, false
 	}
 	s = s[:len(s)-1]
 	var vals []string
+	ascii := true
 	for len(s) > 0 {
 		if s[0] != '\'' {
 			return nil, false
@@ -226,7 +227,7 @@ func enumValues(columnType string) ([]string, bool) {
 				break
 			}
 			if s[i] < 0x20 || s[i] > 0x7e || s[i] == '\\' {
-				return nil, false
+				ascii = false
 			}
 			v.WriteByte(s[i])
 		}
@@ -234,7 +235,7 @@ func enumValues(columnType string) ([]string, bool) {
 		s = s[min(i+1, len(s)):]
 		s = strings.TrimPrefix(s, ",")
 	}
-	return vals, true
+	return vals, ascii
 }
 
 func bitMax(n int) string {

@@ -44,6 +44,7 @@ type Config struct {
 	ChunkSize                int     `json:"chunk_size"`
 	StateEveryRows           int     `json:"state_every_rows"`
 	MaxRunSeconds            float64 `json:"max_run_seconds"`
+	BinlogIdleSeconds        float64 `json:"binlog_idle_seconds"`
 
 	log *singer.Log
 }

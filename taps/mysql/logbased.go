@@ -259,8 +259,11 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 	cur := start
 	var rec []byte
 	var text []byte
+	// Heartbeats keep the connection alive but are not activity: the run
+	// ends req.Idle after the last other event.
+	lastEvent := time.Now()
 	for {
-		ictx, icancel := context.WithTimeout(runCtx, req.Idle)
+		ictx, icancel := context.WithDeadline(runCtx, lastEvent.Add(req.Idle))
 		ev, err := streamer.GetEvent(ictx)
 		icancel()
 		if err != nil {
@@ -276,6 +279,10 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 			}
 			return fmt.Errorf("binlog at %s: %w", cur, err)
 		}
+		if t := ev.Header.EventType; t == replication.HEARTBEAT_EVENT || t == replication.HEARTBEAT_LOG_EVENT_V2 {
+			continue
+		}
+		lastEvent = time.Now()
 		if ev.Header.LogPos > 0 {
 			cur.pos = ev.Header.LogPos
 		}

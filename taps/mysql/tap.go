@@ -47,6 +47,7 @@ func Engine(cfg *Config, d *Driver, log *singer.Log) *sqltap.Engine {
 			StateEvery:               cfg.StateEveryRows,
 			DefaultReplicationMethod: cfg.DefaultReplicationMethod,
 			LogMaxRun:                time.Duration(cfg.MaxRunSeconds * float64(time.Second)),
+			LogIdle:                  time.Duration(cfg.BinlogIdleSeconds * float64(time.Second)),
 		},
 	}
 }

@@ -100,7 +100,7 @@ func (c *Config) driverConfig() (*mysqldrv.Config, error) {
 	mc.ParseTime = false
 	mc.Loc = time.UTC
 	mc.Collation = "utf8mb4_general_ci"
-	if c.SSL || c.SSLCA != "" || c.SSLCert != "" {
+	if c.SSL || c.SSLCA != "" || c.SSLCert != "" || c.SSLKey != "" {
 		tc := &tls.Config{InsecureSkipVerify: c.SSLSkipVerify}
 		if host, _, err := net.SplitHostPort(mc.Addr); err == nil {
 			tc.ServerName = host
@@ -184,7 +184,7 @@ func (c *Config) Connect(ctx context.Context) (*sql.DB, *sql.Conn, error) {
 		db.Close()
 		msg := redact(err.Error(), c.Password)
 		var me *mysqldrv.MySQLError
-		if errors.As(err, &me) && (me.Number == 1045 || me.Number == 1044 || me.Number == 1049) {
+		if errors.As(err, &me) && (me.Number == 1045 || me.Number == 1044 || me.Number == 1049 || me.Number == 1698) {
 			// Wrong password, no access or unknown database: the config is at fault.
 			return nil, nil, &singer.ConfigError{Problems: []string{"connecting to MySQL: " + msg}}
 		}

@@ -82,17 +82,7 @@ func (d *Driver) CheckLog(ctx context.Context, req *sqltap.LogRequest) error {
 	if err := conn.QueryRowContext(ctx, `SELECT @@global.log_bin, @@global.binlog_format, @@global.binlog_row_image`).Scan(&logBin, &format, &image); err != nil {
 		return fmt.Errorf("LOG_BASED: reading the binlog settings: %w", err)
 	}
-	var problems []string
-	if logBin != "1" && !strings.EqualFold(logBin, "ON") {
-		problems = append(problems, "LOG_BASED needs the binary log: start the server with log_bin (e.g. log_bin=mysql-bin in my.cnf) and restart it")
-	}
-	if !strings.EqualFold(format, "ROW") {
-		problems = append(problems, fmt.Sprintf("LOG_BASED needs binlog_format=ROW, the server has %s: set binlog_format=ROW in my.cnf (or SET GLOBAL binlog_format='ROW')", format))
-	}
-	if !strings.EqualFold(image, "FULL") {
-		problems = append(problems, fmt.Sprintf("LOG_BASED needs binlog_row_image=FULL, the server has %s: set binlog_row_image=FULL in my.cnf (or SET GLOBAL binlog_row_image='FULL')", image))
-	}
-	if len(problems) > 0 {
+	if problems := binlogProblems(logBin, format, image); len(problems) > 0 {
 		return &singer.ConfigError{Problems: problems}
 	}
 	files := map[string]bool{}
@@ -130,6 +120,22 @@ func (d *Driver) CheckLog(ctx context.Context, req *sqltap.LogRequest) error {
 		}
 	}
 	return nil
+}
+
+// binlogProblems lists, all at once, what the server's binlog settings
+// lack for LOG_BASED, each with what to change.
+func binlogProblems(logBin, format, image string) []string {
+	var problems []string
+	if logBin != "1" && !strings.EqualFold(logBin, "ON") {
+		problems = append(problems, "LOG_BASED needs the binary log: start the server with log_bin (e.g. log_bin=mysql-bin in my.cnf) and restart it")
+	}
+	if !strings.EqualFold(format, "ROW") {
+		problems = append(problems, fmt.Sprintf("LOG_BASED needs binlog_format=ROW, the server has %s: set binlog_format=ROW in my.cnf (or SET GLOBAL binlog_format='ROW')", format))
+	}
+	if !strings.EqualFold(image, "FULL") {
+		problems = append(problems, fmt.Sprintf("LOG_BASED needs binlog_row_image=FULL, the server has %s: set binlog_row_image=FULL in my.cnf (or SET GLOBAL binlog_row_image='FULL')", image))
+	}
+	return problems
 }
 
 // ResyncError says a stream's binlog position is gone from the server

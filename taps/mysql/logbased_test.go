@@ -194,3 +194,49 @@ func TestLogBasedDatatypes(t *testing.T) {
 		})
 	}
 }
+
+func TestBinlogProblems(t *testing.T) {
+	cases := []struct {
+		name, logBin, format, image string
+		want                        []string
+	}{
+		{"ready", "1", "ROW", "FULL", nil},
+		{"ready ON", "ON", "row", "full", nil},
+		{"all wrong", "0", "STATEMENT", "MINIMAL", []string{
+			"LOG_BASED needs the binary log: start the server with log_bin (e.g. log_bin=mysql-bin in my.cnf) and restart it",
+			"LOG_BASED needs binlog_format=ROW, the server has STATEMENT: set binlog_format=ROW in my.cnf (or SET GLOBAL binlog_format='ROW')",
+			"LOG_BASED needs binlog_row_image=FULL, the server has MINIMAL: set binlog_row_image=FULL in my.cnf (or SET GLOBAL binlog_row_image='FULL')",
+		}},
+		{"mixed format", "1", "MIXED", "FULL", []string{
+			"LOG_BASED needs binlog_format=ROW, the server has MIXED: set binlog_format=ROW in my.cnf (or SET GLOBAL binlog_format='ROW')",
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := binlogProblems(c.logBin, c.format, c.image)
+			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+				t.Errorf("problems:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+			}
+		})
+	}
+}
+
+func TestComparePositions(t *testing.T) {
+	d := &Driver{}
+	cases := []struct {
+		name string
+		a, b any
+		want int
+	}{
+		{"same file", "mysql-bin.000002:400", "mysql-bin.000002:1200", -1},
+		{"later file", "mysql-bin.000010:4", "mysql-bin.000009:99999", 1},
+		{"equal", "mysql-bin.000003:154", "mysql-bin.000003:154", 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := d.ComparePositions(c.a, c.b); got != c.want {
+				t.Errorf("ComparePositions(%v, %v) = %d, want %d", c.a, c.b, got, c.want)
+			}
+		})
+	}
+}

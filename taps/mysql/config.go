@@ -12,7 +12,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	mysqldrv "github.com/go-sql-driver/mysql"
@@ -66,8 +65,6 @@ func (c *Config) logf(format string, args ...any) {
 		c.log.Infof(format, args...)
 	}
 }
-
-var tlsSeq atomic.Int64
 
 // driverConfig builds the go-sql-driver config; errors never show the
 // password. interpolateParams keeps every query in the text protocol, the
@@ -130,11 +127,9 @@ func (c *Config) driverConfig() (*mysqldrv.Config, error) {
 		if len(problems) > 0 {
 			return nil, &singer.ConfigError{Problems: problems}
 		}
-		name := fmt.Sprintf("tap-mysql-%d", tlsSeq.Add(1))
-		if err := mysqldrv.RegisterTLSConfig(name, tc); err != nil {
-			return nil, err
-		}
-		mc.TLSConfig = name
+		// Set directly (not registered by name): the binlog client reads
+		// the same *tls.Config.
+		mc.TLS = tc
 	}
 	return mc, nil
 }

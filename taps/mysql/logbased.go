@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -181,6 +182,13 @@ func (d *Driver) LogPosition(ctx context.Context, tables []*sqltap.Table) (any, 
 	if !found {
 		return nil, errors.New("SHOW MASTER STATUS is empty: the binary log is off")
 	}
+	// The GTID set of the same moment, for the operator (MariaDB's
+	// gtid_binlog_pos, MySQL's gtid_executed); the bookmark is file:pos.
+	var gtid sql.NullString
+	if conn.QueryRowContext(ctx, `SELECT @@global.gtid_binlog_pos`).Scan(&gtid) != nil {
+		_ = conn.QueryRowContext(ctx, `SELECT @@global.gtid_executed`).Scan(&gtid)
+	}
+	d.cfg.logf("LOG_BASED snapshot starts at binlog position %s (GTID %q)", p, gtid.String)
 	return p.String(), nil
 }
 

@@ -280,9 +280,7 @@ func TestEndToEndPostgres(t *testing.T) {
 	if _, err := pg.Exec(ctx, "DROP SCHEMA IF EXISTS "+qdst+" CASCADE"); err != nil {
 		t.Fatal(err)
 	}
-	if os.Getenv("KEEP") == "" {
-		t.Cleanup(func() { _, _ = pg.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+qdst+" CASCADE") })
-	}
+	t.Cleanup(func() { _, _ = pg.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+qdst+" CASCADE") })
 	e2eSource(t, db, name)
 
 	run := e2ePipeline(t, targetpg.Spec(), map[string]any{"dsn": testConfig(t, name).DSN, "filter_dbs": []string{name}, "chunk_size": 1000},

@@ -271,7 +271,7 @@ func TestEndToEndPostgres(t *testing.T) {
 		}
 		t.Skipf("PostgreSQL unreachable, set TEST_POSTGRES_URL: %v", err)
 	}
-	defer pg.Close(ctx)
+	t.Cleanup(func() { pg.Close(context.Background()) }) // after the schema's drop below
 	dst := name + "_dst"
 	if len(dst) > 63 {
 		dst = dst[len(dst)-63:]

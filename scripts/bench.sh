@@ -154,4 +154,6 @@ fi
 if [ "${BENCH_MYSQL:-1}" != 0 ]; then
 	echo
 	bash scripts/bench-mysql.sh
+	echo
+	bash scripts/bench-tap-mysql.sh
 fi

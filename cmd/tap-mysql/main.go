@@ -1,0 +1,14 @@
+// Command tap-mysql reads MySQL and MariaDB tables and views as Singer streams.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/taps/mysql"
+)
+
+func main() {
+	os.Exit(singer.RunTap(context.Background(), mysql.Spec(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}

@@ -1,0 +1,207 @@
+package mysql
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	mysqldrv "github.com/go-sql-driver/mysql"
+	"github.com/singerkit/singerkit/singer"
+)
+
+// Config is tap-mysql's config (schemas/tap-mysql.config.json).
+type Config struct {
+	// DSN is a go-sql-driver DSN (user:pass@tcp(host:port)/db); it replaces
+	// host, port, user, password and database. Tests use it.
+	DSN       string   `json:"dsn"`
+	Host      string   `json:"host"`
+	Port      int      `json:"port"`
+	User      string   `json:"user"`
+	Password  string   `json:"password"`
+	Database  string   `json:"database"`
+	FilterDBs []string `json:"filter_dbs"`
+
+	SSL           bool   `json:"ssl"`
+	SSLCA         string `json:"ssl_ca"`
+	SSLCert       string `json:"ssl_cert"`
+	SSLKey        string `json:"ssl_key"`
+	SSLSkipVerify bool   `json:"ssl_skip_verify"`
+
+	SessionSQLs []string `json:"session_sqls"`
+	ServerID    uint32   `json:"server_id"`
+
+	DefaultReplicationMethod string  `json:"default_replication_method"`
+	ChunkSize                int     `json:"chunk_size"`
+	StateEveryRows           int     `json:"state_every_rows"`
+	MaxRunSeconds            float64 `json:"max_run_seconds"`
+	BinlogIdleSeconds        float64 `json:"binlog_idle_seconds"`
+
+	log *singer.Log
+}
+
+// DefaultSessionSQLs run on the tap's connection unless session_sqls is
+// set: UTC for TIMESTAMP values (the encoders write them with a Z), a
+// sql_mode without ANSI_QUOTES or NO_BACKSLASH_ESCAPES surprises, and long
+// network timeouts so a slow target downstream does not abort a scan.
+var DefaultSessionSQLs = []string{
+	"SET @@session.time_zone = '+00:00'",
+	"SET @@session.sql_mode = 'NO_ENGINE_SUBSTITUTION'",
+	"SET @@session.net_write_timeout = 3600",
+	"SET @@session.net_read_timeout = 3600",
+	"SET @@session.wait_timeout = 28800",
+}
+
+func (c *Config) logf(format string, args ...any) {
+	if c.log != nil {
+		c.log.Infof(format, args...)
+	}
+}
+
+// driverConfig builds the go-sql-driver config; errors never show the
+// password. interpolateParams keeps every query in the text protocol, the
+// one form the encoders read.
+func (c *Config) driverConfig() (*mysqldrv.Config, error) {
+	var mc *mysqldrv.Config
+	if c.DSN != "" {
+		var err error
+		mc, err = mysqldrv.ParseDSN(c.DSN)
+		if err != nil {
+			return nil, &singer.ConfigError{Problems: []string{"invalid dsn: " + redact(err.Error(), c.Password)}}
+		}
+	} else {
+		mc = mysqldrv.NewConfig()
+		host := c.Host
+		if host == "" {
+			host = "localhost"
+		}
+		port := c.Port
+		if port == 0 {
+			port = 3306
+		}
+		mc.Net = "tcp"
+		mc.Addr = net.JoinHostPort(host, strconv.Itoa(port))
+		mc.User = c.User
+		mc.Passwd = c.Password
+		mc.DBName = c.Database
+	}
+	mc.InterpolateParams = true
+	mc.ParseTime = false
+	mc.Loc = time.UTC
+	mc.Collation = "utf8mb4_general_ci"
+	if c.SSL || c.SSLCA != "" || c.SSLCert != "" || c.SSLKey != "" {
+		tc := &tls.Config{InsecureSkipVerify: c.SSLSkipVerify}
+		if host, _, err := net.SplitHostPort(mc.Addr); err == nil {
+			tc.ServerName = host
+		}
+		var problems []string
+		if c.SSLCA != "" {
+			pem, err := os.ReadFile(c.SSLCA)
+			if err != nil {
+				problems = append(problems, "ssl_ca: "+err.Error())
+			} else {
+				pool := x509.NewCertPool()
+				if !pool.AppendCertsFromPEM(pem) {
+					problems = append(problems, "ssl_ca: "+c.SSLCA+" holds no PEM certificate")
+				}
+				tc.RootCAs = pool
+			}
+		}
+		if (c.SSLCert == "") != (c.SSLKey == "") {
+			problems = append(problems, "ssl_cert and ssl_key go together: set both or neither")
+		} else if c.SSLCert != "" {
+			cert, err := tls.LoadX509KeyPair(c.SSLCert, c.SSLKey)
+			if err != nil {
+				problems = append(problems, "ssl_cert/ssl_key: "+err.Error())
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		if len(problems) > 0 {
+			return nil, &singer.ConfigError{Problems: problems}
+		}
+		// Set directly (not registered by name): the binlog client reads
+		// the same *tls.Config.
+		mc.TLS = tc
+	}
+	return mc, nil
+}
+
+// databases is the list of databases discovery reads (empty: all but the
+// system ones).
+func (c *Config) databases() []string {
+	if len(c.FilterDBs) > 0 {
+		return c.FilterDBs
+	}
+	if c.Database != "" {
+		return []string{c.Database}
+	}
+	if c.DSN != "" {
+		if mc, err := mysqldrv.ParseDSN(c.DSN); err == nil && mc.DBName != "" {
+			return []string{mc.DBName}
+		}
+	}
+	return nil
+}
+
+// serverID is the replication client id: the configured one, or a random
+// id in a range servers rarely use.
+func (c *Config) serverID() uint32 {
+	if c.ServerID != 0 {
+		return c.ServerID
+	}
+	return 0x40000000 + rand.Uint32N(0x3fffffff)
+}
+
+// Connect opens a pool of at most one connection and runs the session
+// statements on it: the tap reads serially, so one session carries every
+// setting.
+func (c *Config) Connect(ctx context.Context) (*sql.DB, *sql.Conn, error) {
+	mc, err := c.driverConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	connector, err := mysqldrv.NewConnector(mc)
+	if err != nil {
+		return nil, nil, &singer.ConfigError{Problems: []string{"invalid connection settings: " + redact(err.Error(), c.Password)}}
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(1)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		msg := redact(err.Error(), c.Password)
+		var me *mysqldrv.MySQLError
+		if errors.As(err, &me) && (me.Number == 1045 || me.Number == 1044 || me.Number == 1049 || me.Number == 1698) {
+			// Wrong password, no access or unknown database: the config is at fault.
+			return nil, nil, &singer.ConfigError{Problems: []string{"connecting to MySQL: " + msg}}
+		}
+		return nil, nil, fmt.Errorf("connecting to MySQL at %s: %s", mc.Addr, msg)
+	}
+	stmts := c.SessionSQLs
+	if stmts == nil {
+		stmts = DefaultSessionSQLs
+	}
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			conn.Close()
+			db.Close()
+			return nil, nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("session_sqls: %q: %s", s, redact(err.Error(), c.Password))}}
+		}
+	}
+	return db, conn, nil
+}
+
+func redact(msg, secret string) string {
+	if len(secret) >= 3 {
+		msg = strings.ReplaceAll(msg, secret, "***")
+	}
+	return msg
+}

@@ -1,0 +1,72 @@
+package mysql
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	mysqldrv "github.com/go-sql-driver/mysql"
+	"github.com/singerkit/singerkit/singer"
+)
+
+// TestBadConfig drives the command line with bad configs: one line on
+// stderr naming the problem, the right exit code, no output, no password.
+func TestBadConfig(t *testing.T) {
+	connect(t)
+	mc, err := mysqldrv.ParseDSN(testDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port := "127.0.0.1", 3306
+	if h, p, ok := strings.Cut(mc.Addr, ":"); ok {
+		host = h
+		json.Unmarshal([]byte(p), &port)
+	}
+	dir := t.TempDir()
+	write := func(name string, v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := []struct {
+		name   string
+		config any
+		code   int
+		want   string
+	}{
+		{"wrong password", map[string]any{"host": host, "port": port, "user": "no_such_user_x", "password": "s3cret-pw"}, singer.ExitUsage, "connecting to MySQL: Error 1045"},
+		{"unknown database", map[string]any{"host": host, "port": port, "user": mc.User, "password": mc.Passwd, "database": "no_such_db_x"}, singer.ExitUsage, "connecting to MySQL: Error 1049"},
+		{"bad session sql", map[string]any{"host": host, "port": port, "user": mc.User, "password": mc.Passwd, "session_sqls": []string{"SET nonsense"}}, singer.ExitUsage, `session_sqls: "SET nonsense"`},
+		{"unreachable", map[string]any{"host": "127.0.0.1", "port": 1, "user": "u"}, singer.ExitRuntime, "connecting to MySQL at 127.0.0.1:1"},
+		{"bad key", map[string]any{"chunk_size": 0}, singer.ExitUsage, "chunk_size"},
+		{"ssl key without cert", map[string]any{"host": host, "ssl_key": "/nope"}, singer.ExitUsage, "ssl_cert and ssl_key go together"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, stderr bytes.Buffer
+			code := singer.RunTap(context.Background(), Spec(), []string{"--config", write("c.json", c.config), "--discover"}, nil, &out, &stderr)
+			if code != c.code {
+				t.Errorf("exit %d, want %d: %s", code, c.code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), c.want) {
+				t.Errorf("stderr %q lacks %q", stderr.String(), c.want)
+			}
+			if strings.Contains(stderr.String(), "s3cret-pw") {
+				t.Errorf("stderr shows the password: %s", stderr.String())
+			}
+			if out.Len() != 0 {
+				t.Errorf("output: %s", out.String())
+			}
+		})
+	}
+}

@@ -1,0 +1,322 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/taps/sqltap"
+)
+
+// Driver is the MySQL/MariaDB driver of the SQL tap engine.
+type Driver struct {
+	cfg    *Config
+	db     *sql.DB
+	conn   *sql.Conn
+	tables map[*sqltap.Table]*tableInfo
+}
+
+// Open connects to the configured server.
+func Open(ctx context.Context, cfg *Config) (*Driver, error) {
+	db, conn, err := cfg.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Driver{cfg: cfg, db: db, conn: conn}, nil
+}
+
+// Close closes the connection.
+func (d *Driver) Close() error {
+	if d.db == nil {
+		return nil
+	}
+	if d.conn != nil {
+		d.conn.Close()
+		d.conn = nil
+	}
+	err := d.db.Close()
+	d.db = nil
+	return err
+}
+
+// session returns the tap's connection, reconnecting (with the session
+// statements) after a scan was abandoned.
+func (d *Driver) session(ctx context.Context) (*sql.Conn, error) {
+	if d.conn != nil {
+		return d.conn, nil
+	}
+	if d.db != nil {
+		d.db.Close()
+	}
+	db, conn, err := d.cfg.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.db, d.conn = db, conn
+	return conn, nil
+}
+
+func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
+
+// scanSQL builds the query of req; values only ever travel as arguments.
+func scanSQL(info *tableInfo, t *sqltap.Table, req *sqltap.ScanRequest) (string, []any) {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for i, c := range req.Columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quoteIdent(t.Columns[c].Name))
+	}
+	b.WriteString(" FROM " + quoteIdent(info.db) + "." + quoteIdent(info.name))
+	order := make([]string, len(req.OrderBy))
+	for i, c := range req.OrderBy {
+		order[i] = quoteIdent(t.Columns[c].Name)
+	}
+	var args []any
+	// param is the placeholder of bookmark v for column c: binary columns
+	// travel as hex.
+	param := func(c int, v any) string {
+		args = append(args, bookmarkArg(v))
+		if info.cols[c].spec.enc == encHex {
+			return "UNHEX(?)"
+		}
+		return "?"
+	}
+	switch {
+	case req.After != nil && len(order) > 0 && len(req.After) == len(order):
+		// (a, b) > (x, y) spelled out, so that every MySQL version ranges
+		// over the key's index: a > x OR (a = x AND b > y). NULL sorts
+		// first: "a > NULL" is "a IS NOT NULL".
+		var ors []string
+		for i := range order {
+			var ands []string
+			for j := 0; j < i; j++ {
+				if req.After[j] == nil {
+					ands = append(ands, order[j]+" IS NULL")
+				} else {
+					ands = append(ands, order[j]+" = "+param(req.OrderBy[j], req.After[j]))
+				}
+			}
+			if req.After[i] == nil {
+				ands = append(ands, order[i]+" IS NOT NULL")
+			} else {
+				ands = append(ands, order[i]+" > "+param(req.OrderBy[i], req.After[i]))
+			}
+			ors = append(ors, "("+strings.Join(ands, " AND ")+")")
+		}
+		b.WriteString(" WHERE " + strings.Join(ors, " OR "))
+	case req.From != nil && len(order) == 1:
+		b.WriteString(" WHERE " + order[0] + " >= " + param(req.OrderBy[0], req.From))
+	}
+	if len(order) > 0 {
+		// Ascending order puts NULL first, as NullsFirst asks.
+		b.WriteString(" ORDER BY " + strings.Join(order, ", "))
+	}
+	if req.Limit > 0 {
+		b.WriteString(" LIMIT " + strconv.Itoa(req.Limit))
+	}
+	return b.String(), args
+}
+
+// bookmarkArg is a bookmark value as a query argument: the server converts
+// the text to the column's type in the comparison.
+func bookmarkArg(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		return string(x)
+	case bool:
+		if x {
+			return 1
+		}
+		return 0
+	}
+	return v
+}
+
+// myRow is the current row of a scan.
+type myRow struct {
+	rec   []byte
+	vals  []sql.RawBytes
+	order []int // positions of the OrderBy columns in vals
+	kinds []orderKind
+}
+
+type orderKind int
+
+const (
+	orderText orderKind = iota
+	orderNumber
+	orderHex
+)
+
+func (r *myRow) Record() []byte { return r.rec }
+
+func (r *myRow) Order() []any {
+	out := make([]any, len(r.order))
+	for i, p := range r.order {
+		out[i] = orderValue(r.vals[p], r.kinds[i])
+	}
+	return out
+}
+
+func orderValue(v []byte, k orderKind) any {
+	switch {
+	case v == nil:
+		return nil
+	case k == orderNumber:
+		return json.Number(v)
+	case k == orderHex:
+		return hex.EncodeToString(v)
+	}
+	return string(v)
+}
+
+// Scan streams req's rows from the server, each value's raw text straight
+// into JSON.
+func (d *Driver) Scan(ctx context.Context, req *sqltap.ScanRequest, sink func(sqltap.Row) error) ([]any, error) {
+	info := d.tables[req.Table]
+	if info == nil {
+		return nil, fmt.Errorf("table %s was not discovered by this connection", req.Table.TapStreamID)
+	}
+	conn, err := d.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	query, args := scanSQL(info, req.Table, req)
+	encs := make([]*valueEncoder, len(req.Columns))
+	prefixes := make([][]byte, len(req.Columns))
+	for i, c := range req.Columns {
+		encs[i] = &info.cols[c].enc
+		p := []byte{','}
+		if i == 0 {
+			p[0] = '{'
+		}
+		p = singer.AppendJSONString(p, req.Table.Columns[c].Name)
+		prefixes[i] = append(p, ':')
+	}
+	row := &myRow{}
+	for _, o := range req.OrderBy {
+		pos := -1
+		for i, c := range req.Columns {
+			if c == o {
+				pos = i
+			}
+		}
+		if pos < 0 {
+			return nil, fmt.Errorf("order column %q is not among the scanned columns", req.Table.Columns[o].Name)
+		}
+		row.order = append(row.order, pos)
+		k := orderText
+		switch info.cols[o].spec.enc {
+		case encNumber, encFloat, encBool:
+			k = orderNumber
+		case encHex:
+			k = orderHex
+		}
+		row.kinds = append(row.kinds, k)
+	}
+
+	// A child context: cancelling it makes the driver drop the connection
+	// instead of draining the rest of an abandoned result.
+	qctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rows, err := conn.QueryContext(qctx, query, args...)
+	if err != nil {
+		d.dropSession()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("reading %s: %w", req.Table.TapStreamID, err)
+	}
+	row.vals = make([]sql.RawBytes, len(req.Columns))
+	ptrs := make([]any, len(req.Columns))
+	for i := range ptrs {
+		ptrs[i] = &row.vals[i]
+	}
+	// The last row's order values, copied (RawBytes are reused).
+	lastVals := make([][]byte, len(row.order))
+	var lastBuf []byte
+	haveLast := false
+	lastOrder := func() []any {
+		if !haveLast {
+			return nil
+		}
+		out := make([]any, len(lastVals))
+		for i, v := range lastVals {
+			out[i] = orderValue(v, row.kinds[i])
+		}
+		return out
+	}
+	var sinkErr error
+	n := 0
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			sinkErr = fmt.Errorf("reading %s: %w", req.Table.TapStreamID, err)
+			break
+		}
+		b := row.rec[:0]
+		for i, v := range row.vals {
+			b = append(b, prefixes[i]...)
+			b = encs[i].appendJSON(b, v)
+		}
+		if len(row.vals) == 0 {
+			b = append(b, '{')
+		}
+		row.rec = append(b, '}')
+		if sinkErr = sink(row); sinkErr != nil {
+			break
+		}
+		if len(row.order) > 0 {
+			lastBuf = lastBuf[:0]
+			for i, p := range row.order {
+				v := row.vals[p]
+				if v == nil {
+					lastVals[i] = nil
+					continue
+				}
+				start := len(lastBuf)
+				lastBuf = append(lastBuf, v...)
+				lastVals[i] = lastBuf[start:len(lastBuf):len(lastBuf)]
+			}
+			haveLast = true
+		}
+		if n++; n&255 == 0 && ctx.Err() != nil {
+			break
+		}
+	}
+	stopped := sinkErr != nil || ctx.Err() != nil
+	if stopped {
+		cancel()
+	}
+	err = closeRows(rows)
+	last := lastOrder()
+	if stopped {
+		d.dropSession()
+	}
+	if sinkErr != nil {
+		return last, sinkErr
+	}
+	if ctx.Err() != nil {
+		return last, ctx.Err()
+	}
+	if err != nil {
+		d.dropSession()
+		return last, fmt.Errorf("reading %s: %w", req.Table.TapStreamID, err)
+	}
+	return last, nil
+}
+
+// dropSession forgets the connection after an abandoned or failed query;
+// the next call reconnects.
+func (d *Driver) dropSession() {
+	if d.conn != nil {
+		d.conn.Close()
+		d.conn = nil
+	}
+}

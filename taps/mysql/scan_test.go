@@ -1,0 +1,89 @@
+package mysql
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/taps/sqltap/sqltaptest"
+)
+
+// TestNativeBookmarks checks that bookmarks go back to the server in the
+// column's own type: a datetime(6) replication key with microseconds, and
+// composite (varchar, int) and binary keys chunked by the key order.
+func TestNativeBookmarks(t *testing.T) {
+	db := connect(t)
+	name := testDB(t, db)
+	q := quoteIdent(name)
+	for _, s := range []string{
+		"CREATE TABLE " + q + ".events (id int PRIMARY KEY, at datetime(6))",
+		"INSERT INTO " + q + ".events VALUES (1, '2024-01-01 00:00:00.000001'), (2, '2024-01-01 00:00:00.000002'), (3, '2024-01-01 00:00:00.000002')",
+		"CREATE TABLE " + q + ".composite (k varchar(10), n int, PRIMARY KEY (k, n))",
+		"INSERT INTO " + q + ".composite VALUES ('a', 2), ('a', 10), ('b', 1), ('b b', 1), ('c', 0)",
+		"CREATE TABLE " + q + ".bin (k varbinary(4) PRIMARY KEY)",
+		"INSERT INTO " + q + ".bin VALUES (x'00'), (x'0001'), (x'ff'), (x'22')",
+	} {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	env := &sqltaptest.Env{Driver: testDriver(t, name)}
+	cat := sqltaptest.Discover(t, env)
+	evID := name + "-events"
+	sqltaptest.Select(t, cat, singer.ReplicationIncremental, "at", evID)
+	state, _ := singer.ParseState([]byte(`{"bookmarks":{"` + evID + `":{"replication_key":"at","replication_key_value":"2024-01-01 00:00:00.000002"}}}`))
+	lines, err := sqltaptest.Sync(t, env, sqltaptest.Options(), cat, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, l := range lines {
+		if i := strings.Index(l, `"record":{"id":`); i >= 0 {
+			ids = append(ids, l[i+15:i+16])
+		}
+	}
+	if strings.Join(ids, ",") != "2,3" {
+		t.Errorf("incremental from a microsecond bookmark sent ids %v, want 2,3", ids)
+	}
+	if last := lines[len(lines)-1]; !strings.Contains(last, `"replication_key_value":"2024-01-01 00:00:00.000002"`) {
+		t.Errorf("last state %s", last)
+	}
+
+	cases := []struct {
+		name, table, records, states string
+	}{
+		{"composite", "composite",
+			`{"k":"a","n":2} {"k":"a","n":10} {"k":"b","n":1} {"k":"b b","n":1} {"k":"c","n":0}`,
+			`"last_pk_fetched":{"k":"a","n":10} "last_pk_fetched":{"k":"b b","n":1}`},
+		{"binary", "bin",
+			`{"k":"00"} {"k":"0001"} {"k":"22"} {"k":"ff"}`,
+			`"last_pk_fetched":{"k":"0001"} "last_pk_fetched":{"k":"ff"}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cat := sqltaptest.Discover(t, env)
+			sqltaptest.Select(t, cat, singer.ReplicationFullTable, "", name+"-"+c.table)
+			opts := sqltaptest.Options()
+			opts.ChunkSize = 2
+			lines, err := sqltaptest.Sync(t, env, opts, cat, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var recs, states []string
+			for _, l := range lines {
+				if i := strings.Index(l, `"record":`); i >= 0 {
+					recs = append(recs, l[i+9:strings.Index(l, `,"version"`)])
+				}
+				if strings.Contains(l, "last_pk_fetched") {
+					states = append(states, l[strings.Index(l, `"last_pk_fetched"`):strings.Index(l, `,"version"`)])
+				}
+			}
+			if got := strings.Join(recs, " "); got != c.records {
+				t.Errorf("records %s, want %s", got, c.records)
+			}
+			if got := strings.Join(states, " "); got != c.states {
+				t.Errorf("states %s, want %s", got, c.states)
+			}
+		})
+	}
+}

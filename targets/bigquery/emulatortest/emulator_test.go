@@ -66,7 +66,7 @@ func (harness) Spec() singer.TargetSpec { return target.Spec() }
 // unsupported lists the conformance cases the emulator cannot run, and why;
 // each has a golden-SQL test in targets/bigquery instead.
 var unsupported = map[string]string{
-	"add_column": "after ALTER TABLE ADD COLUMN (and the metadata update) the emulator's MERGE analyzer still reports the new column as an unrecognized name; the ADD COLUMN SQL is checked by TestEvolutionSQL (golden file)",
+	"add_column":                         "after ALTER TABLE ADD COLUMN (and the metadata update) the emulator's MERGE analyzer still reports the new column as an unrecognized name; the ADD COLUMN SQL is checked by TestEvolutionSQL (golden file)",
 	"widen_integer_to_number_and_string": "the emulator supports neither ALTER COLUMN SET DATA TYPE nor CREATE OR REPLACE TABLE t AS SELECT ... FROM t; the SQL is checked by TestEvolutionSQL (golden file)",
 }
 

@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/singerkit/singerkit/singer.Version=$(VERSION)
 BINARIES := $(notdir $(wildcard cmd/*))
 
-.PHONY: all build test test-short bench demo lint services clean
+.PHONY: all build test test-short test-bigquery bench demo lint services clean
 
 all: build
 
@@ -17,8 +17,13 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-test: lint build
+test: lint build test-bigquery
 	$(GO) test -race -count=1 ./...
+
+# The BigQuery suite runs against an in-process emulator, in a module of its
+# own so that the emulator stays out of the binaries' build.
+test-bigquery:
+	cd targets/bigquery/emulatortest && $(GO) vet ./... && $(GO) test -count=1 -timeout 30m ./...
 
 test-short:
 	$(GO) test -short ./...

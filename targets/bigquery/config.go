@@ -1,0 +1,104 @@
+package bigquery
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/singerkit/singerkit/targets/sqltarget"
+	"google.golang.org/api/option"
+)
+
+// Config is target-bigquery's config: where the data goes, how it gets
+// there, and the engine's keys.
+type Config struct {
+	sqltarget.Config
+	Project         string `json:"project"`
+	Dataset         string `json:"dataset"`
+	Location        string `json:"location"`
+	CredentialsPath string `json:"credentials_path"`
+	APIEndpoint     string `json:"api_endpoint"`
+	Method          string `json:"method"`
+}
+
+// Methods of loading.
+const (
+	MethodBatchJob     = "batch_job"
+	MethodStorageWrite = "storage_write"
+)
+
+// check returns every problem of the config at once.
+func (c *Config) check() []string {
+	var problems []string
+	if c.Project == "" {
+		problems = append(problems, "project is required")
+	}
+	if c.Dataset == "" && c.DefaultTargetSchema == "" {
+		problems = append(problems, "dataset is required")
+	}
+	switch c.Method {
+	case "", MethodBatchJob:
+	case MethodStorageWrite:
+		problems = append(problems, "method storage_write is not available yet in this version; use batch_job")
+	default:
+		problems = append(problems, fmt.Sprintf("method must be batch_job, not %q", c.Method))
+	}
+	for _, ds := range c.datasets() {
+		if !validDataset(ds) {
+			problems = append(problems, fmt.Sprintf("dataset %q is not a valid BigQuery dataset name (letters, digits and underscores, at most 1024)", ds))
+		}
+	}
+	if c.CredentialsPath != "" {
+		if _, err := os.Stat(c.CredentialsPath); err != nil {
+			problems = append(problems, fmt.Sprintf("credentials_path %s cannot be read: %v", c.CredentialsPath, unwrapPath(err)))
+		}
+	}
+	return problems
+}
+
+func (c *Config) datasets() []string {
+	var out []string
+	if c.DefaultTargetSchema != "" {
+		out = append(out, c.DefaultTargetSchema)
+	}
+	for _, m := range c.SchemaMapping {
+		out = append(out, m.TargetSchema)
+	}
+	return out
+}
+
+func validDataset(s string) bool {
+	if s == "" || len(s) > 1024 {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// clientOptions: credentials_path, or without it application default
+// credentials; an api_endpoint without credentials (an emulator) sends no
+// credentials at all.
+func (c *Config) clientOptions() []option.ClientOption {
+	var opts []option.ClientOption
+	if c.APIEndpoint != "" {
+		opts = append(opts, option.WithEndpoint(strings.TrimRight(c.APIEndpoint, "/")))
+	}
+	switch {
+	case c.CredentialsPath != "":
+		opts = append(opts, option.WithCredentialsFile(c.CredentialsPath))
+	case c.APIEndpoint != "":
+		opts = append(opts, option.WithoutAuthentication())
+	}
+	return opts
+}

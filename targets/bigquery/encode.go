@@ -1,0 +1,422 @@
+package bigquery
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"cloud.google.com/go/bigquery"
+	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/targets/sqltarget"
+)
+
+// This file writes a batch as newline-delimited JSON, the format of
+// BigQuery load jobs, straight from the values of the schema plan. Values
+// are exact: NUMERIC and BIGNUMERIC as decimal strings (never through a
+// float), INT64 as JSON integers, TIMESTAMP as RFC 3339 UTC with
+// microseconds, JSON columns as strings holding the JSON text. NULL is an
+// omitted field.
+
+// fieldEnc is how one column's values are written.
+type fieldEnc struct {
+	name   string
+	prefix []byte // "name":
+	typ    bigquery.FieldType
+	intMax int // NUMERIC/BIGNUMERIC: digits allowed before the point
+	scale  int // NUMERIC/BIGNUMERIC: digits allowed after it
+}
+
+func newFieldEnc(f *bigquery.FieldSchema) fieldEnc {
+	e := fieldEnc{name: f.Name, typ: f.Type}
+	e.prefix = append(singer.AppendJSONString(nil, f.Name), ':')
+	switch f.Type {
+	case bigquery.NumericFieldType:
+		e.intMax, e.scale = 29, 9
+	case bigquery.BigNumericFieldType:
+		e.intMax, e.scale = 38, 38
+	}
+	if f.Precision > 0 {
+		e.intMax, e.scale = int(f.Precision-f.Scale), int(f.Scale)
+	}
+	return e
+}
+
+// ndjsonBatch is a batch of rows as NDJSON lines.
+type ndjsonBatch struct {
+	table  *sqltarget.Table
+	fields []fieldEnc
+	plan   *loadPlan
+	buf    []byte
+	starts []int // offset of each row's line in buf
+
+	// Keys: the row holding each key's latest record, so that an upsert
+	// sends one row per key (the last record of a key wins).
+	keyCols []int
+	latest  map[string]int
+	dead    []bool
+	dups    bool
+	scratch []byte
+}
+
+func newBatch(t *sqltarget.Table, fields []fieldEnc, plan *loadPlan) *ndjsonBatch {
+	b := &ndjsonBatch{table: t, fields: fields, plan: plan, buf: make([]byte, 0, 1<<16)}
+	for i, c := range t.Columns {
+		if c.Key {
+			b.keyCols = append(b.keyCols, i)
+		}
+	}
+	if len(b.keyCols) > 0 {
+		b.latest = map[string]int{}
+	}
+	return b
+}
+
+func (b *ndjsonBatch) Table() *sqltarget.Table { return b.table }
+func (b *ndjsonBatch) Rows() int               { return len(b.starts) }
+func (b *ndjsonBatch) Bytes() int              { return len(b.buf) }
+
+func (b *ndjsonBatch) Reset() {
+	b.buf, b.starts, b.dead, b.dups = b.buf[:0], b.starts[:0], b.dead[:0], false
+	if b.latest != nil {
+		clear(b.latest)
+	}
+}
+
+func (b *ndjsonBatch) Fresh() sqltarget.Batch { return newBatch(b.table, b.fields, b.plan) }
+
+// Append encodes one record as one line.
+func (b *ndjsonBatch) Append(vals []singer.Value) error {
+	start := len(b.buf)
+	buf := append(b.buf, '{')
+	first := true
+	var err error
+	for i := range b.fields {
+		v := &vals[i]
+		if v.Kind <= singer.Null {
+			continue
+		}
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		buf = append(buf, b.fields[i].prefix...)
+		if buf, err = appendValue(buf, &b.fields[i], v); err != nil {
+			b.buf = buf[:start]
+			return err
+		}
+	}
+	buf = append(buf, '}', '\n')
+	if b.latest != nil {
+		k := b.scratch[:0]
+		for _, c := range b.keyCols {
+			if k, err = appendValue(k, &b.fields[c], &vals[c]); err != nil {
+				b.buf = buf[:start]
+				return err
+			}
+			k = append(k, 0)
+		}
+		b.scratch = k
+		if prev, ok := b.latest[string(k)]; ok {
+			b.dead[prev] = true
+			b.dups = true
+		}
+		b.latest[string(k)] = len(b.starts)
+	}
+	b.buf = buf
+	b.starts = append(b.starts, start)
+	b.dead = append(b.dead, false)
+	return nil
+}
+
+// data returns the lines to load and their count: every row, or with
+// dedupe only the latest row of each key.
+func (b *ndjsonBatch) data(dedupe bool) ([]byte, int) {
+	if !dedupe || !b.dups {
+		return b.buf, len(b.starts)
+	}
+	out := make([]byte, 0, len(b.buf))
+	n := 0
+	for i, s := range b.starts {
+		if b.dead[i] {
+			continue
+		}
+		end := len(b.buf)
+		if i+1 < len(b.starts) {
+			end = b.starts[i+1]
+		}
+		out = append(out, b.buf[s:end]...)
+		n++
+	}
+	return out, n
+}
+
+func valueErr(f *fieldEnc, format string, args ...any) error {
+	return &sqltarget.ValueError{Column: strconv.Quote(f.name), Msg: fmt.Sprintf(format, args...)}
+}
+
+func appendValue(buf []byte, f *fieldEnc, v *singer.Value) ([]byte, error) {
+	switch f.typ {
+	case bigquery.StringFieldType:
+		return appendText(buf, v), nil
+	case bigquery.JSONFieldType:
+		var j []byte
+		switch v.Kind {
+		case singer.String:
+			j = singer.AppendJSONBytes(nil, v.Bytes)
+		case singer.Bool:
+			j = strconv.AppendBool(nil, v.Bool)
+		default:
+			j = v.Bytes
+		}
+		return singer.AppendJSONBytes(buf, j), nil
+	case bigquery.IntegerFieldType:
+		n, ok := intValue(v)
+		if !ok {
+			return buf, valueErr(f, "%s is not an integer in INT64's range", shown(v))
+		}
+		return strconv.AppendInt(buf, n, 10), nil
+	case bigquery.NumericFieldType, bigquery.BigNumericFieldType:
+		text, ok := numericText(v)
+		if !ok {
+			return buf, valueErr(f, "%s is not a number", shown(v))
+		}
+		plain, intDigits, fracDigits, ok := plainDecimal(text)
+		if !ok {
+			return buf, valueErr(f, "%s is not a number", shown(v))
+		}
+		if intDigits > f.intMax || fracDigits > f.scale {
+			return buf, valueErr(f, "%s does not fit %s (%d digits before the point, %d after) without rounding", text, f.typ, f.intMax, f.scale)
+		}
+		buf = append(buf, '"')
+		buf = append(buf, plain...)
+		return append(buf, '"'), nil
+	case bigquery.FloatFieldType:
+		text, ok := numericText(v)
+		if !ok {
+			return buf, valueErr(f, "%s is not a number", shown(v))
+		}
+		return append(buf, text...), nil
+	case bigquery.BooleanFieldType:
+		if v.Kind != singer.Bool {
+			return buf, valueErr(f, "%s is not a boolean", shown(v))
+		}
+		return strconv.AppendBool(buf, v.Bool), nil
+	case bigquery.TimestampFieldType:
+		t, err := timestampOf(v)
+		if err != nil {
+			return buf, valueErr(f, "%v", err)
+		}
+		buf = append(buf, '"')
+		buf = t.AppendFormat(buf, "2006-01-02T15:04:05.000000Z")
+		return append(buf, '"'), nil
+	case bigquery.DateFieldType:
+		t, err := dateOf(v)
+		if err != nil {
+			return buf, valueErr(f, "%v", err)
+		}
+		buf = append(buf, '"')
+		buf = t.AppendFormat(buf, "2006-01-02")
+		return append(buf, '"'), nil
+	case bigquery.TimeFieldType:
+		t, err := timeOfDay(v)
+		if err != nil {
+			return buf, valueErr(f, "%v", err)
+		}
+		buf = append(buf, '"')
+		buf = t.AppendFormat(buf, "15:04:05.000000")
+		return append(buf, '"'), nil
+	}
+	return buf, valueErr(f, "column type %s is not supported by target-bigquery", f.typ)
+}
+
+// shown renders a value for an error message, shortened.
+func shown(v *singer.Value) string {
+	var s string
+	switch v.Kind {
+	case singer.Bool:
+		s = strconv.FormatBool(v.Bool)
+	case singer.String:
+		s = strconv.Quote(string(v.Bytes))
+	default:
+		s = string(v.Bytes)
+	}
+	if len(s) > 60 {
+		s = s[:57] + "..."
+	}
+	return s
+}
+
+// appendText writes a value as a JSON string of its text. NUL characters
+// are removed (the rule of every singerkit target).
+func appendText(buf []byte, v *singer.Value) []byte {
+	var s []byte
+	switch v.Kind {
+	case singer.String, singer.Number, singer.Object, singer.Array:
+		s = v.Bytes
+	case singer.Bool:
+		s = strconv.AppendBool(nil, v.Bool)
+	}
+	if bytes.IndexByte(s, 0) >= 0 {
+		s = bytes.ReplaceAll(s, []byte{0}, nil)
+	}
+	return singer.AppendJSONBytes(buf, s)
+}
+
+func intValue(v *singer.Value) (int64, bool) {
+	switch v.Kind {
+	case singer.Number:
+		if v.IntOK {
+			return v.Int, true
+		}
+		if !v.IsInt {
+			// 1.0 and 1e2 are integers.
+			f, err := strconv.ParseFloat(string(v.Bytes), 64)
+			if err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+				return int64(f), true
+			}
+		}
+	case singer.String:
+		n, err := strconv.ParseInt(string(v.Bytes), 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+func numericText(v *singer.Value) ([]byte, bool) {
+	switch v.Kind {
+	case singer.Number:
+		return v.Bytes, true
+	case singer.String:
+		if singer.IsDecimalText(v.Bytes) {
+			return v.Bytes, true
+		}
+	}
+	return nil, false
+}
+
+// plainDecimal rewrites decimal text (with an optional exponent) as plain
+// digits with no leading integer zeros and no trailing fraction zeros, and
+// counts the digits on each side of the point.
+func plainDecimal(text []byte) (plain []byte, intDigits, fracDigits int, ok bool) {
+	i := 0
+	neg := false
+	if i < len(text) && (text[i] == '-' || text[i] == '+') {
+		neg = text[i] == '-'
+		i++
+	}
+	var digits []byte
+	point, seenPoint := 0, false
+	for ; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digits = append(digits, c)
+		case c == '.' && !seenPoint:
+			point, seenPoint = len(digits), true
+		case c == 'e' || c == 'E':
+			exp, err := strconv.Atoi(string(text[i+1:]))
+			if err != nil || exp > 1000 || exp < -1000 {
+				return nil, 0, 0, false
+			}
+			if !seenPoint {
+				point, seenPoint = len(digits), true
+			}
+			point += exp
+			i = len(text)
+		default:
+			return nil, 0, 0, false
+		}
+	}
+	if len(digits) == 0 {
+		return nil, 0, 0, false
+	}
+	if !seenPoint {
+		point = len(digits)
+	}
+	// Pad so that 0 <= point <= len(digits).
+	for point < 0 {
+		digits = append([]byte{'0'}, digits...)
+		point++
+	}
+	for point > len(digits) {
+		digits = append(digits, '0')
+	}
+	ip, fp := digits[:point], digits[point:]
+	ip = bytes.TrimLeft(ip, "0")
+	fp = bytes.TrimRight(fp, "0")
+	if len(ip) == 0 && len(fp) == 0 {
+		return []byte("0"), 0, 0, true
+	}
+	if neg {
+		plain = append(plain, '-')
+	}
+	if len(ip) == 0 {
+		plain = append(plain, '0')
+	}
+	plain = append(plain, ip...)
+	if len(fp) > 0 {
+		plain = append(plain, '.')
+		plain = append(plain, fp...)
+	}
+	return plain, len(ip), len(fp), true
+}
+
+var (
+	minTimestamp = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTimestamp = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+)
+
+// timestampOf parses a date-time (or a date, as midnight UTC) and rounds it
+// to the microseconds BigQuery keeps.
+func timestampOf(v *singer.Value) (time.Time, error) {
+	if v.Kind != singer.String {
+		return time.Time{}, fmt.Errorf("%s is not a date-time string", shown(v))
+	}
+	t := v.Time
+	if !v.HasTime {
+		var err error
+		t, err = time.Parse(time.RFC3339Nano, string(v.Bytes))
+		if err != nil {
+			if t, err = time.Parse("2006-01-02", string(v.Bytes)); err != nil {
+				return time.Time{}, fmt.Errorf("%s is not an RFC 3339 date-time", shown(v))
+			}
+		}
+	}
+	t = t.UTC().Round(time.Microsecond)
+	if t.Before(minTimestamp) || t.After(maxTimestamp) {
+		return time.Time{}, fmt.Errorf("%s is outside BigQuery's TIMESTAMP range (years 1 to 9999)", shown(v))
+	}
+	return t, nil
+}
+
+func dateOf(v *singer.Value) (time.Time, error) {
+	if v.Kind != singer.String {
+		return time.Time{}, fmt.Errorf("%s is not a date string", shown(v))
+	}
+	if v.HasTime {
+		return v.Time.UTC(), nil
+	}
+	t, err := time.Parse("2006-01-02", string(v.Bytes))
+	if err != nil {
+		if t, err = time.Parse(time.RFC3339Nano, string(v.Bytes)); err != nil {
+			return time.Time{}, fmt.Errorf("%s is not a date (YYYY-MM-DD)", shown(v))
+		}
+		t = t.UTC()
+	}
+	return t, nil
+}
+
+func timeOfDay(v *singer.Value) (time.Time, error) {
+	if v.Kind != singer.String {
+		return time.Time{}, fmt.Errorf("%s is not a time string", shown(v))
+	}
+	t, err := time.Parse("15:04:05.999999999", string(v.Bytes))
+	if err != nil {
+		if t, err = time.Parse("15:04", string(v.Bytes)); err != nil {
+			return time.Time{}, fmt.Errorf("%s is not a time of day (HH:MM:SS[.ffffff])", shown(v))
+		}
+	}
+	return t, nil
+}

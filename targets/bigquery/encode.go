@@ -3,7 +3,6 @@ package bigquery
 import (
 	"bytes"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
@@ -172,19 +171,19 @@ func appendValue(buf []byte, f *fieldEnc, v *singer.Value) ([]byte, error) {
 		}
 		return singer.AppendJSONBytes(buf, j), nil
 	case bigquery.IntegerFieldType:
-		n, ok := intValue(v)
+		n, ok := sqltarget.IntValue(v)
 		if !ok {
-			return buf, valueErr(f, "%s is not an integer in INT64's range", shown(v))
+			return buf, valueErr(f, "%s is not an integer in INT64's range", sqltarget.Shown(v))
 		}
 		return strconv.AppendInt(buf, n, 10), nil
 	case bigquery.NumericFieldType, bigquery.BigNumericFieldType:
-		text, ok := numericText(v)
+		text, ok := sqltarget.NumericText(v)
 		if !ok {
-			return buf, valueErr(f, "%s is not a number", shown(v))
+			return buf, valueErr(f, "%s is not a number", sqltarget.Shown(v))
 		}
 		plain, intDigits, fracDigits, ok := plainDecimal(text)
 		if !ok {
-			return buf, valueErr(f, "%s is not a number", shown(v))
+			return buf, valueErr(f, "%s is not a number", sqltarget.Shown(v))
 		}
 		if intDigits > f.intMax || fracDigits > f.scale {
 			return buf, valueErr(f, "%s does not fit %s (%d digits before the point, %d after) without rounding", text, f.typ, f.intMax, f.scale)
@@ -193,14 +192,14 @@ func appendValue(buf []byte, f *fieldEnc, v *singer.Value) ([]byte, error) {
 		buf = append(buf, plain...)
 		return append(buf, '"'), nil
 	case bigquery.FloatFieldType:
-		text, ok := numericText(v)
+		text, ok := sqltarget.NumericText(v)
 		if !ok {
-			return buf, valueErr(f, "%s is not a number", shown(v))
+			return buf, valueErr(f, "%s is not a number", sqltarget.Shown(v))
 		}
 		return append(buf, text...), nil
 	case bigquery.BooleanFieldType:
 		if v.Kind != singer.Bool {
-			return buf, valueErr(f, "%s is not a boolean", shown(v))
+			return buf, valueErr(f, "%s is not a boolean", sqltarget.Shown(v))
 		}
 		return strconv.AppendBool(buf, v.Bool), nil
 	case bigquery.TimestampFieldType:
@@ -231,23 +230,6 @@ func appendValue(buf []byte, f *fieldEnc, v *singer.Value) ([]byte, error) {
 	return buf, valueErr(f, "column type %s is not supported by target-bigquery", f.typ)
 }
 
-// shown renders a value for an error message, shortened.
-func shown(v *singer.Value) string {
-	var s string
-	switch v.Kind {
-	case singer.Bool:
-		s = strconv.FormatBool(v.Bool)
-	case singer.String:
-		s = strconv.Quote(string(v.Bytes))
-	default:
-		s = string(v.Bytes)
-	}
-	if len(s) > 60 {
-		s = s[:57] + "..."
-	}
-	return s
-}
-
 // appendText writes a value as a JSON string of its text. NUL characters
 // are removed (the rule of every singerkit target).
 func appendText(buf []byte, v *singer.Value) []byte {
@@ -262,38 +244,6 @@ func appendText(buf []byte, v *singer.Value) []byte {
 		s = bytes.ReplaceAll(s, []byte{0}, nil)
 	}
 	return singer.AppendJSONBytes(buf, s)
-}
-
-func intValue(v *singer.Value) (int64, bool) {
-	switch v.Kind {
-	case singer.Number:
-		if v.IntOK {
-			return v.Int, true
-		}
-		if !v.IsInt {
-			// 1.0 and 1e2 are integers.
-			f, err := strconv.ParseFloat(string(v.Bytes), 64)
-			if err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-				return int64(f), true
-			}
-		}
-	case singer.String:
-		n, err := strconv.ParseInt(string(v.Bytes), 10, 64)
-		return n, err == nil
-	}
-	return 0, false
-}
-
-func numericText(v *singer.Value) ([]byte, bool) {
-	switch v.Kind {
-	case singer.Number:
-		return v.Bytes, true
-	case singer.String:
-		if singer.IsDecimalText(v.Bytes) {
-			return v.Bytes, true
-		}
-	}
-	return nil, false
 }
 
 // plainDecimal rewrites decimal text (with an optional exponent) as plain
@@ -372,7 +322,7 @@ var (
 // to the microseconds BigQuery keeps.
 func timestampOf(v *singer.Value) (time.Time, error) {
 	if v.Kind != singer.String {
-		return time.Time{}, fmt.Errorf("%s is not a date-time string", shown(v))
+		return time.Time{}, fmt.Errorf("%s is not a date-time string", sqltarget.Shown(v))
 	}
 	t := v.Time
 	if !v.HasTime {
@@ -380,20 +330,20 @@ func timestampOf(v *singer.Value) (time.Time, error) {
 		t, err = time.Parse(time.RFC3339Nano, string(v.Bytes))
 		if err != nil {
 			if t, err = time.Parse("2006-01-02", string(v.Bytes)); err != nil {
-				return time.Time{}, fmt.Errorf("%s is not an RFC 3339 date-time", shown(v))
+				return time.Time{}, fmt.Errorf("%s is not an RFC 3339 date-time", sqltarget.Shown(v))
 			}
 		}
 	}
 	t = t.UTC().Round(time.Microsecond)
 	if t.Before(minTimestamp) || t.After(maxTimestamp) {
-		return time.Time{}, fmt.Errorf("%s is outside BigQuery's TIMESTAMP range (years 1 to 9999)", shown(v))
+		return time.Time{}, fmt.Errorf("%s is outside BigQuery's TIMESTAMP range (years 1 to 9999)", sqltarget.Shown(v))
 	}
 	return t, nil
 }
 
 func dateOf(v *singer.Value) (time.Time, error) {
 	if v.Kind != singer.String {
-		return time.Time{}, fmt.Errorf("%s is not a date string", shown(v))
+		return time.Time{}, fmt.Errorf("%s is not a date string", sqltarget.Shown(v))
 	}
 	if v.HasTime {
 		return v.Time.UTC(), nil
@@ -401,7 +351,7 @@ func dateOf(v *singer.Value) (time.Time, error) {
 	t, err := time.Parse("2006-01-02", string(v.Bytes))
 	if err != nil {
 		if t, err = time.Parse(time.RFC3339Nano, string(v.Bytes)); err != nil {
-			return time.Time{}, fmt.Errorf("%s is not a date (YYYY-MM-DD)", shown(v))
+			return time.Time{}, fmt.Errorf("%s is not a date (YYYY-MM-DD)", sqltarget.Shown(v))
 		}
 		t = t.UTC()
 	}
@@ -410,12 +360,12 @@ func dateOf(v *singer.Value) (time.Time, error) {
 
 func timeOfDay(v *singer.Value) (time.Time, error) {
 	if v.Kind != singer.String {
-		return time.Time{}, fmt.Errorf("%s is not a time string", shown(v))
+		return time.Time{}, fmt.Errorf("%s is not a time string", sqltarget.Shown(v))
 	}
 	t, err := time.Parse("15:04:05.999999999", string(v.Bytes))
 	if err != nil {
 		if t, err = time.Parse("15:04", string(v.Bytes)); err != nil {
-			return time.Time{}, fmt.Errorf("%s is not a time of day (HH:MM:SS[.ffffff])", shown(v))
+			return time.Time{}, fmt.Errorf("%s is not a time of day (HH:MM:SS[.ffffff])", sqltarget.Shown(v))
 		}
 	}
 	return t, nil

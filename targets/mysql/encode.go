@@ -59,28 +59,6 @@ func newTextBatch(t *sqltarget.Table, cols []encoder, plan *loadPlan) *textBatch
 	return b
 }
 
-// keyHash hashes a record's key values (FNV-1a). Equal keys hash equal; a
-// collision only costs the stage.
-func keyHash(vals []singer.Value, cols []int) uint64 {
-	h := uint64(14695981039346656037)
-	for _, i := range cols {
-		v := &vals[i]
-		if v.IntOK {
-			x := uint64(v.Int)
-			for k := 0; k < 8; k++ {
-				h = (h ^ (x & 0xff)) * 1099511628211
-				x >>= 8
-			}
-		} else {
-			for _, c := range v.Bytes {
-				h = (h ^ uint64(c)) * 1099511628211
-			}
-		}
-		h = (h ^ 0xff) * 1099511628211
-	}
-	return h
-}
-
 func (b *textBatch) Table() *sqltarget.Table { return b.table }
 func (b *textBatch) Rows() int               { return b.rows }
 func (b *textBatch) Bytes() int              { return len(b.buf) }
@@ -106,7 +84,7 @@ func (b *textBatch) Append(vals []singer.Value) error {
 	}
 	b.buf = append(b.buf, '\n')
 	if b.seen != nil && !b.dups {
-		h := keyHash(vals, b.keyCols)
+		h := sqltarget.KeyHash(vals, b.keyCols)
 		if _, ok := b.seen[h]; ok {
 			b.dups = true
 		} else {
@@ -133,27 +111,27 @@ func (b *textBatch) appendField(buf []byte, i int, v *singer.Value) ([]byte, err
 		b.num = appendJSONValue(b.num[:0], v)
 		return appendEscaped(buf, b.num), nil
 	case physInt:
-		n, ok := intValue(v)
+		n, ok := sqltarget.IntValue(v)
 		if !ok {
-			if t, ok := numericText(v); ok && v.Kind == singer.Number {
+			if t, ok := sqltarget.NumericText(v); ok && v.Kind == singer.Number {
 				return buf, valueErr(c, "%s is out of range for the column (%d to %d)", t, c.intMin, c.intMax)
 			}
-			return buf, valueErr(c, "%s is not an integer", shown(v))
+			return buf, valueErr(c, "%s is not an integer", sqltarget.Shown(v))
 		}
 		if n < c.intMin || n > c.intMax {
 			return buf, valueErr(c, "%d is out of range for the column (%d to %d)", n, c.intMin, c.intMax)
 		}
 		return strconv.AppendInt(buf, n, 10), nil
 	case physDecimal:
-		text, ok := numericText(v)
+		text, ok := sqltarget.NumericText(v)
 		if !ok {
-			return buf, valueErr(c, "%s is not a number", shown(v))
+			return buf, valueErr(c, "%s is not a number", sqltarget.Shown(v))
 		}
 		return appendDecimal(buf, c, text, b.needOf(i))
 	case physFloat:
-		text, ok := numericText(v)
+		text, ok := sqltarget.NumericText(v)
 		if !ok {
-			return buf, valueErr(c, "%s is not a number", shown(v))
+			return buf, valueErr(c, "%s is not a number", sqltarget.Shown(v))
 		}
 		f, err := strconv.ParseFloat(string(text), 64)
 		if err != nil || math.IsInf(f, 0) {
@@ -168,11 +146,11 @@ func (b *textBatch) appendField(buf []byte, i int, v *singer.Value) ([]byte, err
 			}
 			return append(buf, '0'), nil
 		case singer.Number:
-			if n, ok := intValue(v); ok && (n == 0 || n == 1) {
+			if n, ok := sqltarget.IntValue(v); ok && (n == 0 || n == 1) {
 				return strconv.AppendInt(buf, n, 10), nil
 			}
 		}
-		return buf, valueErr(c, "%s is not a boolean", shown(v))
+		return buf, valueErr(c, "%s is not a boolean", sqltarget.Shown(v))
 	case physDatetime:
 		t, err := timestampValue(v)
 		if err != nil {
@@ -208,23 +186,6 @@ func (b *textBatch) needOf(i int) *need {
 		return nil
 	}
 	return &b.need[i]
-}
-
-// shown renders a value for an error message, shortened.
-func shown(v *singer.Value) string {
-	var s string
-	switch v.Kind {
-	case singer.Bool:
-		s = strconv.FormatBool(v.Bool)
-	case singer.String:
-		s = strconv.Quote(string(v.Bytes))
-	default:
-		s = string(v.Bytes)
-	}
-	if len(s) > 60 {
-		s = s[:57] + "..."
-	}
-	return s
 }
 
 // appendEscaped writes text with LOAD DATA's escapes. NUL characters are
@@ -277,7 +238,7 @@ func appendText(buf []byte, c *encoder, v *singer.Value, nd *need) ([]byte, erro
 				nd.chars = max(nd.chars, int64(n))
 				return appendEscaped(buf, s), nil
 			}
-			return buf, valueErr(c, "%s is %d characters, longer than the column's %d (no silent truncation; widen the column or set maxLength)", shown(v), n, c.maxChars)
+			return buf, valueErr(c, "%s is %d characters, longer than the column's %d (no silent truncation; widen the column or set maxLength)", sqltarget.Shown(v), n, c.maxChars)
 		}
 	}
 	if c.maxBytes > 0 && int64(len(s)) > c.maxBytes {
@@ -285,7 +246,7 @@ func appendText(buf []byte, c *encoder, v *singer.Value, nd *need) ([]byte, erro
 			nd.bytes = max(nd.bytes, int64(len(s)))
 			return appendEscaped(buf, s), nil
 		}
-		return buf, valueErr(c, "%s is %d bytes, longer than the column's %d (no silent truncation)", shown(v), len(s), c.maxBytes)
+		return buf, valueErr(c, "%s is %d bytes, longer than the column's %d (no silent truncation)", sqltarget.Shown(v), len(s), c.maxBytes)
 	}
 	return appendEscaped(buf, s), nil
 }
@@ -299,38 +260,6 @@ func appendJSONValue(buf []byte, v *singer.Value) []byte {
 		return strconv.AppendBool(buf, v.Bool)
 	}
 	return append(buf, v.Bytes...)
-}
-
-func intValue(v *singer.Value) (int64, bool) {
-	switch v.Kind {
-	case singer.Number:
-		if v.IntOK {
-			return v.Int, true
-		}
-		if !v.IsInt {
-			// 1.0 and 1e2 are integers.
-			f, err := strconv.ParseFloat(string(v.Bytes), 64)
-			if err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-				return int64(f), true
-			}
-		}
-	case singer.String:
-		n, err := strconv.ParseInt(string(v.Bytes), 10, 64)
-		return n, err == nil
-	}
-	return 0, false
-}
-
-func numericText(v *singer.Value) ([]byte, bool) {
-	switch v.Kind {
-	case singer.Number:
-		return v.Bytes, true
-	case singer.String:
-		if _, ok := parseDecimal(v.Bytes); ok {
-			return v.Bytes, true
-		}
-	}
-	return nil, false
 }
 
 // decimalParts is a decimal number as sign, significant digits and the
@@ -447,7 +376,7 @@ var (
 
 func timestampValue(v *singer.Value) (time.Time, error) {
 	if v.Kind != singer.String {
-		return time.Time{}, fmt.Errorf("%s is not a date-time string", shown(v))
+		return time.Time{}, fmt.Errorf("%s is not a date-time string", sqltarget.Shown(v))
 	}
 	t := v.Time
 	if !v.HasTime {
@@ -457,7 +386,7 @@ func timestampValue(v *singer.Value) (time.Time, error) {
 			if d, derr := time.Parse("2006-01-02", string(v.Bytes)); derr == nil {
 				t = d
 			} else {
-				return t, fmt.Errorf("%s is not an RFC 3339 date-time", shown(v))
+				return t, fmt.Errorf("%s is not an RFC 3339 date-time", sqltarget.Shown(v))
 			}
 		}
 	}
@@ -465,14 +394,14 @@ func timestampValue(v *singer.Value) (time.Time, error) {
 	// conversion does.
 	t = t.UTC().Round(time.Microsecond)
 	if t.Before(minDatetime) || !t.Before(maxDatetime) {
-		return t, fmt.Errorf("%s is out of range for DATETIME (years 1000 to 9999)", shown(v))
+		return t, fmt.Errorf("%s is out of range for DATETIME (years 1000 to 9999)", sqltarget.Shown(v))
 	}
 	return t, nil
 }
 
 func dateValue(v *singer.Value) (time.Time, error) {
 	if v.Kind != singer.String {
-		return time.Time{}, fmt.Errorf("%s is not a date string", shown(v))
+		return time.Time{}, fmt.Errorf("%s is not a date string", sqltarget.Shown(v))
 	}
 	t := v.Time
 	if !v.HasTime {
@@ -487,11 +416,11 @@ func dateValue(v *singer.Value) (time.Time, error) {
 			t, err = time.Parse("2006-01-02", s)
 		}
 		if err != nil {
-			return t, fmt.Errorf("%s is not a date (YYYY-MM-DD)", shown(v))
+			return t, fmt.Errorf("%s is not a date (YYYY-MM-DD)", sqltarget.Shown(v))
 		}
 	}
 	if t.Before(minDatetime) || !t.Before(maxDatetime) {
-		return t, fmt.Errorf("%s is out of range for DATE (years 1000 to 9999)", shown(v))
+		return t, fmt.Errorf("%s is out of range for DATE (years 1000 to 9999)", sqltarget.Shown(v))
 	}
 	return t, nil
 }
@@ -500,7 +429,9 @@ func dateValue(v *singer.Value) (time.Time, error) {
 // which a TIME column does not keep, and writes hh:mm:ss.ffffff.
 func appendTimeOfDay(buf []byte, c *encoder, v *singer.Value) ([]byte, error) {
 	s := v.Bytes
-	bad := func() ([]byte, error) { return buf, valueErr(c, "%s is not a time of day (hh:mm:ss)", shown(v)) }
+	bad := func() ([]byte, error) {
+		return buf, valueErr(c, "%s is not a time of day (hh:mm:ss)", sqltarget.Shown(v))
+	}
 	if v.Kind != singer.String || len(s) < 8 || s[2] != ':' || s[5] != ':' {
 		return bad()
 	}
@@ -522,7 +453,7 @@ func appendTimeOfDay(buf []byte, c *encoder, v *singer.Value) ([]byte, error) {
 				buf = append(buf, s[i])
 				n++
 			} else if s[i] != '0' {
-				return buf, valueErr(c, "%s has more than 6 fraction digits (TIME(6); no silent rounding)", shown(v))
+				return buf, valueErr(c, "%s has more than 6 fraction digits (TIME(6); no silent rounding)", sqltarget.Shown(v))
 			}
 			i++
 		}

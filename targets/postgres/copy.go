@@ -88,28 +88,6 @@ func newCopyBatch(t *sqltarget.Table, cols []encoder, plan *loadPlan) *copyBatch
 	return b
 }
 
-// keyHash hashes a record's key values (FNV-1a). Equal keys hash equal; a
-// collision only costs the dedup sort.
-func keyHash(vals []singer.Value, cols []int) uint64 {
-	h := uint64(14695981039346656037)
-	for _, i := range cols {
-		v := &vals[i]
-		if v.IntOK {
-			x := uint64(v.Int)
-			for k := 0; k < 8; k++ {
-				h = (h ^ (x & 0xff)) * 1099511628211
-				x >>= 8
-			}
-		} else {
-			for _, c := range v.Bytes {
-				h = (h ^ uint64(c)) * 1099511628211
-			}
-		}
-		h = (h ^ 0xff) * 1099511628211
-	}
-	return h
-}
-
 func (b *copyBatch) Table() *sqltarget.Table { return b.table }
 func (b *copyBatch) Rows() int               { return b.rows }
 func (b *copyBatch) Bytes() int              { return len(b.buf) }
@@ -142,7 +120,7 @@ func (b *copyBatch) Append(vals []singer.Value) error {
 		}
 	}
 	if b.seen != nil && !b.dups {
-		h := keyHash(vals, b.keyCols)
+		h := sqltarget.KeyHash(vals, b.keyCols)
 		if _, ok := b.seen[h]; ok {
 			b.dups = true
 		} else {
@@ -178,9 +156,9 @@ func (b *copyBatch) appendField(buf []byte, c *encoder, v *singer.Value) ([]byte
 		binary.BigEndian.PutUint32(buf[start:], uint32(len(buf)-start-4))
 		return buf, nil
 	case physInt8, physInt4, physInt2:
-		n, ok := intValue(v)
+		n, ok := sqltarget.IntValue(v)
 		if !ok {
-			return buf, valueErr(c, "%s is not an integer", shown(v))
+			return buf, valueErr(c, "%s is not an integer", sqltarget.Shown(v))
 		}
 		switch c.kind {
 		case physInt8:
@@ -200,14 +178,14 @@ func (b *copyBatch) appendField(buf []byte, c *encoder, v *singer.Value) ([]byte
 			return binary.BigEndian.AppendUint16(buf, uint16(int16(n))), nil
 		}
 	case physNumeric:
-		text, ok := numericText(v)
+		text, ok := sqltarget.NumericText(v)
 		if !ok {
-			return buf, valueErr(c, "%s is not a number", shown(v))
+			return buf, valueErr(c, "%s is not a number", sqltarget.Shown(v))
 		}
 		return b.appendNumeric(buf, c, text)
 	case physBool:
 		if v.Kind != singer.Bool {
-			return buf, valueErr(c, "%s is not a boolean", shown(v))
+			return buf, valueErr(c, "%s is not a boolean", sqltarget.Shown(v))
 		}
 		buf = lenPrefixed(buf, 1)
 		if v.Bool {
@@ -236,9 +214,9 @@ func (b *copyBatch) appendField(buf []byte, c *encoder, v *singer.Value) ([]byte
 		buf = lenPrefixed(buf, 8)
 		return binary.BigEndian.AppendUint64(buf, uint64(us)), nil
 	case physFloat8, physFloat4:
-		text, ok := numericText(v)
+		text, ok := sqltarget.NumericText(v)
 		if !ok {
-			return buf, valueErr(c, "%s is not a number", shown(v))
+			return buf, valueErr(c, "%s is not a number", sqltarget.Shown(v))
 		}
 		f, err := strconv.ParseFloat(string(text), 64)
 		if err != nil {
@@ -253,29 +231,12 @@ func (b *copyBatch) appendField(buf []byte, c *encoder, v *singer.Value) ([]byte
 	case physUUID:
 		u, ok := parseUUID(v)
 		if !ok {
-			return buf, valueErr(c, "%s is not a UUID", shown(v))
+			return buf, valueErr(c, "%s is not a UUID", sqltarget.Shown(v))
 		}
 		buf = lenPrefixed(buf, 16)
 		return append(buf, u[:]...), nil
 	}
 	return buf, valueErr(c, "unsupported column type")
-}
-
-// shown renders a value for an error message, shortened.
-func shown(v *singer.Value) string {
-	var s string
-	switch v.Kind {
-	case singer.Bool:
-		s = strconv.FormatBool(v.Bool)
-	case singer.String:
-		s = strconv.Quote(string(v.Bytes))
-	default:
-		s = string(v.Bytes)
-	}
-	if len(s) > 60 {
-		s = s[:57] + "..."
-	}
-	return s
 }
 
 // appendText writes a value as text. NUL characters, which PostgreSQL text
@@ -325,38 +286,6 @@ func appendJSONValue(buf []byte, v *singer.Value) []byte {
 		return append(buf, v.Bytes...)
 	}
 	return append(buf, v.Bytes...)
-}
-
-func intValue(v *singer.Value) (int64, bool) {
-	switch v.Kind {
-	case singer.Number:
-		if v.IntOK {
-			return v.Int, true
-		}
-		if !v.IsInt {
-			// 1.0 and 1e2 are integers.
-			f, err := strconv.ParseFloat(string(v.Bytes), 64)
-			if err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-				return int64(f), true
-			}
-		}
-	case singer.String:
-		n, err := strconv.ParseInt(string(v.Bytes), 10, 64)
-		return n, err == nil
-	}
-	return 0, false
-}
-
-func numericText(v *singer.Value) ([]byte, bool) {
-	switch v.Kind {
-	case singer.Number:
-		return v.Bytes, true
-	case singer.String:
-		if singer.IsDecimalText(v.Bytes) {
-			return v.Bytes, true
-		}
-	}
-	return nil, false
 }
 
 // appendNumeric encodes decimal text exactly as a binary numeric: base-10000
@@ -488,7 +417,7 @@ func floorDiv(a, b int) int {
 
 func timestampMicros(v *singer.Value) (int64, error) {
 	if v.Kind != singer.String {
-		return 0, fmt.Errorf("%s is not a date-time string", shown(v))
+		return 0, fmt.Errorf("%s is not a date-time string", sqltarget.Shown(v))
 	}
 	t := v.Time
 	if !v.HasTime {
@@ -504,7 +433,7 @@ func timestampMicros(v *singer.Value) (int64, error) {
 			if d, derr := time.Parse("2006-01-02", string(v.Bytes)); derr == nil {
 				t = d
 			} else {
-				return 0, fmt.Errorf("%s is not an RFC 3339 date-time", shown(v))
+				return 0, fmt.Errorf("%s is not an RFC 3339 date-time", sqltarget.Shown(v))
 			}
 		}
 	}
@@ -516,7 +445,7 @@ func timestampMicros(v *singer.Value) (int64, error) {
 
 func dateDays(v *singer.Value) (int32, error) {
 	if v.Kind != singer.String {
-		return 0, fmt.Errorf("%s is not a date string", shown(v))
+		return 0, fmt.Errorf("%s is not a date string", sqltarget.Shown(v))
 	}
 	t := v.Time
 	if !v.HasTime {
@@ -537,7 +466,7 @@ func dateDays(v *singer.Value) (int32, error) {
 			t, err = time.Parse("2006-01-02", s)
 		}
 		if err != nil {
-			return 0, fmt.Errorf("%s is not a date (YYYY-MM-DD)", shown(v))
+			return 0, fmt.Errorf("%s is not a date (YYYY-MM-DD)", sqltarget.Shown(v))
 		}
 	}
 	y, m, d := t.Date()
@@ -550,7 +479,7 @@ func dateDays(v *singer.Value) (int32, error) {
 func timeOfDayMicros(v *singer.Value) (int64, error) {
 	s := v.Bytes
 	if v.Kind != singer.String || len(s) < 8 || s[2] != ':' || s[5] != ':' {
-		return 0, fmt.Errorf("%s is not a time of day (hh:mm:ss)", shown(v))
+		return 0, fmt.Errorf("%s is not a time of day (hh:mm:ss)", sqltarget.Shown(v))
 	}
 	num := func(b []byte) (int64, bool) {
 		if b[0] < '0' || b[0] > '9' || b[1] < '0' || b[1] > '9' {
@@ -562,7 +491,7 @@ func timeOfDayMicros(v *singer.Value) (int64, error) {
 	m, ok2 := num(s[3:5])
 	sec, ok3 := num(s[6:8])
 	if !ok1 || !ok2 || !ok3 || h > 24 || m > 59 || sec > 60 {
-		return 0, fmt.Errorf("%s is not a time of day (hh:mm:ss)", shown(v))
+		return 0, fmt.Errorf("%s is not a time of day (hh:mm:ss)", sqltarget.Shown(v))
 	}
 	us := ((h*60+m)*60 + sec) * 1_000_000
 	i := 8
@@ -576,7 +505,7 @@ func timeOfDayMicros(v *singer.Value) (int64, error) {
 		}
 	}
 	if i < len(s) && s[i] != 'Z' && s[i] != 'z' && s[i] != '+' && s[i] != '-' {
-		return 0, fmt.Errorf("%s is not a time of day (hh:mm:ss)", shown(v))
+		return 0, fmt.Errorf("%s is not a time of day (hh:mm:ss)", sqltarget.Shown(v))
 	}
 	return us, nil
 }

@@ -1,0 +1,85 @@
+package sqltarget
+
+import (
+	"math"
+	"strconv"
+
+	"github.com/singerkit/singerkit/singer"
+)
+
+// These helpers turn a plan's singer.Value into what every dialect's
+// encoders need; they live here so that the dialects agree on them.
+
+// KeyHash hashes a record's key values (FNV-1a). Equal keys hash equal; a
+// collision only costs a dialect its dedupe path. Dialects use it to tell
+// whether a batch repeats a key.
+func KeyHash(vals []singer.Value, cols []int) uint64 {
+	h := uint64(14695981039346656037)
+	for _, i := range cols {
+		v := &vals[i]
+		if v.IntOK {
+			x := uint64(v.Int)
+			for k := 0; k < 8; k++ {
+				h = (h ^ (x & 0xff)) * 1099511628211
+				x >>= 8
+			}
+		} else {
+			for _, c := range v.Bytes {
+				h = (h ^ uint64(c)) * 1099511628211
+			}
+		}
+		h = (h ^ 0xff) * 1099511628211
+	}
+	return h
+}
+
+// IntValue returns a value as an int64: an integer, a number with an
+// integral value (1.0, 1e2), or a string of digits.
+func IntValue(v *singer.Value) (int64, bool) {
+	switch v.Kind {
+	case singer.Number:
+		if v.IntOK {
+			return v.Int, true
+		}
+		if !v.IsInt {
+			f, err := strconv.ParseFloat(string(v.Bytes), 64)
+			if err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+				return int64(f), true
+			}
+		}
+	case singer.String:
+		n, err := strconv.ParseInt(string(v.Bytes), 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// NumericText returns a number's exact text, or a string holding a decimal.
+func NumericText(v *singer.Value) ([]byte, bool) {
+	switch v.Kind {
+	case singer.Number:
+		return v.Bytes, true
+	case singer.String:
+		if singer.IsDecimalText(v.Bytes) {
+			return v.Bytes, true
+		}
+	}
+	return nil, false
+}
+
+// Shown renders a value for an error message, shortened to 60 bytes.
+func Shown(v *singer.Value) string {
+	var s string
+	switch v.Kind {
+	case singer.Bool:
+		s = strconv.FormatBool(v.Bool)
+	case singer.String:
+		s = strconv.Quote(string(v.Bytes))
+	default:
+		s = string(v.Bytes)
+	}
+	if len(s) > 60 {
+		s = s[:57] + "..."
+	}
+	return s
+}

@@ -11,20 +11,16 @@ import (
 
 // Spec is tap-postgres for the shared command line (singer.RunTap).
 func Spec() singer.TapSpec {
-	return singer.TapSpec{
-		About: singer.About{
-			Name:         "tap-postgres",
-			Description:  "Reads PostgreSQL tables and views as Singer streams: discovery with full metadata, resumable key-ordered FULL_TABLE, INCREMENTAL, and LOG_BASED through logical replication (pgoutput)",
-			Version:      singer.Version,
-			Capabilities: []string{"discover", "catalog", "properties", "state", "log-based"},
-			Settings:     schemas.Get("tap-postgres.config.json"),
-		},
-		Discover: discover,
-		Sync:     sync,
-	}
+	return sqltap.Spec(singer.About{
+		Name:         "tap-postgres",
+		Description:  "Reads PostgreSQL tables and views as Singer streams: discovery with full metadata, resumable key-ordered FULL_TABLE, INCREMENTAL, and LOG_BASED through logical replication (pgoutput)",
+		Version:      singer.Version,
+		Capabilities: []string{"discover", "catalog", "properties", "state", "log-based"},
+		Settings:     schemas.Get("tap-postgres.config.json"),
+	}, open)
 }
 
-func open(ctx context.Context, env *singer.Env) (*Config, *Driver, error) {
+func open(ctx context.Context, env *singer.Env) (*sqltap.Engine, func(), error) {
 	var cfg Config
 	if err := env.Config.Decode(&cfg); err != nil {
 		return nil, nil, err
@@ -34,7 +30,7 @@ func open(ctx context.Context, env *singer.Env) (*Config, *Driver, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return &cfg, d, nil
+	return Engine(&cfg, d, env.Log), func() { d.Close() }, nil
 }
 
 // Engine returns the SQL tap engine over d with the config's options.
@@ -50,26 +46,4 @@ func Engine(cfg *Config, d *Driver, log *singer.Log) *sqltap.Engine {
 			LogMaxRun:                time.Duration(cfg.MaxRunSeconds * float64(time.Second)),
 		},
 	}
-}
-
-func discover(ctx context.Context, env *singer.Env) error {
-	cfg, d, err := open(ctx, env)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	cat, err := Engine(cfg, d, env.Log).Discover(ctx)
-	if err != nil {
-		return err
-	}
-	return cat.WriteJSON(env.Stdout)
-}
-
-func sync(ctx context.Context, env *singer.Env, catalog *singer.Catalog, state *singer.State, out *singer.Encoder) error {
-	cfg, d, err := open(ctx, env)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return Engine(cfg, d, env.Log).Sync(ctx, catalog, state, out)
 }

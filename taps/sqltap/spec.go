@@ -1,0 +1,39 @@
+package sqltap
+
+import (
+	"context"
+
+	"github.com/singerkit/singerkit/singer"
+)
+
+// Opener decodes a driver's config and connects: it returns the engine over
+// the driver and a function that closes the connection.
+type Opener func(ctx context.Context, env *singer.Env) (*Engine, func(), error)
+
+// Spec wires a driver into the shared command line: --discover writes the
+// engine's catalog, a sync runs the engine with the catalog and state.
+func Spec(about singer.About, open Opener) singer.TapSpec {
+	return singer.TapSpec{
+		About: about,
+		Discover: func(ctx context.Context, env *singer.Env) error {
+			e, closeFn, err := open(ctx, env)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			cat, err := e.Discover(ctx)
+			if err != nil {
+				return err
+			}
+			return cat.WriteJSON(env.Stdout)
+		},
+		Sync: func(ctx context.Context, env *singer.Env, catalog *singer.Catalog, state *singer.State, out *singer.Encoder) error {
+			e, closeFn, err := open(ctx, env)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			return e.Sync(ctx, catalog, state, out)
+		},
+	}
+}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/singerkit/singerkit/targets/sqltarget"
 	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 // Config is target-bigquery's config: where the data goes, how it gets
@@ -18,7 +20,25 @@ type Config struct {
 	Location        string `json:"location"`
 	CredentialsPath string `json:"credentials_path"`
 	APIEndpoint     string `json:"api_endpoint"`
-	Method          string `json:"method"`
+	// StorageAPIEndpoint is the Storage Write API's gRPC endpoint
+	// (host:port); with it and no credentials_path the connection is
+	// plain gRPC without credentials (an emulator).
+	StorageAPIEndpoint string `json:"storage_api_endpoint"`
+	Method             string `json:"method"`
+}
+
+// method is the method in effect: storage_write by default, except with an
+// api_endpoint (an emulator or private endpoint) but no
+// storage_api_endpoint, where the Storage API's address is unknown and
+// batch_job is the default.
+func (c *Config) method() string {
+	switch {
+	case c.Method != "":
+		return c.Method
+	case c.APIEndpoint != "" && c.StorageAPIEndpoint == "":
+		return MethodBatchJob
+	}
+	return MethodStorageWrite
 }
 
 // Methods of loading.
@@ -39,9 +59,11 @@ func (c *Config) check() []string {
 	switch c.Method {
 	case "", MethodBatchJob:
 	case MethodStorageWrite:
-		problems = append(problems, "method storage_write is not available yet in this version; use batch_job")
+		if c.APIEndpoint != "" && c.StorageAPIEndpoint == "" {
+			problems = append(problems, "method storage_write with an api_endpoint needs storage_api_endpoint too (the Storage Write API's gRPC host:port), or use method batch_job")
+		}
 	default:
-		problems = append(problems, fmt.Sprintf("method must be batch_job, not %q", c.Method))
+		problems = append(problems, fmt.Sprintf("method must be storage_write or batch_job, not %q", c.Method))
 	}
 	for _, ds := range c.datasets() {
 		if !validDataset(ds) {
@@ -101,4 +123,26 @@ func (c *Config) clientOptions() []option.ClientOption {
 		opts = append(opts, option.WithoutAuthentication())
 	}
 	return opts
+}
+
+// storageOptions are the Storage Write client's options: the configured
+// endpoint (plain gRPC without credentials when there is no
+// credentials_path: an emulator), else BigQuery's with the credentials.
+func (c *Config) storageOptions() ([]option.ClientOption, error) {
+	var opts []option.ClientOption
+	if c.StorageAPIEndpoint != "" {
+		ep := storageEndpoint(c.StorageAPIEndpoint)
+		if c.CredentialsPath == "" {
+			conn, err := grpc.NewClient(ep, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				return nil, fmt.Errorf("storage_api_endpoint %s: %w", c.StorageAPIEndpoint, err)
+			}
+			return []option.ClientOption{option.WithGRPCConn(conn), option.WithEndpoint(ep), option.WithoutAuthentication()}, nil
+		}
+		opts = append(opts, option.WithEndpoint(ep))
+	}
+	if c.CredentialsPath != "" {
+		opts = append(opts, option.WithCredentialsFile(c.CredentialsPath))
+	}
+	return opts, nil
 }

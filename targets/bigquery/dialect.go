@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"cloud.google.com/go/bigquery"
+	"cloud.google.com/go/bigquery/storage/managedwriter"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
@@ -19,9 +20,12 @@ const maxIdentifier = 300
 // sessions share one client (it is safe for concurrent use).
 type Dialect struct {
 	client   *bigquery.Client
+	writer   *managedwriter.Client // method storage_write, else nil
+	method   string
 	project  string
 	location string
 	log      *singer.Log
+	runID    string // names this run's jobs (see jobID)
 }
 
 // NewDialect connects a client for a config.
@@ -33,11 +37,30 @@ func NewDialect(ctx context.Context, cfg *Config, log *singer.Log) (*Dialect, er
 	if cfg.Location != "" {
 		c.Location = cfg.Location
 	}
-	return &Dialect{client: c, project: cfg.Project, location: cfg.Location, log: log}, nil
+	d := &Dialect{client: c, method: cfg.method(), project: cfg.Project, location: cfg.Location, log: log, runID: newRunID()}
+	if d.method == MethodStorageWrite {
+		opts, err := cfg.storageOptions()
+		if err == nil {
+			d.writer, err = managedwriter.NewClient(ctx, cfg.Project, opts...)
+		}
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("creating the BigQuery Storage Write client: %w", err)
+		}
+	}
+	return d, nil
 }
 
-// Close closes the client.
-func (d *Dialect) Close() error { return d.client.Close() }
+// Close closes the clients and logs what was sent.
+func (d *Dialect) Close() error {
+	if n := sentRows.Load(); n > 0 {
+		d.log.Infof("sent %d rows in %d bytes (%.1f bytes a row) by method %s", n, sentBytes.Load(), float64(sentBytes.Load())/float64(n), d.method)
+	}
+	if d.writer != nil {
+		d.writer.Close()
+	}
+	return d.client.Close()
+}
 
 // FoldIdentifier maps a name to BigQuery's rules (see FoldName).
 func (d *Dialect) FoldIdentifier(name string) string { return FoldName(name) }

@@ -9,6 +9,8 @@ import (
 
 	"cloud.google.com/go/bigquery"
 	"google.golang.org/api/googleapi"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Retries: the errors BigQuery documents as retryable (rateLimitExceeded,
@@ -39,6 +41,12 @@ func retryable(err error) bool {
 	var be *bigquery.Error
 	if errors.As(err, &be) {
 		return retryableReasons[be.Reason]
+	}
+	if st, ok := status.FromError(err); ok {
+		switch st.Code() {
+		case codes.Unavailable, codes.ResourceExhausted, codes.Aborted, codes.Internal, codes.DeadlineExceeded:
+			return true
+		}
 	}
 	return false
 }

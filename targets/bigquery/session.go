@@ -11,6 +11,7 @@ import (
 	"cloud.google.com/go/bigquery"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 	"google.golang.org/api/iterator"
+	"google.golang.org/protobuf/types/descriptorpb"
 )
 
 // stageLifetime bounds how long a staging table left behind by a crash
@@ -34,25 +35,25 @@ type loadPlan struct {
 	schema         bigquery.Schema // the table's columns as loaded, in batch order
 	cols, keys     []string
 	deletedAt      string
+
+	// storage_write: the rows' message type and how each column is written.
+	desc  *descriptorpb.DescriptorProto
+	proto []protoField
 }
 
 func (s *session) retry(ctx context.Context, op func() error) error {
 	return withRetry(ctx, sleepCtx, op)
 }
 
-// exec runs one SQL statement as a query job and waits for it.
+// exec runs one SQL statement as a query job under a job ID of its own
+// (see runJob) and waits for it.
 func (s *session) exec(ctx context.Context, sql string) error {
-	return s.retry(ctx, func() error {
-		job, err := s.d.client.Query(sql).Run(ctx)
-		if err != nil {
-			return err
-		}
-		st, err := job.Wait(ctx)
-		if err != nil {
-			return err
-		}
-		return st.Err()
-	})
+	_, err := runJob(ctx, s.retry, s.d.jobBase("", "query"), func(ctx context.Context, id string) (job, error) {
+		q := s.d.client.Query(sql)
+		q.JobID = id
+		return q.Run(ctx)
+	}, s.lookupJob)
+	return err
 }
 
 // count runs a COUNT(*) query.
@@ -195,6 +196,12 @@ func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (sqltarg
 			plan.deletedAt = f.Name
 		}
 	}
+	if s.d.writer != nil {
+		if plan.desc, plan.proto, err = protoDescriptor(plan.schema); err != nil {
+			return nil, fmt.Errorf("table %s: %w", path, err)
+		}
+		return newProtoBatch(t, plan), nil
+	}
 	return newBatch(t, fields, plan), nil
 }
 
@@ -261,35 +268,28 @@ func (s *session) evolve(ctx context.Context, t *sqltarget.Table, path string, e
 	return added, nil
 }
 
-// loadJob sends data to a table with a load job and returns the rows the
-// job reports loaded (-1 when it reports none).
+// loadJob sends data to a table with a load job under a job ID of its own
+// (see runJob) and returns the rows the job reports loaded (-1 when it
+// reports none).
 func (s *session) loadJob(ctx context.Context, dataset, table string, data []byte, disp bigquery.TableWriteDisposition) (int64, error) {
-	out := int64(-1)
-	err := s.retry(ctx, func() error {
+	st, err := runJob(ctx, s.retry, s.d.jobBase(table, "load"), func(ctx context.Context, id string) (job, error) {
 		src := bigquery.NewReaderSource(bytes.NewReader(data))
 		src.SourceFormat = bigquery.JSON
 		l := s.d.client.Dataset(dataset).Table(table).LoaderFrom(src)
 		l.WriteDisposition = disp
 		l.CreateDisposition = bigquery.CreateNever
-		job, err := l.Run(ctx)
-		if err != nil {
-			return err
+		l.JobID = id
+		return l.Run(ctx)
+	}, s.lookupJob)
+	if err != nil {
+		return -1, err
+	}
+	if st.Statistics != nil {
+		if ls, ok := st.Statistics.Details.(*bigquery.LoadStatistics); ok {
+			return ls.OutputRows, nil
 		}
-		st, err := job.Wait(ctx)
-		if err != nil {
-			return err
-		}
-		if err := st.Err(); err != nil {
-			return err
-		}
-		if st.Statistics != nil {
-			if ls, ok := st.Statistics.Details.(*bigquery.LoadStatistics); ok {
-				out = ls.OutputRows
-			}
-		}
-		return nil
-	})
-	return out, err
+	}
+	return -1, nil
 }
 
 // Load loads one batch. Append and overwrite: one load job into the table
@@ -298,9 +298,14 @@ func (s *session) loadJob(ctx context.Context, dataset, table string, data []byt
 // load job; the staged count is checked; one MERGE by key updates,
 // inserts (and with hard_delete deletes) rows; the stage is dropped.
 func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.LoadMode) error {
+	if pb, ok := b.(*protoBatch); ok {
+		return s.loadStorage(ctx, pb, mode)
+	}
 	nb := b.(*ndjsonBatch)
 	p := nb.plan
 	data, rows := nb.data(mode.Upsert)
+	sentRows.Add(int64(rows))
+	sentBytes.Add(int64(len(data)))
 	if !mode.Upsert || len(p.keys) == 0 {
 		disp := bigquery.WriteAppend
 		if mode.Truncate {
@@ -315,22 +320,11 @@ func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.Lo
 		}
 		return nil
 	}
-	stage := stageName(p.table)
-	stageTbl := s.d.client.Dataset(p.dataset).Table(stage)
-	stagePath := tablePath(s.d.project, p.dataset, stage)
-	err := s.retry(ctx, func() error {
-		return stageTbl.Create(ctx, &bigquery.TableMetadata{Schema: p.schema, ExpirationTime: time.Now().Add(stageLifetime)})
-	})
+	stage, stagePath, drop, err := s.createStage(ctx, p)
 	if err != nil {
-		return fmt.Errorf("creating staging table %s: %w", stagePath, err)
+		return err
 	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if err := stageTbl.Delete(dctx); err != nil && !notFound(err) {
-			s.d.log.Warnf("dropping staging table %s: %v (it expires in %s)", stagePath, err, stageLifetime)
-		}
-	}()
+	defer drop()
 	n, err := s.loadJob(ctx, p.dataset, stage, data, bigquery.WriteTruncate)
 	if err != nil {
 		return fmt.Errorf("load job into %s: %w", stagePath, err)
@@ -357,6 +351,28 @@ func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.Lo
 		return fmt.Errorf("merging by key: %w", err)
 	}
 	return nil
+}
+
+// createStage creates a new staging table with the plan's columns, which
+// expires by itself; drop drops it at once.
+func (s *session) createStage(ctx context.Context, p *loadPlan) (stage, stagePath string, drop func(), err error) {
+	stage = stageName(p.table)
+	stageTbl := s.d.client.Dataset(p.dataset).Table(stage)
+	stagePath = tablePath(s.d.project, p.dataset, stage)
+	err = s.retry(ctx, func() error {
+		return stageTbl.Create(ctx, &bigquery.TableMetadata{Schema: p.schema, ExpirationTime: time.Now().Add(stageLifetime)})
+	})
+	if err != nil {
+		return "", "", nil, fmt.Errorf("creating staging table %s: %w", stagePath, err)
+	}
+	drop = func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := stageTbl.Delete(dctx); err != nil && !notFound(err) {
+			s.d.log.Warnf("dropping staging table %s: %v (it expires in %s)", stagePath, err, stageLifetime)
+		}
+	}
+	return stage, stagePath, drop, nil
 }
 
 // stageName is a new staging table name for a table.

@@ -31,8 +31,9 @@ import (
 const project = "test"
 
 var (
-	endpoint string
-	client   *bigquery.Client
+	endpoint        string // REST, http://host:port
+	storageEndpoint string // Storage Write API, gRPC host:port
+	client          *bigquery.Client
 )
 
 func TestMain(m *testing.M) {
@@ -45,8 +46,19 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "loading the emulator project:", err)
 		os.Exit(1)
 	}
-	ts := srv.TestServer()
-	endpoint = ts.URL
+	// Real listeners (not TestServer's in-memory gRPC): the target runs
+	// as a separate process and dials both APIs.
+	bound := make(chan [2]string, 1)
+	srv.SetListenCallback(func(httpAddr, grpcAddr string) { bound <- [2]string{httpAddr, grpcAddr} })
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(context.Background(), "127.0.0.1:0", "127.0.0.1:0") }()
+	select {
+	case a := <-bound:
+		endpoint, storageEndpoint = "http://"+a[0], a[1]
+	case err := <-served:
+		fmt.Fprintln(os.Stderr, "serving the BigQuery emulator:", err)
+		os.Exit(1)
+	}
 	client, err = bigquery.NewClient(context.Background(), project, option.WithEndpoint(endpoint), option.WithoutAuthentication())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "client:", err)
@@ -54,12 +66,12 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	client.Close()
-	ts.Close()
-	srv.Close()
+	srv.Stop(context.Background())
 	os.Exit(code)
 }
 
-type harness struct{}
+// harness runs the suite with one method of loading.
+type harness struct{ method string }
 
 func (harness) Spec() singer.TargetSpec { return target.Spec() }
 
@@ -75,7 +87,7 @@ var (
 	seq  atomic.Int64
 )
 
-func (harness) Config(t *testing.T) (map[string]any, string) {
+func (h harness) Config(t *testing.T) (map[string]any, string) {
 	if why, ok := unsupported[t.Name()[strings.LastIndexByte(t.Name(), '/')+1:]]; ok {
 		t.Skip("not possible on the emulator: " + why)
 	}
@@ -85,7 +97,7 @@ func (harness) Config(t *testing.T) (map[string]any, string) {
 	}
 	ds := fmt.Sprintf("sk_%s_%d", name, seq.Add(1))
 	t.Cleanup(func() { client.Dataset(ds).DeleteWithContents(context.Background()) })
-	return map[string]any{"project": project, "dataset": ds, "api_endpoint": endpoint}, ds
+	return map[string]any{"project": project, "dataset": ds, "api_endpoint": endpoint, "storage_api_endpoint": storageEndpoint, "method": h.method}, ds
 }
 
 func (harness) Rows(t *testing.T, dataset, table string, cols []string, orderBy string) []string {
@@ -209,6 +221,9 @@ func (harness) Binary(t *testing.T) string {
 	return binPath
 }
 
+// TestConformance runs the shared suite once per method.
 func TestConformance(t *testing.T) {
-	sqltargettest.RunSuite(t, harness{})
+	for _, m := range []string{target.MethodStorageWrite, target.MethodBatchJob} {
+		t.Run(m, func(t *testing.T) { sqltargettest.RunSuite(t, harness{method: m}) })
+	}
 }

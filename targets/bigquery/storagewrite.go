@@ -1,0 +1,467 @@
+package bigquery
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"cloud.google.com/go/bigquery"
+	"cloud.google.com/go/bigquery/storage/apiv1/storagepb"
+	"cloud.google.com/go/bigquery/storage/managedwriter"
+	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/targets/sqltarget"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/descriptorpb"
+)
+
+// This file is method storage_write: rows go to BigQuery through the
+// Storage Write API as protocol buffer messages.
+//
+// The message type is built from the table's columns (field i+1 is column
+// i, every field optional, NULL an absent field) and each row is written
+// straight in the protobuf wire format from the schema plan's values, with
+// no intermediate message objects. Value encodings, as the Storage Write
+// API documents them:
+//
+//	STRING, JSON             string (JSON columns: the JSON text)
+//	INT64                    int64
+//	NUMERIC, BIGNUMERIC      string: the exact decimal text (never a float)
+//	FLOAT64                  double
+//	BOOL                     bool
+//	TIMESTAMP                int64 microseconds since the Unix epoch, UTC
+//	DATE                     int32 days since 1970-01-01
+//	TIME                     string HH:MM:SS.ffffff
+//
+// Every batch is written to a PENDING stream: its rows are invisible until
+// the stream is finalized and committed (BatchCommitWriteStreams), so a
+// batch is all or nothing and nothing is visible before the engine echoes
+// the STATE that follows it. Appends carry explicit offsets, so a retried
+// append is deduplicated by the service (ALREADY_EXISTS); a batch whose
+// stream fails before the commit leaves nothing behind and is written again
+// on a new stream; a lost commit answer is retried on the same stream
+// (already committed counts as done). A committed stream with offsets
+// would make rows visible append by append: a batch could be half visible
+// when the run fails, which the engine's STATE contract forbids.
+
+// maxAppendBytes bounds one AppendRows request (the API allows 10 MB).
+const maxAppendBytes = 8 << 20
+
+// Wire types of the protobuf encoding.
+const (
+	wireVarint  = 0
+	wireFixed64 = 1
+	wireBytes   = 2
+)
+
+// protoField is how one column's values are written as a message field.
+type protoField struct {
+	enc fieldEnc // the column (type, NUMERIC digits) and its NDJSON form for keys
+	tag []byte   // the field's key: number << 3 | wire type, as a varint
+}
+
+// protoDescriptor is the message type of a table's rows.
+func protoDescriptor(schema bigquery.Schema) (*descriptorpb.DescriptorProto, []protoField, error) {
+	dp := &descriptorpb.DescriptorProto{Name: proto.String("singerkit_row")}
+	fields := make([]protoField, len(schema))
+	for i, f := range schema {
+		var typ descriptorpb.FieldDescriptorProto_Type
+		wire := wireBytes
+		switch f.Type {
+		case bigquery.StringFieldType, bigquery.JSONFieldType, bigquery.NumericFieldType, bigquery.BigNumericFieldType, bigquery.TimeFieldType:
+			typ = descriptorpb.FieldDescriptorProto_TYPE_STRING
+		case bigquery.IntegerFieldType, bigquery.TimestampFieldType:
+			typ, wire = descriptorpb.FieldDescriptorProto_TYPE_INT64, wireVarint
+		case bigquery.DateFieldType:
+			typ, wire = descriptorpb.FieldDescriptorProto_TYPE_INT32, wireVarint
+		case bigquery.FloatFieldType:
+			typ, wire = descriptorpb.FieldDescriptorProto_TYPE_DOUBLE, wireFixed64
+		case bigquery.BooleanFieldType:
+			typ, wire = descriptorpb.FieldDescriptorProto_TYPE_BOOL, wireVarint
+		default:
+			return nil, nil, fmt.Errorf("column %s has type %s, which the Storage Write path cannot write", quote(f.Name), f.Type)
+		}
+		num := int32(i + 1)
+		dp.Field = append(dp.Field, &descriptorpb.FieldDescriptorProto{
+			Name:   proto.String(f.Name),
+			Number: proto.Int32(num),
+			Label:  descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum(),
+			Type:   typ.Enum(),
+		})
+		fields[i] = protoField{enc: newFieldEnc(f), tag: binary.AppendUvarint(nil, uint64(num)<<3|uint64(wire))}
+	}
+	return dp, fields, nil
+}
+
+// protoBatch is a batch of rows as serialized messages in one buffer.
+type protoBatch struct {
+	table  *sqltarget.Table
+	fields []protoField
+	plan   *loadPlan
+	buf    []byte
+	starts []int // offset of each row in buf
+
+	// Keys, as in ndjsonBatch: the latest row of each key.
+	keyCols []int
+	latest  map[string]int
+	dead    []bool
+	dups    bool
+	scratch []byte
+}
+
+func newProtoBatch(t *sqltarget.Table, plan *loadPlan) *protoBatch {
+	b := &protoBatch{table: t, fields: plan.proto, plan: plan, buf: make([]byte, 0, 1<<16)}
+	for i, c := range t.Columns {
+		if c.Key {
+			b.keyCols = append(b.keyCols, i)
+		}
+	}
+	if len(b.keyCols) > 0 {
+		b.latest = map[string]int{}
+	}
+	return b
+}
+
+func (b *protoBatch) Table() *sqltarget.Table { return b.table }
+func (b *protoBatch) Rows() int               { return len(b.starts) }
+func (b *protoBatch) Bytes() int              { return len(b.buf) }
+func (b *protoBatch) Fresh() sqltarget.Batch  { return newProtoBatch(b.table, b.plan) }
+
+func (b *protoBatch) Reset() {
+	b.buf, b.starts, b.dead, b.dups = b.buf[:0], b.starts[:0], b.dead[:0], false
+	if b.latest != nil {
+		clear(b.latest)
+	}
+}
+
+// Append encodes one record as one message.
+func (b *protoBatch) Append(vals []singer.Value) error {
+	start := len(b.buf)
+	buf := b.buf
+	var err error
+	for i := range b.fields {
+		v := &vals[i]
+		if v.Kind <= singer.Null {
+			continue
+		}
+		if buf, err = appendProtoValue(buf, &b.fields[i], v); err != nil {
+			b.buf = buf[:start]
+			return err
+		}
+	}
+	if b.latest != nil {
+		k := b.scratch[:0]
+		for _, c := range b.keyCols {
+			if k, err = appendValue(k, &b.fields[c].enc, &vals[c]); err != nil {
+				b.buf = buf[:start]
+				return err
+			}
+			k = append(k, 0)
+		}
+		b.scratch = k
+		if prev, ok := b.latest[string(k)]; ok {
+			b.dead[prev] = true
+			b.dups = true
+		}
+		b.latest[string(k)] = len(b.starts)
+	}
+	b.buf = buf
+	b.starts = append(b.starts, start)
+	b.dead = append(b.dead, false)
+	return nil
+}
+
+// rows returns the serialized rows to send: every row, or with dedupe
+// only the latest row of each key. They point into the batch's buffer.
+func (b *protoBatch) rows(dedupe bool) [][]byte {
+	out := make([][]byte, 0, len(b.starts))
+	for i, s := range b.starts {
+		if dedupe && b.dups && b.dead[i] {
+			continue
+		}
+		end := len(b.buf)
+		if i+1 < len(b.starts) {
+			end = b.starts[i+1]
+		}
+		out = append(out, b.buf[s:end:end])
+	}
+	return out
+}
+
+func appendTagString(buf []byte, f *protoField, s []byte) []byte {
+	buf = append(buf, f.tag...)
+	buf = binary.AppendUvarint(buf, uint64(len(s)))
+	return append(buf, s...)
+}
+
+// appendProtoValue writes one non-null value as its field.
+func appendProtoValue(buf []byte, pf *protoField, v *singer.Value) ([]byte, error) {
+	f := &pf.enc
+	switch f.typ {
+	case bigquery.StringFieldType:
+		var s []byte
+		switch v.Kind {
+		case singer.String, singer.Number, singer.Object, singer.Array:
+			s = v.Bytes
+		case singer.Bool:
+			s = strconv.AppendBool(nil, v.Bool)
+		}
+		if containsNUL(s) {
+			s = stripNUL(s)
+		}
+		return appendTagString(buf, pf, s), nil
+	case bigquery.JSONFieldType:
+		var j []byte
+		switch v.Kind {
+		case singer.String:
+			j = singer.AppendJSONBytes(nil, v.Bytes)
+		case singer.Bool:
+			j = strconv.AppendBool(nil, v.Bool)
+		default:
+			j = v.Bytes
+		}
+		return appendTagString(buf, pf, j), nil
+	case bigquery.IntegerFieldType:
+		n, ok := sqltarget.IntValue(v)
+		if !ok {
+			return buf, valueErr(f, "%s is not an integer in INT64's range", sqltarget.Shown(v))
+		}
+		buf = append(buf, pf.tag...)
+		return binary.AppendUvarint(buf, uint64(n)), nil
+	case bigquery.NumericFieldType, bigquery.BigNumericFieldType:
+		text, ok := sqltarget.NumericText(v)
+		if !ok {
+			return buf, valueErr(f, "%s is not a number", sqltarget.Shown(v))
+		}
+		plain, intDigits, fracDigits, ok := plainDecimal(text)
+		if !ok {
+			return buf, valueErr(f, "%s is not a number", sqltarget.Shown(v))
+		}
+		if intDigits > f.intMax || fracDigits > f.scale {
+			return buf, valueErr(f, "%s does not fit %s (%d digits before the point, %d after) without rounding", text, f.typ, f.intMax, f.scale)
+		}
+		return appendTagString(buf, pf, plain), nil
+	case bigquery.FloatFieldType:
+		text, ok := sqltarget.NumericText(v)
+		if !ok {
+			return buf, valueErr(f, "%s is not a number", sqltarget.Shown(v))
+		}
+		x, err := strconv.ParseFloat(string(text), 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return buf, valueErr(f, "%s is not a number", sqltarget.Shown(v))
+		}
+		buf = append(buf, pf.tag...)
+		return binary.LittleEndian.AppendUint64(buf, math.Float64bits(x)), nil
+	case bigquery.BooleanFieldType:
+		if v.Kind != singer.Bool {
+			return buf, valueErr(f, "%s is not a boolean", sqltarget.Shown(v))
+		}
+		buf = append(buf, pf.tag...)
+		if v.Bool {
+			return append(buf, 1), nil
+		}
+		return append(buf, 0), nil
+	case bigquery.TimestampFieldType:
+		t, err := timestampOf(v)
+		if err != nil {
+			return buf, valueErr(f, "%v", err)
+		}
+		buf = append(buf, pf.tag...)
+		return binary.AppendUvarint(buf, uint64(t.UnixMicro())), nil
+	case bigquery.DateFieldType:
+		t, err := dateOf(v)
+		if err != nil {
+			return buf, valueErr(f, "%v", err)
+		}
+		days := int32(civilDays(t))
+		buf = append(buf, pf.tag...)
+		return binary.AppendUvarint(buf, uint64(int64(days))), nil
+	case bigquery.TimeFieldType:
+		t, err := timeOfDay(v)
+		if err != nil {
+			return buf, valueErr(f, "%v", err)
+		}
+		var tb [16]byte
+		return appendTagString(buf, pf, t.AppendFormat(tb[:0], "15:04:05.000000")), nil
+	}
+	return buf, valueErr(f, "column type %s is not supported by target-bigquery", f.typ)
+}
+
+// civilDays is the count of days from 1970-01-01 to t's date.
+func civilDays(t time.Time) int64 {
+	d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	return int64(math.Floor(float64(d.Unix()) / 86400))
+}
+
+func containsNUL(s []byte) bool {
+	for _, c := range s {
+		if c == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func stripNUL(s []byte) []byte {
+	out := make([]byte, 0, len(s))
+	for _, c := range s {
+		if c != 0 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// sentBytes counts the bytes of rows sent, for the closing log line.
+var sentRows, sentBytes atomic.Int64
+
+// writePending writes rows to a table through a new PENDING stream,
+// finalizes and commits it, and returns the row count the stream reports.
+func (s *session) writePending(ctx context.Context, dataset, table string, desc *descriptorpb.DescriptorProto, rows [][]byte) (int64, error) {
+	parent := managedwriter.TableParentFromParts(s.d.project, dataset, table)
+	mw := s.d.writer
+	var ws *storagepb.WriteStream
+	err := s.retry(ctx, func() (err error) {
+		ws, err = mw.CreateWriteStream(ctx, &storagepb.CreateWriteStreamRequest{
+			Parent:      parent,
+			WriteStream: &storagepb.WriteStream{Type: storagepb.WriteStream_PENDING},
+		})
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("creating a write stream on %s: %w", table, err)
+	}
+	ms, err := mw.NewManagedStream(ctx,
+		managedwriter.WithStreamName(ws.GetName()),
+		managedwriter.WithType(managedwriter.PendingStream),
+		managedwriter.WithSchemaDescriptor(desc),
+		managedwriter.EnableWriteRetries(true))
+	if err != nil {
+		return 0, fmt.Errorf("opening write stream %s: %w", ws.GetName(), err)
+	}
+	defer ms.Close()
+	var results []*managedwriter.AppendResult
+	var offset int64
+	for start := 0; start < len(rows); {
+		end, size := start, 0
+		for end < len(rows) && (end == start || size+len(rows[end])+8 <= maxAppendBytes) {
+			size += len(rows[end]) + 8
+			end++
+		}
+		res, err := ms.AppendRows(ctx, rows[start:end], managedwriter.WithOffset(offset))
+		if err != nil {
+			return 0, fmt.Errorf("appending rows to %s: %w", table, err)
+		}
+		results = append(results, res)
+		sentBytes.Add(int64(size))
+		offset += int64(end - start)
+		start = end
+	}
+	sentRows.Add(int64(len(rows)))
+	for _, res := range results {
+		if _, err := res.GetResult(ctx); err != nil && status.Code(err) != codes.AlreadyExists {
+			return 0, fmt.Errorf("appending rows to %s: %w", table, explainStorage(err))
+		}
+	}
+	var n int64
+	err = s.retry(ctx, func() (err error) { n, err = ms.Finalize(ctx); return err })
+	if err != nil {
+		return 0, fmt.Errorf("finalizing write stream on %s: %w", table, explainStorage(err))
+	}
+	if n != offset {
+		return n, fmt.Errorf("the write stream on %s holds %d rows, the batch sent %d: nothing committed", table, n, offset)
+	}
+	err = s.retry(ctx, func() error {
+		resp, err := mw.BatchCommitWriteStreams(ctx, &storagepb.BatchCommitWriteStreamsRequest{Parent: parent, WriteStreams: []string{ws.GetName()}})
+		if err != nil {
+			return err
+		}
+		for _, se := range resp.GetStreamErrors() {
+			if se.GetCode() == storagepb.StorageError_STREAM_ALREADY_COMMITTED {
+				continue // an earlier attempt's answer was lost
+			}
+			return fmt.Errorf("%s: %s", se.GetCode(), se.GetErrorMessage())
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("committing write stream on %s: %w", table, explainStorage(err))
+	}
+	return n, nil
+}
+
+// loadStorage loads one batch by the Storage Write API. Append: one
+// pending stream into the table. Upsert (and overwrite's first batch): a
+// pending stream into a new staging table, the count checked, then the
+// same MERGE (or DELETE + INSERT for overwrite) as method batch_job.
+func (s *session) loadStorage(ctx context.Context, b *protoBatch, mode sqltarget.LoadMode) error {
+	p := b.plan
+	upsert := mode.Upsert && len(p.keys) > 0
+	rows := b.rows(upsert)
+	if !upsert && !mode.Truncate {
+		if _, err := s.writePending(ctx, p.dataset, p.table, p.desc, rows); err != nil {
+			return err
+		}
+		return nil
+	}
+	stage, stagePath, drop, err := s.createStage(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer drop()
+	n, err := s.writePending(ctx, p.dataset, stage, p.desc, rows)
+	if err != nil {
+		return err
+	}
+	if n != int64(len(rows)) {
+		return fmt.Errorf("staged %d rows, the batch has %d", n, len(rows))
+	}
+	if mode.Truncate {
+		if err := s.exec(ctx, "DELETE FROM "+p.path+" WHERE TRUE"); err != nil {
+			return fmt.Errorf("emptying %s for overwrite: %w", p.path, err)
+		}
+	}
+	if !upsert {
+		sql := "INSERT INTO " + p.path + " (" + quoteList(p.cols, "") + ") SELECT " + quoteList(p.cols, "") + " FROM " + stagePath
+		if err := s.exec(ctx, sql); err != nil {
+			return fmt.Errorf("copying the staged rows: %w", err)
+		}
+		return nil
+	}
+	deletedAt := ""
+	if mode.HardDelete {
+		deletedAt = p.deletedAt
+	}
+	if err := s.exec(ctx, mergeSQL(p.path, stagePath, p.cols, p.keys, deletedAt)); err != nil {
+		return fmt.Errorf("merging by key: %w", err)
+	}
+	return nil
+}
+
+// explainStorage makes the Storage Write API's permission errors one
+// clear sentence, as explain does for the REST API.
+func explainStorage(err error) error {
+	switch status.Code(err) {
+	case codes.PermissionDenied:
+		return fmt.Errorf("permission denied (the credentials need the BigQuery Data Editor role on the dataset to use the Storage Write API): %s", status.Convert(err).Message())
+	case codes.Unauthenticated:
+		return fmt.Errorf("authentication failed (check credentials_path or the application default credentials): %s", status.Convert(err).Message())
+	case codes.ResourceExhausted:
+		return fmt.Errorf("BigQuery Storage Write API quota exceeded (wait, raise the quota, or use method batch_job): %s", status.Convert(err).Message())
+	}
+	return err
+}
+
+// storageEndpoint is a gRPC target (host:port) from storage_api_endpoint,
+// which may be written as a URL.
+func storageEndpoint(s string) string {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "http://"), "https://")
+	return strings.TrimRight(s, "/")
+}

@@ -310,7 +310,9 @@ func TestConfigProblems(t *testing.T) {
 		{"ok", Config{Project: "p", Dataset: "d", Config: sqltarget.Config{DefaultTargetSchema: "d"}}, ""},
 		{"missing", Config{}, "project is required; dataset is required"},
 		{"bad dataset", Config{Project: "p", Config: sqltarget.Config{DefaultTargetSchema: "my-data"}}, `dataset "my-data" is not a valid BigQuery dataset name (letters, digits and underscores, at most 1024)`},
-		{"storage_write", Config{Project: "p", Method: "storage_write", Config: sqltarget.Config{DefaultTargetSchema: "d"}}, "method storage_write is not available yet in this version; use batch_job"},
+		{"storage_write", Config{Project: "p", Method: "storage_write", Config: sqltarget.Config{DefaultTargetSchema: "d"}}, ""},
+		{"storage_write on an emulator", Config{Project: "p", Method: "storage_write", APIEndpoint: "http://127.0.0.1:9050", Config: sqltarget.Config{DefaultTargetSchema: "d"}}, "method storage_write with an api_endpoint needs storage_api_endpoint too (the Storage Write API's gRPC host:port), or use method batch_job"},
+		{"unknown method", Config{Project: "p", Method: "insert_all", Config: sqltarget.Config{DefaultTargetSchema: "d"}}, `method must be storage_write or batch_job, not "insert_all"`},
 		{"credentials", Config{Project: "p", CredentialsPath: "/nonexistent/key.json", Config: sqltarget.Config{DefaultTargetSchema: "d"}}, "credentials_path /nonexistent/key.json cannot be read: no such file or directory"},
 	}
 	for _, tt := range tests {

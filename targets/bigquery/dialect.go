@@ -41,7 +41,9 @@ func NewDialect(ctx context.Context, cfg *Config, log *singer.Log) (*Dialect, er
 	if d.method == MethodStorageWrite {
 		opts, err := cfg.storageOptions()
 		if err == nil {
-			d.writer, err = managedwriter.NewClient(ctx, cfg.Project, opts...)
+			// The client keeps its context for the streams it opens: a
+			// signal stops the reading, not the commit of what was read.
+			d.writer, err = managedwriter.NewClient(context.WithoutCancel(ctx), cfg.Project, opts...)
 		}
 		if err != nil {
 			c.Close()

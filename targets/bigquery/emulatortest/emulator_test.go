@@ -19,10 +19,9 @@ import (
 
 	"cloud.google.com/go/bigquery"
 	"cloud.google.com/go/civil"
-	"github.com/goccy/bigquery-emulator/server"
-	"github.com/goccy/bigquery-emulator/types"
 	"github.com/singerkit/singerkit/singer"
 	target "github.com/singerkit/singerkit/targets/bigquery"
+	"github.com/singerkit/singerkit/targets/bigquery/emulatortest/emu"
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
@@ -37,28 +36,13 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	srv, err := server.New(server.TempStorage)
+	// Both APIs on TCP: the target runs as a separate process.
+	e, err := emu.Start(project, "127.0.0.1:0", "127.0.0.1:0", false)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the BigQuery emulator:", err)
 		os.Exit(1)
 	}
-	if err := srv.Load(server.StructSource(types.NewProject(project))); err != nil {
-		fmt.Fprintln(os.Stderr, "loading the emulator project:", err)
-		os.Exit(1)
-	}
-	// Real listeners (not TestServer's in-memory gRPC): the target runs
-	// as a separate process and dials both APIs.
-	bound := make(chan [2]string, 1)
-	srv.SetListenCallback(func(httpAddr, grpcAddr string) { bound <- [2]string{httpAddr, grpcAddr} })
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(context.Background(), "127.0.0.1:0", "127.0.0.1:0") }()
-	select {
-	case a := <-bound:
-		endpoint, storageEndpoint = "http://"+a[0], a[1]
-	case err := <-served:
-		fmt.Fprintln(os.Stderr, "serving the BigQuery emulator:", err)
-		os.Exit(1)
-	}
+	endpoint, storageEndpoint = e.URL, e.GRPCAddr
 	client, err = bigquery.NewClient(context.Background(), project, option.WithEndpoint(endpoint), option.WithoutAuthentication())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "client:", err)
@@ -66,7 +50,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	client.Close()
-	srv.Stop(context.Background())
+	e.Close()
 	os.Exit(code)
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/singerkit/singerkit/targets/sqltarget"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/descriptorpb"
 )
@@ -319,7 +320,9 @@ func stripNUL(s []byte) []byte {
 	return out
 }
 
-// sentBytes counts the bytes of rows sent, for the closing log line.
+// sentRows and sentBytes count what was sent, for the closing log line:
+// the rows in AppendRows requests (with their framing in ProtoRows, not
+// gRPC's), or the NDJSON of load jobs.
 var sentRows, sentBytes atomic.Int64
 
 // writePending writes rows to a table through a new PENDING stream,
@@ -350,9 +353,14 @@ func (s *session) writePending(ctx context.Context, dataset, table string, desc 
 	var results []*managedwriter.AppendResult
 	var offset int64
 	for start := 0; start < len(rows); {
+		// Each row costs its bytes plus its key and length in ProtoRows.
 		end, size := start, 0
-		for end < len(rows) && (end == start || size+len(rows[end])+8 <= maxAppendBytes) {
-			size += len(rows[end]) + 8
+		for end < len(rows) {
+			n := len(rows[end]) + 1 + protowire.SizeVarint(uint64(len(rows[end])))
+			if end > start && size+n > maxAppendBytes {
+				break
+			}
+			size += n
 			end++
 		}
 		res, err := ms.AppendRows(ctx, rows[start:end], managedwriter.WithOffset(offset))

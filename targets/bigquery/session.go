@@ -10,6 +10,7 @@ import (
 
 	"cloud.google.com/go/bigquery"
 	"github.com/singerkit/singerkit/targets/sqltarget"
+	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
 	"google.golang.org/protobuf/types/descriptorpb"
 )
@@ -279,6 +280,9 @@ func (s *session) loadJob(ctx context.Context, dataset, table string, data []byt
 		l.WriteDisposition = disp
 		l.CreateDisposition = bigquery.CreateNever
 		l.JobID = id
+		// One request per load (multipart, not resumable): the job ID is the
+		// unit of retry. (The emulator also mishandles resumable uploads.)
+		l.MediaOptions = []googleapi.MediaOption{googleapi.ChunkSize(0)}
 		return l.Run(ctx)
 	}, s.lookupJob)
 	if err != nil {

@@ -52,8 +52,11 @@ import (
 // would make rows visible append by append: a batch could be half visible
 // when the run fails, which the engine's STATE contract forbids.
 
-// maxAppendBytes bounds one AppendRows request (the API allows 10 MB).
-const maxAppendBytes = 8 << 20
+// maxAppendBytes bounds the rows of one AppendRows request: the API
+// allows 10 MB, but gRPC servers and proxies refuse messages over 4 MiB by
+// default (the emulator does), and 3 MiB requests already carry tens of
+// thousands of rows each.
+const maxAppendBytes = 3 << 20
 
 // Wire types of the protobuf encoding.
 const (
@@ -462,6 +465,9 @@ func explainStorage(err error) error {
 	case codes.Unauthenticated:
 		return fmt.Errorf("authentication failed (check credentials_path or the application default credentials): %s", status.Convert(err).Message())
 	case codes.ResourceExhausted:
+		if strings.Contains(err.Error(), "larger than max") {
+			return err
+		}
 		return fmt.Errorf("BigQuery Storage Write API quota exceeded (wait, raise the quota, or use method batch_job): %s", status.Convert(err).Message())
 	}
 	return err

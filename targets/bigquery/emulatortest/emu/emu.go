@@ -73,6 +73,9 @@ func Start(project, httpAddr, grpcAddr string, sink bool) (*Emulator, error) {
 		return nil, err
 	}
 	e.URL, e.GRPCAddr = "http://"+hl.Addr().String(), gl.Addr().String()
+	// The emulator names its resumable-upload URLs after the address of
+	// the http.Server it knows (TestServer's): make that this listener.
+	e.ts.Config.Addr = hl.Addr().String()
 	e.httpSrv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
 		defer e.mu.Unlock()

@@ -342,7 +342,7 @@ func (s *session) writePending(ctx context.Context, dataset, table string, desc 
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("creating a write stream on %s: %w", table, err)
+		return 0, fmt.Errorf("creating a write stream on %s: %w", table, explainStorage(err))
 	}
 	ms, err := mw.NewManagedStream(ctx,
 		managedwriter.WithStreamName(ws.GetName()),

@@ -14,6 +14,8 @@ import (
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 	"google.golang.org/api/googleapi"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
@@ -369,4 +371,28 @@ func BenchmarkEncodeDynamicpb(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(total)/float64(b.N), "bytes/record")
+}
+
+func TestExplainStorage(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{status.Error(codes.PermissionDenied, "no bigquery.tables.updateData"), "permission denied (the credentials need the BigQuery Data Editor role on the dataset to use the Storage Write API): no bigquery.tables.updateData"},
+		{status.Error(codes.Unauthenticated, "bad token"), "authentication failed (check credentials_path or the application default credentials): bad token"},
+		{status.Error(codes.ResourceExhausted, "too many streams"), "BigQuery Storage Write API quota exceeded (wait, raise the quota, or use method batch_job): too many streams"},
+	}
+	for _, tt := range tests {
+		if got := explainStorage(tt.err).Error(); got != tt.want {
+			t.Errorf("got %q, want %q", got, tt.want)
+		}
+	}
+	if !retryable(status.Error(codes.Unavailable, "x")) || retryable(status.Error(codes.InvalidArgument, "x")) {
+		t.Error("Unavailable must be retried, InvalidArgument not")
+	}
+	for in, want := range map[string]string{"127.0.0.1:9060": "127.0.0.1:9060", "http://127.0.0.1:9060/": "127.0.0.1:9060", "bigquerystorage.googleapis.com:443": "bigquerystorage.googleapis.com:443"} {
+		if got := storageEndpoint(in); got != want {
+			t.Errorf("storageEndpoint(%q) = %q", in, got)
+		}
+	}
 }

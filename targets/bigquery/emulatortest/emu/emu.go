@@ -7,6 +7,10 @@
 // and a gRPC front that forwards every Storage Write call to the
 // emulator's own (in-memory) gRPC server while holding the lock.
 //
+// The front also names the write stream on every AppendRows request: the
+// client names it on a connection's first request only, and the emulator
+// takes a request without a name for any of its streams.
+//
 // With Sink set, the Storage Write front does not forward: it answers
 // every call as BigQuery would and throws the rows away, counting them.
 // That measures the client alone (encoding and sending), with the
@@ -149,6 +153,7 @@ func (f *front) AppendRows(s storagepb.BigQueryWrite_AppendRowsServer) error {
 		return err
 	}
 	defer up.CloseSend()
+	name := ""
 	for {
 		req, err := s.Recv()
 		if errors.Is(err, io.EOF) {
@@ -156,6 +161,14 @@ func (f *front) AppendRows(s storagepb.BigQueryWrite_AppendRowsServer) error {
 		}
 		if err != nil {
 			return err
+		}
+		// Clients name the stream on a connection's first request only;
+		// the emulator takes a request without a name for any stream it
+		// knows. Name every request.
+		if req.GetWriteStream() != "" {
+			name = req.GetWriteStream()
+		} else {
+			req.WriteStream = name
 		}
 		f.e.mu.Lock()
 		err = up.Send(req)

@@ -301,3 +301,52 @@ func TestUpsertKeepsDroppedColumns(t *testing.T) {
 		t.Errorf("rows %q", got)
 	}
 }
+
+// TestUpsertWithoutUniqueIndex: a table made by someone else, with no
+// unique index on the key properties (and a key that already repeats):
+// each key of a batch ends as exactly its last record, other keys are
+// left alone, and with hard_delete a key whose last record is a delete is
+// gone.
+func TestUpsertWithoutUniqueIndex(t *testing.T) {
+	h := harness{}
+	for _, local := range []bool{true, false} {
+		name := "load_data"
+		if !local {
+			name = "insert"
+		}
+		t.Run(name, func(t *testing.T) {
+			cfg, db := h.Config(t)
+			cfg["local_infile"] = local
+			cfg["hard_delete"] = true
+			c := connect(t)
+			for _, q := range []string{
+				"CREATE DATABASE " + quote(db),
+				"CREATE TABLE " + quote(db) + ".`k` (id BIGINT, a VARCHAR(20), _sdc_deleted_at DATETIME(6), KEY (id))",
+				"INSERT INTO " + quote(db) + ".`k` VALUES (1, 'old1', NULL), (1, 'old1 again', NULL), (2, 'old2', NULL), (3, 'old3', NULL), (9, 'untouched', NULL)",
+			} {
+				if _, err := c.Exec(q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"k","schema":{"type":"object","properties":{"id":{"type":"integer"},"a":{"type":["null","string"]},"_sdc_deleted_at":{"type":["null","string"],"format":"date-time"}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"k","record":{"id":1,"a":"new1"}}
+{"type":"RECORD","stream":"k","record":{"id":4,"a":"first4"}}
+{"type":"RECORD","stream":"k","record":{"id":4,"a":"last4"}}
+{"type":"RECORD","stream":"k","record":{"id":2,"a":"new2"}}
+{"type":"RECORD","stream":"k","record":{"id":3,"a":"gone","_sdc_deleted_at":"2026-01-02T03:04:05Z"}}
+{"type":"RECORD","stream":"k","record":{"id":5,"a":"deleted then back","_sdc_deleted_at":"2026-01-02T03:04:05Z"}}
+{"type":"RECORD","stream":"k","record":{"id":5,"a":"back"}}
+{"type":"STATE","value":{"done":1}}
+`)
+			if r.Code != 0 || r.Stdout != `{"done":1}`+"\n" {
+				t.Fatalf("exit %d stdout %q: %s", r.Code, r.Stdout, r.Stderr)
+			}
+			if !strings.Contains(r.Stderr, "has no PRIMARY KEY or UNIQUE index on exactly the key properties (`id`): upserts delete the batch's keys") || strings.Count(r.Stderr, "has no PRIMARY KEY") != 1 {
+				t.Errorf("stderr %q", r.Stderr)
+			}
+			if got := strings.Join(h.Rows(t, db, "k", []string{"id", "a"}, "id"), ","); got != "1|new1,2|new2,4|last4,5|back,9|untouched" {
+				t.Errorf("rows %q", got)
+			}
+		})
+	}
+}

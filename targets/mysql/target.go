@@ -14,7 +14,7 @@ func Spec() singer.TargetSpec {
 		Name:         "target-mysql",
 		Description:  "Load a Singer stream into MySQL or MariaDB (LOAD DATA LOCAL from memory, merge by key, exact numbers)",
 		Version:      singer.Version,
-		Capabilities: []string{"upsert", "append", "overwrite", "activate-version", "hard-delete", "soft-delete", "schema-evolution", "validation", "flattening"},
+		Capabilities: sqltarget.Capabilities,
 		Settings:     schemas.Get("target-mysql.config.json"),
 	}, open)
 }

@@ -14,7 +14,7 @@ func Spec() singer.TargetSpec {
 		Name:         "target-postgres",
 		Description:  "Load a Singer stream into PostgreSQL (binary COPY, merge by key, exact numbers)",
 		Version:      singer.Version,
-		Capabilities: []string{"upsert", "append", "overwrite", "activate-version", "hard-delete", "soft-delete", "schema-evolution", "validation", "flattening"},
+		Capabilities: sqltarget.Capabilities,
 		Settings:     schemas.Get("target-postgres.config.json"),
 	}, open)
 }

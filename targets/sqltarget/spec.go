@@ -7,6 +7,9 @@ import (
 	"github.com/singerkit/singerkit/singer"
 )
 
+// Capabilities are what every target on the engine can do, for --about.
+var Capabilities = []string{"upsert", "append", "overwrite", "activate-version", "hard-delete", "soft-delete", "schema-evolution", "validation", "flattening"}
+
 // Opener decodes a dialect's config and connects: it returns the dialect,
 // the engine's part of the config and a function that closes the
 // connection.

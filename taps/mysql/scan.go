@@ -19,6 +19,8 @@ type Driver struct {
 	db     *sql.DB
 	conn   *sql.Conn
 	tables map[*sqltap.Table]*tableInfo
+	// serverFlavor is gomysql.MySQLFlavor or MariaDBFlavor, once known.
+	serverFlavor string
 }
 
 // Open connects to the configured server.

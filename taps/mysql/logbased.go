@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -381,7 +382,7 @@ func (lt *logTable) mapColumns(tm *replication.TableMapEvent, stream string) err
 		}
 	} else {
 		if int(tm.ColumnCount) != len(cols) {
-			return fmt.Errorf("stream %q: the binlog row has %d columns, discovery found %d (the table changed) and the binlog carries no column names: set binlog_row_metadata=FULL on the server (MariaDB 10.5+, MySQL 8.0.1+) to follow column changes, then remove the stream's bookmark from the state to resync it", stream, tm.ColumnCount, len(cols))
+			return &actionError{fmt.Sprintf("stream %q: the binlog row has %d columns, discovery found %d (the table changed) and the binlog carries no column names: set binlog_row_metadata=FULL on the server (MariaDB 10.5+, MySQL 8.0.1+) to follow column changes, then remove the stream's bookmark from the state to resync it", stream, tm.ColumnCount, len(cols))}
 		}
 		for i := range cols {
 			lt.rowIndex[i] = i
@@ -411,11 +412,21 @@ func (d *Driver) columnPresent(ctx context.Context, lt *logTable, name string) (
 	return n > 0, nil
 }
 
+// actionError is a problem the user fixes in the catalog, the state or
+// the server's settings, not on the command line: exit 2, one line
+// without the usage hint.
+type actionError struct{ msg string }
+
+func (e *actionError) Error() string { return e.msg }
+
+// ExitCode is singer.ExitUsage.
+func (e *actionError) ExitCode() int { return singer.ExitUsage }
+
 // columnDropped says a selected column left the table while its changes
 // were being streamed: the catalog must change (exit 2); the state stops
 // before the change, so the next run resumes there.
 func columnDropped(stream, column, pos string) error {
-	return &singer.UsageError{Msg: fmt.Sprintf("stream %q: selected column %q was dropped from the table (binlog after %s): run --discover, deselect the column in the catalog and run again (the state resumes at the change)", stream, column, pos)}
+	return &actionError{fmt.Sprintf("stream %q: selected column %q was dropped from the table (binlog after %s): run --discover, deselect the column in the catalog and run again (the state resumes at the change)", stream, column, pos)}
 }
 
 // startPosition is where a run over positions starts: a GTID set every
@@ -588,13 +599,15 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 		case *replication.RotateEvent:
 			cur.file, cur.pos = string(e.NextLogName), uint32(e.Position)
 		case gomysql.BinlogGTIDEvent:
-			// A transaction begins: which streams have it already?
-			txn, err := e.GTIDNext()
-			if err != nil {
-				return fmt.Errorf("binlog at %s: reading a GTID: %w", cur, err)
+			// A transaction begins: which streams have it already? (MySQL
+			// without GTIDs sends anonymous ones, which no set holds; a GTID
+			// that does not parse is sent: at least once.)
+			if startSet == nil && !slices.ContainsFunc(gtids, func(s gomysql.GTIDSet) bool { return s != nil }) {
+				break
 			}
+			txn, err := e.GTIDNext()
 			for i, set := range gtids {
-				skip[i] = set != nil && set.Contain(txn)
+				skip[i] = err == nil && set != nil && set.Contain(txn)
 			}
 		case *replication.XIDEvent:
 			if e.GSet != nil {

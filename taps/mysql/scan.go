@@ -144,7 +144,7 @@ func scanSQL(info *tableInfo, t *sqltap.Table, req *sqltap.ScanRequest) (string,
 		b.WriteString(" LIMIT " + strconv.Itoa(req.Limit))
 	}
 	if argErr != nil {
-		return "", nil, &singer.UsageError{Msg: fmt.Sprintf("reading %s: %v", t.TapStreamID, argErr)}
+		return "", nil, &actionError{fmt.Sprintf("reading %s: %v", t.TapStreamID, argErr)}
 	}
 	return b.String(), args, nil
 }

@@ -174,3 +174,36 @@ func TestMy5TLS(t *testing.T) {
 		})
 	}
 }
+
+// TestMy5AlterWithoutColumnNames: a server that logs no column names
+// (binlog_row_metadata=NO_LOG, the default): the run says so on stderr,
+// and a row logged before a column was added stops it with one line that
+// says what to set, exit 2.
+func TestMy5AlterWithoutColumnNames(t *testing.T) {
+	s := startServer(t, "--log-bin=mysql-bin", "--server-id=7", "--binlog-format=ROW", "--binlog-row-metadata=NO_LOG")
+	s.exec(t, "CREATE DATABASE my5_db", "CREATE TABLE my5_db.my5_t (id int PRIMARY KEY, v varchar(5))", "INSERT INTO my5_db.my5_t VALUES (1, 'a')")
+	dir := t.TempDir()
+	cfg, cat := tapFiles(t, dir, map[string]any{"host": "127.0.0.1", "port": s.port, "user": "root", "database": "my5_db", "binlog_idle_seconds": 0.7}, "my5_db-my5_t")
+	code, out, stderr := runTap(t, "--config", cfg, "--catalog", cat)
+	if code != 0 {
+		t.Fatalf("snapshot: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "LOG_BASED: binlog_row_metadata is NO_LOG, so binlog rows carry no column names") {
+		t.Errorf("stderr does not tell about binlog_row_metadata:\n%s", stderr)
+	}
+	raw, _ := lastState(t, strings.Split(strings.TrimSpace(out), "\n")).MarshalJSON()
+	statePath := filepath.Join(dir, "state.json")
+	if err := os.WriteFile(statePath, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.exec(t, "INSERT INTO my5_db.my5_t VALUES (2, 'b')", "ALTER TABLE my5_db.my5_t ADD COLUMN w int", "INSERT INTO my5_db.my5_t VALUES (3, 'c', 3)")
+	code, _, stderr = runTap(t, "--config", cfg, "--catalog", cat, "--state", statePath)
+	if code != singer.ExitUsage {
+		t.Errorf("exit %d, want %d", code, singer.ExitUsage)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	want := `tap-mysql: error: LOG_BASED: stream "my5_db-my5_t": the binlog row has 2 columns, discovery found 3 (the table changed) and the binlog carries no column names: set binlog_row_metadata=FULL on the server (MariaDB 10.5+, MySQL 8.0.1+) to follow column changes, then remove the stream's bookmark from the state to resync it`
+	if got := lines[len(lines)-1]; got != want {
+		t.Errorf("stderr ends with\n%s\nwant\n%s", got, want)
+	}
+}

@@ -429,10 +429,11 @@ func columnDropped(stream, column, pos string) error {
 	return &actionError{fmt.Sprintf("stream %q: selected column %q was dropped from the table (binlog after %s): run --discover, deselect the column in the catalog and run again (the state resumes at the change)", stream, column, pos)}
 }
 
-// startPosition is where a run over positions starts: a GTID set every
-// stream's set holds, when every stream has one; else the earliest
+// startPosition is where a run over positions starts: the GTID set every
+// other stream's set holds, when every stream has one; else the earliest
 // file:pos, with MariaDB's GTID position of it when the server has one,
-// so that the run's bookmarks gain GTIDs.
+// so that the run's bookmarks gain GTIDs. Each stream then skips the
+// transactions its own set (or file:pos) already covers.
 func (d *Driver) startPosition(ctx context.Context, positions []binlogPos, flavor string) (binlogPos, gomysql.GTIDSet, error) {
 	start := positions[0]
 	for _, p := range positions[1:] {
@@ -463,9 +464,9 @@ func (d *Driver) startPosition(ctx context.Context, positions []binlogPos, flavo
 				return positions[i], s, nil
 			}
 		}
-		// Sets that do not nest: the earliest file:pos's set.
-		set, _ := start.gtidSet()
-		return start, set, nil
+		// Sets that do not nest (several sources): no one set is safe to
+		// start from, the earliest file:pos is.
+		start.gtid = ""
 	}
 	if flavor == gomysql.MariaDBFlavor && start.gtid == "" {
 		// An older state: the server knows the GTID position of a file:pos.

@@ -188,3 +188,45 @@ func TestParsePos(t *testing.T) {
 		})
 	}
 }
+
+func TestStartPosition(t *testing.T) {
+	d := &Driver{}
+	const a, b = "3e11fa47-71ca-11e1-9e33-c80aa9429562", "4f22fa47-71ca-11e1-9e33-c80aa9429562"
+	cases := []struct {
+		name, flavor string
+		positions    []string
+		start, set   string
+	}{
+		{"the set the others hold, whatever its file:pos", "mariadb",
+			[]string{"f.000002:100 gtid=0-1-10", "f.000001:50 gtid=0-1-12"}, "f.000002:100 gtid=0-1-10", "0-1-10"},
+		{"mysql sets that nest", "mysql",
+			[]string{"b.000001:9 gtid=" + a + ":1-7", "b.000001:4 gtid=" + a + ":1-5"}, "b.000001:4 gtid=" + a + ":1-5", a + ":1-5"},
+		{"mysql sets that do not nest: earliest file:pos", "mysql",
+			[]string{"b.000001:9 gtid=" + a + ":1-5", "b.000001:4 gtid=" + b + ":1-3"}, "b.000001:4", ""},
+		{"a stream without a set (mysql): file:pos", "mysql",
+			[]string{"b.000001:9 gtid=" + a + ":1-5", "b.000001:4"}, "b.000001:4", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var ps []binlogPos
+			for _, s := range c.positions {
+				p, err := parsePos(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ps = append(ps, p)
+			}
+			start, set, err := d.startPosition(t.Context(), ps, c.flavor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			if set != nil {
+				got = set.String()
+			}
+			if start.String() != c.start || got != c.set {
+				t.Errorf("start %q set %q, want %q %q", start, got, c.start, c.set)
+			}
+		})
+	}
+}

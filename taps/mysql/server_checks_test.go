@@ -91,7 +91,7 @@ func TestMy5BinlogSettings(t *testing.T) {
 // exit 2; without ssl a server requiring it refuses with one line.
 func TestMy5TLS(t *testing.T) {
 	certDir := t.TempDir()
-	ca, cert, key, otherCA := testCerts(t, certDir)
+	ca, cert, key, otherCA, clientCert, clientKey := testCerts(t, certDir)
 	s := startServer(t, "--ssl-ca="+ca, "--ssl-cert="+cert, "--ssl-key="+key,
 		"--log-bin=mysql-bin", "--server-id=7", "--binlog-format=ROW")
 	s.exec(t, "CREATE DATABASE my5_db", "CREATE TABLE my5_db.my5_t (id int PRIMARY KEY, v varchar(5))", "INSERT INTO my5_db.my5_t VALUES (1, 'a')")
@@ -138,6 +138,31 @@ func TestMy5TLS(t *testing.T) {
 		}
 		if got := changeRecords(t, strings.Split(strings.TrimSpace(out), "\n")); got != `{"id":2,"v":"b","_sdc_deleted_at":null}` {
 			t.Errorf("binlog over TLS gave %s", got)
+		}
+	})
+
+	// A user the server only lets in with a client certificate of its CA.
+	s.exec(t, "CREATE USER my5_x509 IDENTIFIED BY 'my5-pw' REQUIRE SUBJECT '/CN=my5_client'", "GRANT SELECT, REPLICATION CLIENT, REPLICATION SLAVE ON *.* TO my5_x509")
+	t.Run("client certificate", func(t *testing.T) {
+		dir := t.TempDir()
+		cfg, cat := tapFiles(t, dir, with("user", "my5_x509", "password", "my5-pw", "ssl", true, "ssl_ca", ca,
+			"ssl_cert", clientCert, "ssl_key", clientKey, "binlog_idle_seconds", 0.7), "my5_db-my5_t")
+		code, out, stderr := runTap(t, "--config", cfg, "--catalog", cat)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		if !strings.Contains(out, `"record":{"id":1,"v":"a"}`) {
+			t.Errorf("no record with the client certificate:\n%s", out)
+		}
+		// Without the certificate the server refuses the user.
+		b, _ := json.Marshal(with("user", "my5_x509", "password", "my5-pw", "ssl", true, "ssl_ca", ca))
+		cfg = filepath.Join(dir, "no-cert.json")
+		if err := os.WriteFile(cfg, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, _, stderr = runTap(t, "--config", cfg, "--discover")
+		if code != singer.ExitUsage || !strings.Contains(stderr, "Access denied for user 'my5_x509'") || strings.Contains(stderr, "my5-pw") {
+			t.Errorf("without the client certificate: exit %d: %s", code, stderr)
 		}
 	})
 

@@ -45,6 +45,12 @@ func (c *Config) logf(format string, args ...any) {
 	}
 }
 
+func (c *Config) warnf(format string, args ...any) {
+	if c.log != nil {
+		c.log.Warnf(format, args...)
+	}
+}
+
 func dsnValue(s string) string {
 	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `'`, `\'`) + "'"
 }

@@ -330,8 +330,8 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 		inTxn      bool
 		txnLSN     pglogrepl.LSN
 		commitTime time.Time
-		rec        []byte
 	)
+	tx := &changeQueue{d: d, ctx: ctx, sink: sink}
 	for {
 		now := time.Now()
 		if now.Sub(lastChange) >= req.Idle || now.Sub(began) >= req.MaxRun {
@@ -415,22 +415,28 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 					inTxn, txnLSN, commitTime = true, lm.FinalLSN, lm.CommitTime
 				case *pglogrepl.CommitMessage:
 					inTxn = false
+					if err := tx.flush(); err != nil {
+						return err
+					}
 					if err := sink.Advance(lsnValue(lm.TransactionEndLSN)); err != nil {
 						return err
 					}
 				case *pglogrepl.InsertMessage:
 					if t := relations[lm.RelationID]; t != nil && txnLSN >= t.from {
 						lastChange = time.Now()
-						rec = t.record(rec[:0], lm.Tuple, nil)
-						if err := sink.Change(t.index, rec); err != nil {
+						if err := tx.add(t.change(lm.Tuple, nil, nil)); err != nil {
 							return err
 						}
 					}
 				case *pglogrepl.UpdateMessage:
 					if t := relations[lm.RelationID]; t != nil && txnLSN >= t.from {
 						lastChange = time.Now()
-						rec = t.record(rec[:0], lm.NewTuple, nil)
-						if err := sink.Change(t.index, rec); err != nil {
+						var old *pglogrepl.TupleData
+						if lm.OldTupleType == pglogrepl.UpdateMessageTupleTypeOld {
+							// REPLICA IDENTITY FULL: the old row, TOASTed values included.
+							old = lm.OldTuple
+						}
+						if err := tx.add(t.change(lm.NewTuple, old, nil)); err != nil {
 							return err
 						}
 					}
@@ -438,8 +444,7 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 					if t := relations[lm.RelationID]; t != nil && txnLSN >= t.from {
 						lastChange = time.Now()
 						ct := commitTime
-						rec = t.record(rec[:0], lm.OldTuple, &ct)
-						if err := sink.Change(t.index, rec); err != nil {
+						if err := tx.add(t.change(lm.OldTuple, nil, &ct)); err != nil {
 							return err
 						}
 					}
@@ -449,18 +454,74 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 	}
 }
 
-// record encodes a tuple with the same encoders as the snapshot. Columns
-// the tuple does not carry (an unchanged TOAST value, a non-key column of a
-// delete) are left out of the record.
-func (t *logTarget) record(b []byte, tuple *pglogrepl.TupleData, deletedAt *time.Time) []byte {
-	first := true
-	for i, c := range t.columns {
-		p := t.pos[i]
-		if tuple == nil || p < 0 || p >= len(tuple.Columns) {
+// change is one row change of t: tuple is the new row (the key of a
+// delete), old the whole old row when the table has REPLICA IDENTITY FULL.
+func (t *logTarget) change(tuple, old *pglogrepl.TupleData, deletedAt *time.Time) *rowChange {
+	c := &rowChange{t: t, pos: slices.Clone(t.pos), tuple: tuple, old: old, deletedAt: deletedAt}
+	if deletedAt != nil || tuple == nil {
+		return c
+	}
+	for i, p := range c.pos {
+		if p < 0 || p >= len(tuple.Columns) || tuple.Columns[p].DataType != pglogrepl.TupleDataTypeToast {
 			continue
 		}
-		col := tuple.Columns[p]
-		if col.DataType == 'u' || deletedAt != nil && !t.isKey[i] {
+		if old != nil && p < len(old.Columns) && old.Columns[p].DataType != pglogrepl.TupleDataTypeToast {
+			continue // the old row holds the value
+		}
+		c.missing = append(c.missing, i)
+	}
+	if len(c.missing) > 0 {
+		c.fetched = make([]*pglogrepl.TupleDataColumn, len(t.columns))
+	}
+	return c
+}
+
+// rowChange is a change waiting to be encoded: an update whose unchanged
+// TOASTed values pgoutput left out waits for them to be read from the table
+// (and the changes after it in the transaction wait with it, to keep the
+// order).
+type rowChange struct {
+	t          *logTarget
+	pos        []int // the relation positions of t.columns when the change came
+	tuple, old *pglogrepl.TupleData
+	deletedAt  *time.Time
+	// missing are the indexes (into t.columns) of the unchanged TOASTed
+	// values to read from the table; fetched[i] holds them once read.
+	missing []int
+	fetched []*pglogrepl.TupleDataColumn
+}
+
+// value is the change's value of t.columns[i], nil when it has none.
+func (c *rowChange) value(i int) *pglogrepl.TupleDataColumn {
+	p := c.pos[i]
+	if c.tuple == nil || p < 0 || p >= len(c.tuple.Columns) {
+		return nil
+	}
+	col := c.tuple.Columns[p]
+	if col.DataType != pglogrepl.TupleDataTypeToast {
+		return col
+	}
+	if c.old != nil && p < len(c.old.Columns) && c.old.Columns[p].DataType != pglogrepl.TupleDataTypeToast {
+		return c.old.Columns[p]
+	}
+	if c.fetched != nil {
+		return c.fetched[i]
+	}
+	return nil
+}
+
+// record encodes the change with the same encoders as the snapshot.
+// Columns the change does not carry (a non-key column of a delete, a TOAST
+// value the table no longer holds) are left out of the record.
+func (c *rowChange) record(b []byte) []byte {
+	t := c.t
+	first := true
+	for i, ci := range t.columns {
+		if c.deletedAt != nil && !t.isKey[i] {
+			continue
+		}
+		col := c.value(i)
+		if col == nil {
 			continue
 		}
 		pre := t.prefixes[i]
@@ -471,10 +532,10 @@ func (t *logTarget) record(b []byte, tuple *pglogrepl.TupleData, deletedAt *time
 		}
 		first = false
 		b = append(b, pre[1:]...)
-		if col.DataType == 'n' {
+		if col.DataType == pglogrepl.TupleDataTypeNull {
 			b = append(b, "null"...)
 		} else {
-			b = t.info.cols[c].enc.appendJSON(b, col.Data)
+			b = t.info.cols[ci].enc.appendJSON(b, col.Data)
 		}
 	}
 	if first {
@@ -483,14 +544,178 @@ func (t *logTarget) record(b []byte, tuple *pglogrepl.TupleData, deletedAt *time
 		b = append(b, ',')
 	}
 	b = append(b, `"`+sqltap.DeletedAtProperty+`":`...)
-	if deletedAt == nil {
+	if c.deletedAt == nil {
 		b = append(b, "null"...)
 	} else {
 		b = append(b, '"')
-		b = singer.AppendTimestamp(b, *deletedAt)
+		b = singer.AppendTimestamp(b, *c.deletedAt)
 		b = append(b, '"')
 	}
 	return append(b, '}')
+}
+
+// maxQueued caps the changes held for one batch of TOAST look-ups.
+const maxQueued = 1000
+
+// changeQueue passes changes on to the sink, holding them (in order) from
+// the first update that lacks TOASTed values until the end of the
+// transaction or maxQueued changes, then reads the missing values by
+// primary key, one query per table.
+type changeQueue struct {
+	d     *Driver
+	ctx   context.Context
+	sink  sqltap.LogSink
+	queue []*rowChange
+	rec   []byte
+}
+
+func (q *changeQueue) add(c *rowChange) error {
+	if len(c.missing) == 0 && len(q.queue) == 0 {
+		q.rec = c.record(q.rec[:0])
+		return q.sink.Change(c.t.index, q.rec)
+	}
+	q.queue = append(q.queue, c)
+	if len(q.queue) >= maxQueued {
+		return q.flush()
+	}
+	return nil
+}
+
+func (q *changeQueue) flush() error {
+	if len(q.queue) == 0 {
+		return nil
+	}
+	var byTable []*logTarget
+	for _, c := range q.queue {
+		if len(c.missing) > 0 && !slices.Contains(byTable, c.t) {
+			byTable = append(byTable, c.t)
+		}
+	}
+	for _, t := range byTable {
+		if err := q.d.fetchUnchanged(q.ctx, t, q.queue); err != nil {
+			return err
+		}
+	}
+	for _, c := range q.queue {
+		q.rec = c.record(q.rec[:0])
+		if err := q.sink.Change(c.t.index, q.rec); err != nil {
+			return err
+		}
+	}
+	clear(q.queue)
+	q.queue = q.queue[:0]
+	return nil
+}
+
+// fetchUnchanged reads, by primary key, the unchanged TOASTed values the
+// queued updates of t lack: the row as the table holds it now (any later
+// change to it follows in the log).
+func (d *Driver) fetchUnchanged(ctx context.Context, t *logTarget, queue []*rowChange) error {
+	keyIdx := make([]int, len(t.table.Keys)) // into t.columns
+	for k, name := range t.table.Keys {
+		keyIdx[k] = slices.Index(t.columns, t.table.Column(name))
+	}
+	var want []int // indexes into t.columns to select
+	var changes []*rowChange
+	for _, c := range queue {
+		if c.t != t || len(c.missing) == 0 {
+			continue
+		}
+		changes = append(changes, c)
+		for _, i := range c.missing {
+			if !slices.Contains(want, i) {
+				want = append(want, i)
+			}
+		}
+	}
+	if len(keyIdx) == 0 || slices.Contains(keyIdx, -1) {
+		d.cfg.warnf("stream %q: an update left unchanged TOASTed values out and the table has no primary key to read them by: the record lacks them (set REPLICA IDENTITY FULL on the table)", t.table.TapStreamID)
+		return nil
+	}
+	var sb strings.Builder
+	sb.WriteString("SELECT ")
+	names := make([]string, 0, len(keyIdx)+len(want))
+	for _, i := range append(slices.Clone(keyIdx), want...) {
+		names = append(names, quoteIdent(t.table.Columns[t.columns[i]].Name))
+	}
+	sb.WriteString(strings.Join(names, ", "))
+	sb.WriteString(" FROM " + pgx.Identifier{t.info.ns, t.info.name}.Sanitize())
+	sb.WriteString(" WHERE (" + strings.Join(names[:len(keyIdx)], ", ") + ") IN (")
+	var params [][]byte
+	keyOf := func(c *rowChange) (string, bool) {
+		var k strings.Builder
+		for _, i := range keyIdx {
+			v := c.value(i)
+			if v == nil || v.DataType != pglogrepl.TupleDataTypeText {
+				return "", false
+			}
+			k.Write(v.Data)
+			k.WriteByte(0)
+		}
+		return k.String(), true
+	}
+	seen := make(map[string]bool)
+	for _, c := range changes {
+		key, ok := keyOf(c)
+		if !ok || seen[key] {
+			continue
+		}
+		seen[key] = true
+		if len(params) > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteByte('(')
+		for n, i := range keyIdx {
+			if n > 0 {
+				sb.WriteString(", ")
+			}
+			params = append(params, c.value(i).Data)
+			sb.WriteString("$" + strconv.Itoa(len(params)))
+		}
+		sb.WriteByte(')')
+	}
+	sb.WriteByte(')')
+	rows := make(map[string][]*pglogrepl.TupleDataColumn, len(seen))
+	if len(params) > 0 {
+		rr := d.conn.PgConn().ExecParams(ctx, sb.String(), params, nil, nil, nil)
+		for rr.NextRow() {
+			vals := rr.Values()
+			var k strings.Builder
+			for n := range keyIdx {
+				k.Write(vals[n])
+				k.WriteByte(0)
+			}
+			row := make([]*pglogrepl.TupleDataColumn, len(want))
+			for n := range want {
+				v := vals[len(keyIdx)+n]
+				if v == nil {
+					row[n] = &pglogrepl.TupleDataColumn{DataType: pglogrepl.TupleDataTypeNull}
+				} else {
+					row[n] = &pglogrepl.TupleDataColumn{DataType: pglogrepl.TupleDataTypeText, Data: slices.Clone(v)}
+				}
+			}
+			rows[k.String()] = row
+		}
+		if _, err := rr.Close(); err != nil {
+			return fmt.Errorf("stream %q: reading unchanged TOASTed values: %w", t.table.TapStreamID, err)
+		}
+	}
+	lost := 0
+	for _, c := range changes {
+		key, _ := keyOf(c)
+		row, ok := rows[key]
+		if !ok {
+			lost++
+			continue
+		}
+		for _, i := range c.missing {
+			c.fetched[i] = row[slices.Index(want, i)]
+		}
+	}
+	if lost > 0 {
+		d.cfg.warnf("stream %q: %d updated rows were gone (deleted or re-keyed later in the log) when their unchanged TOASTed values were read: those records lack them", t.table.TapStreamID, lost)
+	}
+	return nil
 }
 
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

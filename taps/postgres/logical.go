@@ -65,9 +65,22 @@ func (d *Driver) prepareLog(ctx context.Context, tables []*sqltap.Table) (pub st
 	if pub, err = d.publicationName(ctx); err != nil {
 		return "", err
 	}
-	var exists bool
-	if err := d.conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1)`, pub).Scan(&exists); err != nil {
+	var exists, viaRoot bool
+	err = d.conn.QueryRow(ctx, `SELECT pubviaroot FROM pg_publication WHERE pubname = $1`, pub).Scan(&viaRoot)
+	switch {
+	case err == nil:
+		exists = true
+	case !errors.Is(err, pgx.ErrNoRows):
 		return "", err
+	}
+	partitioned := slices.ContainsFunc(tables, func(t *sqltap.Table) bool { return d.tables[t] != nil && d.tables[t].relkind == 'p' })
+	if exists && partitioned && !viaRoot {
+		// Without it, changes come under each partition's name, which is
+		// no stream: they would be lost.
+		if _, err := d.conn.Exec(ctx, "ALTER PUBLICATION "+quoteIdent(pub)+" SET (publish_via_partition_root = true)"); err != nil {
+			return "", &singer.ConfigError{Problems: []string{fmt.Sprintf("publication %q publishes partitions under their own names and a LOG_BASED stream is a partitioned table: run ALTER PUBLICATION %s SET (publish_via_partition_root = true) as its owner (%v)", pub, quoteIdent(pub), err)}}
+		}
+		d.cfg.logf("publication %q now publishes partitions under their partitioned table (publish_via_partition_root)", pub)
 	}
 	var missing []string
 	for _, t := range tables {
@@ -88,7 +101,9 @@ func (d *Driver) prepareLog(ctx context.Context, tables []*sqltap.Table) (pub st
 	if len(missing) == 0 {
 		return pub, nil
 	}
-	sql := "CREATE PUBLICATION " + quoteIdent(pub) + " FOR TABLE " + strings.Join(missing, ", ")
+	// publish_via_partition_root: a partitioned table's changes come under
+	// its own name (its stream), not its partitions'.
+	sql := "CREATE PUBLICATION " + quoteIdent(pub) + " FOR TABLE " + strings.Join(missing, ", ") + " WITH (publish_via_partition_root = true)"
 	if exists {
 		sql = "ALTER PUBLICATION " + quoteIdent(pub) + " ADD TABLE " + strings.Join(missing, ", ")
 	}

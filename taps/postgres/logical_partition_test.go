@@ -33,8 +33,8 @@ func TestLogBasedPartitioned(t *testing.T) {
 			id := e.schema + "-events"
 			recs, state := e.sync(cat, nil)
 			want := []string{
-				`{"type":"RECORD","stream":"` + id + `","record":{"id":1,"v":"a"},"version":`+strconv.FormatInt(sqltaptest.Version, 10)+`,"time_extracted":"2024-05-06T07:08:09Z"}`,
-				`{"type":"RECORD","stream":"` + id + `","record":{"id":150,"v":"b"},"version":`+strconv.FormatInt(sqltaptest.Version, 10)+`,"time_extracted":"2024-05-06T07:08:09Z"}`,
+				`{"type":"RECORD","stream":"` + id + `","record":{"id":1,"v":"a"},"version":` + strconv.FormatInt(sqltaptest.Version, 10) + `,"time_extracted":"2024-05-06T07:08:09Z"}`,
+				`{"type":"RECORD","stream":"` + id + `","record":{"id":150,"v":"b"},"version":` + strconv.FormatInt(sqltaptest.Version, 10) + `,"time_extracted":"2024-05-06T07:08:09Z"}`,
 			}
 			if strings.Join(recs, "\n") != strings.Join(want, "\n") {
 				t.Fatalf("snapshot:\n%s\nwant:\n%s", strings.Join(recs, "\n"), strings.Join(want, "\n"))

@@ -95,7 +95,7 @@ type pgTypeInfo struct {
 	// domains over arrays).
 	dims   int
 	isEnum bool
-	pseudo  bool
+	pseudo bool
 }
 
 // columnSpec is the resolved schema and encoder of a column.

@@ -248,6 +248,14 @@ func (d *Driver) checkLog(ctx context.Context, req *sqltap.LogRequest) (slot str
 	if !ok {
 		return "", 0, &singer.UsageError{Msg: fmt.Sprintf("replication slot %q does not exist: the changes since the state's lsn cannot be read; remove the LOG_BASED streams' bookmarks from the state to snapshot them again", slot)}
 	}
+	// A slot serves one consumer at a time: say so before writing anything.
+	var pid *int32
+	if err := d.conn.QueryRow(ctx, `SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1`, slot).Scan(&pid); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return "", 0, err
+	}
+	if pid != nil {
+		return "", 0, &singer.ConfigError{Problems: []string{fmt.Sprintf("replication slot %q is in use by another process (pid %d): wait for the other run to end, or give each tap its own slot_name (or tap_id)", slot, *pid)}}
+	}
 	for _, s := range positioned {
 		from, err := parseLSN(s.Position)
 		if err != nil {

@@ -283,7 +283,7 @@ func (e *Engine) resolve(catalog *singer.Catalog, tables []*Table, state *singer
 			}
 			i := t.Column(rk)
 			if i < 0 {
-				bad("replication key %q is not a column of the table", rk)
+				bad("replication key %q is not a column of the table (dropped or renamed? run --discover again and choose a replication-key)", rk)
 				break
 			}
 			if !t.Columns[i].Orderable {

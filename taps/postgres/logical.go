@@ -577,8 +577,12 @@ func (c *rowChange) record(b []byte) []byte {
 	return append(b, '}')
 }
 
-// maxQueued caps the changes held for one batch of TOAST look-ups.
-const maxQueued = 1000
+// maxQueued and maxQueuedBytes cap the changes held for one batch of
+// TOAST look-ups.
+const (
+	maxQueued      = 1000
+	maxQueuedBytes = 32 << 20
+)
 
 // changeQueue passes changes on to the sink, holding them (in order) from
 // the first update that lacks TOASTed values until the end of the
@@ -589,6 +593,7 @@ type changeQueue struct {
 	ctx   context.Context
 	sink  sqltap.LogSink
 	queue []*rowChange
+	bytes int
 	rec   []byte
 }
 
@@ -598,7 +603,14 @@ func (q *changeQueue) add(c *rowChange) error {
 		return q.sink.Change(c.t.index, q.rec)
 	}
 	q.queue = append(q.queue, c)
-	if len(q.queue) >= maxQueued {
+	for _, t := range []*pglogrepl.TupleData{c.tuple, c.old} {
+		if t != nil {
+			for _, col := range t.Columns {
+				q.bytes += len(col.Data)
+			}
+		}
+	}
+	if len(q.queue) >= maxQueued || q.bytes >= maxQueuedBytes {
 		return q.flush()
 	}
 	return nil
@@ -626,7 +638,7 @@ func (q *changeQueue) flush() error {
 		}
 	}
 	clear(q.queue)
-	q.queue = q.queue[:0]
+	q.queue, q.bytes = q.queue[:0], 0
 	return nil
 }
 

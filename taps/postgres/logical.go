@@ -249,9 +249,21 @@ func (d *Driver) checkLog(ctx context.Context, req *sqltap.LogRequest) (slot str
 		return "", 0, &singer.UsageError{Msg: fmt.Sprintf("replication slot %q does not exist: the changes since the state's lsn cannot be read; remove the LOG_BASED streams' bookmarks from the state to snapshot them again", slot)}
 	}
 	// A slot serves one consumer at a time: say so before writing anything.
+	// The server releases it shortly after its consumer disconnects (a run
+	// that just ended), so wait a little for that first.
 	var pid *int32
-	if err := d.conn.QueryRow(ctx, `SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1`, slot).Scan(&pid); err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return "", 0, err
+	for wait := 0; ; wait++ {
+		if err := d.conn.QueryRow(ctx, `SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1`, slot).Scan(&pid); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return "", 0, err
+		}
+		if pid == nil || wait == slotReleaseWaits {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return "", 0, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	if pid != nil {
 		return "", 0, &singer.ConfigError{Problems: []string{fmt.Sprintf("replication slot %q is in use by another process (pid %d): wait for the other run to end, or give each tap its own slot_name (or tap_id)", slot, *pid)}}
@@ -267,6 +279,10 @@ func (d *Driver) checkLog(ctx context.Context, req *sqltap.LogRequest) (slot str
 	}
 	return slot, confirmed, nil
 }
+
+// slotReleaseWaits is how many times (100 ms apart) a check waits for a
+// slot that is still active to be released.
+const slotReleaseWaits = 30
 
 // ReadLog streams inserts, updates and deletes from the slot with pgoutput
 // (protocol 1: whole transactions, sent at commit).

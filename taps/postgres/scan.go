@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -282,6 +283,21 @@ func (d *Driver) PhysicalBookmark(t *sqltap.Table) string {
 	return ""
 }
 
+// ctidText is PostgreSQL's text form of a tid: (page,item).
+var ctidText = regexp.MustCompile(`^\(\d+,\d+\)$`)
+
+// CheckPosition checks a last_ctid bookmark: {"ctid": "(page,item)",
+// "relfilenode": n}.
+func (d *Driver) CheckPosition(_ *sqltap.Table, pos any) error {
+	m, _ := pos.(map[string]any)
+	ctid, _ := m["ctid"].(string)
+	if !ctidText.MatchString(ctid) || bookmarkNumber(m["relfilenode"]) == "" {
+		b, _ := json.Marshal(pos)
+		return fmt.Errorf(`%s is not {"ctid": "(page,item)", "relfilenode": n} (a state from another tap?): remove the stream's bookmark to read it again`, b)
+	}
+	return nil
+}
+
 // beginPhysical opens the transaction of a ctid-ordered scan: it locks the
 // table (ACCESS SHARE, as the scan would: no VACUUM FULL, CLUSTER or
 // TRUNCATE can slip in before the scan) and reads the table's file node,
@@ -291,13 +307,11 @@ func (d *Driver) beginPhysical(ctx context.Context, info *tableInfo, req *sqltap
 	var after string
 	var afterNode json.Number
 	if req.After != nil {
-		pos, _ := req.After[0].(map[string]any)
-		ctid, _ := pos["ctid"].(string)
-		afterNode = bookmarkNumber(pos["relfilenode"])
-		if ctid == "" || afterNode == "" {
-			return "", nil, &singer.UsageError{Msg: fmt.Sprintf("state of stream %q: last_ctid %v is not {\"ctid\": \"(page,item)\", \"relfilenode\": n} (a state from another tap?): remove the stream's bookmark to read it again", req.Table.TapStreamID, req.After[0])}
+		if err := d.CheckPosition(req.Table, req.After[0]); err != nil {
+			return "", nil, &singer.UsageError{Msg: fmt.Sprintf("state of stream %q: last_ctid: %v", req.Table.TapStreamID, err)}
 		}
-		after = ctid
+		pos := req.After[0].(map[string]any)
+		after, afterNode = pos["ctid"].(string), bookmarkNumber(pos["relfilenode"])
 	}
 	if _, err := d.conn.Exec(ctx, "BEGIN READ ONLY"); err != nil {
 		return "", nil, fmt.Errorf("reading %s: %w", req.Table.TapStreamID, err)

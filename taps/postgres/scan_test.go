@@ -109,11 +109,14 @@ func TestKeylessResumeByCtid(t *testing.T) {
 
 	// A last_ctid that is not the tap's: a usage error.
 	bad, _ := singer.ParseState([]byte(`{"bookmarks":{"` + id + `":{"last_ctid":"(0,2)","version":1}}}`))
-	_, err = sqltaptest.Sync(t, env, opts, cat, bad)
+	lines, err = sqltaptest.Sync(t, env, opts, cat, bad)
 	var ue *singer.UsageError
-	if err == nil || !strings.Contains(err.Error(), `state of stream "`+id+`": last_ctid (0,2) is not {"ctid": "(page,item)", "relfilenode": n} (a state from another tap?): remove the stream's bookmark to read it again`) {
-		t.Errorf("corrupt last_ctid: %v", err)
+	if want := `catalog stream "` + id + `": state bookmark last_ctid: "(0,2)" is not {"ctid": "(page,item)", "relfilenode": n} (a state from another tap?): remove the stream's bookmark to read it again`; err == nil || err.Error() != want {
+		t.Errorf("corrupt last_ctid: %v\nwant %s", err, want)
 	} else if !errors.As(err, &ue) {
 		t.Errorf("corrupt last_ctid: %T is not a usage error", err)
+	}
+	if len(lines) != 1 || lines[0] != "" {
+		t.Errorf("corrupt last_ctid: output before the error: %q", lines)
 	}
 }

@@ -110,6 +110,10 @@ type PhysicalOrder interface {
 	// the last row sent of t (e.g. "last_ctid"), or returns "" when t cannot
 	// be read that way (it is then read in one pass).
 	PhysicalBookmark(t *Table) string
+	// CheckPosition says why pos, a state's bookmark value, cannot be a
+	// position of t (nil when it can), so a bad state is refused before
+	// anything is written.
+	CheckPosition(t *Table, pos any) error
 }
 
 // ErrPositionStale is returned (wrapped) by a physical Scan whose After

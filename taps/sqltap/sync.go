@@ -316,6 +316,13 @@ func (e *Engine) resolve(catalog *singer.Catalog, tables []*Table, state *singer
 				}
 			}
 		}
+		if pb := physicalBookmark(e.Driver, s); pb != "" && s.method != singer.ReplicationIncremental {
+			if pos, ok := state.Bookmarks[id][pb]; ok {
+				if err := e.Driver.(PhysicalOrder).CheckPosition(t, pos); err != nil {
+					bad("state bookmark %s: %v", pb, err)
+				}
+			}
+		}
 		s.schema = tableSchema(t, s.cols)
 		if s.method == singer.ReplicationLogBased {
 			s.schema = append(s.schema[:len(s.schema)-2:len(s.schema)-2], `,"`+DeletedAtProperty+`":`+deletedAtSchema+`}}`...)

@@ -138,6 +138,13 @@ func (d *physDriver) Discover(context.Context) ([]*Table, error) { return []*Tab
 
 func (d *physDriver) PhysicalBookmark(*Table) string { return "last_pos" }
 
+func (d *physDriver) CheckPosition(_ *Table, pos any) error {
+	if s, ok := pos.(string); !ok || !strings.Contains(s, ":") {
+		return fmt.Errorf("%v is not gen:id", pos)
+	}
+	return nil
+}
+
 type physRow struct{ gen, id int }
 
 func (r physRow) Record() []byte { return fmt.Appendf(nil, `{"id":%d}`, r.id) }
@@ -235,4 +242,19 @@ func TestSyncPhysicalResume(t *testing.T) {
 		state("", v2, `"s-k"`),
 		state("", v2, "null"),
 	})
+}
+
+func TestSyncPhysicalBadPosition(t *testing.T) {
+	e := CatalogEntry(physTable)
+	e.Metadata.SetSelected(nil, true)
+	st, _ := singer.ParseState([]byte(`{"bookmarks":{"s-k":{"last_pos":7,"version":1}}}`))
+	var buf bytes.Buffer
+	err := (&Engine{Driver: &physDriver{n: 1}}).Sync(context.Background(), &singer.Catalog{Streams: []singer.CatalogEntry{e}}, st, singer.NewEncoder(&buf))
+	var ue *singer.UsageError
+	if want := `catalog stream "s-k": state bookmark last_pos: 7 is not gen:id`; !errors.As(err, &ue) || err.Error() != want {
+		t.Errorf("err = %v, want usage error %q", err, want)
+	}
+	if buf.Len() != 0 {
+		t.Errorf("output %q, want none", buf.String())
+	}
 }

@@ -176,8 +176,10 @@ func (e *Engine) Sync(ctx context.Context, catalog *singer.Catalog, state *singe
 			return err
 		}
 		if err := e.logPhase(ctx, lr, logStreams, state, out, confirm, counters); err != nil {
+			// The state covers the changes sent before the failure, so
+			// that a rerun (after the user fixed the cause) resumes there.
+			_ = writeState(out, state)
 			if ctx.Err() != nil {
-				_ = writeState(out, state)
 				return ctx.Err()
 			}
 			return fmt.Errorf("LOG_BASED: %w", err)

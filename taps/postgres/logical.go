@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -470,6 +471,14 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 				case *pglogrepl.UpdateMessage:
 					if t := relations[lm.RelationID]; t != nil && txnLSN >= t.from {
 						lastChange = time.Now()
+						if t.keyChanged(lm.OldTuple, lm.NewTuple) {
+							// The row left its old key: a delete of that key
+							// first, or the target would keep it.
+							ct := commitTime
+							if err := tx.add(t.change(lm.OldTuple, nil, &ct)); err != nil {
+								return err
+							}
+						}
 						var old *pglogrepl.TupleData
 						if lm.OldTupleType == pglogrepl.UpdateMessageTupleTypeOld {
 							// REPLICA IDENTITY FULL: the old row, TOASTed values included.
@@ -491,6 +500,29 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 			}
 		}
 	}
+}
+
+// keyChanged reports whether an update moved the row to another primary
+// key: old is the update's old key or old row (nil when the replica
+// identity did not change). Columns the old tuple does not carry (null in
+// a replica identity that is not the primary key) are not compared.
+func (t *logTarget) keyChanged(old, tuple *pglogrepl.TupleData) bool {
+	if old == nil || tuple == nil || len(t.table.Keys) == 0 {
+		return false
+	}
+	for i, p := range t.pos {
+		if !t.isKey[i] || p < 0 || p >= len(old.Columns) || p >= len(tuple.Columns) {
+			continue
+		}
+		o, n := old.Columns[p], tuple.Columns[p]
+		if o.DataType != pglogrepl.TupleDataTypeText || n.DataType != pglogrepl.TupleDataTypeText {
+			continue
+		}
+		if !bytes.Equal(o.Data, n.Data) {
+			return true
+		}
+	}
+	return false
 }
 
 // change is one row change of t: tuple is the new row (the key of a

@@ -3,6 +3,7 @@ package sqltap
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -134,6 +135,11 @@ func (e *Engine) Sync(ctx context.Context, catalog *singer.Catalog, state *singe
 			bm := state.Bookmarks[id]
 			_, hasPos := bm[BookmarkLogPosition]
 			_, inSnapshot := bm[BookmarkLastPKFetched]
+			if pb := physicalBookmark(e.Driver, s); pb != "" {
+				if _, ok := bm[pb]; ok {
+					inSnapshot = true
+				}
+			}
 			if hasPos && !inSnapshot {
 				continue // snapshot done: changes follow in the log phase
 			}
@@ -279,7 +285,7 @@ func (e *Engine) resolve(catalog *singer.Catalog, tables []*Table, state *singer
 			}
 			i := t.Column(rk)
 			if i < 0 {
-				bad("replication key %q is not a column of the table", rk)
+				bad("replication key %q is not a column of the table (dropped or renamed? run --discover again and choose a replication-key)", rk)
 				break
 			}
 			if !t.Columns[i].Orderable {
@@ -309,6 +315,13 @@ func (e *Engine) resolve(catalog *singer.Catalog, tables []*Table, state *singer
 						bad("state bookmark %s does not hold key %q (a state from another tap or catalog?)", BookmarkLastPKFetched, k)
 						break
 					}
+				}
+			}
+		}
+		if pb := physicalBookmark(e.Driver, s); pb != "" && s.method != singer.ReplicationIncremental {
+			if pos, ok := state.Bookmarks[id][pb]; ok {
+				if err := e.Driver.(PhysicalOrder).CheckPosition(t, pos); err != nil {
+					bad("state bookmark %s: %v", pb, err)
 				}
 			}
 		}
@@ -360,15 +373,21 @@ func (r *run) fullTable(ctx context.Context) error {
 	id, s := r.id(), r.s
 	bm := r.state.Bookmarks[id]
 	var after []any
+	physical := r.physicalBookmark()
 	version, hasVersion := bookmarkInt(bm[BookmarkVersion])
 	if pk, ok := bm[BookmarkLastPKFetched].(map[string]any); ok && hasVersion && len(s.keys) > 0 {
 		for _, k := range s.chunkKey {
 			after = append(after, pk[k])
 		}
+	} else if pos, ok := bm[physical]; ok && physical != "" && hasVersion && pos != nil {
+		after = []any{pos}
 	} else {
 		firstTime := !hasVersion
 		version = r.now.UnixMilli()
 		r.state.ClearBookmark(id, BookmarkLastPKFetched)
+		if physical != "" {
+			r.state.ClearBookmark(id, physical)
+		}
 		r.state.SetBookmark(id, BookmarkVersion, version)
 		if firstTime {
 			// The target may show the (empty) table at once.
@@ -383,7 +402,12 @@ func (r *run) fullTable(ctx context.Context) error {
 	if chunk <= 0 {
 		chunk = 10000
 	}
-	if len(s.keys) == 0 {
+	if len(s.keys) == 0 && physical != "" {
+		if err := r.physicalScan(ctx, physical, after, chunk); err != nil {
+			return err
+		}
+		r.state.ClearBookmark(id, physical)
+	} else if len(s.keys) == 0 {
 		if _, err := r.e.Driver.Scan(ctx, &ScanRequest{Table: s.table, Columns: s.cols}, r.write); err != nil {
 			return err
 		}
@@ -412,10 +436,64 @@ func (r *run) fullTable(ctx context.Context) error {
 		}
 	}
 	r.state.ClearBookmark(id, BookmarkLastPKFetched)
-	if err := r.out.WriteActivateVersion(s.entry.Stream, version); err != nil {
+	if err := r.out.WriteActivateVersion(s.entry.Stream, r.version); err != nil {
 		return err
 	}
 	return writeState(r.out, r.state)
+}
+
+// physicalBookmark is the bookmark of a keyless table the driver reads in
+// a resumable physical order, "" when none.
+func (r *run) physicalBookmark() string {
+	return physicalBookmark(r.e.Driver, r.s)
+}
+
+func physicalBookmark(d Driver, s *stream) string {
+	po, ok := d.(PhysicalOrder)
+	if !ok || len(s.keys) > 0 || s.table.IsView {
+		return ""
+	}
+	return po.PhysicalBookmark(s.table)
+}
+
+// physicalScan reads a keyless table in the driver's physical order, after
+// the position after[0] when resuming, with a STATE holding the last row's
+// position every chunk rows. When the position went stale (the table was
+// rewritten), it starts over in a new version.
+func (r *run) physicalScan(ctx context.Context, bookmark string, after []any, chunk int) error {
+	id := r.id()
+	n := 0
+	scan := func() error {
+		req := &ScanRequest{Table: r.s.table, Columns: r.s.cols, Physical: true, After: after}
+		last, err := r.e.Driver.Scan(ctx, req, func(row Row) error {
+			if err := r.write(row); err != nil {
+				return err
+			}
+			if n++; n%chunk == 0 {
+				r.state.SetBookmark(id, bookmark, row.Order()[0])
+				return writeState(r.out, r.state)
+			}
+			return nil
+		})
+		if last != nil {
+			r.state.SetBookmark(id, bookmark, last[0])
+		}
+		return err
+	}
+	err := scan()
+	if errors.Is(err, ErrPositionStale) && n == 0 {
+		r.e.log().Warnf("stream %q: %v (VACUUM FULL, CLUSTER, TRUNCATE or a table rewrite): reading it again from the start in a new version", id, err)
+		r.version = r.now.UnixMilli()
+		if v, ok := bookmarkInt(r.state.Bookmarks[id][BookmarkVersion]); ok && v >= r.version {
+			r.version = v + 1
+		}
+		r.state.ClearBookmark(id, bookmark)
+		r.state.SetBookmark(id, BookmarkVersion, r.version)
+		r.rec.Version = r.version
+		after = nil
+		err = scan()
+	}
+	return err
 }
 
 // incremental reads rows whose replication key is >= the bookmark, in key

@@ -54,12 +54,7 @@ var gtidPosRE = regexp.MustCompile(`binlog after [^ ]+( gtid=[^)]+)?\)`)
 func TestMy5AlterTable(t *testing.T) {
 	db := connect(t)
 	name := testDB(t, db)
-	exec := func(s string) {
-		t.Helper()
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
+	exec := func(s string) { t.Helper(); mustExec(t, db, s) }
 	needRowMetadata(t, exec)
 	tbl := quoteIdent(name) + ".my5_alter"
 	exec("CREATE TABLE " + tbl + " (id int PRIMARY KEY, a varchar(10), b int, c int)")

@@ -41,12 +41,7 @@ func TestMy5GTID(t *testing.T) {
 		t.Skipf("the server is not MariaDB (no gtid_binlog_pos): %v", err)
 	}
 	name := testDB(t, db)
-	exec := func(s string) {
-		t.Helper()
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
+	exec := func(s string) { t.Helper(); mustExec(t, db, s) }
 	tbl := quoteIdent(name) + ".my5_items"
 	exec("CREATE TABLE " + tbl + " (id int PRIMARY KEY, name varchar(20))")
 	exec("INSERT INTO " + tbl + " VALUES (1, 'a'), (2, 'b')")

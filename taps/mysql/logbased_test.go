@@ -48,12 +48,7 @@ func lastState(t *testing.T, lines []string) *singer.State {
 func TestLogBased(t *testing.T) {
 	db := connect(t)
 	name := testDB(t, db)
-	exec := func(s string) {
-		t.Helper()
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
+	exec := func(s string) { t.Helper(); mustExec(t, db, s) }
 	tbl := quoteIdent(name) + ".items"
 	exec("CREATE TABLE " + tbl + " (id int PRIMARY KEY, name varchar(20), amount decimal(8,2))")
 	exec("INSERT INTO " + tbl + " VALUES (1, 'a', 1.50), (2, 'b', 2.00)")

@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -16,11 +17,7 @@ import (
 // paths.
 func tapFiles(t *testing.T, dir string, config map[string]any, id string) (cfgPath, catPath string) {
 	t.Helper()
-	b, _ := json.Marshal(config)
-	cfgPath = filepath.Join(dir, "config.json")
-	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath = writeConfig(t, dir, "config.json", config)
 	code, out, stderr := runTap(t, "--config", cfgPath, "--discover")
 	if code != 0 {
 		t.Fatalf("--discover: exit %d: %s", code, stderr)
@@ -35,7 +32,7 @@ func tapFiles(t *testing.T, dir string, config map[string]any, id string) (cfgPa
 	}
 	e.Metadata.SetSelected(nil, true)
 	e.Metadata.SetReplicationMethod(singer.ReplicationLogBased)
-	b, err = json.Marshal(cat)
+	b, err := json.Marshal(cat)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,15 +69,7 @@ func TestMy5BinlogSettings(t *testing.T) {
 			}
 			cfg, cat := tapFiles(t, t.TempDir(), map[string]any{"host": "127.0.0.1", "port": s.port, "user": "root", "database": "my5_db"}, "my5_db-my5_t")
 			code, out, stderr := runTap(t, "--config", cfg, "--catalog", cat)
-			if code != singer.ExitUsage {
-				t.Errorf("exit %d, want %d", code, singer.ExitUsage)
-			}
-			if got := strings.TrimSuffix(stderr, "\n"); got != c.want {
-				t.Errorf("stderr:\n%s\nwant\n%s", stderr, c.want)
-			}
-			if out != "" {
-				t.Errorf("stdout: %s", out)
-			}
+			wantUsageLine(t, code, out, stderr, c.want)
 		})
 	}
 }
@@ -155,11 +144,7 @@ func TestMy5TLS(t *testing.T) {
 			t.Errorf("no record with the client certificate:\n%s", out)
 		}
 		// Without the certificate the server refuses the user.
-		b, _ := json.Marshal(with("user", "my5_x509", "password", "my5-pw", "ssl", true, "ssl_ca", ca))
-		cfg = filepath.Join(dir, "no-cert.json")
-		if err := os.WriteFile(cfg, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		cfg = writeConfig(t, dir, "no-cert.json", with("user", "my5_x509", "password", "my5-pw", "ssl", true, "ssl_ca", ca))
 		code, _, stderr = runTap(t, "--config", cfg, "--discover")
 		if code != singer.ExitUsage || !strings.Contains(stderr, "Access denied for user 'my5_x509'") || strings.Contains(stderr, "my5-pw") {
 			t.Errorf("without the client certificate: exit %d: %s", code, stderr)
@@ -181,21 +166,9 @@ func TestMy5TLS(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			b, _ := json.Marshal(c.config)
-			cfg := filepath.Join(dir, "config.json")
-			if err := os.WriteFile(cfg, b, 0o600); err != nil {
-				t.Fatal(err)
-			}
+			cfg := writeConfig(t, dir, "config.json", c.config)
 			code, out, stderr := runTap(t, "--config", cfg, "--discover")
-			if code != singer.ExitUsage {
-				t.Errorf("exit %d, want %d", code, singer.ExitUsage)
-			}
-			if got := strings.TrimSuffix(stderr, "\n"); got != c.want {
-				t.Errorf("stderr:\n%s\nwant\n%s", stderr, c.want)
-			}
-			if out != "" {
-				t.Errorf("stdout: %s", out)
-			}
+			wantUsageLine(t, code, out, stderr, c.want)
 		})
 	}
 }
@@ -230,5 +203,44 @@ func TestMy5AlterWithoutColumnNames(t *testing.T) {
 	want := `tap-mysql: error: LOG_BASED: stream "my5_db-my5_t": the binlog row has 2 columns, discovery found 3 (the table changed) and the binlog carries no column names: set binlog_row_metadata=FULL on the server (MariaDB 10.5+, MySQL 8.0.1+) to follow column changes, then remove the stream's bookmark from the state to resync it`
 	if got := lines[len(lines)-1]; got != want {
 		t.Errorf("stderr ends with\n%s\nwant\n%s", got, want)
+	}
+}
+
+// writeConfig writes v as JSON to dir/name and returns the path.
+func writeConfig(t *testing.T, dir, name string, config any) string {
+	t.Helper()
+	b, err := json.Marshal(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// wantUsageLine checks a run that stopped on a problem the user fixes: exit
+// 2, nothing on stdout, exactly the line want on stderr.
+func wantUsageLine(t *testing.T, code int, stdout, stderr, want string) {
+	t.Helper()
+	if code != singer.ExitUsage {
+		t.Errorf("exit %d, want %d", code, singer.ExitUsage)
+	}
+	if got := strings.TrimSuffix(stderr, "\n"); got != want {
+		t.Errorf("stderr:\n%s\nwant\n%s", stderr, want)
+	}
+	if stdout != "" {
+		t.Errorf("stdout: %s", stdout)
+	}
+}
+
+// mustExec runs each statement on db, stopping the test on an error.
+func mustExec(t *testing.T, db *sql.DB, stmts ...string) {
+	t.Helper()
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
 	}
 }

@@ -22,6 +22,7 @@ type Dialect struct {
 	project  string
 	location string
 	log      *singer.Log
+	opts     tableOptions // object_columns and streams (layout.go)
 }
 
 // NewDialect connects a client for a config.
@@ -33,7 +34,7 @@ func NewDialect(ctx context.Context, cfg *Config, log *singer.Log) (*Dialect, er
 	if cfg.Location != "" {
 		c.Location = cfg.Location
 	}
-	return &Dialect{client: c, project: cfg.Project, location: cfg.Location, log: log}, nil
+	return &Dialect{client: c, project: cfg.Project, location: cfg.Location, log: log, opts: cfg.tableOptions()}, nil
 }
 
 // Close closes the client.

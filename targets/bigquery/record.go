@@ -508,7 +508,7 @@ func nestedEvolution(have *bigquery.FieldSchema, c *sqltarget.Column, record boo
 	case c.Type.Kind == sqltarget.KindJSON && c.Type.SQLType == "" && !(want.Type == bigquery.RecordFieldType || want.Repeated):
 		return nil, nil
 	}
-	return nil, fmt.Errorf("table %s has column %s of type %s, but stream %q now sends %s values for it; BigQuery cannot change a nested column in place: drop or rename the column (or send the stream to another dataset)", path, col, fieldTypeText(have), c.Property, describeWant(c, want))
+	return nil, fmt.Errorf("table %s has column %s of type %s, but the stream's property %q is now %s; BigQuery cannot change a nested column in place: drop or rename the column (or send the stream to another dataset)", path, col, fieldTypeText(have), c.Property, describeWant(c, want))
 }
 
 func describeWant(c *sqltarget.Column, want *bigquery.FieldSchema) string {

@@ -137,7 +137,7 @@ func TestNestedEvolution(t *testing.T) {
 		{"sub-field type change", `{"type":"object","properties":{"a":{"type":"boolean"}}}`, true, "",
 			"table `p.d.t`, column `c`: sub-field c.a is INT64, the stream now declares BOOL; BigQuery cannot change a nested field's type in place: drop or rename the column, or use object_columns json"},
 		{"scalar now", `{"type":"integer"}`, true, "",
-			"table `p.d.t` has column `c` of type RECORD, but stream \"c\" now sends integer (INT64) values for it; BigQuery cannot change a nested column in place: drop or rename the column (or send the stream to another dataset)"},
+			"table `p.d.t` has column `c` of type RECORD, but the stream's property \"c\" is now integer (INT64); BigQuery cannot change a nested column in place: drop or rename the column (or send the stream to another dataset)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

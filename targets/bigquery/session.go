@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/bigquery"
+	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 	"google.golang.org/api/iterator"
 )
@@ -97,7 +98,8 @@ func (s *session) ensureDataset(ctx context.Context, name string) error {
 	case err != nil:
 		return fmt.Errorf("reading dataset %s: %w", name, err)
 	case s.d.location != "" && md.Location != "" && !strings.EqualFold(md.Location, s.d.location):
-		return fmt.Errorf("dataset %s is in location %s, not %s (the location in the config): set location to %s or use another dataset", name, md.Location, s.d.location, md.Location)
+		// The config disagrees with the dataset: a config error (exit 2).
+		return &singer.ConfigError{Problems: []string{fmt.Sprintf("dataset %s is in location %s, not %s (the location in the config): set location to %s or use another dataset", name, md.Location, s.d.location, md.Location)}}
 	}
 	s.datasets[name] = true
 	return nil

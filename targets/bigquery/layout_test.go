@@ -162,3 +162,14 @@ func TestCheckCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigLayoutProblems: object_columns and streams problems come with
+// the config's other problems (exit 2 before any connection).
+func TestConfigLayoutProblems(t *testing.T) {
+	cfg := Config{Project: "p", ObjectColumns: "struct", Streams: map[string]StreamConfig{"s": {PartitionBy: &PartitionBy{}}}, Config: sqltarget.Config{DefaultTargetSchema: "d"}}
+	got := strings.Join(cfg.check(), "; ")
+	want := `object_columns must be json or record, not "struct"; streams.s.partition_by: give field (a date-time or date property) and type, or type alone for ingestion-time partitioning`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}

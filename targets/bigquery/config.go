@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/singerkit/singerkit/targets/sqltarget"
 	"google.golang.org/api/option"
@@ -67,7 +68,7 @@ func (c *Config) check() []string {
 }
 
 func (c *Config) tableOptions() tableOptions {
-	return tableOptions{record: c.ObjectColumns == ObjectColumnsRecord, streams: c.Streams}
+	return tableOptions{record: c.ObjectColumns == ObjectColumnsRecord, streams: c.Streams, seen: &sync.Map{}}
 }
 
 func (c *Config) datasets() []string {

@@ -37,8 +37,14 @@ func NewDialect(ctx context.Context, cfg *Config, log *singer.Log) (*Dialect, er
 	return &Dialect{client: c, project: cfg.Project, location: cfg.Location, log: log, opts: cfg.tableOptions()}, nil
 }
 
-// Close closes the client.
-func (d *Dialect) Close() error { return d.client.Close() }
+// Close closes the client. Streams of the streams key that no stream of
+// the run had get a warning (most often a misspelt stream name).
+func (d *Dialect) Close() error {
+	for _, n := range d.opts.unusedStreams() {
+		d.log.Warnf("streams.%s in the config matched no stream of this run (keys are stream names as the tap writes them, e.g. public-orders)", n)
+	}
+	return d.client.Close()
+}
 
 // FoldIdentifier maps a name to BigQuery's rules (see FoldName).
 func (d *Dialect) FoldIdentifier(name string) string { return FoldName(name) }

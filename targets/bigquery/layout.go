@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"cloud.google.com/go/bigquery"
 	"github.com/singerkit/singerkit/singer"
@@ -40,6 +41,25 @@ type PartitionRange struct {
 type tableOptions struct {
 	record  bool
 	streams map[string]StreamConfig
+	seen    *sync.Map // stream names prepared in this run
+}
+
+// unusedStreams returns the stream names of the streams key that no
+// stream of the run had (a typo, or a stream the tap did not send),
+// sorted.
+func (o *tableOptions) unusedStreams() []string {
+	var out []string
+	for n := range o.streams {
+		if o.seen == nil {
+			out = append(out, n)
+			continue
+		}
+		if _, ok := o.seen.Load(n); !ok {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // layout is a table's partitioning and clustering as BigQuery metadata.
@@ -97,6 +117,9 @@ var clusterable = map[bigquery.FieldType]bool{
 // checked against the columns of the table as target-bigquery creates
 // them. A problem is a *singer.ConfigError (exit 2).
 func (o *tableOptions) layoutFor(t *sqltarget.Table) (*layout, error) {
+	if o.seen != nil {
+		o.seen.Store(t.Stream, true)
+	}
 	sc, ok := o.streams[t.Stream]
 	if !ok || sc.PartitionBy == nil && len(sc.ClusterBy) == 0 {
 		return nil, nil

@@ -173,3 +173,14 @@ func TestConfigLayoutProblems(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
+
+func TestUnusedStreams(t *testing.T) {
+	cfg := Config{Streams: map[string]StreamConfig{"b": {ClusterBy: []string{"x"}}, "orders": {ClusterBy: []string{"name"}}, "a": {}}}
+	o := cfg.tableOptions()
+	if _, err := o.layoutFor(layoutTable(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(o.unusedStreams(), ","); got != "a,b" {
+		t.Errorf("unused %q, want a,b", got)
+	}
+}

@@ -155,6 +155,18 @@ func TestTableLayout(t *testing.T) {
 		}
 	})
 
+	t.Run("stream name not in the run", func(t *testing.T) {
+		cfg := baseConfig(ds, "streams", map[string]any{"evnets": map[string]any{"cluster_by": []string{"kind"}}})
+		r := mustRun(t, cfg, strings.ReplaceAll(recs, `"stream":"events"`, `"stream":"typo"`))
+		want := "WARNING streams.evnets in the config matched no stream of this run (keys are stream names as the tap writes them, e.g. public-orders)"
+		if !strings.Contains(r.Stderr, want+"\n") {
+			t.Errorf("stderr:\n%s\nwant the line:\n%s", r.Stderr, want)
+		}
+		if got := layoutOf(metadata(t, ds, "typo")); got != "none" {
+			t.Errorf("layout %s", got)
+		}
+	})
+
 	t.Run("bad layouts", func(t *testing.T) {
 		tests := []struct {
 			name   string

@@ -22,6 +22,7 @@ type Dialect struct {
 	project  string
 	location string
 	log      *singer.Log
+	opts     tableOptions // object_columns and streams (layout.go)
 }
 
 // NewDialect connects a client for a config.
@@ -33,11 +34,17 @@ func NewDialect(ctx context.Context, cfg *Config, log *singer.Log) (*Dialect, er
 	if cfg.Location != "" {
 		c.Location = cfg.Location
 	}
-	return &Dialect{client: c, project: cfg.Project, location: cfg.Location, log: log}, nil
+	return &Dialect{client: c, project: cfg.Project, location: cfg.Location, log: log, opts: cfg.tableOptions()}, nil
 }
 
-// Close closes the client.
-func (d *Dialect) Close() error { return d.client.Close() }
+// Close closes the client. Streams of the streams key that no stream of
+// the run had get a warning (most often a misspelt stream name).
+func (d *Dialect) Close() error {
+	for _, n := range d.opts.unusedStreams() {
+		d.log.Warnf("streams.%s in the config matched no stream of this run (keys are stream names as the tap writes them, e.g. public-orders)", n)
+	}
+	return d.client.Close()
+}
 
 // FoldIdentifier maps a name to BigQuery's rules (see FoldName).
 func (d *Dialect) FoldIdentifier(name string) string { return FoldName(name) }

@@ -457,3 +457,51 @@ func TestLogBasedExistingSlot(t *testing.T) {
 		t.Errorf("third run:\n%s\nwant:\n%s", strings.Join(recs, "\n"), want)
 	}
 }
+
+// TestLogBasedNoReplicationRole: a user without the REPLICATION attribute
+// cannot open the replication connection that creates the slot: one clear
+// config error (exit 2), nothing but the first STATE written, no slot.
+func TestLogBasedNoReplicationRole(t *testing.T) {
+	e := newSnapEnv(t, "norepl")
+	ctx := context.Background()
+	role := "pg4b_norepl"
+	dropRole := func() {
+		_, _ = e.conn.Exec(ctx, "DROP OWNED BY "+quoteIdent(role))
+		_, _ = e.conn.Exec(ctx, "DROP ROLE IF EXISTS "+quoteIdent(role))
+	}
+	dropRole()
+	t.Cleanup(dropRole)
+	e.exec("CREATE ROLE " + quoteIdent(role) + " LOGIN NOREPLICATION")
+	e.exec("CREATE TABLE " + e.table("a") + " (id integer PRIMARY KEY)")
+	e.exec("GRANT USAGE ON SCHEMA " + quoteIdent(e.schema) + " TO " + quoteIdent(role))
+	e.exec("GRANT SELECT ON " + e.table("a") + " TO " + quoteIdent(role))
+	// The publication an admin made: the role could not (not the owner).
+	e.exec("CREATE PUBLICATION " + quoteIdent(e.pub) + " FOR TABLE " + e.table("a"))
+
+	cc, err := pgx.ParseConfig(testURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", role, cc.Host, cc.Port, cc.Database)
+	d, err := Open(ctx, &Config{URL: url, FilterSchemas: []string{e.schema}, SlotName: e.slot, PublicationName: e.pub})
+	if err != nil {
+		t.Skipf("cannot connect as %s (trust authentication needed): %v", role, err)
+	}
+	t.Cleanup(func() { d.Close() })
+	env := &sqltaptest.Env{Driver: d}
+	cat := sqltaptest.Discover(t, env)
+	sqltaptest.Select(t, cat, singer.ReplicationLogBased, "", e.schema+"-a")
+	lines, err := sqltaptest.Sync(t, env, sqltaptest.Options(), cat, nil)
+	want := `invalid config: creating replication slot "` + e.slot + `": the user needs the REPLICATION attribute (ALTER ROLE ... REPLICATION)`
+	var ce *singer.ConfigError
+	if !errors.As(err, &ce) || err.Error() != `stream "`+e.schema+`-a": `+want {
+		t.Errorf("err = %v, want a config error %q", err, want)
+	}
+	if strings.Contains(strings.Join(lines, "\n"), `"type":"RECORD"`) {
+		t.Errorf("records before the error:\n%s", strings.Join(lines, "\n"))
+	}
+	var slots int
+	if err := e.conn.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", e.slot).Scan(&slots); err != nil || slots != 0 {
+		t.Errorf("slot %s: %d created (%v)", e.slot, slots, err)
+	}
+}

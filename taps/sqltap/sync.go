@@ -371,7 +371,8 @@ type run struct {
 }
 
 // snapshotStarted reports whether the state tells where the stream's
-// interrupted table read stopped (last_pk_fetched or the physical bookmark).
+// interrupted table read stopped (last_pk_fetched or the physical bookmark,
+// set once a row was sent).
 func (r *run) snapshotStarted() bool {
 	bm := r.state.Bookmarks[r.id()]
 	if _, ok := bm[BookmarkLastPKFetched]; ok {

@@ -146,23 +146,14 @@ func (d *Driver) LogPosition(ctx context.Context, tables []*sqltap.Table) (any, 
 	}
 	if !ok {
 		if _, err := d.conn.Exec(ctx, `SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, slot); err != nil {
-			var pgErr *pgconn.PgError
-			if errors.As(err, &pgErr) && pgErr.Code == "42501" {
-				return nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("creating replication slot %q: the user needs the REPLICATION attribute (ALTER ROLE ... REPLICATION)", slot)}}
+			if isInsufficientPrivilege(err) {
+				return nil, noReplicationError(slot)
 			}
 			return nil, fmt.Errorf("creating replication slot %q: %w", slot, err)
 		}
 		d.cfg.logf("created replication slot %q (pgoutput)", slot)
 	}
-	var cur string
-	if err := d.conn.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&cur); err != nil {
-		return nil, err
-	}
-	lsn, err := pglogrepl.ParseLSN(cur)
-	if err != nil {
-		return nil, err
-	}
-	return lsnValue(lsn), nil
+	return d.currentLSN(ctx)
 }
 
 // lsnValue is an LSN as a bookmark: an exact JSON integer.

@@ -19,6 +19,11 @@ type Driver struct {
 	cfg    *Config
 	conn   *pgx.Conn
 	tables map[*sqltap.Table]*tableInfo
+	// snap is the exported snapshot of a first LOG_BASED run, while open.
+	snap *exportedSnapshot
+	// snapshotHook, when set (by tests), runs once the snapshot is open,
+	// before any table is read in it.
+	snapshotHook func()
 }
 
 // Open connects to the configured database.
@@ -32,6 +37,7 @@ func Open(ctx context.Context, cfg *Config) (*Driver, error) {
 
 // Close closes the connection.
 func (d *Driver) Close() error {
+	_ = d.endSnapshot()
 	if d.conn == nil {
 		return nil
 	}
@@ -163,11 +169,14 @@ func (d *Driver) Scan(ctx context.Context, req *sqltap.ScanRequest, sink func(sq
 	if info == nil {
 		return nil, fmt.Errorf("table %s was not discovered by this connection", req.Table.TapStreamID)
 	}
+	conn, err := d.scanConn(req)
+	if err != nil {
+		return nil, err
+	}
 	var filenode json.Number
 	if req.Physical {
 		var done func()
-		var err error
-		if filenode, done, err = d.beginPhysical(ctx, info, req); err != nil {
+		if filenode, done, err = d.beginPhysical(ctx, conn, info, req); err != nil {
 			return nil, err
 		}
 		defer done()
@@ -206,7 +215,7 @@ func (d *Driver) Scan(ctx context.Context, req *sqltap.ScanRequest, sink func(sq
 	var lastBuf []byte
 	haveLast := false
 
-	rr := d.conn.PgConn().ExecParams(ctx, query, params, nil, nil, nil)
+	rr := conn.PgConn().ExecParams(ctx, query, params, nil, nil, nil)
 	var sinkErr error
 	n := 0
 	for rr.NextRow() {
@@ -247,10 +256,10 @@ func (d *Driver) Scan(ctx context.Context, req *sqltap.ScanRequest, sink func(sq
 	if sinkErr != nil || ctx.Err() != nil {
 		// Stop the server instead of draining the rest of the result.
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = d.conn.PgConn().CancelRequest(cctx)
+		_ = conn.PgConn().CancelRequest(cctx)
 		cancel()
 	}
-	_, err := rr.Close()
+	_, err = rr.Close()
 	var last []any
 	if haveLast {
 		lr := pgRow{vals: lastRow.vals, numeric: row.numeric, order: make([]int, len(row.order)), filenode: filenode}
@@ -302,8 +311,9 @@ func (d *Driver) CheckPosition(_ *sqltap.Table, pos any) error {
 // table (ACCESS SHARE, as the scan would: no VACUUM FULL, CLUSTER or
 // TRUNCATE can slip in before the scan) and reads the table's file node,
 // which every rewrite changes. A position taken in another file node is
-// stale. done ends the transaction.
-func (d *Driver) beginPhysical(ctx context.Context, info *tableInfo, req *sqltap.ScanRequest) (filenode json.Number, done func(), err error) {
+// stale. done ends the transaction. A scan in the exported snapshot runs
+// in the snapshot's transaction (which keeps the lock until it ends).
+func (d *Driver) beginPhysical(ctx context.Context, conn *pgx.Conn, info *tableInfo, req *sqltap.ScanRequest) (filenode json.Number, done func(), err error) {
 	var after string
 	var afterNode json.Number
 	if req.After != nil {
@@ -313,18 +323,21 @@ func (d *Driver) beginPhysical(ctx context.Context, info *tableInfo, req *sqltap
 		pos := req.After[0].(map[string]any)
 		after, afterNode = pos["ctid"].(string), bookmarkNumber(pos["relfilenode"])
 	}
-	if _, err := d.conn.Exec(ctx, "BEGIN READ ONLY"); err != nil {
-		return "", nil, fmt.Errorf("reading %s: %w", req.Table.TapStreamID, err)
-	}
-	done = func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, _ = d.conn.Exec(cctx, "ROLLBACK")
+	done = func() {}
+	if !req.Snapshot {
+		if _, err := conn.Exec(ctx, "BEGIN READ ONLY"); err != nil {
+			return "", nil, fmt.Errorf("reading %s: %w", req.Table.TapStreamID, err)
+		}
+		done = func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, _ = conn.Exec(cctx, "ROLLBACK")
+		}
 	}
 	tbl := pgx.Identifier{info.ns, info.name}.Sanitize()
 	var node int64
-	if _, err = d.conn.Exec(ctx, "LOCK TABLE "+tbl+" IN ACCESS SHARE MODE"); err == nil {
-		err = d.conn.QueryRow(ctx, "SELECT pg_relation_filenode($1::regclass)::int8", tbl).Scan(&node)
+	if _, err = conn.Exec(ctx, "LOCK TABLE "+tbl+" IN ACCESS SHARE MODE"); err == nil {
+		err = conn.QueryRow(ctx, "SELECT pg_relation_filenode($1::regclass)::int8", tbl).Scan(&node)
 	}
 	if err != nil {
 		done()

@@ -77,6 +77,10 @@ type ScanRequest struct {
 	// the last row holds the greatest value (the incremental bookmark).
 	// Only asked when From is nil.
 	NullsFirst bool
+	// Snapshot asks to read the rows in the snapshot a LogSnapshotter's
+	// LogSnapshot opened (the initial read of a LOG_BASED stream). Only set
+	// while that snapshot is open.
+	Snapshot bool
 }
 
 // Row is one row a driver delivers. Both results are only valid during the

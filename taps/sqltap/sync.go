@@ -97,6 +97,10 @@ func (e *Engine) Sync(ctx context.Context, catalog *singer.Catalog, state *singe
 	var logStreams []*stream
 	var confirm, snapshotPos any
 	lr, _ := e.Driver.(LogReader)
+	// snap is the snapshot a LogSnapshotter opened with the change log, open
+	// while LOG_BASED streams are left to read in it.
+	snap := &logSnapshot{e: e}
+	defer snap.close()
 	for _, s := range streams {
 		if s.method != singer.ReplicationLogBased {
 			continue
@@ -145,19 +149,25 @@ func (e *Engine) Sync(ctx context.Context, catalog *singer.Catalog, state *singe
 			}
 			if !hasPos {
 				if snapshotPos == nil {
-					tables := make([]*Table, len(logStreams))
-					for i, ls := range logStreams {
-						tables[i] = ls.table
-					}
-					if snapshotPos, err = lr.LogPosition(ctx, tables); err != nil {
+					if snapshotPos, err = snap.begin(ctx, lr, logStreams, state); err != nil {
 						return fmt.Errorf("stream %q: %w", id, err)
 					}
 				}
 				// The snapshot begins: clear what a finished one left.
 				state.ClearBookmark(id, BookmarkVersion)
 				state.SetBookmark(id, BookmarkLogPosition, snapshotPos)
+				r.snapshot = snap.holds(s)
 			}
 			err = r.fullTable(ctx)
+			if err != nil && !r.snapshotStarted() {
+				// Nothing tells where the read stopped: without the lsn the
+				// resumed run reads the table again from the start, under a
+				// new position, instead of taking it for done.
+				state.ClearBookmark(id, BookmarkLogPosition)
+			}
+			if r.snapshot {
+				snap.done(s)
+			}
 		default:
 			err = r.fullTable(ctx)
 		}
@@ -171,6 +181,7 @@ func (e *Engine) Sync(ctx context.Context, catalog *singer.Catalog, state *singe
 		}
 	}
 	state.CurrentlySyncing = ""
+	snap.close()
 	if len(logStreams) > 0 {
 		if err := writeState(out, state); err != nil {
 			return err
@@ -355,6 +366,23 @@ type run struct {
 	now     time.Time
 	version int64
 	rec     singer.RecordMessage
+	// snapshot reads the table in the LogSnapshotter's snapshot.
+	snapshot bool
+}
+
+// snapshotStarted reports whether the state tells where the stream's
+// interrupted table read stopped (last_pk_fetched or the physical bookmark,
+// set once a row was sent).
+func (r *run) snapshotStarted() bool {
+	bm := r.state.Bookmarks[r.id()]
+	if _, ok := bm[BookmarkLastPKFetched]; ok {
+		return true
+	}
+	if pb := r.physicalBookmark(); pb != "" {
+		_, ok := bm[pb]
+		return ok
+	}
+	return false
 }
 
 func (r *run) id() string { return r.s.table.TapStreamID }
@@ -408,13 +436,13 @@ func (r *run) fullTable(ctx context.Context) error {
 		}
 		r.state.ClearBookmark(id, physical)
 	} else if len(s.keys) == 0 {
-		if _, err := r.e.Driver.Scan(ctx, &ScanRequest{Table: s.table, Columns: s.cols}, r.write); err != nil {
+		if _, err := r.e.Driver.Scan(ctx, &ScanRequest{Table: s.table, Columns: s.cols, Snapshot: r.snapshot}, r.write); err != nil {
 			return err
 		}
 	} else {
 		for {
 			n := 0
-			req := &ScanRequest{Table: s.table, Columns: s.cols, OrderBy: s.keys, After: after, Limit: chunk}
+			req := &ScanRequest{Table: s.table, Columns: s.cols, OrderBy: s.keys, After: after, Limit: chunk, Snapshot: r.snapshot}
 			last, err := r.e.Driver.Scan(ctx, req, func(row Row) error { n++; return r.write(row) })
 			if last != nil {
 				after = last
@@ -464,7 +492,7 @@ func (r *run) physicalScan(ctx context.Context, bookmark string, after []any, ch
 	id := r.id()
 	n := 0
 	scan := func() error {
-		req := &ScanRequest{Table: r.s.table, Columns: r.s.cols, Physical: true, After: after}
+		req := &ScanRequest{Table: r.s.table, Columns: r.s.cols, Physical: true, After: after, Snapshot: r.snapshot}
 		last, err := r.e.Driver.Scan(ctx, req, func(row Row) error {
 			if err := r.write(row); err != nil {
 				return err

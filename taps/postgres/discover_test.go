@@ -15,12 +15,7 @@ func TestRowCountNeverAnalyzed(t *testing.T) {
 	conn := connect(t)
 	schema := testSchema(t, conn)
 	ctx := context.Background()
-	exec := func(sql string) {
-		t.Helper()
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
+	exec := func(sql string) { t.Helper(); mustExec(t, conn, sql) }
 	tbl := func(n string) string { return pgx.Identifier{schema, n}.Sanitize() }
 	exec("CREATE TABLE " + tbl("fresh") + " (id integer)")
 	exec("CREATE TABLE " + tbl("analyzed") + " (id integer)")

@@ -26,12 +26,7 @@ func TestEndToEnd(t *testing.T) {
 		dst = dst[len(dst)-63:]
 	}
 	ctx := context.Background()
-	exec := func(sql string) {
-		t.Helper()
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
+	exec := func(sql string) { t.Helper(); mustExec(t, conn, sql) }
 	qdst := pgx.Identifier{dst}.Sanitize()
 	exec("DROP SCHEMA IF EXISTS " + qdst + " CASCADE")
 	t.Cleanup(func() { _, _ = conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+qdst+" CASCADE") })

@@ -92,12 +92,7 @@ func TestGolden(t *testing.T) {
 	}
 	schema := testSchema(t, conn)
 	ctx := context.Background()
-	exec := func(sql string) {
-		t.Helper()
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
+	exec := func(sql string) { t.Helper(); mustExec(t, conn, sql) }
 	slot, pub := "pg4_golden_slot", "pg4_golden_pub"
 	drop := func() {
 		_, _ = conn.Exec(context.Background(), "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", slot)

@@ -28,12 +28,7 @@ func TestLogBased(t *testing.T) {
 	}
 	schema := testSchema(t, conn)
 	ctx := context.Background()
-	exec := func(sql string) {
-		t.Helper()
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
+	exec := func(sql string) { t.Helper(); mustExec(t, conn, sql) }
 	name := schema
 	if len(name) > 50 {
 		name = name[:50]

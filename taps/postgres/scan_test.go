@@ -21,12 +21,7 @@ func TestKeylessResumeByCtid(t *testing.T) {
 	conn := connect(t)
 	schema := testSchema(t, conn)
 	ctx := context.Background()
-	exec := func(sql string) {
-		t.Helper()
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
+	exec := func(sql string) { t.Helper(); mustExec(t, conn, sql) }
 	tbl := pgx.Identifier{schema, "logs"}.Sanitize()
 	exec("CREATE TABLE " + tbl + " (n integer)")
 	exec("INSERT INTO " + tbl + " SELECT generate_series(1, 5)")

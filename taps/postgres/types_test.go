@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -93,13 +92,7 @@ func TestDatatypes(t *testing.T) {
 	}
 	conn := connect(t)
 	schema := testSchema(t, conn)
-	ctx := context.Background()
-	exec := func(sql string) {
-		t.Helper()
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
+	exec := func(sql string) { t.Helper(); mustExec(t, conn, sql) }
 	q := pgx.Identifier{schema}.Sanitize()
 	exec("SET search_path = " + q)
 	exec("CREATE EXTENSION IF NOT EXISTS hstore SCHEMA " + q)

@@ -45,12 +45,25 @@ run() {
   fi
 }
 
-read -r append_s append_kb < <(run append "{$cfg_base,\"load_method\":\"append\"}")
-sqlc -e "RENAME TABLE $DB.bench TO $DB.bench_append"
-read -r upsert_s upsert_kb < <(run upsert "{$cfg_base}")
+# best LABEL CONFIG FRESH: the faster of two runs (as for the client below),
+# with the table dropped before each when FRESH is 1; prints "seconds peakKB"
+# (the peak RSS is the larger of the two).
+best() {
+  local s1 k1 s2 k2
+  [ "$3" = 1 ] && sqlc -e "DROP TABLE IF EXISTS $DB.bench"
+  read -r s1 k1 < <(run "$1" "$2")
+  [ "$3" = 1 ] && sqlc -e "DROP TABLE IF EXISTS $DB.bench"
+  read -r s2 k2 < <(run "$1" "$2")
+  if [ "$(echo "$s2 < $s1" | bc)" = 1 ]; then s1=$s2; fi
+  if [ "$k2" -gt "$k1" ]; then k1=$k2; fi
+  echo "$s1 $k1"
+}
+
+read -r append_s append_kb < <(best append "{$cfg_base,\"load_method\":\"append\"}" 1)
+read -r upsert_s upsert_kb < <(best upsert "{$cfg_base}" 1)
 rows=$(sqlc -N -B -e "SELECT COUNT(*) FROM $DB.bench")
 # The same stream again: every key exists, every record is an update.
-read -r update_s update_kb < <(run update "{$cfg_base}")
+read -r update_s update_kb < <(best update "{$cfg_base}" 0)
 
 # The physical limit: the client's LOAD DATA LOCAL of the same rows into the
 # same table shape (NULL written as \N; the generated text has no tabs or
@@ -72,10 +85,10 @@ sqlc -e "DROP DATABASE $DB"
 
 awk -v n="$N" -v rows="$rows" -v copied="$copied" -v a="$append_s" -v akb="$append_kb" -v u="$upsert_s" -v ukb="$upsert_kb" -v c="$copy_s" -v up="$update_s" -v upkb="$update_kb" -v client="$client" 'BEGIN {
   printf "\ntarget-mysql bench (%d records, 10 columns incl. a decimal and a timestamp, key id, validation on; %d rows landed, %d by the client)\n", n, rows, copied
-  printf "%-40s %12s %10s %10s\n", "what", "records/s", "peak RSS", "vs client"
-  printf "%-40s %12s %10s %10s\n", client " LOAD DATA LOCAL (best of 2)", sprintf("%\047d", n/c), "-", "1.00x"
-  printf "%-40s %12s %9dM %9.2fx\n", "target-mysql append", sprintf("%\047d", n/a), akb/1024, c/a
-  printf "%-40s %12s %9dM %9.2fx\n", "target-mysql upsert (new keys)", sprintf("%\047d", n/u), ukb/1024, c/u
-  printf "%-40s %12s %9dM %9.2fx\n", "target-mysql upsert (all updates)", sprintf("%\047d", n/up), upkb/1024, c/up
+  printf "%-46s %12s %10s %10s\n", "what", "records/s", "peak RSS", "vs client"
+  printf "%-46s %12s %10s %10s\n", client " LOAD DATA LOCAL (best of 2)", sprintf("%\047d", n/c), "-", "1.00x"
+  printf "%-46s %12s %9dM %9.2fx\n", "target-mysql append (best of 2)", sprintf("%\047d", n/a), akb/1024, c/a
+  printf "%-46s %12s %9dM %9.2fx\n", "target-mysql upsert, new keys (best of 2)", sprintf("%\047d", n/u), ukb/1024, c/u
+  printf "%-46s %12s %9dM %9.2fx\n", "target-mysql upsert, all updates (best of 2)", sprintf("%\047d", n/up), upkb/1024, c/up
   printf "goals: append >= 0.80x: %s; upsert >= 0.60x: %s; peak RSS < 150M: %s\n", (c/a >= 0.8 ? "met" : "NOT met"), (c/u >= 0.6 ? "met" : "NOT met"), ((akb < 153600 && ukb < 153600 && upkb < 153600) ? "met" : "NOT met")
 }'

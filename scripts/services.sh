@@ -259,6 +259,7 @@ server_id        = 1
 log_bin          = mysql-bin
 binlog_format    = ROW
 binlog_row_image = FULL
+loose_binlog_row_metadata = FULL
 local_infile     = ON'
 if [[ ! -f $MARIADB_DROPIN || $(<"$MARIADB_DROPIN") != "$dropin" ]]; then
 	log "mariadb: writing $MARIADB_DROPIN"
@@ -273,6 +274,9 @@ fi
 my_vars() { my 'SELECT @@log_bin, @@binlog_format, @@binlog_row_image, @@server_id, @@local_infile'; }
 vars=$(my_vars) || die "mariadb: cannot query $MYSQL_HOST:$MYSQL_PORT as root with an empty password"
 read -r log_bin fmt img sid infile <<<"$vars"
+# Column names in the binlog (MariaDB 10.5+) let tap-mysql follow ALTER
+# TABLE while streaming; older servers have no such variable.
+row_meta=$(my "SELECT @@binlog_row_metadata" 2>/dev/null || echo none)
 if [[ $log_bin != 1 ]]; then
 	# log_bin is read-only: needs a restart.
 	log "mariadb: restarting (log_bin=$log_bin)"
@@ -284,6 +288,7 @@ else
 	[[ $img == FULL ]] || sets+=("binlog_row_image = 'FULL'")
 	[[ $sid != 0 ]] || sets+=("server_id = 1")
 	[[ $infile == 1 ]] || sets+=("local_infile = ON")
+	[[ $row_meta == none || $row_meta == FULL ]] || sets+=("binlog_row_metadata = 'FULL'")
 	if ((${#sets[@]})); then
 		log "mariadb: SET GLOBAL $(IFS=,; echo "${sets[*]}")"
 		my "SET GLOBAL $(IFS=,; echo "${sets[*]}")"
@@ -301,7 +306,8 @@ fi
 [[ -n $(my 'SHOW MASTER STATUS') ]] || my_fail "SHOW MASTER STATUS returned nothing"
 
 my_version=$(my 'SELECT VERSION()')
-my_summary="mariadb: log_bin=$log_bin binlog_format=$fmt binlog_row_image=$img server_id=$sid local_infile=$infile"
+row_meta=$(my "SELECT @@binlog_row_metadata" 2>/dev/null || echo none)
+my_summary="mariadb: log_bin=$log_bin binlog_format=$fmt binlog_row_image=$img binlog_row_metadata=$row_meta server_id=$sid local_infile=$infile"
 my_summary+=" version=${my_version%%-*} addr=$MYSQL_HOST:$MYSQL_PORT db=$TEST_DB"
 
 echo "$pg_summary"

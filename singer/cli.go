@@ -39,15 +39,26 @@ func Usagef(format string, args ...any) error {
 // ErrInterrupted is returned by a run stopped by SIGINT or SIGTERM.
 var ErrInterrupted = errors.New("interrupted by a signal")
 
+// ExitCoder is an error that picks its exit code: e.g. ExitUsage for a
+// problem the user fixes in the catalog, the state or the server's
+// settings, reported (unlike a UsageError) without the usage hint.
+type ExitCoder interface {
+	error
+	ExitCode() int
+}
+
 // ExitCode maps an error to the exit code of the binaries.
 func ExitCode(err error) int {
 	var ue *UsageError
 	var ce *ConfigError
+	var ec ExitCoder
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &ue), errors.As(err, &ce):
 		return ExitUsage
+	case errors.As(err, &ec):
+		return ec.ExitCode()
 	}
 	return ExitRuntime
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -112,5 +113,21 @@ func TestRunTargetInput(t *testing.T) {
 	code = RunTarget(context.Background(), spec, []string{"-c", cfg, "--input", dir + "/missing"}, strings.NewReader(""), &o, &e)
 	if code != 2 {
 		t.Errorf("missing input: code %d", code)
+	}
+}
+
+type codedError struct{ code int }
+
+func (e codedError) Error() string { return "coded" }
+func (e codedError) ExitCode() int { return e.code }
+
+func TestExitCodeOfExitCoder(t *testing.T) {
+	var stderr bytes.Buffer
+	err := fmt.Errorf("wrapped: %w", codedError{ExitUsage})
+	if code := Report(&stderr, "tap-test", nil, err); code != ExitUsage {
+		t.Errorf("exit %d, want %d", code, ExitUsage)
+	}
+	if got := stderr.String(); got != "tap-test: error: wrapped: coded\n" {
+		t.Errorf("stderr %q: want one line, no usage hint", got)
 	}
 }

@@ -181,7 +181,15 @@ func (c *Config) Connect(ctx context.Context) (*sql.DB, *sql.Conn, error) {
 		var me *mysqldrv.MySQLError
 		if errors.As(err, &me) && (me.Number == 1045 || me.Number == 1044 || me.Number == 1049 || me.Number == 1698) {
 			// Wrong password, no access or unknown database: the config is at fault.
+			if me.Number == 1045 && mc.TLS == nil {
+				// MariaDB refuses a plain connection when it requires TLS
+				// (require_secure_transport, REQUIRE SSL) with this error.
+				msg += " (a server that requires TLS refuses a plain connection so too: if it does, set ssl to true and ssl_ca to the CA of its certificate)"
+			}
 			return nil, nil, &singer.ConfigError{Problems: []string{"connecting to MySQL: " + msg}}
+		}
+		if problem := tlsProblem(err, mc, c); problem != "" {
+			return nil, nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("connecting to MySQL at %s: %s", mc.Addr, problem)}}
 		}
 		return nil, nil, fmt.Errorf("connecting to MySQL at %s: %s", mc.Addr, msg)
 	}
@@ -204,4 +212,31 @@ func redact(msg, secret string) string {
 		msg = strings.ReplaceAll(msg, secret, "***")
 	}
 	return msg
+}
+
+// tlsProblem explains a connection refused for TLS reasons the config
+// can fix ("" for any other error): a server certificate the configured
+// CAs do not vouch for, or a server that requires TLS from a client that
+// did not ask for it.
+func tlsProblem(err error, mc *mysqldrv.Config, c *Config) string {
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	cas := "ssl_ca"
+	if c.SSLCA == "" {
+		cas = "the system's trust store"
+	}
+	switch {
+	case errors.As(err, &unknown):
+		return fmt.Sprintf("TLS: the server's certificate is not signed by a CA of %s (%v): set ssl_ca to the CA that signed it", cas, unknown)
+	case errors.As(err, &host):
+		return fmt.Sprintf("TLS: the server's certificate does not name the host (%v): connect by a name the certificate holds, or set ssl_skip_verify (not for production)", host)
+	case errors.As(err, &invalid):
+		return fmt.Sprintf("TLS: the server's certificate is not valid (%v): renew it on the server", invalid)
+	}
+	var me *mysqldrv.MySQLError
+	if mc.TLS == nil && errors.As(err, &me) && (me.Number == 3159 || me.Number == 4036 || strings.Contains(me.Message, "insecure transport")) {
+		return "the server requires TLS (require_secure_transport): set ssl to true and ssl_ca to the CA of its certificate"
+	}
+	return ""
 }

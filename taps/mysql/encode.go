@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"strconv"
 
 	"github.com/singerkit/singerkit/singer"
@@ -34,6 +35,12 @@ func (e *valueEncoder) appendJSON(b, v []byte) []byte {
 			return append(b, "null"...)
 		}
 		return append(b, v...)
+	case encFloat32:
+		x, err := strconv.ParseFloat(string(v), 64)
+		if err != nil || math.IsInf(x, 0) || math.IsNaN(x) {
+			return append(b, "null"...)
+		}
+		return strconv.AppendFloat(b, float64(float32(x)), 'g', -1, 32)
 	case encBool:
 		if len(v) == 0 || string(v) == "0" {
 			return append(b, "false"...)

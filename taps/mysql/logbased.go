@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,26 +20,66 @@ import (
 )
 
 // A binlog position is the bookmark text "file:pos" (e.g.
-// "mysql-bin.000003:1547"): the end of the last transaction whose changes
-// were given.
+// "mysql-bin.000003:1547"), followed by " gtid=SET" when the server has
+// GTIDs (MariaDB "0-1-1935", MySQL "3e11fa47-...:1-5"): the end of the
+// last transaction whose changes were given. A position with a GTID set
+// resumes from the set (file names change on failover, GTIDs do not);
+// one without resumes from file:pos.
 type binlogPos struct {
 	file string
 	pos  uint32
+	gtid string
 }
 
-func (p binlogPos) String() string { return p.file + ":" + strconv.FormatUint(uint64(p.pos), 10) }
+const gtidSep = " gtid="
+
+func (p binlogPos) String() string {
+	s := p.file + ":" + strconv.FormatUint(uint64(p.pos), 10)
+	if p.gtid != "" {
+		s += gtidSep + p.gtid
+	}
+	return s
+}
 
 func parsePos(v any) (binlogPos, error) {
 	s, ok := v.(string)
-	i := strings.LastIndexByte(s, ':')
+	fp, gtid, _ := strings.Cut(s, gtidSep)
+	i := strings.LastIndexByte(fp, ':')
 	if !ok || i <= 0 {
-		return binlogPos{}, fmt.Errorf("binlog position %v is not \"file:pos\"", v)
+		shown := fmt.Sprint(v)
+		if ok {
+			shown = strconv.Quote(s)
+		}
+		return binlogPos{}, fmt.Errorf("binlog position %s is not \"file:pos\" or \"file:pos gtid=SET\"", shown)
 	}
-	n, err := strconv.ParseUint(s[i+1:], 10, 32)
+	n, err := strconv.ParseUint(fp[i+1:], 10, 32)
 	if err != nil {
-		return binlogPos{}, fmt.Errorf("binlog position %q is not \"file:pos\"", s)
+		return binlogPos{}, fmt.Errorf("binlog position %q is not \"file:pos\" or \"file:pos gtid=SET\"", s)
 	}
-	return binlogPos{file: s[:i], pos: uint32(n)}, nil
+	p := binlogPos{file: fp[:i], pos: uint32(n), gtid: gtid}
+	if gtid != "" {
+		if _, err := p.gtidSet(); err != nil {
+			return binlogPos{}, fmt.Errorf("binlog position %q: GTID set %q: %v", s, gtid, err)
+		}
+	}
+	return p, nil
+}
+
+// gtidFlavor tells the two GTID syntaxes apart: MySQL's sets name a
+// server UUID followed by ':', MariaDB's are domain-server-seq triples.
+func gtidFlavor(set string) string {
+	if strings.Contains(set, ":") {
+		return gomysql.MySQLFlavor
+	}
+	return gomysql.MariaDBFlavor
+}
+
+// gtidSet parses the position's GTID set; nil when it has none.
+func (p binlogPos) gtidSet() (gomysql.GTIDSet, error) {
+	if p.gtid == "" {
+		return nil, nil
+	}
+	return gomysql.ParseGTIDSet(gtidFlavor(p.gtid), p.gtid)
 }
 
 // fileSeq is the sequence number a binlog file name ends with.
@@ -47,7 +88,22 @@ func fileSeq(name string) uint64 {
 	return n
 }
 
+// compare orders positions by their GTID sets when both have one and one
+// set holds the other (file names are not comparable across a failover,
+// and a GTID can be trusted where a file:pos was edited), else by file:pos.
 func (p binlogPos) compare(q binlogPos) int {
+	if p.gtid != "" && q.gtid != "" && p.gtid != q.gtid && gtidFlavor(p.gtid) == gtidFlavor(q.gtid) {
+		a, err1 := p.gtidSet()
+		b, err2 := q.gtidSet()
+		if err1 == nil && err2 == nil {
+			switch {
+			case a.Contain(b) && !b.Contain(a):
+				return 1
+			case b.Contain(a) && !a.Contain(b):
+				return -1
+			}
+		}
+	}
 	a, b := fileSeq(p.file), fileSeq(q.file)
 	switch {
 	case a < b:
@@ -116,9 +172,45 @@ func (d *Driver) CheckLog(ctx context.Context, req *sqltap.LogRequest) error {
 		if err != nil {
 			return &singer.UsageError{Msg: fmt.Sprintf("state of stream %q: %v", s.Table.TapStreamID, err)}
 		}
-		if !files[p.file] {
+		// A GTID set is checked by the server when the run starts from it
+		// (a purged GTID also ends in a ResyncError).
+		if p.gtid == "" && !files[p.file] {
 			return &ResyncError{Stream: s.Table.TapStreamID, Position: p.String()}
 		}
+	}
+	// MariaDB streams a GTID domain the request does not name from its
+	// very beginning: a set naming only domains the server never logged
+	// would resend everything.
+	if flavor, err := d.flavor(ctx); err == nil && flavor == gomysql.MariaDBFlavor {
+		var binlogState string
+		if err := conn.QueryRowContext(ctx, `SELECT @@global.gtid_binlog_state`).Scan(&binlogState); err != nil {
+			return fmt.Errorf("LOG_BASED: reading gtid_binlog_state: %w", err)
+		}
+		known, _ := gomysql.ParseMariadbGTIDSet(binlogState)
+		for _, s := range req.Streams {
+			if s.Position == nil {
+				continue
+			}
+			p, _ := parsePos(s.Position)
+			set, _ := p.gtidSet()
+			ms, ok := set.(*gomysql.MariadbGTIDSet)
+			if !ok || known == nil {
+				continue
+			}
+			for domain := range ms.Sets {
+				if _, has := known.(*gomysql.MariadbGTIDSet).Sets[domain]; !has {
+					return &ResyncError{Stream: s.Table.TapStreamID, Position: p.String()}
+				}
+			}
+		}
+	}
+	// Column names in the binlog's table maps let a run follow ALTER TABLE.
+	var meta string
+	if conn.QueryRowContext(ctx, `SELECT @@global.binlog_row_metadata`).Scan(&meta) != nil {
+		meta = "unavailable"
+	}
+	if !strings.EqualFold(meta, "FULL") && len(req.Streams) > 0 {
+		d.cfg.logf("LOG_BASED: binlog_row_metadata is %s, so binlog rows carry no column names: a column added to or dropped from a streamed table stops the run; set binlog_row_metadata=FULL (MariaDB 10.5+, MySQL 8.0.1+) to follow such changes", meta)
 	}
 	return nil
 }
@@ -146,29 +238,47 @@ type ResyncError struct {
 }
 
 func (e *ResyncError) Error() string {
-	return fmt.Sprintf("stream %q: binlog position %s is no longer on the server (the file was purged): a full resync is needed: remove the stream's bookmark from the state to snapshot it again", e.Stream, e.Position)
+	return fmt.Sprintf("stream %q: binlog position %s is no longer on the server (its file or GTID was purged, or it comes from another server): a full resync is needed: remove the stream's bookmark from the state to snapshot it again", e.Stream, e.Position)
 }
 
-// LogPosition returns the server's current binlog position: a snapshot
-// read after it, followed by the changes after it, misses nothing (the
-// changes in between are sent again: at least once).
+// LogPosition returns the server's current binlog position and, when the
+// server has GTIDs, the GTID set of that same position: a snapshot read
+// after it, followed by the changes after it, misses nothing (the changes
+// in between are sent again: at least once).
 func (d *Driver) LogPosition(ctx context.Context, tables []*sqltap.Table) (any, error) {
 	conn, err := d.session(ctx)
 	if err != nil {
 		return nil, err
 	}
+	flavor, err := d.flavor(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := conn.QueryContext(ctx, `SHOW MASTER STATUS`)
 	if err != nil {
-		return nil, fmt.Errorf("SHOW MASTER STATUS (the user needs REPLICATION CLIENT or BINLOG MONITOR): %w", err)
+		// MySQL 8.4 renamed it.
+		var err2 error
+		if rows, err2 = conn.QueryContext(ctx, `SHOW BINARY LOG STATUS`); err2 != nil {
+			return nil, fmt.Errorf("SHOW MASTER STATUS (the user needs REPLICATION CLIENT or BINLOG MONITOR): %w", err)
+		}
 	}
 	cols, _ := rows.Columns()
 	var p binlogPos
+	var executed sql.NullString
 	found := false
 	for rows.Next() {
 		vals := make([]any, len(cols))
-		vals[0], vals[1] = &p.file, &p.pos
-		for i := 2; i < len(vals); i++ {
-			vals[i] = new(any)
+		for i, c := range cols {
+			switch {
+			case i == 0:
+				vals[i] = &p.file
+			case i == 1:
+				vals[i] = &p.pos
+			case strings.EqualFold(c, "Executed_Gtid_Set"):
+				vals[i] = &executed
+			default:
+				vals[i] = new(any)
+			}
 		}
 		if err := rows.Scan(vals...); err != nil {
 			rows.Close()
@@ -182,24 +292,205 @@ func (d *Driver) LogPosition(ctx context.Context, tables []*sqltap.Table) (any, 
 	if !found {
 		return nil, errors.New("SHOW MASTER STATUS is empty: the binary log is off")
 	}
-	// The GTID set of the same moment, for the operator (MariaDB's
-	// gtid_binlog_pos, MySQL's gtid_executed); the bookmark is file:pos.
-	var gtid sql.NullString
-	if conn.QueryRowContext(ctx, `SELECT @@global.gtid_binlog_pos`).Scan(&gtid) != nil {
-		_ = conn.QueryRowContext(ctx, `SELECT @@global.gtid_executed`).Scan(&gtid)
+	if flavor == gomysql.MariaDBFlavor {
+		// The GTID position of exactly this file:pos.
+		p.gtid, err = d.mariadbGTIDAt(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		// MySQL gives the set of the same moment in the same row; it is
+		// empty unless gtid_mode=ON.
+		p.gtid = strings.Join(strings.Fields(executed.String), "")
 	}
-	d.cfg.logf("LOG_BASED snapshot starts at binlog position %s (GTID %q)", p, gtid.String)
+	d.cfg.logf("LOG_BASED snapshot starts at binlog position %s", p)
 	return p.String(), nil
+}
+
+// mariadbGTIDAt is MariaDB's GTID position at a binlog file:pos ("" when
+// the server has logged no GTID yet).
+func (d *Driver) mariadbGTIDAt(ctx context.Context, p binlogPos) (string, error) {
+	conn, err := d.session(ctx)
+	if err != nil {
+		return "", err
+	}
+	var gtid sql.NullString
+	if err := conn.QueryRowContext(ctx, `SELECT BINLOG_GTID_POS(?, ?)`, p.file, p.pos).Scan(&gtid); err != nil {
+		return "", fmt.Errorf("BINLOG_GTID_POS(%s): %w", p, err)
+	}
+	return gtid.String, nil
+}
+
+// flavor is the server's kind, MySQL or MariaDB (GTIDs and the binlog
+// protocol differ).
+func (d *Driver) flavor(ctx context.Context) (string, error) {
+	if d.serverFlavor != "" {
+		return d.serverFlavor, nil
+	}
+	conn, err := d.session(ctx)
+	if err != nil {
+		return "", err
+	}
+	var version string
+	if err := conn.QueryRowContext(ctx, `SELECT VERSION()`).Scan(&version); err != nil {
+		return "", err
+	}
+	d.serverFlavor = gomysql.MySQLFlavor
+	if strings.Contains(strings.ToLower(version), "mariadb") {
+		d.serverFlavor = gomysql.MariaDBFlavor
+	}
+	return d.serverFlavor, nil
 }
 
 // logTable is a table the binlog is read for, and the streams that read it.
 type logTable struct {
 	info    *tableInfo
 	streams []int
+	// tableMap is the last table map event seen for the table, and
+	// rowIndex the row position of each discovered column under it (-1:
+	// not in the binlog row).
+	tableMap *replication.TableMapEvent
+	rowIndex []int
+	// present says, per discovered column missing from a row image,
+	// whether the table has it now (the row was logged before the column
+	// was added) or not (it was dropped).
+	present map[string]bool
+}
+
+// mapColumns maps the discovered columns onto the rows of tm. Table maps
+// with column names (binlog_row_metadata=FULL) map by name, so columns
+// added or dropped since discovery are followed; without names the row
+// must have exactly the discovered columns.
+func (lt *logTable) mapColumns(tm *replication.TableMapEvent, stream string) error {
+	if tm == lt.tableMap {
+		return nil
+	}
+	cols := lt.info.cols
+	if cap(lt.rowIndex) < len(cols) {
+		lt.rowIndex = make([]int, len(cols))
+	}
+	lt.rowIndex = lt.rowIndex[:len(cols)]
+	if names := tm.ColumnNameString(); len(names) > 0 {
+		for i := range cols {
+			lt.rowIndex[i] = -1
+			for j, n := range names {
+				if strings.EqualFold(n, cols[i].name) {
+					lt.rowIndex[i] = j
+					break
+				}
+			}
+		}
+	} else {
+		if int(tm.ColumnCount) != len(cols) {
+			return &actionError{fmt.Sprintf("stream %q: the binlog row has %d columns, discovery found %d (the table changed) and the binlog carries no column names: set binlog_row_metadata=FULL on the server (MariaDB 10.5+, MySQL 8.0.1+) to follow column changes, then remove the stream's bookmark from the state to resync it", stream, tm.ColumnCount, len(cols))}
+		}
+		for i := range cols {
+			lt.rowIndex[i] = i
+		}
+	}
+	lt.tableMap = tm
+	return nil
+}
+
+// columnPresent says whether the table has column name now.
+func (d *Driver) columnPresent(ctx context.Context, lt *logTable, name string) (bool, error) {
+	if v, ok := lt.present[name]; ok {
+		return v, nil
+	}
+	conn, err := d.session(ctx)
+	if err != nil {
+		return false, err
+	}
+	var n int
+	if err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?`, lt.info.db, lt.info.name, name).Scan(&n); err != nil {
+		return false, fmt.Errorf("checking column %q of %s.%s: %w", name, lt.info.db, lt.info.name, err)
+	}
+	if lt.present == nil {
+		lt.present = map[string]bool{}
+	}
+	lt.present[name] = n > 0
+	return n > 0, nil
+}
+
+// actionError is a problem the user fixes in the catalog, the state or
+// the server's settings, not on the command line: exit 2, one line
+// without the usage hint.
+type actionError struct{ msg string }
+
+func (e *actionError) Error() string { return e.msg }
+
+// ExitCode is singer.ExitUsage.
+func (e *actionError) ExitCode() int { return singer.ExitUsage }
+
+// columnDropped says a selected column left the table while its changes
+// were being streamed: the catalog must change (exit 2); the state stops
+// before the change, so the next run resumes there.
+func columnDropped(stream, column, pos string) error {
+	return &actionError{fmt.Sprintf("stream %q: selected column %q was dropped from the table (binlog after %s): run --discover, deselect the column in the catalog and run again (the state resumes at the change)", stream, column, pos)}
+}
+
+// startPosition is where a run over positions starts: the GTID set every
+// other stream's set holds, when every stream has one; else the earliest
+// file:pos, with MariaDB's GTID position of it when the server has one,
+// so that the run's bookmarks gain GTIDs. Each stream then skips the
+// transactions its own set (or file:pos) already covers.
+func (d *Driver) startPosition(ctx context.Context, positions []binlogPos, flavor string) (binlogPos, gomysql.GTIDSet, error) {
+	start := positions[0]
+	for _, p := range positions[1:] {
+		if p.compare(start) < 0 {
+			start = p
+		}
+	}
+	allGTID := true
+	for _, p := range positions {
+		if p.gtid == "" || gtidFlavor(p.gtid) != flavor {
+			allGTID = false
+		}
+	}
+	if allGTID {
+		sets := make([]gomysql.GTIDSet, len(positions))
+		for i, p := range positions {
+			sets[i], _ = p.gtidSet() // parsed before
+		}
+		for i, s := range sets {
+			lowest := true
+			for _, o := range sets {
+				if !o.Contain(s) {
+					lowest = false
+					break
+				}
+			}
+			if lowest {
+				return positions[i], s, nil
+			}
+		}
+		// Sets that do not nest (several sources): no one set is safe to
+		// start from, the earliest file:pos is.
+		start.gtid = ""
+	}
+	if flavor == gomysql.MariaDBFlavor && start.gtid == "" {
+		// An older state: the server knows the GTID position of a file:pos.
+		if gtid, err := d.mariadbGTIDAt(ctx, start); err == nil && gtid != "" {
+			start.gtid = gtid
+			set, err := start.gtidSet()
+			if err != nil {
+				return start, nil, fmt.Errorf("GTID position %q of %s: %w", gtid, start.String(), err)
+			}
+			return start, set, nil
+		}
+	}
+	if start.gtid != "" && gtidFlavor(start.gtid) == flavor {
+		set, _ := start.gtidSet()
+		return start, set, nil
+	}
+	return start, nil, nil
 }
 
 // ReadLog streams the row changes of req's tables from the binlog.
 func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqltap.LogSink) error {
+	if len(req.Streams) == 0 {
+		return nil
+	}
 	mc, err := d.cfg.driverConfig()
 	if err != nil {
 		return err
@@ -209,30 +500,24 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 		return fmt.Errorf("binlog: address %q: %w", mc.Addr, err)
 	}
 	port, _ := strconv.Atoi(portText)
-	var version string
-	conn, err := d.session(ctx)
+	flavor, err := d.flavor(ctx)
 	if err != nil {
 		return err
 	}
-	if err := conn.QueryRowContext(ctx, `SELECT VERSION()`).Scan(&version); err != nil {
-		return err
-	}
-	flavor := gomysql.MySQLFlavor
-	if strings.Contains(strings.ToLower(version), "mariadb") {
-		flavor = gomysql.MariaDBFlavor
-	}
 
 	positions := make([]binlogPos, len(req.Streams))
+	// gtids[i] is stream i's GTID set when it has one: its changes are
+	// those of the transactions outside the set.
+	gtids := make([]gomysql.GTIDSet, len(req.Streams))
 	tables := map[string]*logTable{}
-	var start binlogPos
 	for i, s := range req.Streams {
 		p, err := parsePos(s.Position)
 		if err != nil {
 			return fmt.Errorf("stream %q: %w", s.Table.TapStreamID, err)
 		}
 		positions[i] = p
-		if i == 0 || p.compare(start) < 0 {
-			start = p
+		if p.gtid != "" && gtidFlavor(p.gtid) == flavor {
+			gtids[i], _ = p.gtidSet()
 		}
 		info := d.tables[s.Table]
 		if info == nil {
@@ -244,8 +529,9 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 		}
 		tables[k].streams = append(tables[k].streams, i)
 	}
-	if len(req.Streams) == 0 {
-		return nil
+	start, startSet, err := d.startPosition(ctx, positions, flavor)
+	if err != nil {
+		return err
 	}
 
 	syncer := replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
@@ -263,7 +549,14 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 		Logger:                  discardLogger(),
 	})
 	defer syncer.Close()
-	streamer, err := syncer.StartSync(gomysql.Position{Name: start.file, Pos: start.pos})
+	var streamer *replication.BinlogStreamer
+	if startSet != nil {
+		d.cfg.logf("LOG_BASED: reading the binlog from GTID set %s", startSet)
+		streamer, err = syncer.StartSyncGTID(startSet)
+	} else {
+		d.cfg.logf("LOG_BASED: reading the binlog from %s", start)
+		streamer, err = syncer.StartSync(gomysql.Position{Name: start.file, Pos: start.pos})
+	}
 	if err != nil {
 		return fmt.Errorf("binlog: starting at %s: %w", start, err)
 	}
@@ -271,6 +564,9 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 	runCtx, cancel := context.WithTimeout(ctx, req.MaxRun)
 	defer cancel()
 	cur := start
+	advanced := start.String() // the last position given to sink.Advance
+	// skip[i]: the current transaction is in stream i's GTID set.
+	skip := make([]bool, len(req.Streams))
 	var rec []byte
 	var text []byte
 	// Heartbeats keep the connection alive but are not activity: the run
@@ -302,14 +598,33 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 		}
 		switch e := ev.Event.(type) {
 		case *replication.RotateEvent:
-			cur = binlogPos{file: string(e.NextLogName), pos: uint32(e.Position)}
+			cur.file, cur.pos = string(e.NextLogName), uint32(e.Position)
+		case gomysql.BinlogGTIDEvent:
+			// A transaction begins: which streams have it already? (MySQL
+			// without GTIDs sends anonymous ones, which no set holds; a GTID
+			// that does not parse is sent: at least once.)
+			if startSet == nil && !slices.ContainsFunc(gtids, func(s gomysql.GTIDSet) bool { return s != nil }) {
+				break
+			}
+			txn, err := e.GTIDNext()
+			for i, set := range gtids {
+				skip[i] = err == nil && set != nil && set.Contain(txn)
+			}
 		case *replication.XIDEvent:
-			if err := sink.Advance(cur.String()); err != nil {
+			if e.GSet != nil {
+				cur.gtid = e.GSet.String()
+			}
+			advanced = cur.String()
+			if err := sink.Advance(advanced); err != nil {
 				return err
 			}
 		case *replication.QueryEvent:
 			if q := string(e.Query); !strings.EqualFold(q, "BEGIN") {
-				if err := sink.Advance(cur.String()); err != nil {
+				if e.GSet != nil {
+					cur.gtid = e.GSet.String()
+				}
+				advanced = cur.String()
+				if err := sink.Advance(advanced); err != nil {
 					return err
 				}
 			}
@@ -331,15 +646,32 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 				continue
 			}
 			for _, si := range lt.streams {
-				if cur.compare(positions[si]) <= 0 {
+				if gtids[si] != nil {
+					if skip[si] {
+						continue // a transaction in this stream's GTID set
+					}
+				} else if cur.compare(positions[si]) <= 0 {
 					continue // before this stream's own position
 				}
 				ls := &req.Streams[si]
+				if err := lt.mapColumns(e.Table, ls.Table.TapStreamID); err != nil {
+					return err
+				}
+				for _, c := range ls.Columns {
+					if lt.rowIndex[c] >= 0 {
+						continue
+					}
+					name := lt.info.cols[c].name
+					present, err := d.columnPresent(ctx, lt, name)
+					if err != nil {
+						return err
+					}
+					if !present {
+						return columnDropped(ls.Table.TapStreamID, name, advanced)
+					}
+				}
 				for r := first; r < len(e.Rows); r += step {
 					row := e.Rows[r]
-					if len(row) != len(lt.info.cols) {
-						return fmt.Errorf("stream %q: the binlog row has %d columns, discovery found %d (the table changed): run --discover and resync the stream", ls.Table.TapStreamID, len(row), len(lt.info.cols))
-					}
 					rec = rec[:0]
 					for n, c := range ls.Columns {
 						if n == 0 {
@@ -350,8 +682,12 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 						rec = singer.AppendJSONString(rec, ls.Table.Columns[c].Name)
 						rec = append(rec, ':')
 						col := &lt.info.cols[c]
-						text = binlogText(text[:0], row[c], col)
-						if row[c] == nil {
+						var v any
+						if j := lt.rowIndex[c]; j >= 0 && j < len(row) {
+							v = row[j] // else: logged before the column was added
+						}
+						text = binlogText(text[:0], v, col)
+						if v == nil {
 							rec = col.enc.appendJSON(rec, nil)
 						} else {
 							rec = col.enc.appendJSON(rec, text)

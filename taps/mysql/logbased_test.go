@@ -48,12 +48,7 @@ func lastState(t *testing.T, lines []string) *singer.State {
 func TestLogBased(t *testing.T) {
 	db := connect(t)
 	name := testDB(t, db)
-	exec := func(s string) {
-		t.Helper()
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
+	exec := func(s string) { t.Helper(); mustExec(t, db, s) }
 	tbl := quoteIdent(name) + ".items"
 	exec("CREATE TABLE " + tbl + " (id int PRIMARY KEY, name varchar(20), amount decimal(8,2))")
 	exec("INSERT INTO " + tbl + " VALUES (1, 'a', 1.50), (2, 'b', 2.00)")
@@ -128,7 +123,7 @@ func TestLogBased(t *testing.T) {
 	// A position whose file is gone: a clear resync error.
 	state.SetBookmark(id, "lsn", "mysql-bin.999999:4")
 	_, err = sqltaptest.Sync(t, env, logOptions(), cat, state)
-	wantErr := fmt.Sprintf(`stream %q: binlog position mysql-bin.999999:4 is no longer on the server (the file was purged): a full resync is needed: remove the stream's bookmark from the state to snapshot it again`, id)
+	wantErr := fmt.Sprintf(`stream %q: binlog position mysql-bin.999999:4 is no longer on the server (its file or GTID was purged, or it comes from another server): a full resync is needed: remove the stream's bookmark from the state to snapshot it again`, id)
 	if err == nil || err.Error() != wantErr {
 		t.Errorf("err = %v\nwant %s", err, wantErr)
 	}
@@ -231,6 +226,29 @@ func TestComparePositions(t *testing.T) {
 		{"same file", "mysql-bin.000002:400", "mysql-bin.000002:1200", -1},
 		{"later file", "mysql-bin.000010:4", "mysql-bin.000009:99999", 1},
 		{"equal", "mysql-bin.000003:154", "mysql-bin.000003:154", 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := d.ComparePositions(c.a, c.b); got != c.want {
+				t.Errorf("ComparePositions(%v, %v) = %d, want %d", c.a, c.b, got, c.want)
+			}
+		})
+	}
+}
+
+func TestComparePositionsGTID(t *testing.T) {
+	d := &Driver{}
+	cases := []struct {
+		name string
+		a, b any
+		want int
+	}{
+		{"later set wins over file:pos", "mysql-bin.000001:400 gtid=0-1-10", "mysql-bin.999999:4 gtid=0-1-9", 1},
+		{"earlier set", "mysql-bin.999999:4 gtid=0-1-9", "mysql-bin.000001:400 gtid=0-1-10", -1},
+		{"equal sets: file:pos", "mysql-bin.000001:400 gtid=0-1-10", "mysql-bin.000001:500 gtid=0-1-10", -1},
+		{"sets that do not nest: file:pos", "mysql-bin.000002:4 gtid=0-1-10", "mysql-bin.000001:4 gtid=1-1-10", 1},
+		{"one without a set: file:pos", "mysql-bin.000001:400", "mysql-bin.000001:300 gtid=0-1-10", 1},
+		{"mysql sets", "b.000001:4 gtid=3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5", "b.000001:9 gtid=3e11fa47-71ca-11e1-9e33-c80aa9429562:1-4", 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

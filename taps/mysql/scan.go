@@ -19,6 +19,8 @@ type Driver struct {
 	db     *sql.DB
 	conn   *sql.Conn
 	tables map[*sqltap.Table]*tableInfo
+	// serverFlavor is gomysql.MySQLFlavor or MariaDBFlavor, once known.
+	serverFlavor string
 }
 
 // Open connects to the configured server.
@@ -64,14 +66,23 @@ func (d *Driver) session(ctx context.Context) (*sql.Conn, error) {
 func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
 
 // scanSQL builds the query of req; values only ever travel as arguments.
-func scanSQL(info *tableInfo, t *sqltap.Table, req *sqltap.ScanRequest) (string, []any) {
+// A float column is read as (col + 0E0): the same value as a double,
+// whose text reads back exactly, where float's own text keeps 6 digits
+// (1.0000001 and 1.0000002 both show "1", and "0.7" is above the float
+// 0.7, so a bookmark of that text would skip rows). The encoder writes
+// the float's shortest exact text.
+func scanSQL(info *tableInfo, t *sqltap.Table, req *sqltap.ScanRequest) (string, []any, error) {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	for i, c := range req.Columns {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(quoteIdent(t.Columns[c].Name))
+		if info.cols[c].ct.dataType == "float" {
+			b.WriteString("(" + quoteIdent(t.Columns[c].Name) + " + 0E0)")
+		} else {
+			b.WriteString(quoteIdent(t.Columns[c].Name))
+		}
 	}
 	b.WriteString(" FROM " + quoteIdent(info.db) + "." + quoteIdent(info.name))
 	order := make([]string, len(req.OrderBy))
@@ -79,11 +90,22 @@ func scanSQL(info *tableInfo, t *sqltap.Table, req *sqltap.ScanRequest) (string,
 		order[i] = quoteIdent(t.Columns[c].Name)
 	}
 	var args []any
+	var argErr error
 	// param is the placeholder of bookmark v for column c: binary columns
-	// travel as hex.
+	// travel as hex; an enum's label travels as its index, because an
+	// enum sorts by index and compares by index only with a number.
 	param := func(c int, v any) string {
+		col := &info.cols[c]
+		if col.ct.dataType == "enum" {
+			n, err := enumIndex(col, v)
+			if err != nil && argErr == nil {
+				argErr = fmt.Errorf("bookmark of column %q: %w", col.name, err)
+			}
+			args = append(args, n)
+			return "?"
+		}
 		args = append(args, bookmarkArg(v))
-		if info.cols[c].spec.enc == encHex {
+		if col.spec.enc == encHex {
 			return "UNHEX(?)"
 		}
 		return "?"
@@ -121,7 +143,29 @@ func scanSQL(info *tableInfo, t *sqltap.Table, req *sqltap.ScanRequest) (string,
 	if req.Limit > 0 {
 		b.WriteString(" LIMIT " + strconv.Itoa(req.Limit))
 	}
-	return b.String(), args
+	if argErr != nil {
+		return "", nil, &actionError{fmt.Sprintf("reading %s: %v", t.TapStreamID, argErr)}
+	}
+	return b.String(), args, nil
+}
+
+// enumIndex is the index of an enum label (1-based; 0 is the empty
+// string MySQL stores for an invalid value).
+func enumIndex(col *column, v any) (int, error) {
+	s, ok := v.(string)
+	if !ok {
+		return 0, fmt.Errorf("%v is not an enum label", v)
+	}
+	vals, _ := enumValues(col.ct.columnType, "enum(")
+	for i, l := range vals {
+		if l == s {
+			return i + 1, nil
+		}
+	}
+	if s == "" {
+		return 0, nil
+	}
+	return 0, fmt.Errorf("%q is not a value of %s (the column changed? remove the bookmark to read the stream again)", s, col.ct.columnType)
 }
 
 // bookmarkArg is a bookmark value as a query argument: the server converts
@@ -188,7 +232,10 @@ func (d *Driver) Scan(ctx context.Context, req *sqltap.ScanRequest, sink func(sq
 	if err != nil {
 		return nil, err
 	}
-	query, args := scanSQL(info, req.Table, req)
+	query, args, err := scanSQL(info, req.Table, req)
+	if err != nil {
+		return nil, err
+	}
 	encs := make([]*valueEncoder, len(req.Columns))
 	prefixes := make([][]byte, len(req.Columns))
 	for i, c := range req.Columns {
@@ -214,7 +261,7 @@ func (d *Driver) Scan(ctx context.Context, req *sqltap.ScanRequest, sink func(sq
 		row.order = append(row.order, pos)
 		k := orderText
 		switch info.cols[o].spec.enc {
-		case encNumber, encFloat, encBool:
+		case encNumber, encFloat, encFloat32, encBool:
 			k = orderNumber
 		case encHex:
 			k = orderHex
@@ -265,7 +312,7 @@ func (d *Driver) Scan(ctx context.Context, req *sqltap.ScanRequest, sink func(sq
 			b = append(b, prefixes[i]...)
 			b = encs[i].appendJSON(b, v)
 		}
-		if len(row.vals) == 0 {
+		if len(req.Columns) == 0 {
 			b = append(b, '{')
 		}
 		row.rec = append(b, '}')

@@ -11,7 +11,8 @@ type encoding int
 const (
 	encString   encoding = iota // a JSON string of the text as is
 	encNumber                   // integers, year, decimal: the text is an exact JSON number
-	encFloat                    // float/double: the text, or null for inf/nan
+	encFloat                    // double: the text, or null for inf/nan
+	encFloat32                  // float (read as a double): its shortest exact float text, or null for inf/nan
 	encBool                     // tinyint(1): 0 -> false, anything else -> true
 	encBit                      // bit(n): big-endian bytes -> unsigned integer (bit(1): boolean)
 	encHex                      // binary/varbinary/blob: lowercase hex, no prefix
@@ -53,10 +54,10 @@ var typeTable = map[string]typeSpec{
 	"year":               {jsonType: "integer", min: "0", max: "2155", enc: encNumber, orderable: true},
 	"decimal":            {jsonType: "number", enc: encNumber, orderable: true},
 	"decimal unsigned":   {jsonType: "number", enc: encNumber, orderable: true},
-	// float keeps 6-7 digits: its text does not compare back equal, so it
-	// cannot be a cursor.
-	"float":           {jsonType: "number", enc: encFloat, nullable: true},
-	"float unsigned":  {jsonType: "number", enc: encFloat, nullable: true},
+	// float's text keeps 6 digits: as a cursor its bookmark is the exact
+	// double of the value (scan.go: exactOrder).
+	"float":           {jsonType: "number", enc: encFloat32, nullable: true, orderable: true},
+	"float unsigned":  {jsonType: "number", enc: encFloat32, nullable: true, orderable: true},
 	"double":          {jsonType: "number", enc: encFloat, nullable: true, orderable: true},
 	"double unsigned": {jsonType: "number", enc: encFloat, nullable: true, orderable: true},
 	"bit":             {jsonType: "integer", min: "0", enc: encBit},
@@ -66,8 +67,9 @@ var typeTable = map[string]typeSpec{
 	"text":            {jsonType: "string", lengthFromColumn: true},
 	"mediumtext":      {jsonType: "string", lengthFromColumn: true},
 	"longtext":        {jsonType: "string", lengthFromColumn: true},
-	// enum sorts by its index but compares as text: no cursor.
-	"enum":       {jsonType: "string"},
+	// enum sorts by its index: as a cursor its bookmark is the label, sent
+	// back as the index (scan.go: enumIndex).
+	"enum":       {jsonType: "string", orderable: true},
 	"set":        {jsonType: "string"},
 	"binary":     {jsonType: "string", enc: encHex, orderable: true},
 	"varbinary":  {jsonType: "string", enc: encHex, orderable: true},

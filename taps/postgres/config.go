@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 
@@ -42,6 +43,12 @@ type Config struct {
 func (c *Config) logf(format string, args ...any) {
 	if c.log != nil {
 		c.log.Infof(format, args...)
+	}
+}
+
+func (c *Config) warnf(format string, args ...any) {
+	if c.log != nil {
+		c.log.Warnf(format, args...)
 	}
 }
 
@@ -101,9 +108,27 @@ func (c *Config) Connect(ctx context.Context) (*pgx.Conn, error) {
 	if err != nil {
 		msg := redact(err.Error(), c.Password)
 		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && (pgErr.Code == "28P01" || pgErr.Code == "28000" || pgErr.Code == "3D000") {
+		if errors.As(err, &pgErr) {
 			// Wrong password, unknown user or database: the config is at fault.
-			return nil, &singer.ConfigError{Problems: []string{"connecting to PostgreSQL: " + msg}}
+			switch pgErr.Code {
+			case "28P01", "28000":
+				return nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("connecting to PostgreSQL: %s (SQLSTATE %s): check user and password in the config", redact(pgErr.Message, c.Password), pgErr.Code)}}
+			case "3D000":
+				return nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("connecting to PostgreSQL: %s (SQLSTATE %s): check dbname in the config", redact(pgErr.Message, c.Password), pgErr.Code)}}
+			}
+		}
+		// The network's own words, once (pgx lists every address it tried).
+		var dnsErr *net.DNSError
+		if errors.As(err, &dnsErr) {
+			p := fmt.Sprintf("connecting to PostgreSQL: host %q: %s: check host in the config", dnsErr.Name, dnsErr.Err)
+			if dnsErr.IsNotFound {
+				return nil, &singer.ConfigError{Problems: []string{p}}
+			}
+			return nil, errors.New(p)
+		}
+		var opErr *net.OpError
+		if errors.As(err, &opErr) && opErr.Op == "dial" {
+			return nil, fmt.Errorf("connecting to PostgreSQL at %s: %v: check host and port in the config, and that the server is running and accepts TCP connections", opErr.Addr, opErr.Err)
 		}
 		return nil, fmt.Errorf("connecting to PostgreSQL: %s", msg)
 	}

@@ -33,8 +33,20 @@ type tableInfo struct {
 const typesQuery = `SELECT t.oid, t.typname, t.typtype, t.typbasetype, t.typtypmod, t.typelem, t.typcategory, t.typdelim FROM pg_type t`
 
 const columnsQuery = `
-SELECT c.oid, n.nspname, c.relname, c.relkind, c.reltuples::float8,
-       a.attname, a.atttypid, a.atttypmod, a.attnotnull, format_type(a.atttypid, a.atttypmod)
+SELECT c.oid, n.nspname, c.relname, c.relkind,
+       -- reltuples is -1 until the table is first vacuumed or analyzed:
+       -- then the statistics' live-row count (the partitions' sum for a
+       -- partitioned table) is the estimate.
+       CASE WHEN c.reltuples >= 0 THEN c.reltuples::float8
+            WHEN c.relkind = 'p' THEN (
+              SELECT sum(CASE WHEN pc.reltuples >= 0 THEN pc.reltuples::float8 ELSE coalesce(ps.n_live_tup, 0)::float8 END)
+              FROM pg_partition_tree(c.oid) pt
+              JOIN pg_class pc ON pc.oid = pt.relid
+              LEFT JOIN pg_stat_user_tables ps ON ps.relid = pt.relid
+              WHERE pt.isleaf)
+            ELSE coalesce((SELECT st.n_live_tup FROM pg_stat_user_tables st WHERE st.relid = c.oid), -1)::float8
+       END,
+       a.attname, a.atttypid, a.atttypmod, a.attnotnull, format_type(a.atttypid, a.atttypmod), a.attndims
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -115,13 +127,14 @@ func (d *Driver) Discover(ctx context.Context) ([]*sqltap.Table, error) {
 		var (
 			oid              uint32
 			ns, rel, relkind string
-			tuples           float64
+			tuples           *float64
 			attname, sqlType string
 			atttypid         uint32
 			atttypmod        int32
 			notNull          bool
+			dims             int32
 		)
-		if err := rows.Scan(&oid, &ns, &rel, &relkind, &tuples, &attname, &atttypid, &atttypmod, &notNull, &sqlType); err != nil {
+		if err := rows.Scan(&oid, &ns, &rel, &relkind, &tuples, &attname, &atttypid, &atttypmod, &notNull, &sqlType, &dims); err != nil {
 			return nil, fmt.Errorf("discovery: reading columns: %w", err)
 		}
 		if cur == nil || oid != curOID {
@@ -132,8 +145,8 @@ func (d *Driver) Discover(ctx context.Context) ([]*sqltap.Table, error) {
 				IsView: relkind == "v" || relkind == "m",
 				Keys:   keys[oid],
 			}
-			if tuples >= 0 && relkind != "v" {
-				n := int64(tuples)
+			if tuples != nil && *tuples >= 0 && relkind != "v" {
+				n := int64(*tuples)
 				cur.RowCount = &n
 			}
 			curInfo = &tableInfo{ns: ns, name: rel, relkind: relkind[0]}
@@ -141,6 +154,7 @@ func (d *Driver) Discover(ctx context.Context) ([]*sqltap.Table, error) {
 			tables = append(tables, cur)
 		}
 		ti, delim := resolveType(types, atttypid, atttypmod)
+		ti.dims = int(dims)
 		cs, ok := specFor(ti, !notNull)
 		col := sqltap.Column{Name: attname, SQLType: sqlType, Unsupported: !ok}
 		if ok {

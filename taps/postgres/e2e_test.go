@@ -26,12 +26,7 @@ func TestEndToEnd(t *testing.T) {
 		dst = dst[len(dst)-63:]
 	}
 	ctx := context.Background()
-	exec := func(sql string) {
-		t.Helper()
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
+	exec := func(sql string) { t.Helper(); mustExec(t, conn, sql) }
 	qdst := pgx.Identifier{dst}.Sanitize()
 	exec("DROP SCHEMA IF EXISTS " + qdst + " CASCADE")
 	t.Cleanup(func() { _, _ = conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+qdst+" CASCADE") })
@@ -39,10 +34,11 @@ func TestEndToEnd(t *testing.T) {
 	tbl := pgx.Identifier{src, "orders"}.Sanitize()
 	exec(`CREATE TABLE ` + tbl + ` (
 		id bigint PRIMARY KEY, name varchar(40), amount numeric(12,3), ratio double precision,
-		placed timestamptz, due date, paid boolean, doc jsonb, note text)`)
+		placed timestamptz, due date, paid boolean, doc jsonb, note text, grid integer[][])`)
 	exec(`INSERT INTO ` + tbl + ` SELECT i, 'name ' || i || E' "q"\n', i * 1.125, i / 7.0,
 		'2024-01-01 00:00:00+00'::timestamptz + i * interval '1 hour 1 second', DATE '2024-01-01' + i, i % 2 = 0,
-		jsonb_build_object('i', i, 'tags', jsonb_build_array('a', i)), CASE WHEN i % 5 = 0 THEN NULL ELSE 'n' END
+		jsonb_build_object('i', i, 'tags', jsonb_build_array('a', i)), CASE WHEN i % 5 = 0 THEN NULL ELSE 'n' END,
+		ARRAY[[i, i + 1], [i + 2, NULL]]
 		FROM generate_series(1, 2500) AS i`)
 
 	dir := t.TempDir()
@@ -111,7 +107,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	compare := func() {
 		t.Helper()
-		const cols = `id::text, name, amount::text, ratio::text, placed::text, due::text, paid::text, doc::jsonb::text, coalesce(note, '<null>')`
+		const cols = `id::text, name, amount::text, ratio::text, placed::text, due::text, paid::text, doc::jsonb::text, coalesce(note, '<null>'), coalesce(to_jsonb(grid)::text, '<null>')`
 		read := func(schema string) []string {
 			rows, err := conn.Query(ctx, `SELECT concat_ws('|', `+cols+`) FROM `+pgx.Identifier{schema, "orders"}.Sanitize()+` ORDER BY id`)
 			if err != nil {

@@ -4,13 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap/sqltaptest"
 )
@@ -48,6 +54,9 @@ func TestBadInput(t *testing.T) {
 	u.Path = "/no_such_db_x"
 	badDB := write("baddb.json", mustJSON(map[string]any{"url": u.String()}))
 	badKey := write("badkey.json", `{"url":"x","itersize":0}`)
+	badPort := write("badport.json", `{"host":"127.0.0.1","port":1,"user":"root","password":"s3cret-pw","dbname":"test"}`)
+	badState := write("bad.state", "{nope")
+	badHost := write("badhost.json", `{"host":"no-such-host.invalid","user":"root","password":"s3cret-pw","dbname":"test"}`)
 
 	var catBuf bytes.Buffer
 	if code := singer.RunTap(context.Background(), Spec(), []string{"-c", good, "--discover"}, nil, &catBuf, os.Stderr); code != 0 {
@@ -69,28 +78,141 @@ func TestBadInput(t *testing.T) {
 	_ = missing.WriteJSON(&b)
 	missingCat := write("missing.json", b.String())
 	logView := write("incr.json", strings.Replace(mustJSONCatalog(t, cat, id), `"selected":true`, `"selected":true,"replication-method":"INCREMENTAL"`, 1))
+	// A catalog naming a column the table does not have.
+	var props map[string]any
+	noCol := *cat
+	noCol.Streams = append([]singer.CatalogEntry(nil), cat.Streams...)
+	if err := json.Unmarshal(noCol.Streams[0].Schema, &props); err != nil {
+		t.Fatal(err)
+	}
+	props["properties"].(map[string]any)["gone"] = map[string]any{"type": []string{"null", "string"}}
+	noCol.Streams[0].Schema = []byte(mustJSON(props))
+	noCol.Streams[0].Metadata.SetSelected(singer.PropertyBreadcrumb("gone"), true)
+	b.Reset()
+	_ = noCol.WriteJSON(&b)
+	missingCol := write("missingcol.json", b.String())
+	// An INCREMENTAL stream on "at", then "at" is dropped (case "dropped
+	// replication key" drops it).
+	ev := pgx.Identifier{schema, "ev"}.Sanitize()
+	if _, err := conn.Exec(context.Background(), "CREATE TABLE "+ev+" (id integer PRIMARY KEY, at timestamptz)"); err != nil {
+		t.Fatal(err)
+	}
+	var evBuf bytes.Buffer
+	if code := singer.RunTap(context.Background(), Spec(), []string{"-c", good, "--discover"}, nil, &evBuf, os.Stderr); code != 0 {
+		t.Fatalf("discover exit %d", code)
+	}
+	evCat, err := singer.ReadCatalog(&evBuf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evID := schema + "-ev"
+	sqltaptest.Select(t, evCat, singer.ReplicationIncremental, "at", evID)
+	b.Reset()
+	_ = evCat.WriteJSON(&b)
+	evCatPath := write("ev.json", b.String())
 
+	// A LOG_BASED stream whose slot another process is reading.
+	slot, pub := "pg4_busy_slot", "pg4_busy_pub"
+	logCfg := write("log.json", mustJSON(map[string]any{"url": testURL(), "filter_schemas": []string{schema}, "slot_name": slot, "publication_name": pub}))
+	logCat := write("logcat.json", strings.Replace(mustJSONCatalog(t, cat, id), `"selected":true`, `"selected":true,"replication-method":"LOG_BASED"`, 1))
+	busyState := ""
+	holdSlot := func() {
+		t.Helper()
+		ctx := context.Background()
+		drop := func() {
+			_, _ = conn.Exec(context.Background(), "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", slot)
+			_, _ = conn.Exec(context.Background(), "DROP PUBLICATION IF EXISTS "+quoteIdent(pub))
+		}
+		drop()
+		var lsn string
+		if err := conn.QueryRow(ctx, "SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')", slot).Scan(&lsn); err != nil {
+			t.Skipf("cannot create a logical slot: %v", err)
+		}
+		if _, err := conn.Exec(ctx, "CREATE PUBLICATION "+quoteIdent(pub)+" FOR TABLE "+tbl); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := pgconn.ParseConfig(testURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.RuntimeParams["replication"] = "database"
+		rconn, err := pgconn.ConnectConfig(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			rconn.Close(context.Background())
+			// The slot is released when the walsender exits.
+			for i := 0; i < 50; i++ {
+				var active bool
+				if err := conn.QueryRow(context.Background(), "SELECT active FROM pg_replication_slots WHERE slot_name = $1", slot).Scan(&active); err != nil || !active {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			drop()
+		})
+		l, _ := pglogrepl.ParseLSN(lsn)
+		if err := pglogrepl.StartReplication(ctx, rconn, slot, l, pglogrepl.StartReplicationOptions{PluginArgs: []string{"proto_version '1'", "publication_names '" + pub + "'"}}); err != nil {
+			t.Fatal(err)
+		}
+		busyState = write("busy.state", fmt.Sprintf(`{"bookmarks":{%q:{"lsn":%d,"version":1}}}`, id, uint64(l)))
+	}
+
+	needNXDomain := func() {
+		// Without a resolver that answers "no such host", skip.
+		var dnsErr *net.DNSError
+		if _, err := net.LookupHost("no-such-host.invalid"); !errors.As(err, &dnsErr) || !dnsErr.IsNotFound {
+			t.Skipf("the resolver does not answer NXDOMAIN here: %v", err)
+		}
+	}
 	cases := []struct {
-		name string
-		args []string
-		code int
-		want string // stderr must contain it, on one line
+		name   string
+		args   []string
+		code   int
+		want   string // stderr must contain it, on one line
+		before func()
+		argsFn func() []string
+		prefix bool // want is the start of the line (it holds a pid)
 	}{
-		{"unknown user", []string{"-c", badUser, "--discover"}, 2, `invalid config: connecting to PostgreSQL: `},
-		{"unknown database", []string{"-c", badDB, "--discover"}, 2, `database "no_such_db_x" does not exist`},
-		{"config out of schema", []string{"-c", badKey, "--discover"}, 2, "itersize"},
-		{"no catalog", []string{"-c", good}, 2, "--catalog is required"},
-		{"missing table", []string{"-c", good, "--catalog", missingCat}, 2, `catalog stream "` + schema + `-gone": no such table or view in the database (run --discover again)`},
-		{"corrupt state", []string{"-c", good, "--catalog", goodCat, "--state", write("bad.state", "{nope")}, 2, "state is not valid JSON"},
-		{"state from another tap", []string{"-c", good, "--catalog", goodCat, "--state", write("other.state", `{"bookmarks":{"`+id+`":{"last_pk_fetched":{"code":1},"version":1}}}`)}, 2, `does not hold key "id"`},
-		{"incremental without key", []string{"-c", good, "--catalog", logView}, 2, "INCREMENTAL needs a replication-key"},
+		{name: "unknown user", args: []string{"-c", badUser, "--discover"}, code: 2, want: `tap-postgres: error: invalid config: connecting to PostgreSQL: role "no_such_user_x" does not exist (SQLSTATE 28000): check user and password in the config`},
+		{name: "unknown database", args: []string{"-c", badDB, "--discover"}, code: 2, want: `tap-postgres: error: invalid config: connecting to PostgreSQL: database "no_such_db_x" does not exist (SQLSTATE 3D000): check dbname in the config`},
+		{name: "config out of schema", args: []string{"-c", badKey, "--discover"}, code: 2, want: "tap-postgres: error: invalid config: itersize: must be >= 1 but found 0"},
+		{name: "no catalog", args: []string{"-c", good}, code: 2, want: "tap-postgres: error: --catalog is required: run --discover, select streams, and pass the edited catalog"},
+		{name: "missing table", args: []string{"-c", good, "--catalog", missingCat}, code: 2, want: `tap-postgres: error: catalog stream "` + schema + `-gone": no such table or view in the database (run --discover again)`},
+		{name: "corrupt state", args: []string{"-c", good, "--catalog", goodCat, "--state", badState}, code: 2, want: "tap-postgres: error: cannot use state " + badState + ": " + badState + ": state is not valid JSON: invalid character 'n' looking for beginning of object key string"},
+		{name: "state from another tap", args: []string{"-c", good, "--catalog", goodCat, "--state", write("other.state", `{"bookmarks":{"`+id+`":{"last_pk_fetched":{"code":1},"version":1}}}`)}, code: 2, want: `tap-postgres: error: catalog stream "` + id + `": state bookmark last_pk_fetched does not hold key "id" (a state from another tap or catalog?)`},
+		{name: "incremental without key", args: []string{"-c", good, "--catalog", logView}, code: 2, want: `tap-postgres: error: catalog stream "` + id + `": INCREMENTAL needs a replication-key (one of the stream's valid-replication-keys)`},
+		{name: "host refuses connections", args: []string{"-c", badPort, "--discover"}, code: 1,
+			want: "tap-postgres: error: connecting to PostgreSQL at 127.0.0.1:1: connect: connection refused: check host and port in the config, and that the server is running and accepts TCP connections"},
+		{name: "unknown host", before: needNXDomain, args: []string{"-c", badHost, "--discover"}, code: 2,
+			want: `tap-postgres: error: invalid config: connecting to PostgreSQL: host "no-such-host.invalid": no such host: check host in the config`},
+		{name: "missing column", args: []string{"-c", good, "--catalog", missingCol}, code: 2,
+			want: `tap-postgres: error: catalog stream "` + id + `": column "gone" is not in the table (run --discover again)`},
+		{name: "dropped replication key", args: []string{"-c", good, "--catalog", evCatPath}, code: 2,
+			before: func() {
+				if _, err := conn.Exec(context.Background(), "ALTER TABLE "+ev+" DROP COLUMN at"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: `tap-postgres: error: catalog stream "` + evID + `": column "at" is not in the table (run --discover again); catalog stream "` + evID + `": replication key "at" is not a column of the table (dropped or renamed? run --discover again and choose a replication-key)`},
+		{name: "slot in use by another process", code: 2, before: holdSlot,
+			argsFn: func() []string { return []string{"-c", logCfg, "--catalog", logCat, "--state", busyState} },
+			want:   `tap-postgres: error: invalid config: replication slot "` + slot + `" is in use by another process (pid `, prefix: true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if c.before != nil {
+				c.before()
+			}
+			if c.argsFn != nil {
+				c.args = c.argsFn()
+			}
 			var out, errOut bytes.Buffer
 			code := singer.RunTap(context.Background(), Spec(), c.args, nil, &out, &errOut)
 			msg := errOut.String()
-			if code != c.code || !strings.Contains(msg, c.want) {
+			first, _, _ := strings.Cut(msg, "\n")
+			if code != c.code || first != c.want && !(c.prefix && strings.HasPrefix(first, c.want)) {
 				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, msg, c.code, c.want)
 			}
 			// One error line (usage errors add the CLI's pointer to --help).

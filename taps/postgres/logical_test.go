@@ -28,12 +28,7 @@ func TestLogBased(t *testing.T) {
 	}
 	schema := testSchema(t, conn)
 	ctx := context.Background()
-	exec := func(sql string) {
-		t.Helper()
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
+	exec := func(sql string) { t.Helper(); mustExec(t, conn, sql) }
 	name := schema
 	if len(name) > 50 {
 		name = name[:50]
@@ -158,9 +153,13 @@ func TestLogBased(t *testing.T) {
 	}
 
 	// A state behind the slot's confirmed position is refused.
+	lsn1, _ := parseLSN(state1.Bookmarks[id][sqltap.BookmarkLogPosition])
 	lines, err = sqltaptest.Sync(t, env, opts, cat, state1)
-	if err == nil || !strings.Contains(err.Error(), "past the state's lsn") {
-		t.Errorf("stale state: err = %v, want the slot-consumed error", err)
+	wantErr := fmt.Sprintf(`stream %q: replication slot %q was confirmed up to %s, past the state's lsn %s (another consumer used the slot, or the state is old): remove the stream's bookmark to snapshot it again`, id, slot, lsn2, lsn1)
+	if err == nil || err.Error() != wantErr {
+		t.Errorf("stale state: err = %v, want %s", err, wantErr)
+	} else if !errors.As(err, new(*singer.UsageError)) {
+		t.Errorf("stale state: %T is not a usage error (exit 2)", err)
 	}
 	if len(lines) != 1 || lines[0] != "" {
 		t.Errorf("stale state: output before the error: %q", lines)

@@ -38,6 +38,16 @@ func connect(t *testing.T) *pgx.Conn {
 	return conn
 }
 
+// mustExec runs each statement on conn, stopping the test on an error.
+func mustExec(t *testing.T, conn *pgx.Conn, stmts ...string) {
+	t.Helper()
+	for _, q := range stmts {
+		if _, err := conn.Exec(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
 var nameUnsafe = regexp.MustCompile(`[^a-z0-9_]+`)
 
 // testSchema creates a schema named from the test, dropped in Cleanup.
@@ -99,13 +109,7 @@ func TestConformance(t *testing.T) {
 func TestNativeBookmarks(t *testing.T) {
 	conn := connect(t)
 	schema := testSchema(t, conn)
-	ctx := context.Background()
-	exec := func(sql string) {
-		t.Helper()
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
+	exec := func(sql string) { t.Helper(); mustExec(t, conn, sql) }
 	ev := pgx.Identifier{schema, "events"}.Sanitize()
 	exec("CREATE TABLE " + ev + " (id integer PRIMARY KEY, at timestamptz)")
 	exec("INSERT INTO " + ev + " VALUES (1, '2024-01-01 00:00:00.000001+00'), (2, '2024-01-01 00:00:00.000002+00'), (3, '2024-01-01 00:00:00.000002+00')")

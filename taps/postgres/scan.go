@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,11 @@ type Driver struct {
 	cfg    *Config
 	conn   *pgx.Conn
 	tables map[*sqltap.Table]*tableInfo
+	// snap is the exported snapshot of a first LOG_BASED run, while open.
+	snap *exportedSnapshot
+	// snapshotHook, when set (by tests), runs once the snapshot is open,
+	// before any table is read in it.
+	snapshotHook func()
 }
 
 // Open connects to the configured database.
@@ -31,6 +37,7 @@ func Open(ctx context.Context, cfg *Config) (*Driver, error) {
 
 // Close closes the connection.
 func (d *Driver) Close() error {
+	_ = d.endSnapshot()
 	if d.conn == nil {
 		return nil
 	}
@@ -56,6 +63,23 @@ func scanSQL(info *tableInfo, t *sqltap.Table, req *sqltap.ScanRequest) (string,
 	order := make([]string, len(req.OrderBy))
 	for i, c := range req.OrderBy {
 		order[i] = quoteIdent(t.Columns[c].Name)
+	}
+	if req.Physical {
+		// The row's position rides after the record's columns.
+		b.Reset()
+		b.WriteString("SELECT ")
+		for _, c := range req.Columns {
+			b.WriteString(quoteIdent(t.Columns[c].Name) + ", ")
+		}
+		b.WriteString("ctid FROM " + pgx.Identifier{info.ns, info.name}.Sanitize())
+		var params [][]byte
+		if req.After != nil {
+			// A TID range scan (PostgreSQL 14+) starts at the position.
+			b.WriteString(" WHERE ctid > $1::tid")
+			params = append(params, []byte(physicalAfter(req)))
+		}
+		b.WriteString(" ORDER BY ctid")
+		return b.String(), params
 	}
 	var params [][]byte
 	param := func(v any) string {
@@ -113,11 +137,17 @@ type pgRow struct {
 	vals    [][]byte
 	order   []int // positions of the OrderBy columns in vals
 	numeric []bool
+	// filenode is set for a physical scan: Order is then the position
+	// {"ctid": "(page,item)", "relfilenode": n}.
+	filenode json.Number
 }
 
 func (r *pgRow) Record() []byte { return r.rec }
 
 func (r *pgRow) Order() []any {
+	if r.filenode != "" {
+		return []any{map[string]any{"ctid": string(r.vals[r.order[0]]), "relfilenode": r.filenode}}
+	}
 	out := make([]any, len(r.order))
 	for i, p := range r.order {
 		v := r.vals[p]
@@ -139,6 +169,18 @@ func (d *Driver) Scan(ctx context.Context, req *sqltap.ScanRequest, sink func(sq
 	if info == nil {
 		return nil, fmt.Errorf("table %s was not discovered by this connection", req.Table.TapStreamID)
 	}
+	conn, err := d.scanConn(req)
+	if err != nil {
+		return nil, err
+	}
+	var filenode json.Number
+	if req.Physical {
+		var done func()
+		if filenode, done, err = d.beginPhysical(ctx, conn, info, req); err != nil {
+			return nil, err
+		}
+		defer done()
+	}
 	query, params := scanSQL(info, req.Table, req)
 	encs := make([]*valueEncoder, len(req.Columns))
 	prefixes := make([][]byte, len(req.Columns))
@@ -151,7 +193,10 @@ func (d *Driver) Scan(ctx context.Context, req *sqltap.ScanRequest, sink func(sq
 		p = singer.AppendJSONString(p, req.Table.Columns[c].Name)
 		prefixes[i] = append(p, ':')
 	}
-	row := &pgRow{}
+	row := &pgRow{filenode: filenode}
+	if req.Physical {
+		row.order, row.numeric = []int{len(req.Columns)}, []bool{false}
+	}
 	for _, o := range req.OrderBy {
 		pos := -1
 		for i, c := range req.Columns {
@@ -170,17 +215,17 @@ func (d *Driver) Scan(ctx context.Context, req *sqltap.ScanRequest, sink func(sq
 	var lastBuf []byte
 	haveLast := false
 
-	rr := d.conn.PgConn().ExecParams(ctx, query, params, nil, nil, nil)
+	rr := conn.PgConn().ExecParams(ctx, query, params, nil, nil, nil)
 	var sinkErr error
 	n := 0
 	for rr.NextRow() {
 		vals := rr.Values()
 		b := row.rec[:0]
-		for i, v := range vals {
+		for i, v := range vals[:len(req.Columns)] {
 			b = append(b, prefixes[i]...)
 			b = encs[i].appendJSON(b, v)
 		}
-		if len(vals) == 0 {
+		if len(req.Columns) == 0 {
 			b = append(b, '{')
 		}
 		row.rec = append(b, '}')
@@ -211,13 +256,13 @@ func (d *Driver) Scan(ctx context.Context, req *sqltap.ScanRequest, sink func(sq
 	if sinkErr != nil || ctx.Err() != nil {
 		// Stop the server instead of draining the rest of the result.
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = d.conn.PgConn().CancelRequest(cctx)
+		_ = conn.PgConn().CancelRequest(cctx)
 		cancel()
 	}
-	_, err := rr.Close()
+	_, err = rr.Close()
 	var last []any
 	if haveLast {
-		lr := pgRow{vals: lastRow.vals, numeric: row.numeric, order: make([]int, len(row.order))}
+		lr := pgRow{vals: lastRow.vals, numeric: row.numeric, order: make([]int, len(row.order)), filenode: filenode}
 		for i := range lr.order {
 			lr.order[i] = i
 		}
@@ -236,4 +281,98 @@ func (d *Driver) Scan(ctx context.Context, req *sqltap.ScanRequest, sink func(sq
 		return last, fmt.Errorf("reading %s: %w", req.Table.TapStreamID, err)
 	}
 	return last, nil
+}
+
+// PhysicalBookmark: plain tables without a key are read in ctid order and
+// resume after the last ctid sent.
+func (d *Driver) PhysicalBookmark(t *sqltap.Table) string {
+	if info := d.tables[t]; info != nil && info.relkind == 'r' {
+		return "last_ctid"
+	}
+	return ""
+}
+
+// ctidText is PostgreSQL's text form of a tid: (page,item).
+var ctidText = regexp.MustCompile(`^\(\d+,\d+\)$`)
+
+// CheckPosition checks a last_ctid bookmark: {"ctid": "(page,item)",
+// "relfilenode": n}.
+func (d *Driver) CheckPosition(_ *sqltap.Table, pos any) error {
+	m, _ := pos.(map[string]any)
+	ctid, _ := m["ctid"].(string)
+	if !ctidText.MatchString(ctid) || bookmarkNumber(m["relfilenode"]) == "" {
+		b, _ := json.Marshal(pos)
+		return fmt.Errorf(`%s is not {"ctid": "(page,item)", "relfilenode": n} (a state from another tap?): remove the stream's bookmark to read it again`, b)
+	}
+	return nil
+}
+
+// beginPhysical opens the transaction of a ctid-ordered scan: it locks the
+// table (ACCESS SHARE, as the scan would: no VACUUM FULL, CLUSTER or
+// TRUNCATE can slip in before the scan) and reads the table's file node,
+// which every rewrite changes. A position taken in another file node is
+// stale. done ends the transaction. A scan in the exported snapshot runs
+// in the snapshot's transaction (which keeps the lock until it ends).
+func (d *Driver) beginPhysical(ctx context.Context, conn *pgx.Conn, info *tableInfo, req *sqltap.ScanRequest) (filenode json.Number, done func(), err error) {
+	var after string
+	var afterNode json.Number
+	if req.After != nil {
+		if err := d.CheckPosition(req.Table, req.After[0]); err != nil {
+			return "", nil, &singer.UsageError{Msg: fmt.Sprintf("state of stream %q: last_ctid: %v", req.Table.TapStreamID, err)}
+		}
+		pos := req.After[0].(map[string]any)
+		after, afterNode = pos["ctid"].(string), bookmarkNumber(pos["relfilenode"])
+	}
+	done = func() {}
+	if !req.Snapshot {
+		if _, err := conn.Exec(ctx, "BEGIN READ ONLY"); err != nil {
+			return "", nil, fmt.Errorf("reading %s: %w", req.Table.TapStreamID, err)
+		}
+		done = func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, _ = conn.Exec(cctx, "ROLLBACK")
+		}
+	}
+	tbl := pgx.Identifier{info.ns, info.name}.Sanitize()
+	var node int64
+	if _, err = conn.Exec(ctx, "LOCK TABLE "+tbl+" IN ACCESS SHARE MODE"); err == nil {
+		err = conn.QueryRow(ctx, "SELECT pg_relation_filenode($1::regclass)::int8", tbl).Scan(&node)
+	}
+	if err != nil {
+		done()
+		return "", nil, fmt.Errorf("reading %s: %w", req.Table.TapStreamID, err)
+	}
+	filenode = json.Number(strconv.FormatInt(node, 10))
+	if after != "" && afterNode != filenode {
+		done()
+		return "", nil, fmt.Errorf("stream %q: last_ctid %s was taken in file node %s, the table is now in %s: %w", req.Table.TapStreamID, after, afterNode, filenode, sqltap.ErrPositionStale)
+	}
+	return filenode, done, nil
+}
+
+// physicalAfter is the ctid of a physical scan's After position.
+func physicalAfter(req *sqltap.ScanRequest) string {
+	if req.After == nil {
+		return ""
+	}
+	pos, _ := req.After[0].(map[string]any)
+	ctid, _ := pos["ctid"].(string)
+	return ctid
+}
+
+func bookmarkNumber(v any) json.Number {
+	switch x := v.(type) {
+	case json.Number:
+		return x
+	case float64:
+		return json.Number(strconv.FormatInt(int64(x), 10))
+	case int64:
+		return json.Number(strconv.FormatInt(x, 10))
+	case string:
+		if _, err := strconv.ParseInt(x, 10, 64); err == nil {
+			return json.Number(x)
+		}
+	}
+	return ""
 }

@@ -90,8 +90,12 @@ type pgTypeInfo struct {
 	name    string // base type's typname, or the element's for arrays
 	typmod  int32
 	isArray bool
-	isEnum  bool
-	pseudo  bool
+	// dims is the column's declared number of array dimensions
+	// (pg_attribute.attndims): 0 when unknown (views, CREATE TABLE AS,
+	// domains over arrays).
+	dims   int
+	isEnum bool
+	pseudo bool
 }
 
 // columnSpec is the resolved schema and encoder of a column.
@@ -124,7 +128,28 @@ func specFor(ti pgTypeInfo, nullable bool) (columnSpec, bool) {
 	if nullable {
 		t = `["null","array"]`
 	}
-	return columnSpec{spec: spec, schema: `{"type":` + t + `,"items":` + elem + `}`, array: true}, true
+	return columnSpec{spec: spec, schema: `{"type":` + t + `,"items":` + arrayItems(elem, ti.dims) + `}`, array: true}, true
+}
+
+// maxArrayDims is PostgreSQL's limit on array dimensions (MAXDIM).
+const maxArrayDims = 6
+
+// arrayItems is the items schema of an array column declared with dims
+// dimensions. One dimension: the element. More (int[][]), or unknown (0):
+// PostgreSQL does not enforce the declared count, so each level accepts an
+// element or a nested array, down to the declared (else the maximum) depth.
+func arrayItems(elem string, dims int) string {
+	if dims == 1 {
+		return elem
+	}
+	if dims <= 0 || dims > maxArrayDims {
+		dims = maxArrayDims
+	}
+	items := elem
+	for range dims - 1 {
+		items = `{"anyOf":[` + elem + `,{"type":"array","items":` + items + `}]}`
+	}
+	return items
 }
 
 func elementSchema(spec typeSpec, ti pgTypeInfo, nullable bool) string {

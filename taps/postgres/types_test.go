@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -59,6 +58,11 @@ func TestDatatypes(t *testing.T) {
 		{"jsonb[]", "jsonb[]", `{"type":["null","array"],"items":{"type":["null","object","array","string","number","boolean"]}}`, `ARRAY['{"a": 1}'::jsonb, '[2]']`, `[{"a": 1},[2]]`},
 		{"numeric(4,1)[]", "numeric(4,1)[]", `{"type":["null","array"],"items":{"type":["null","number"],"multipleOf":0.1,"maximum":1000,"exclusiveMaximum":true,"minimum":-1000,"exclusiveMinimum":true}}`, "'{1.5,-2}'", "[1.5,-2.0]"},
 		{"timestamptz[]", "timestamptz[]", `{"type":["null","array"],"items":{"type":["null","string"],"format":"date-time"}}`, `ARRAY['2024-01-02 03:04:05+00'::timestamptz]`, `["2024-01-02T03:04:05Z"]`},
+		{"integer[][]", "integer[][]", `{"type":["null","array"],"items":{"anyOf":[{"type":["null","integer"],"minimum":-2147483648,"maximum":2147483647},{"type":"array","items":{"type":["null","integer"],"minimum":-2147483648,"maximum":2147483647}}]}}`, "'{{1,2},{3,NULL}}'", "[[1,2],[3,null]]"},
+		{"text[][]", "text[][]", `{"type":["null","array"],"items":{"anyOf":[{"type":["null","string"]},{"type":"array","items":{"type":["null","string"]}}]}}`, `'{{"a b",c},{"d,e",NULL}}'`, `[["a b","c"],["d,e",null]]`},
+		{"integer[][] holding one dimension", "integer[][]", `{"type":["null","array"],"items":{"anyOf":[{"type":["null","integer"],"minimum":-2147483648,"maximum":2147483647},{"type":"array","items":{"type":["null","integer"],"minimum":-2147483648,"maximum":2147483647}}]}}`, "'{1,2}'", "[1,2]"},
+		{"text[][][]", "text[][][]", `{"type":["null","array"],"items":{"anyOf":[{"type":["null","string"]},{"type":"array","items":{"anyOf":[{"type":["null","string"]},{"type":"array","items":{"type":["null","string"]}}]}}]}}`, `'{{{a},{b}},{{c},{d}}}'`, `[[["a"],["b"]],[["c"],["d"]]]`},
+		{"domain over int[] (dimensions unknown)", "ints", `{"type":["null","array"],"items":{"anyOf":[{"type":["null","integer"],"minimum":-2147483648,"maximum":2147483647},{"type":"array","items":{"anyOf":[{"type":["null","integer"],"minimum":-2147483648,"maximum":2147483647},{"type":"array","items":{"anyOf":[{"type":["null","integer"],"minimum":-2147483648,"maximum":2147483647},{"type":"array","items":{"anyOf":[{"type":["null","integer"],"minimum":-2147483648,"maximum":2147483647},{"type":"array","items":{"anyOf":[{"type":["null","integer"],"minimum":-2147483648,"maximum":2147483647},{"type":"array","items":{"type":["null","integer"],"minimum":-2147483648,"maximum":2147483647}}]}}]}}]}}]}}]}}`, "'{{1},{2}}'", "[[1],[2]]"},
 		{"bytea", "bytea", stringSchema, `'\xdeadbeef'`, `"deadbeef"`},
 		{"date", "date", dateSchema, "'2024-02-29'", `"2024-02-29"`},
 		{"date infinity", "date", dateSchema, "'infinity'", `"9999-12-31"`},
@@ -88,18 +92,13 @@ func TestDatatypes(t *testing.T) {
 	}
 	conn := connect(t)
 	schema := testSchema(t, conn)
-	ctx := context.Background()
-	exec := func(sql string) {
-		t.Helper()
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
+	exec := func(sql string) { t.Helper(); mustExec(t, conn, sql) }
 	q := pgx.Identifier{schema}.Sanitize()
 	exec("SET search_path = " + q)
 	exec("CREATE EXTENSION IF NOT EXISTS hstore SCHEMA " + q)
 	exec("CREATE TYPE mood AS ENUM ('sad', 'happy')")
 	exec("CREATE DOMAIN price AS numeric(5,2)")
+	exec("CREATE DOMAIN ints AS integer[]")
 	for i, c := range cases {
 		tbl := pgx.Identifier{schema, fmt.Sprintf("c%02d", i)}.Sanitize()
 		exec(fmt.Sprintf("CREATE TABLE %s (id integer PRIMARY KEY, v %s)", tbl, c.sqlType))

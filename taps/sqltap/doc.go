@@ -8,7 +8,12 @@
 // A driver (taps/postgres, taps/mysql) knows its database: it lists tables
 // with their columns' JSON schemas, and scans rows in the order the engine
 // asks for, encoding each row straight to JSON. Nothing database-specific
-// lives here.
+// lives here. Optional abilities are interfaces a driver may implement:
+// LogReader (LOG_BASED from a change log), LogSnapshotter (a LogReader
+// that opens a snapshot at exactly the log's start, so a first LOG_BASED
+// run reads each change once: PostgreSQL's exported slot snapshot) and
+// PhysicalOrder (keyless tables read in a resumable physical order, e.g.
+// PostgreSQL's ctid).
 //
 //	e := &sqltap.Engine{Driver: drv, Options: sqltap.Options{ChunkSize: 10000}, Log: env.Log}
 //	if err := e.Sync(ctx, catalog, state, out); err != nil { ... }

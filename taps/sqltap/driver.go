@@ -3,6 +3,7 @@ package sqltap
 import (
 	"context"
 	"encoding/json"
+	"errors"
 )
 
 // Column is one column of a discovered table.
@@ -67,10 +68,19 @@ type ScanRequest struct {
 	From any
 	// Limit, when > 0, caps the number of rows.
 	Limit int
+	// Physical asks for the rows of a table without a key in the driver's
+	// resumable physical order (see PhysicalOrder): each Row's Order is one
+	// value, the row's position, and After, when not nil, holds one
+	// position to resume after. OrderBy is empty.
+	Physical bool
 	// NullsFirst puts rows whose (single) OrderBy value is NULL first, so
 	// the last row holds the greatest value (the incremental bookmark).
 	// Only asked when From is nil.
 	NullsFirst bool
+	// Snapshot asks to read the rows in the snapshot a LogSnapshotter's
+	// LogSnapshot opened (the initial read of a LOG_BASED stream). Only set
+	// while that snapshot is open.
+	Snapshot bool
 }
 
 // Row is one row a driver delivers. Both results are only valid during the
@@ -94,3 +104,23 @@ type Driver interface {
 	// sink (nil when none), also when it stops on an error.
 	Scan(ctx context.Context, req *ScanRequest, sink func(Row) error) (last []any, err error)
 }
+
+// PhysicalOrder is an optional Driver ability: reading a table without a
+// key in a physical order a later run can resume from (PostgreSQL's ctid),
+// so an interrupted FULL_TABLE sync of it goes on where it stopped, in the
+// same table version, instead of starting over.
+type PhysicalOrder interface {
+	// PhysicalBookmark names the state bookmark that holds the position of
+	// the last row sent of t (e.g. "last_ctid"), or returns "" when t cannot
+	// be read that way (it is then read in one pass).
+	PhysicalBookmark(t *Table) string
+	// CheckPosition says why pos, a state's bookmark value, cannot be a
+	// position of t (nil when it can), so a bad state is refused before
+	// anything is written.
+	CheckPosition(t *Table, pos any) error
+}
+
+// ErrPositionStale is returned (wrapped) by a physical Scan whose After
+// position no longer means what it did (the table was rewritten since):
+// the engine then reads the table again from the start, in a new version.
+var ErrPositionStale = errors.New("the table was rewritten since the position was taken")

@@ -2,6 +2,7 @@ package sqltap
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/singerkit/singerkit/singer"
@@ -35,6 +36,22 @@ type LogReader interface {
 	// CheckLog reports what would stop ReadLog for req (positions not yet
 	// known are nil), before the run writes anything.
 	CheckLog(ctx context.Context, req *LogRequest) error
+}
+
+// LogSnapshotter is an optional LogReader ability: starting the change log
+// together with a snapshot of the database taken at exactly its start
+// position (PostgreSQL: the snapshot a new replication slot exports), so
+// the initial reads of the LOG_BASED streams hold precisely the changes
+// before the position and the log precisely those after it: each change
+// once, never in both.
+type LogSnapshotter interface {
+	// LogSnapshot readies the change log for tables like LogPosition and
+	// returns the position. When it could open a snapshot at that position
+	// (only when it starts the log anew), end is not nil: until end is
+	// called, Scans with ScanRequest.Snapshot set read that snapshot, all of
+	// them the same one. When end is nil, the position is LogPosition's and
+	// the engine reads the tables as after LogPosition (at least once).
+	LogSnapshot(ctx context.Context, tables []*Table) (pos any, end func() error, err error)
 }
 
 // LogStream is one stream of a LogRequest.
@@ -134,4 +151,68 @@ func (e *Engine) logPhase(ctx context.Context, lr LogReader, streams []*stream, 
 		return err
 	}
 	return nil
+}
+
+// logSnapshot starts the change log of a sync's LOG_BASED streams that have
+// no position yet, in the snapshot of a LogSnapshotter when the driver can
+// open one, and closes that snapshot once they are read.
+type logSnapshot struct {
+	e *Engine
+	// end closes the open snapshot; nil when none is open.
+	end func() error
+	// left are the streams still to read in it.
+	left []*stream
+}
+
+// begin returns the position the streams without one start from. With a
+// snapshot, every LOG_BASED stream without a position reads in it, so they
+// all agree with each other and with the position.
+func (l *logSnapshot) begin(ctx context.Context, lr LogReader, streams []*stream, state *singer.State) (any, error) {
+	tables := make([]*Table, len(streams))
+	for i, s := range streams {
+		tables[i] = s.table
+	}
+	ls, ok := lr.(LogSnapshotter)
+	if !ok {
+		return lr.LogPosition(ctx, tables)
+	}
+	pos, end, err := ls.LogSnapshot(ctx, tables)
+	if err != nil || end == nil {
+		return pos, err
+	}
+	l.end = end
+	for _, s := range streams {
+		if _, ok := state.Bookmarks[s.table.TapStreamID][BookmarkLogPosition]; !ok {
+			l.left = append(l.left, s)
+		}
+	}
+	return pos, nil
+}
+
+// holds reports whether s is read in the open snapshot.
+func (l *logSnapshot) holds(s *stream) bool {
+	return l.end != nil && slices.Contains(l.left, s)
+}
+
+// done notes that s was read (or failed); the last one closes the snapshot.
+func (l *logSnapshot) done(s *stream) {
+	if i := slices.Index(l.left, s); i >= 0 {
+		l.left = slices.Delete(l.left, i, i+1)
+	}
+	if len(l.left) == 0 {
+		l.close()
+	}
+}
+
+// close ends the snapshot (the reads in it are complete or abandoned, so a
+// failure to end it only warrants a warning). Idempotent.
+func (l *logSnapshot) close() {
+	if l.end == nil {
+		return
+	}
+	end := l.end
+	l.end, l.left = nil, nil
+	if err := end(); err != nil {
+		l.e.log().Warnf("closing the LOG_BASED snapshot: %v", err)
+	}
 }

@@ -3,6 +3,7 @@ package sqltap
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -96,6 +97,10 @@ func (e *Engine) Sync(ctx context.Context, catalog *singer.Catalog, state *singe
 	var logStreams []*stream
 	var confirm, snapshotPos any
 	lr, _ := e.Driver.(LogReader)
+	// snap is the snapshot a LogSnapshotter opened with the change log, open
+	// while LOG_BASED streams are left to read in it.
+	snap := &logSnapshot{e: e}
+	defer snap.close()
 	for _, s := range streams {
 		if s.method != singer.ReplicationLogBased {
 			continue
@@ -134,24 +139,35 @@ func (e *Engine) Sync(ctx context.Context, catalog *singer.Catalog, state *singe
 			bm := state.Bookmarks[id]
 			_, hasPos := bm[BookmarkLogPosition]
 			_, inSnapshot := bm[BookmarkLastPKFetched]
+			if pb := physicalBookmark(e.Driver, s); pb != "" {
+				if _, ok := bm[pb]; ok {
+					inSnapshot = true
+				}
+			}
 			if hasPos && !inSnapshot {
 				continue // snapshot done: changes follow in the log phase
 			}
 			if !hasPos {
 				if snapshotPos == nil {
-					tables := make([]*Table, len(logStreams))
-					for i, ls := range logStreams {
-						tables[i] = ls.table
-					}
-					if snapshotPos, err = lr.LogPosition(ctx, tables); err != nil {
+					if snapshotPos, err = snap.begin(ctx, lr, logStreams, state); err != nil {
 						return fmt.Errorf("stream %q: %w", id, err)
 					}
 				}
 				// The snapshot begins: clear what a finished one left.
 				state.ClearBookmark(id, BookmarkVersion)
 				state.SetBookmark(id, BookmarkLogPosition, snapshotPos)
+				r.snapshot = snap.holds(s)
 			}
 			err = r.fullTable(ctx)
+			if err != nil && !r.snapshotStarted() {
+				// Nothing tells where the read stopped: without the lsn the
+				// resumed run reads the table again from the start, under a
+				// new position, instead of taking it for done.
+				state.ClearBookmark(id, BookmarkLogPosition)
+			}
+			if r.snapshot {
+				snap.done(s)
+			}
 		default:
 			err = r.fullTable(ctx)
 		}
@@ -165,13 +181,16 @@ func (e *Engine) Sync(ctx context.Context, catalog *singer.Catalog, state *singe
 		}
 	}
 	state.CurrentlySyncing = ""
+	snap.close()
 	if len(logStreams) > 0 {
 		if err := writeState(out, state); err != nil {
 			return err
 		}
 		if err := e.logPhase(ctx, lr, logStreams, state, out, confirm, counters); err != nil {
+			// The state covers the changes sent before the failure, so
+			// that a rerun (after the user fixed the cause) resumes there.
+			_ = writeState(out, state)
 			if ctx.Err() != nil {
-				_ = writeState(out, state)
 				return ctx.Err()
 			}
 			return fmt.Errorf("LOG_BASED: %w", err)
@@ -277,7 +296,7 @@ func (e *Engine) resolve(catalog *singer.Catalog, tables []*Table, state *singer
 			}
 			i := t.Column(rk)
 			if i < 0 {
-				bad("replication key %q is not a column of the table", rk)
+				bad("replication key %q is not a column of the table (dropped or renamed? run --discover again and choose a replication-key)", rk)
 				break
 			}
 			if !t.Columns[i].Orderable {
@@ -307,6 +326,13 @@ func (e *Engine) resolve(catalog *singer.Catalog, tables []*Table, state *singer
 						bad("state bookmark %s does not hold key %q (a state from another tap or catalog?)", BookmarkLastPKFetched, k)
 						break
 					}
+				}
+			}
+		}
+		if pb := physicalBookmark(e.Driver, s); pb != "" && s.method != singer.ReplicationIncremental {
+			if pos, ok := state.Bookmarks[id][pb]; ok {
+				if err := e.Driver.(PhysicalOrder).CheckPosition(t, pos); err != nil {
+					bad("state bookmark %s: %v", pb, err)
 				}
 			}
 		}
@@ -340,6 +366,23 @@ type run struct {
 	now     time.Time
 	version int64
 	rec     singer.RecordMessage
+	// snapshot reads the table in the LogSnapshotter's snapshot.
+	snapshot bool
+}
+
+// snapshotStarted reports whether the state tells where the stream's
+// interrupted table read stopped (last_pk_fetched or the physical bookmark,
+// set once a row was sent).
+func (r *run) snapshotStarted() bool {
+	bm := r.state.Bookmarks[r.id()]
+	if _, ok := bm[BookmarkLastPKFetched]; ok {
+		return true
+	}
+	if pb := r.physicalBookmark(); pb != "" {
+		_, ok := bm[pb]
+		return ok
+	}
+	return false
 }
 
 func (r *run) id() string { return r.s.table.TapStreamID }
@@ -358,15 +401,21 @@ func (r *run) fullTable(ctx context.Context) error {
 	id, s := r.id(), r.s
 	bm := r.state.Bookmarks[id]
 	var after []any
+	physical := r.physicalBookmark()
 	version, hasVersion := bookmarkInt(bm[BookmarkVersion])
 	if pk, ok := bm[BookmarkLastPKFetched].(map[string]any); ok && hasVersion && len(s.keys) > 0 {
 		for _, k := range s.chunkKey {
 			after = append(after, pk[k])
 		}
+	} else if pos, ok := bm[physical]; ok && physical != "" && hasVersion && pos != nil {
+		after = []any{pos}
 	} else {
 		firstTime := !hasVersion
 		version = r.now.UnixMilli()
 		r.state.ClearBookmark(id, BookmarkLastPKFetched)
+		if physical != "" {
+			r.state.ClearBookmark(id, physical)
+		}
 		r.state.SetBookmark(id, BookmarkVersion, version)
 		if firstTime {
 			// The target may show the (empty) table at once.
@@ -381,14 +430,19 @@ func (r *run) fullTable(ctx context.Context) error {
 	if chunk <= 0 {
 		chunk = 10000
 	}
-	if len(s.keys) == 0 {
-		if _, err := r.e.Driver.Scan(ctx, &ScanRequest{Table: s.table, Columns: s.cols}, r.write); err != nil {
+	if len(s.keys) == 0 && physical != "" {
+		if err := r.physicalScan(ctx, physical, after, chunk); err != nil {
+			return err
+		}
+		r.state.ClearBookmark(id, physical)
+	} else if len(s.keys) == 0 {
+		if _, err := r.e.Driver.Scan(ctx, &ScanRequest{Table: s.table, Columns: s.cols, Snapshot: r.snapshot}, r.write); err != nil {
 			return err
 		}
 	} else {
 		for {
 			n := 0
-			req := &ScanRequest{Table: s.table, Columns: s.cols, OrderBy: s.keys, After: after, Limit: chunk}
+			req := &ScanRequest{Table: s.table, Columns: s.cols, OrderBy: s.keys, After: after, Limit: chunk, Snapshot: r.snapshot}
 			last, err := r.e.Driver.Scan(ctx, req, func(row Row) error { n++; return r.write(row) })
 			if last != nil {
 				after = last
@@ -410,10 +464,64 @@ func (r *run) fullTable(ctx context.Context) error {
 		}
 	}
 	r.state.ClearBookmark(id, BookmarkLastPKFetched)
-	if err := r.out.WriteActivateVersion(s.entry.Stream, version); err != nil {
+	if err := r.out.WriteActivateVersion(s.entry.Stream, r.version); err != nil {
 		return err
 	}
 	return writeState(r.out, r.state)
+}
+
+// physicalBookmark is the bookmark of a keyless table the driver reads in
+// a resumable physical order, "" when none.
+func (r *run) physicalBookmark() string {
+	return physicalBookmark(r.e.Driver, r.s)
+}
+
+func physicalBookmark(d Driver, s *stream) string {
+	po, ok := d.(PhysicalOrder)
+	if !ok || len(s.keys) > 0 || s.table.IsView {
+		return ""
+	}
+	return po.PhysicalBookmark(s.table)
+}
+
+// physicalScan reads a keyless table in the driver's physical order, after
+// the position after[0] when resuming, with a STATE holding the last row's
+// position every chunk rows. When the position went stale (the table was
+// rewritten), it starts over in a new version.
+func (r *run) physicalScan(ctx context.Context, bookmark string, after []any, chunk int) error {
+	id := r.id()
+	n := 0
+	scan := func() error {
+		req := &ScanRequest{Table: r.s.table, Columns: r.s.cols, Physical: true, After: after, Snapshot: r.snapshot}
+		last, err := r.e.Driver.Scan(ctx, req, func(row Row) error {
+			if err := r.write(row); err != nil {
+				return err
+			}
+			if n++; n%chunk == 0 {
+				r.state.SetBookmark(id, bookmark, row.Order()[0])
+				return writeState(r.out, r.state)
+			}
+			return nil
+		})
+		if last != nil {
+			r.state.SetBookmark(id, bookmark, last[0])
+		}
+		return err
+	}
+	err := scan()
+	if errors.Is(err, ErrPositionStale) && n == 0 {
+		r.e.log().Warnf("stream %q: %v (VACUUM FULL, CLUSTER, TRUNCATE or a table rewrite): reading it again from the start in a new version", id, err)
+		r.version = r.now.UnixMilli()
+		if v, ok := bookmarkInt(r.state.Bookmarks[id][BookmarkVersion]); ok && v >= r.version {
+			r.version = v + 1
+		}
+		r.state.ClearBookmark(id, bookmark)
+		r.state.SetBookmark(id, BookmarkVersion, r.version)
+		r.rec.Version = r.version
+		after = nil
+		err = scan()
+	}
+	return err
 }
 
 // incremental reads rows whose replication key is >= the bookmark, in key

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/singerkit/singerkit/targets/sqltarget"
 	"google.golang.org/api/option"
@@ -25,6 +26,10 @@ type Config struct {
 	// plain gRPC without credentials (an emulator).
 	StorageAPIEndpoint string `json:"storage_api_endpoint"`
 	Method             string `json:"method"`
+	// ObjectColumns is how objects and arrays land: json (default) or
+	// record (RECORD and REPEATED columns, record.go).
+	ObjectColumns string                  `json:"object_columns"`
+	Streams       map[string]StreamConfig `json:"streams"`
 }
 
 // method is the method in effect: storage_write by default, except with an
@@ -70,12 +75,22 @@ func (c *Config) check() []string {
 			problems = append(problems, fmt.Sprintf("dataset %q is not a valid BigQuery dataset name (letters, digits and underscores, at most 1024)", ds))
 		}
 	}
+	switch c.ObjectColumns {
+	case "", ObjectColumnsJSON, ObjectColumnsRecord:
+	default:
+		problems = append(problems, fmt.Sprintf("object_columns must be json or record, not %q", c.ObjectColumns))
+	}
+	problems = append(problems, checkStreams(c.Streams)...)
 	if c.CredentialsPath != "" {
-		if _, err := os.Stat(c.CredentialsPath); err != nil {
-			problems = append(problems, fmt.Sprintf("credentials_path %s cannot be read: %v", c.CredentialsPath, unwrapPath(err)))
+		if p := checkCredentials(c.CredentialsPath); p != "" {
+			problems = append(problems, p)
 		}
 	}
 	return problems
+}
+
+func (c *Config) tableOptions() tableOptions {
+	return tableOptions{record: c.ObjectColumns == ObjectColumnsRecord, streams: c.Streams, seen: &sync.Map{}}
 }
 
 func (c *Config) datasets() []string {

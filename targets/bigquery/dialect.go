@@ -25,7 +25,8 @@ type Dialect struct {
 	project  string
 	location string
 	log      *singer.Log
-	runID    string // names this run's jobs (see jobID)
+	runID    string       // names this run's jobs (see jobBase)
+	opts     tableOptions // object_columns and streams (layout.go)
 }
 
 // NewDialect connects a client for a config.
@@ -37,7 +38,7 @@ func NewDialect(ctx context.Context, cfg *Config, log *singer.Log) (*Dialect, er
 	if cfg.Location != "" {
 		c.Location = cfg.Location
 	}
-	d := &Dialect{client: c, method: cfg.method(), project: cfg.Project, location: cfg.Location, log: log, runID: newRunID()}
+	d := &Dialect{client: c, method: cfg.method(), project: cfg.Project, location: cfg.Location, log: log, runID: newRunID(), opts: cfg.tableOptions()}
 	if d.method == MethodStorageWrite {
 		opts, err := cfg.storageOptions()
 		if err == nil {
@@ -53,10 +54,15 @@ func NewDialect(ctx context.Context, cfg *Config, log *singer.Log) (*Dialect, er
 	return d, nil
 }
 
-// Close closes the clients and logs what was sent.
+// Close closes the clients and logs what was sent. Streams of the streams
+// key that no stream of the run had get a warning (most often a misspelt
+// stream name).
 func (d *Dialect) Close() error {
 	if n := sentRows.Load(); n > 0 {
 		d.log.Infof("sent %d rows in %d bytes (%.1f bytes a row) by method %s", n, sentBytes.Load(), float64(sentBytes.Load())/float64(n), d.method)
+	}
+	for _, n := range d.opts.unusedStreams() {
+		d.log.Warnf("streams.%s in the config matched no stream of this run (keys are stream names as the tap writes them, e.g. public-orders)", n)
 	}
 	if d.writer != nil {
 		d.writer.Close()

@@ -25,6 +25,11 @@ type fieldEnc struct {
 	typ    bigquery.FieldType
 	intMax int // NUMERIC/BIGNUMERIC: digits allowed before the point
 	scale  int // NUMERIC/BIGNUMERIC: digits allowed after it
+
+	// RECORD and REPEATED fields (record.go).
+	repeated bool
+	sub      map[string]*fieldEnc // RECORD: sub-field encoders by lower-case name
+	names    *propertyNames       // RECORD: property name -> sub-field name
 }
 
 func newFieldEnc(f *bigquery.FieldSchema) fieldEnc {
@@ -156,6 +161,9 @@ func valueErr(f *fieldEnc, format string, args ...any) error {
 }
 
 func appendValue(buf []byte, f *fieldEnc, v *singer.Value) ([]byte, error) {
+	if f.repeated || f.typ == bigquery.RecordFieldType {
+		return appendNestedValue(buf, f, v)
+	}
 	switch f.typ {
 	case bigquery.StringFieldType:
 		return appendText(buf, v), nil

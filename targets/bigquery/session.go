@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/bigquery"
+	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
@@ -99,7 +100,8 @@ func (s *session) ensureDataset(ctx context.Context, name string) error {
 	case err != nil:
 		return fmt.Errorf("reading dataset %s: %w", name, err)
 	case s.d.location != "" && md.Location != "" && !strings.EqualFold(md.Location, s.d.location):
-		return fmt.Errorf("dataset %s is in location %s, not %s (the location in the config): set location to %s or use another dataset", name, md.Location, s.d.location, md.Location)
+		// The config disagrees with the dataset: a config error (exit 2).
+		return &singer.ConfigError{Problems: []string{fmt.Sprintf("dataset %s is in location %s, not %s (the location in the config): set location to %s or use another dataset", name, md.Location, s.d.location, md.Location)}}
 	}
 	s.datasets[name] = true
 	return nil
@@ -124,6 +126,10 @@ func fieldByName(schema bigquery.Schema) map[string]*bigquery.FieldSchema {
 // whose type cannot take the new values changes type by the rule of
 // evolution, keeping every old value.
 func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (sqltarget.Batch, error) {
+	lay, err := s.d.opts.layoutFor(t)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.ensureDataset(ctx, t.Schema); err != nil {
 		return nil, err
 	}
@@ -133,9 +139,12 @@ func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (sqltarg
 	if notFound(err) {
 		var schema bigquery.Schema
 		for _, c := range t.Columns {
-			schema = append(schema, fieldFor(c.Name, c.Type))
+			schema = append(schema, columnField(c, s.d.opts.record))
 		}
-		err = s.retry(ctx, func() error { return tbl.Create(ctx, &bigquery.TableMetadata{Schema: schema}) })
+		tmd := &bigquery.TableMetadata{Schema: schema}
+		lay.apply(tmd)
+		lay = nil // created as asked
+		err = s.retry(ctx, func() error { return tbl.Create(ctx, tmd) })
 		switch {
 		case err == nil:
 			s.d.log.Infof("created table %s (%d columns) for stream %q", path, len(t.Columns), t.Stream)
@@ -146,6 +155,9 @@ func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (sqltarg
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading table %s: %w", path, err)
+	}
+	for _, w := range layoutDiffers(path, t.Stream, lay, md) {
+		s.d.log.Warnf("%s", w)
 	}
 	added, err := s.evolve(ctx, t, path, md.Schema)
 	if err != nil {
@@ -177,17 +189,15 @@ func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (sqltarg
 		if f == nil {
 			return nil, fmt.Errorf("table %s has no column %s after it was prepared", path, c.Name)
 		}
-		if f.Repeated || f.Type == bigquery.RecordFieldType {
-			return nil, fmt.Errorf("column %s of %s is a %s%s, which target-bigquery cannot load; change it to JSON or STRING", quote(f.Name), path, map[bool]string{true: "REPEATED ", false: ""}[f.Repeated], f.Type)
-		}
 		fields[i] = newFieldEnc(f)
+		newNestedEnc(&fields[i], f, namesOf(c.Schema))
 		switch f.Type {
-		case bigquery.StringFieldType, bigquery.JSONFieldType, bigquery.IntegerFieldType, bigquery.NumericFieldType, bigquery.BigNumericFieldType,
+		case bigquery.RecordFieldType, bigquery.StringFieldType, bigquery.JSONFieldType, bigquery.IntegerFieldType, bigquery.NumericFieldType, bigquery.BigNumericFieldType,
 			bigquery.FloatFieldType, bigquery.BooleanFieldType, bigquery.TimestampFieldType, bigquery.DateFieldType, bigquery.TimeFieldType:
 		default:
 			return nil, fmt.Errorf("column %s of %s has type %s, which target-bigquery cannot load; change it to STRING or JSON", quote(f.Name), path, f.Type)
 		}
-		stageField := &bigquery.FieldSchema{Name: f.Name, Type: f.Type, Precision: f.Precision, Scale: f.Scale}
+		stageField := &bigquery.FieldSchema{Name: f.Name, Type: f.Type, Precision: f.Precision, Scale: f.Scale, Repeated: f.Repeated, Schema: f.Schema}
 		plan.schema = append(plan.schema, stageField)
 		plan.cols = append(plan.cols, f.Name)
 		if c.Key {
@@ -197,7 +207,11 @@ func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (sqltarg
 			plan.deletedAt = f.Name
 		}
 	}
-	if s.d.writer != nil {
+	if s.d.writer != nil && hasNested(plan.schema) {
+		// Nested protobuf messages are not built in this version.
+		s.d.log.Infof("table %s has RECORD or REPEATED columns: its batches go by load jobs (method batch_job)", path)
+	}
+	if s.d.writer != nil && !hasNested(plan.schema) {
 		if plan.desc, plan.proto, err = protoDescriptor(plan.schema); err != nil {
 			return nil, fmt.Errorf("table %s: %w", path, err)
 		}
@@ -224,11 +238,12 @@ func (s *session) evolve(ctx context.Context, t *sqltarget.Table, path string, e
 	have := fieldByName(existing)
 	want := map[string]bool{}
 	rewrite := map[string]*bigquery.FieldSchema{}
+	var nested []*bigquery.FieldSchema
 	for _, c := range t.Columns {
 		want[strings.ToLower(c.Name)] = true
 		f := have[strings.ToLower(c.Name)]
 		if f == nil {
-			nf := fieldFor(c.Name, c.Type)
+			nf := columnField(c, s.d.opts.record)
 			if err := s.exec(ctx, addColumnSQL(path, nf)); err != nil {
 				return nil, fmt.Errorf("adding column %s to %s: %w", quote(c.Name), path, err)
 			}
@@ -240,6 +255,16 @@ func (s *session) evolve(ctx context.Context, t *sqltarget.Table, path string, e
 			if err := s.exec(ctx, dropNotNullSQL(path, f.Name)); err != nil {
 				return nil, fmt.Errorf("making column %s of %s NULLABLE: %w", quote(f.Name), path, err)
 			}
+		}
+		if f.Repeated || f.Type == bigquery.RecordFieldType {
+			nf, err := nestedEvolution(f, c, s.d.opts.record, path)
+			if err != nil {
+				return nil, err
+			}
+			if nf != nil {
+				nested = append(nested, nf)
+			}
+			continue
 		}
 		nf := evolution(f, c.Type)
 		if nf == nil {
@@ -260,6 +285,9 @@ func (s *session) evolve(ctx context.Context, t *sqltarget.Table, path string, e
 				return nil, fmt.Errorf("making column %s of %s NULLABLE: %w", quote(f.Name), path, err)
 			}
 		}
+	}
+	if err := s.updateNested(ctx, t, path, nested); err != nil {
+		return nil, err
 	}
 	if len(rewrite) > 0 {
 		if err := s.exec(ctx, rewriteSQL(path, existing, rewrite)); err != nil {

@@ -72,7 +72,7 @@ func activateSQL(table, versionCol, deletedCol string, version int64, hard bool)
 }
 
 func addColumnSQL(table string, f *bigquery.FieldSchema) string {
-	return "ALTER TABLE " + table + " ADD COLUMN " + quote(f.Name) + " " + typeName(f)
+	return "ALTER TABLE " + table + " ADD COLUMN " + quote(f.Name) + " " + ddlType(f)
 }
 
 func dropNotNullSQL(table, col string) string {

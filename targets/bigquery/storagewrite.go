@@ -104,6 +104,17 @@ func protoDescriptor(schema bigquery.Schema) (*descriptorpb.DescriptorProto, []p
 	return dp, fields, nil
 }
 
+// hasNested reports RECORD or REPEATED columns, which this version loads
+// by load jobs under either method.
+func hasNested(schema bigquery.Schema) bool {
+	for _, f := range schema {
+		if f.Repeated || f.Type == bigquery.RecordFieldType {
+			return true
+		}
+	}
+	return false
+}
+
 // protoBatch is a batch of rows as serialized messages in one buffer.
 type protoBatch struct {
 	table  *sqltarget.Table

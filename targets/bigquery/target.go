@@ -2,7 +2,6 @@ package bigquery
 
 import (
 	"context"
-	"io"
 
 	"github.com/singerkit/singerkit/schemas"
 	"github.com/singerkit/singerkit/singer"
@@ -11,37 +10,29 @@ import (
 
 // Spec is target-bigquery for the shared command line.
 func Spec() singer.TargetSpec {
-	return singer.TargetSpec{
-		About: singer.About{
-			Name:         "target-bigquery",
-			Description:  "Load a Singer stream into BigQuery (load jobs, merge by key, exact numbers)",
-			Version:      singer.Version,
-			Capabilities: []string{"upsert", "append", "overwrite", "activate-version", "hard-delete", "soft-delete", "schema-evolution", "validation", "flattening"},
-			Settings:     schemas.Get("target-bigquery.config.json"),
-		},
-		Run: run,
-	}
+	return sqltarget.Spec(singer.About{
+		Name:         "target-bigquery",
+		Description:  "Load a Singer stream into BigQuery (load jobs, merge by key, exact numbers)",
+		Version:      singer.Version,
+		Capabilities: sqltarget.Capabilities,
+		Settings:     schemas.Get("target-bigquery.config.json"),
+	}, open)
 }
 
-func run(ctx context.Context, env *singer.Env, in io.Reader, out *singer.Encoder) error {
+func open(ctx context.Context, env *singer.Env) (sqltarget.Dialect, sqltarget.Config, func(), error) {
 	var cfg Config
 	if err := env.Config.Decode(&cfg); err != nil {
-		return err
+		return nil, sqltarget.Config{}, nil, err
 	}
 	if cfg.DefaultTargetSchema == "" {
 		cfg.DefaultTargetSchema = cfg.Dataset
 	}
 	if p := cfg.check(); len(p) > 0 {
-		return &singer.ConfigError{Problems: p}
+		return nil, sqltarget.Config{}, nil, &singer.ConfigError{Problems: p}
 	}
 	d, err := NewDialect(ctx, &cfg, env.Log)
 	if err != nil {
-		return err
+		return nil, sqltarget.Config{}, nil, err
 	}
-	defer d.Close()
-	e := sqltarget.New(d, cfg.Config, env.Log)
-	if singer.IsTerminal(env.Stderr) {
-		e.Progress = env.Stderr
-	}
-	return e.Run(ctx, in, out)
+	return d, cfg.Config, func() { d.Close() }, nil
 }

@@ -23,6 +23,9 @@ type Dialect struct {
 	cfg         *Config
 	log         *singer.Log
 	fallbackMsg sync.Once
+	// warnedNoUnique: tables (by identifier) already warned about having
+	// no unique index on their keys.
+	warnedNoUnique sync.Map
 }
 
 // NewDialect returns the dialect for a config.

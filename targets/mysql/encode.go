@@ -375,20 +375,9 @@ var (
 )
 
 func timestampValue(v *singer.Value) (time.Time, error) {
-	if v.Kind != singer.String {
-		return time.Time{}, fmt.Errorf("%s is not a date-time string", sqltarget.Shown(v))
-	}
-	t := v.Time
-	if !v.HasTime {
-		var err error
-		t, err = time.Parse(time.RFC3339Nano, string(v.Bytes))
-		if err != nil {
-			if d, derr := time.Parse("2006-01-02", string(v.Bytes)); derr == nil {
-				t = d
-			} else {
-				return t, fmt.Errorf("%s is not an RFC 3339 date-time", sqltarget.Shown(v))
-			}
-		}
+	t, err := sqltarget.TimeOf(v)
+	if err != nil {
+		return t, err
 	}
 	// DATETIME(6) keeps microseconds; nanoseconds round as MySQL's own
 	// conversion does.
@@ -400,24 +389,9 @@ func timestampValue(v *singer.Value) (time.Time, error) {
 }
 
 func dateValue(v *singer.Value) (time.Time, error) {
-	if v.Kind != singer.String {
-		return time.Time{}, fmt.Errorf("%s is not a date string", sqltarget.Shown(v))
-	}
-	t := v.Time
-	if !v.HasTime {
-		var err error
-		s := string(v.Bytes)
-		if len(s) > 10 {
-			var dt time.Time
-			if dt, err = time.Parse(time.RFC3339Nano, s); err == nil {
-				t = dt.UTC()
-			}
-		} else {
-			t, err = time.Parse("2006-01-02", s)
-		}
-		if err != nil {
-			return t, fmt.Errorf("%s is not a date (YYYY-MM-DD)", sqltarget.Shown(v))
-		}
+	t, err := sqltarget.DateOf(v)
+	if err != nil {
+		return t, err
 	}
 	if t.Before(minDatetime) || !t.Before(maxDatetime) {
 		return t, fmt.Errorf("%s is out of range for DATE (years 1000 to 9999)", sqltarget.Shown(v))

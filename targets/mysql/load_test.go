@@ -42,38 +42,32 @@ const priceSchema = `{"type":"SCHEMA","stream":"p","schema":{"type":"object","pr
 // stream and column, and nothing of their batch is committed.
 func TestValueErrors(t *testing.T) {
 	h := harness{}
-	for _, local := range []bool{true, false} {
-		name := "load_data"
-		if !local {
-			name = "insert"
-		}
-		t.Run(name, func(t *testing.T) {
-			cfg, db := h.Config(t)
-			cfg["local_infile"] = local
-			r := sqltargettest.Run(t, h, cfg, priceSchema+"\n"+`{"type":"RECORD","stream":"p","record":{"id":1,"price":12.5,"code":"abc"}}
+	bothPaths(t, func(t *testing.T, local bool) {
+		cfg, db := h.Config(t)
+		cfg["local_infile"] = local
+		r := sqltargettest.Run(t, h, cfg, priceSchema+"\n"+`{"type":"RECORD","stream":"p","record":{"id":1,"price":12.5,"code":"abc"}}
 {"type":"STATE","value":{"ok":1}}
 {"type":"RECORD","stream":"p","record":{"id":2,"price":999.99}}
 `)
-			if r.Code != 0 {
-				t.Fatalf("exit %d: %s", r.Code, r.Stderr)
-			}
-			if got := strings.Join(h.Rows(t, db, "p", []string{"id", "price", "code"}, "id"), ","); got != "1|12.5|abc,2|999.99|NULL" {
-				t.Errorf("rows %q", got)
-			}
-			cfg["validate_records"] = false
-			cases := []struct{ name, rec, want string }{
-				{"scale", `{"id":3,"price":1.005}`, `target-mysql: error: line 2: stream "p": column "price": 1.005 has more than 2 decimal places (the column is DECIMAL(5,2); no silent rounding)`},
-			}
-			for _, c := range cases {
-				t.Run(c.name, func(t *testing.T) {
-					r := sqltargettest.Run(t, h, cfg, priceSchema+"\n"+`{"type":"RECORD","stream":"p","record":`+c.rec+"}\n")
-					if r.Code != 1 || strings.TrimSpace(r.Stderr) != c.want {
-						t.Errorf("exit %d stderr %q", r.Code, r.Stderr)
-					}
-				})
-			}
-		})
-	}
+		if r.Code != 0 {
+			t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+		}
+		if got := strings.Join(h.Rows(t, db, "p", []string{"id", "price", "code"}, "id"), ","); got != "1|12.5|abc,2|999.99|NULL" {
+			t.Errorf("rows %q", got)
+		}
+		cfg["validate_records"] = false
+		cases := []struct{ name, rec, want string }{
+			{"scale", `{"id":3,"price":1.005}`, `target-mysql: error: line 2: stream "p": column "price": 1.005 has more than 2 decimal places (the column is DECIMAL(5,2); no silent rounding)`},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				r := sqltargettest.Run(t, h, cfg, priceSchema+"\n"+`{"type":"RECORD","stream":"p","record":`+c.rec+"}\n")
+				if r.Code != 1 || strings.TrimSpace(r.Stderr) != c.want {
+					t.Errorf("exit %d stderr %q", r.Code, r.Stderr)
+				}
+			})
+		}
+	})
 }
 
 // TestWidenOnValue: a value longer than its VARCHAR column, or with more
@@ -299,5 +293,59 @@ func TestUpsertKeepsDroppedColumns(t *testing.T) {
 	}
 	if got := strings.Join(h.Rows(t, db, "k", []string{"id", "a", "b"}, "id"), ","); got != "1|new|b1',2|a2|b2,3|a3|NULL" {
 		t.Errorf("rows %q", got)
+	}
+}
+
+// TestUpsertWithoutUniqueIndex: a table made by someone else, with no
+// unique index on the key properties (and a key that already repeats):
+// each key of a batch ends as exactly its last record, other keys are
+// left alone, and with hard_delete a key whose last record is a delete is
+// gone.
+func TestUpsertWithoutUniqueIndex(t *testing.T) {
+	h := harness{}
+	bothPaths(t, func(t *testing.T, local bool) {
+		cfg, db := h.Config(t)
+		cfg["local_infile"] = local
+		cfg["hard_delete"] = true
+		c := connect(t)
+		for _, q := range []string{
+			"CREATE DATABASE " + quote(db),
+			"CREATE TABLE " + quote(db) + ".`k` (id BIGINT, a VARCHAR(20), _sdc_deleted_at DATETIME(6), KEY (id))",
+			"INSERT INTO " + quote(db) + ".`k` VALUES (1, 'old1', NULL), (1, 'old1 again', NULL), (2, 'old2', NULL), (3, 'old3', NULL), (9, 'untouched', NULL)",
+		} {
+			if _, err := c.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"k","schema":{"type":"object","properties":{"id":{"type":"integer"},"a":{"type":["null","string"]},"_sdc_deleted_at":{"type":["null","string"],"format":"date-time"}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"k","record":{"id":1,"a":"new1"}}
+{"type":"RECORD","stream":"k","record":{"id":4,"a":"first4"}}
+{"type":"RECORD","stream":"k","record":{"id":4,"a":"last4"}}
+{"type":"RECORD","stream":"k","record":{"id":2,"a":"new2"}}
+{"type":"RECORD","stream":"k","record":{"id":3,"a":"gone","_sdc_deleted_at":"2026-01-02T03:04:05Z"}}
+{"type":"RECORD","stream":"k","record":{"id":5,"a":"deleted then back","_sdc_deleted_at":"2026-01-02T03:04:05Z"}}
+{"type":"RECORD","stream":"k","record":{"id":5,"a":"back"}}
+{"type":"STATE","value":{"done":1}}
+`)
+		if r.Code != 0 || r.Stdout != `{"done":1}`+"\n" {
+			t.Fatalf("exit %d stdout %q: %s", r.Code, r.Stdout, r.Stderr)
+		}
+		if !strings.Contains(r.Stderr, "has no PRIMARY KEY or UNIQUE index on exactly the key properties (`id`): upserts delete the batch's keys") || strings.Count(r.Stderr, "has no PRIMARY KEY") != 1 {
+			t.Errorf("stderr %q", r.Stderr)
+		}
+		if got := strings.Join(h.Rows(t, db, "k", []string{"id", "a"}, "id"), ","); got != "1|new1,2|new2,4|last4,5|back,9|untouched" {
+			t.Errorf("rows %q", got)
+		}
+	})
+}
+
+// bothPaths runs f on the LOAD DATA LOCAL path and on the INSERT path.
+func bothPaths(t *testing.T, f func(t *testing.T, local bool)) {
+	for _, local := range []bool{true, false} {
+		name := "load_data"
+		if !local {
+			name = "insert"
+		}
+		t.Run(name, func(t *testing.T) { f(t, local) })
 	}
 }

@@ -160,16 +160,18 @@ func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (sqltarg
 		e.widen = e.kind == physText || (e.kind == physDecimal && c.Type.Kind != sqltarget.KindDecimal)
 		encoders[i] = e
 	}
-	replace := false
+	replace, noUnique := false, false
 	if len(t.Keys) > 0 {
 		ok, uniques, err := s.hasUniqueKey(ctx, t)
 		if err != nil {
 			return nil, fmt.Errorf("reading the indexes of %s: %w", ident, err)
 		}
 		if !ok {
-			return nil, fmt.Errorf("table %s has no PRIMARY KEY or UNIQUE index on exactly the key properties (%s), which the merge by key needs; add one, or use load_method append", ident, quoteList(t.Keys))
-		}
-		if len(final) == len(t.Columns) && uniques == 1 {
+			noUnique = true
+			if _, warned := s.d.warnedNoUnique.LoadOrStore(ident, true); !warned {
+				s.log.Warnf("table %s has no PRIMARY KEY or UNIQUE index on exactly the key properties (%s): upserts delete the batch's keys and insert their latest rows, which reads the whole table when no index covers the keys; add a unique index for fast upserts", ident, quoteList(t.Keys))
+			}
+		} else if len(final) == len(t.Columns) && uniques == 1 {
 			replace, err = s.nothingDependsOn(ctx, t)
 			if err != nil {
 				return nil, fmt.Errorf("reading the triggers and foreign keys of %s: %w", ident, err)
@@ -178,6 +180,7 @@ func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (sqltarg
 	}
 	p := s.plan(t, ident)
 	p.replace = replace
+	p.noUnique = noUnique
 	return newTextBatch(t, encoders, p), nil
 }
 
@@ -339,6 +342,13 @@ type loadPlan struct {
 	// index (the key), no triggers and no foreign keys referring to it,
 	// so LOAD DATA ... REPLACE is the merge by key.
 	replace bool
+	// noUnique: no unique index covers the keys (a table made by someone
+	// else), so the merge deletes the batch's keys and inserts each key's
+	// last row (deleteKeys, then insertLast or insertLive).
+	noUnique   bool
+	deleteKeys string
+	insertLast string
+	insertLive string // insertLast without the rows marked deleted
 }
 
 func (s *session) plan(t *sqltarget.Table, ident string) *loadPlan {
@@ -376,7 +386,19 @@ func (s *session) plan(t *sqltarget.Table, ident string) *loadPlan {
 			p.deletedAt = c.Name
 		}
 	}
+	var nullSafe []string
+	for _, k := range t.Keys {
+		nullSafe = append(nullSafe, "t."+quote(k)+" <=> s."+quote(k))
+	}
+	p.deleteKeys = "DELETE t FROM " + ident + " AS t JOIN " + p.stage + " AS s ON " + strings.Join(nullSafe, " AND ")
+	// One reference to the (temporary) stage: MySQL cannot reopen a
+	// temporary table within a statement, so the last row of each key is
+	// picked with a window function rather than a self-join.
+	last := "SELECT " + cols + " FROM (SELECT " + cols + ", ROW_NUMBER() OVER (PARTITION BY " + quoteList(t.Keys) +
+		" ORDER BY " + rowColumn + " DESC) AS _singerkit_rn FROM " + p.stage + ") AS x WHERE _singerkit_rn = 1"
+	p.insertLast = "INSERT INTO " + ident + " (" + cols + ") " + last
 	if p.deletedAt != "" {
+		p.insertLive = p.insertLast + " AND " + quote(p.deletedAt) + " IS NULL"
 		var match []string
 		for _, k := range t.Keys {
 			match = append(match, "t."+quote(k)+" = s."+quote(k))
@@ -405,7 +427,7 @@ func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.Lo
 	// Replace: LOAD DATA REPLACE applies the rows in record order, a
 	// later row of a key replacing the earlier one: the last one wins, and
 	// every column of the row is the batch's, as the merge would make it.
-	if upsert && p.replace && !s.noLocal && !(mode.HardDelete && p.hardDel != "") {
+	if upsert && p.replace && !p.noUnique && !s.noLocal && !(mode.HardDelete && p.hardDel != "") {
 		done, err := s.loadReplace(ctx, tb)
 		if err != nil || done {
 			return err
@@ -417,7 +439,7 @@ func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.Lo
 	// LOCAL skips the row with a warning) or any other warning rolls it
 	// back, and the batch takes the stage, which this session then keeps
 	// for the table.
-	if upsert && !tb.dups && !s.noLocal && !(mode.HardDelete && p.hardDel != "") && !s.conflicts[p.ident] {
+	if upsert && !p.noUnique && !tb.dups && !s.noLocal && !(mode.HardDelete && p.hardDel != "") && !s.conflicts[p.ident] {
 		done, err := s.loadDirect(ctx, tb)
 		if err != nil || done {
 			return err
@@ -462,7 +484,18 @@ func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.Lo
 	if n != int64(tb.rows) {
 		return fmt.Errorf("the load wrote %d rows, the batch has %d", n, tb.rows)
 	}
-	if upsert {
+	if upsert && p.noUnique {
+		if _, err := tx.ExecContext(ctx, p.deleteKeys); err != nil {
+			return fmt.Errorf("deleting the batch's keys before inserting their latest rows: %w", err)
+		}
+		ins := p.insertLast
+		if mode.HardDelete && p.insertLive != "" {
+			ins = p.insertLive
+		}
+		if _, err := tx.ExecContext(ctx, ins); err != nil {
+			return fmt.Errorf("inserting the batch's latest rows: %w", err)
+		}
+	} else if upsert {
 		if _, err := tx.ExecContext(ctx, p.merge); err != nil {
 			return fmt.Errorf("merging by key: %w", err)
 		}

@@ -416,26 +416,17 @@ func floorDiv(a, b int) int {
 }
 
 func timestampMicros(v *singer.Value) (int64, error) {
-	if v.Kind != singer.String {
-		return 0, fmt.Errorf("%s is not a date-time string", sqltarget.Shown(v))
-	}
-	t := v.Time
-	if !v.HasTime {
+	if v.Kind == singer.String && !v.HasTime {
 		switch string(v.Bytes) {
 		case "infinity":
 			return infinityMicros, nil
 		case "-infinity":
 			return -infinityMicros - 1, nil
 		}
-		var err error
-		t, err = time.Parse(time.RFC3339Nano, string(v.Bytes))
-		if err != nil {
-			if d, derr := time.Parse("2006-01-02", string(v.Bytes)); derr == nil {
-				t = d
-			} else {
-				return 0, fmt.Errorf("%s is not an RFC 3339 date-time", sqltarget.Shown(v))
-			}
-		}
+	}
+	t, err := sqltarget.TimeOf(v)
+	if err != nil {
+		return 0, err
 	}
 	// From Unix seconds, not time.Sub, which saturates 292 years from 2000.
 	// Nanoseconds round to the microseconds PostgreSQL keeps, as its text
@@ -444,30 +435,17 @@ func timestampMicros(v *singer.Value) (int64, error) {
 }
 
 func dateDays(v *singer.Value) (int32, error) {
-	if v.Kind != singer.String {
-		return 0, fmt.Errorf("%s is not a date string", sqltarget.Shown(v))
-	}
-	t := v.Time
-	if !v.HasTime {
+	if v.Kind == singer.String && !v.HasTime {
 		switch string(v.Bytes) {
 		case "infinity":
 			return infinityDays, nil
 		case "-infinity":
 			return -infinityDays - 1, nil
 		}
-		var err error
-		s := string(v.Bytes)
-		if len(s) > 10 {
-			var dt time.Time
-			if dt, err = time.Parse(time.RFC3339Nano, s); err == nil {
-				t = dt.UTC()
-			}
-		} else {
-			t, err = time.Parse("2006-01-02", s)
-		}
-		if err != nil {
-			return 0, fmt.Errorf("%s is not a date (YYYY-MM-DD)", sqltarget.Shown(v))
-		}
+	}
+	t, err := sqltarget.DateOf(v)
+	if err != nil {
+		return 0, err
 	}
 	y, m, d := t.Date()
 	days := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix()/86400 - pgEpoch.Unix()/86400

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"io"
 
 	"github.com/singerkit/singerkit/schemas"
 	"github.com/singerkit/singerkit/singer"
@@ -11,33 +10,27 @@ import (
 
 // Spec is target-postgres for the shared command line.
 func Spec() singer.TargetSpec {
-	return singer.TargetSpec{
-		About: singer.About{
-			Name:         "target-postgres",
-			Description:  "Load a Singer stream into PostgreSQL (binary COPY, merge by key, exact numbers)",
-			Version:      singer.Version,
-			Capabilities: []string{"upsert", "append", "overwrite", "activate-version", "hard-delete", "soft-delete", "schema-evolution", "validation", "flattening"},
-			Settings:     schemas.Get("target-postgres.config.json"),
-		},
-		Run: run,
-	}
+	return sqltarget.Spec(singer.About{
+		Name:         "target-postgres",
+		Description:  "Load a Singer stream into PostgreSQL (binary COPY, merge by key, exact numbers)",
+		Version:      singer.Version,
+		Capabilities: sqltarget.Capabilities,
+		Settings:     schemas.Get("target-postgres.config.json"),
+	}, open)
 }
 
-func run(ctx context.Context, env *singer.Env, in io.Reader, out *singer.Encoder) error {
+func open(_ context.Context, env *singer.Env) (sqltarget.Dialect, sqltarget.Config, func(), error) {
 	var cfg Config
 	if err := env.Config.Decode(&cfg); err != nil {
-		return err
+		return nil, sqltarget.Config{}, nil, err
 	}
 	if cfg.DefaultTargetSchema == "" {
 		cfg.DefaultTargetSchema = "public"
 	}
 	d, err := NewDialect(&cfg, env.Log)
 	if err != nil {
-		return &singer.ConfigError{Problems: []string{err.Error()}}
+		return nil, sqltarget.Config{}, nil, &singer.ConfigError{Problems: []string{err.Error()}}
 	}
-	e := sqltarget.New(d, cfg.Config, env.Log)
-	if singer.IsTerminal(env.Stderr) {
-		e.Progress = env.Stderr
-	}
-	return e.Run(ctx, in, out)
+	// Each session holds its own connection, closed by the engine.
+	return d, cfg.Config, func() {}, nil
 }

@@ -90,6 +90,10 @@ type Column struct {
 	Type     LogicalType
 	Key      bool
 	Meta     MetaColumn // which _sdc column, or MetaNone
+	// Schema is the property's JSON schema (numbers as json.Number), nil
+	// for metadata columns: a dialect with nested column types (BigQuery
+	// RECORD) reads the properties of objects and the items of arrays here.
+	Schema map[string]any
 }
 
 // MetaColumn names the metadata columns the engine fills.

@@ -341,7 +341,7 @@ func (e *Engine) planTable(streamName string, sch *singer.Schema, keys []string)
 	cols := newNameSet(e.d.IdentifierKey, e.d.MaxIdentifier())
 	byProp := map[string]*Column{}
 	for _, pc := range sch.Plan.Columns {
-		c := &Column{Name: cols.claim(pc.Name, e.d.FoldIdentifier(pc.Name)), Property: pc.Name, Type: LogicalTypeOf(pc.Schema)}
+		c := &Column{Name: cols.claim(pc.Name, e.d.FoldIdentifier(pc.Name)), Property: pc.Name, Type: LogicalTypeOf(pc.Schema), Schema: pc.Schema}
 		switch pc.Name {
 		case "_sdc_deleted_at":
 			c.Meta = MetaDeletedAt

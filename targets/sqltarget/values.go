@@ -1,8 +1,10 @@
 package sqltarget
 
 import (
+	"fmt"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/singerkit/singerkit/singer"
 )
@@ -82,4 +84,42 @@ func Shown(v *singer.Value) string {
 		s = s[:57] + "..."
 	}
 	return s
+}
+
+// TimeOf reads a date-time value: the instant the plan parsed, or RFC 3339
+// text, or a date alone as midnight UTC. The result is not rounded and
+// keeps the value's zone; the dialect rounds and checks its range.
+func TimeOf(v *singer.Value) (time.Time, error) {
+	if v.Kind != singer.String {
+		return time.Time{}, fmt.Errorf("%s is not a date-time string", Shown(v))
+	}
+	if v.HasTime {
+		return v.Time, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(v.Bytes))
+	if err != nil {
+		if t, err = time.Parse("2006-01-02", string(v.Bytes)); err != nil {
+			return time.Time{}, fmt.Errorf("%s is not an RFC 3339 date-time", Shown(v))
+		}
+	}
+	return t, nil
+}
+
+// DateOf reads a date value: YYYY-MM-DD, or a date-time, whose UTC date it
+// is. The result is midnight UTC of that date.
+func DateOf(v *singer.Value) (time.Time, error) {
+	if v.Kind != singer.String {
+		return time.Time{}, fmt.Errorf("%s is not a date string", Shown(v))
+	}
+	t := v.Time
+	if !v.HasTime {
+		var err error
+		if t, err = time.Parse("2006-01-02", string(v.Bytes)); err != nil {
+			if t, err = time.Parse(time.RFC3339Nano, string(v.Bytes)); err != nil {
+				return time.Time{}, fmt.Errorf("%s is not a date (YYYY-MM-DD)", Shown(v))
+			}
+		}
+	}
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC), nil
 }

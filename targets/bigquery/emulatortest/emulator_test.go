@@ -81,7 +81,12 @@ func (h harness) Config(t *testing.T) (map[string]any, string) {
 	}
 	ds := fmt.Sprintf("sk_%s_%d", name, seq.Add(1))
 	t.Cleanup(func() { client.Dataset(ds).DeleteWithContents(context.Background()) })
-	return map[string]any{"project": project, "dataset": ds, "api_endpoint": endpoint, "storage_api_endpoint": storageEndpoint, "method": h.method}, ds
+	cfg := map[string]any{"project": project, "dataset": ds, "api_endpoint": endpoint}
+	if h.method != "" {
+		cfg["method"] = h.method
+		cfg["storage_api_endpoint"] = storageEndpoint
+	}
+	return cfg, ds
 }
 
 func (harness) Rows(t *testing.T, dataset, table string, cols []string, orderBy string) []string {

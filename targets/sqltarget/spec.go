@@ -1,0 +1,37 @@
+package sqltarget
+
+import (
+	"context"
+	"io"
+
+	"github.com/singerkit/singerkit/singer"
+)
+
+// Capabilities are what every target on the engine can do, for --about.
+var Capabilities = []string{"upsert", "append", "overwrite", "activate-version", "hard-delete", "soft-delete", "schema-evolution", "validation", "flattening"}
+
+// Opener decodes a dialect's config and connects: it returns the dialect,
+// the engine's part of the config and a function that closes the
+// connection.
+type Opener func(ctx context.Context, env *singer.Env) (Dialect, Config, func(), error)
+
+// Spec wires a dialect into the shared command line: the engine reads the
+// stream from stdin, loads it and writes the committed states to stdout,
+// with a progress line when stderr is a terminal.
+func Spec(about singer.About, open Opener) singer.TargetSpec {
+	return singer.TargetSpec{
+		About: about,
+		Run: func(ctx context.Context, env *singer.Env, in io.Reader, out *singer.Encoder) error {
+			d, cfg, closeFn, err := open(ctx, env)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			e := New(d, cfg, env.Log)
+			if singer.IsTerminal(env.Stderr) {
+				e.Progress = env.Stderr
+			}
+			return e.Run(ctx, in, out)
+		},
+	}
+}

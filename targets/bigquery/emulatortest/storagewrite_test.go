@@ -47,3 +47,27 @@ func TestStorageWriteManyAppends(t *testing.T) {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
+
+// TestStorageWriteRecordTable: under storage_write a table with RECORD
+// columns loads by load jobs, and its rows land.
+func TestStorageWriteRecordTable(t *testing.T) {
+	h := harness{method: target.MethodStorageWrite}
+	cfg, ds := h.Config(t)
+	cfg["object_columns"] = "record"
+	r := sqltargettest.Run(t, h, cfg, strings.Join([]string{
+		`{"type":"SCHEMA","stream":"nested","schema":{"type":"object","properties":{"id":{"type":"integer"},"addr":{"type":"object","properties":{"city":{"type":"string"}}}}},"key_properties":["id"]}`,
+		`{"type":"RECORD","stream":"nested","record":{"id":1,"addr":{"city":"Porto"}}}`,
+		`{"type":"RECORD","stream":"nested","record":{"id":2,"addr":{"city":"Kraków"}}}`,
+		`{"type":"STATE","value":{"n":2}}`,
+	}, "\n")+"\n")
+	if r.Code != 0 {
+		t.Fatalf("exit %d\n%s", r.Code, r.Stderr)
+	}
+	if !strings.Contains(r.Stderr, "has RECORD or REPEATED columns: its batches go by load jobs (method batch_job)") {
+		t.Errorf("stderr:\n%s", r.Stderr)
+	}
+	got := h.Rows(t, ds, "nested", []string{"id", "TO_JSON_STRING(addr)"}, "id")
+	if want := []string{`1|{"city":"Porto"}`, `2|{"city":"Kraków"}`}; strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("rows %q, want %q", got, want)
+	}
+}

@@ -12,7 +12,7 @@ import (
 func Spec() singer.TargetSpec {
 	return sqltarget.Spec(singer.About{
 		Name:         "target-bigquery",
-		Description:  "Load a Singer stream into BigQuery (load jobs, merge by key, exact numbers)",
+		Description:  "Load a Singer stream into BigQuery (Storage Write API or load jobs, merge by key, exact numbers)",
 		Version:      singer.Version,
 		Capabilities: sqltarget.Capabilities,
 		Settings:     schemas.Get("target-bigquery.config.json"),

@@ -49,46 +49,18 @@ func newFieldEnc(f *bigquery.FieldSchema) fieldEnc {
 
 // ndjsonBatch is a batch of rows as NDJSON lines.
 type ndjsonBatch struct {
+	rowIndex
 	table  *sqltarget.Table
 	fields []fieldEnc
 	plan   *loadPlan
-	buf    []byte
-	starts []int // offset of each row's line in buf
-
-	// Keys: the row holding each key's latest record, so that an upsert
-	// sends one row per key (the last record of a key wins).
-	keyCols []int
-	latest  map[string]int
-	dead    []bool
-	dups    bool
-	scratch []byte
 }
 
 func newBatch(t *sqltarget.Table, fields []fieldEnc, plan *loadPlan) *ndjsonBatch {
-	b := &ndjsonBatch{table: t, fields: fields, plan: plan, buf: make([]byte, 0, 1<<16)}
-	for i, c := range t.Columns {
-		if c.Key {
-			b.keyCols = append(b.keyCols, i)
-		}
-	}
-	if len(b.keyCols) > 0 {
-		b.latest = map[string]int{}
-	}
-	return b
+	return &ndjsonBatch{rowIndex: newRowIndex(t), table: t, fields: fields, plan: plan}
 }
 
 func (b *ndjsonBatch) Table() *sqltarget.Table { return b.table }
-func (b *ndjsonBatch) Rows() int               { return len(b.starts) }
-func (b *ndjsonBatch) Bytes() int              { return len(b.buf) }
-
-func (b *ndjsonBatch) Reset() {
-	b.buf, b.starts, b.dead, b.dups = b.buf[:0], b.starts[:0], b.dead[:0], false
-	if b.latest != nil {
-		clear(b.latest)
-	}
-}
-
-func (b *ndjsonBatch) Fresh() sqltarget.Batch { return newBatch(b.table, b.fields, b.plan) }
+func (b *ndjsonBatch) Fresh() sqltarget.Batch  { return newBatch(b.table, b.fields, b.plan) }
 
 // Append encodes one record as one line.
 func (b *ndjsonBatch) Append(vals []singer.Value) error {
@@ -112,26 +84,7 @@ func (b *ndjsonBatch) Append(vals []singer.Value) error {
 		}
 	}
 	buf = append(buf, '}', '\n')
-	if b.latest != nil {
-		k := b.scratch[:0]
-		for _, c := range b.keyCols {
-			if k, err = appendValue(k, &b.fields[c], &vals[c]); err != nil {
-				b.buf = buf[:start]
-				return err
-			}
-			k = append(k, 0)
-		}
-		b.scratch = k
-		if prev, ok := b.latest[string(k)]; ok {
-			b.dead[prev] = true
-			b.dups = true
-		}
-		b.latest[string(k)] = len(b.starts)
-	}
-	b.buf = buf
-	b.starts = append(b.starts, start)
-	b.dead = append(b.dead, false)
-	return nil
+	return b.add(buf, start, vals, func(c int) *fieldEnc { return &b.fields[c] })
 }
 
 // data returns the lines to load and their count: every row, or with
@@ -142,18 +95,28 @@ func (b *ndjsonBatch) data(dedupe bool) ([]byte, int) {
 	}
 	out := make([]byte, 0, len(b.buf))
 	n := 0
-	for i, s := range b.starts {
-		if b.dead[i] {
-			continue
-		}
-		end := len(b.buf)
-		if i+1 < len(b.starts) {
-			end = b.starts[i+1]
-		}
-		out = append(out, b.buf[s:end]...)
+	b.each(true, func(row []byte) {
+		out = append(out, row...)
 		n++
-	}
+	})
 	return out, n
+}
+
+// decimalText is a NUMERIC or BIGNUMERIC value as plain decimal text,
+// refused when it does not fit the column without rounding.
+func decimalText(f *fieldEnc, v *singer.Value) ([]byte, error) {
+	text, ok := sqltarget.NumericText(v)
+	if !ok {
+		return nil, valueErr(f, "%s is not a number", sqltarget.Shown(v))
+	}
+	plain, intDigits, fracDigits, ok := plainDecimal(text)
+	if !ok {
+		return nil, valueErr(f, "%s is not a number", sqltarget.Shown(v))
+	}
+	if intDigits > f.intMax || fracDigits > f.scale {
+		return nil, valueErr(f, "%s does not fit %s (%d digits before the point, %d after) without rounding", text, f.typ, f.intMax, f.scale)
+	}
+	return plain, nil
 }
 
 func valueErr(f *fieldEnc, format string, args ...any) error {
@@ -185,16 +148,9 @@ func appendValue(buf []byte, f *fieldEnc, v *singer.Value) ([]byte, error) {
 		}
 		return strconv.AppendInt(buf, n, 10), nil
 	case bigquery.NumericFieldType, bigquery.BigNumericFieldType:
-		text, ok := sqltarget.NumericText(v)
-		if !ok {
-			return buf, valueErr(f, "%s is not a number", sqltarget.Shown(v))
-		}
-		plain, intDigits, fracDigits, ok := plainDecimal(text)
-		if !ok {
-			return buf, valueErr(f, "%s is not a number", sqltarget.Shown(v))
-		}
-		if intDigits > f.intMax || fracDigits > f.scale {
-			return buf, valueErr(f, "%s does not fit %s (%d digits before the point, %d after) without rounding", text, f.typ, f.intMax, f.scale)
+		plain, err := decimalText(f, v)
+		if err != nil {
+			return buf, err
 		}
 		buf = append(buf, '"')
 		buf = append(buf, plain...)

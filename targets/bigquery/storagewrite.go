@@ -117,44 +117,18 @@ func hasNested(schema bigquery.Schema) bool {
 
 // protoBatch is a batch of rows as serialized messages in one buffer.
 type protoBatch struct {
+	rowIndex
 	table  *sqltarget.Table
 	fields []protoField
 	plan   *loadPlan
-	buf    []byte
-	starts []int // offset of each row in buf
-
-	// Keys, as in ndjsonBatch: the latest row of each key.
-	keyCols []int
-	latest  map[string]int
-	dead    []bool
-	dups    bool
-	scratch []byte
 }
 
 func newProtoBatch(t *sqltarget.Table, plan *loadPlan) *protoBatch {
-	b := &protoBatch{table: t, fields: plan.proto, plan: plan, buf: make([]byte, 0, 1<<16)}
-	for i, c := range t.Columns {
-		if c.Key {
-			b.keyCols = append(b.keyCols, i)
-		}
-	}
-	if len(b.keyCols) > 0 {
-		b.latest = map[string]int{}
-	}
-	return b
+	return &protoBatch{rowIndex: newRowIndex(t), table: t, fields: plan.proto, plan: plan}
 }
 
 func (b *protoBatch) Table() *sqltarget.Table { return b.table }
-func (b *protoBatch) Rows() int               { return len(b.starts) }
-func (b *protoBatch) Bytes() int              { return len(b.buf) }
 func (b *protoBatch) Fresh() sqltarget.Batch  { return newProtoBatch(b.table, b.plan) }
-
-func (b *protoBatch) Reset() {
-	b.buf, b.starts, b.dead, b.dups = b.buf[:0], b.starts[:0], b.dead[:0], false
-	if b.latest != nil {
-		clear(b.latest)
-	}
-}
 
 // Append encodes one record as one message.
 func (b *protoBatch) Append(vals []singer.Value) error {
@@ -171,42 +145,14 @@ func (b *protoBatch) Append(vals []singer.Value) error {
 			return err
 		}
 	}
-	if b.latest != nil {
-		k := b.scratch[:0]
-		for _, c := range b.keyCols {
-			if k, err = appendValue(k, &b.fields[c].enc, &vals[c]); err != nil {
-				b.buf = buf[:start]
-				return err
-			}
-			k = append(k, 0)
-		}
-		b.scratch = k
-		if prev, ok := b.latest[string(k)]; ok {
-			b.dead[prev] = true
-			b.dups = true
-		}
-		b.latest[string(k)] = len(b.starts)
-	}
-	b.buf = buf
-	b.starts = append(b.starts, start)
-	b.dead = append(b.dead, false)
-	return nil
+	return b.add(buf, start, vals, func(c int) *fieldEnc { return &b.fields[c].enc })
 }
 
 // rows returns the serialized rows to send: every row, or with dedupe
 // only the latest row of each key. They point into the batch's buffer.
 func (b *protoBatch) rows(dedupe bool) [][]byte {
 	out := make([][]byte, 0, len(b.starts))
-	for i, s := range b.starts {
-		if dedupe && b.dups && b.dead[i] {
-			continue
-		}
-		end := len(b.buf)
-		if i+1 < len(b.starts) {
-			end = b.starts[i+1]
-		}
-		out = append(out, b.buf[s:end:end])
-	}
+	b.each(dedupe, func(row []byte) { out = append(out, row) })
 	return out
 }
 
@@ -251,16 +197,9 @@ func appendProtoValue(buf []byte, pf *protoField, v *singer.Value) ([]byte, erro
 		buf = append(buf, pf.tag...)
 		return binary.AppendUvarint(buf, uint64(n)), nil
 	case bigquery.NumericFieldType, bigquery.BigNumericFieldType:
-		text, ok := sqltarget.NumericText(v)
-		if !ok {
-			return buf, valueErr(f, "%s is not a number", sqltarget.Shown(v))
-		}
-		plain, intDigits, fracDigits, ok := plainDecimal(text)
-		if !ok {
-			return buf, valueErr(f, "%s is not a number", sqltarget.Shown(v))
-		}
-		if intDigits > f.intMax || fracDigits > f.scale {
-			return buf, valueErr(f, "%s does not fit %s (%d digits before the point, %d after) without rounding", text, f.typ, f.intMax, f.scale)
+		plain, err := decimalText(f, v)
+		if err != nil {
+			return buf, err
 		}
 		return appendTagString(buf, pf, plain), nil
 	case bigquery.FloatFieldType:

@@ -19,7 +19,6 @@ import (
 	"cloud.google.com/go/bigquery"
 	"github.com/singerkit/singerkit/singer"
 	target "github.com/singerkit/singerkit/targets/bigquery"
-	"google.golang.org/api/iterator"
 )
 
 // TestPostgresToBigQuery is the end-to-end check: a PostgreSQL table of
@@ -192,26 +191,14 @@ INSERT INTO ` + schema + `.items VALUES
 // numbers, UTC timestamps with microseconds, JSON canonical).
 func destRows(t *testing.T, ds, table string, cols []string) []string {
 	q := "SELECT `" + strings.Join(cols, "`, `") + "` FROM `" + project + "." + ds + "." + table + "` ORDER BY id"
-	it, err := client.Query(q).Read(context.Background())
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
 	var out []string
-	for {
-		var row []bigquery.Value
-		err := it.Next(&row)
-		if err == iterator.Done {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
+	queryRows(t, q, func(row []bigquery.Value, schema bigquery.Schema) {
 		parts := make([]string, len(row))
 		for i, v := range row {
-			parts[i] = render(t, v, it.Schema[i].Type)
+			parts[i] = render(t, v, schema[i].Type)
 		}
 		out = append(out, strings.Join(parts, "|"))
-	}
+	})
 	return out
 }
 

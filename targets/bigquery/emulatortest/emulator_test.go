@@ -110,26 +110,14 @@ func (harness) Rows(t *testing.T, dataset, table string, cols []string, orderBy 
 		}
 		q += " ORDER BY " + strings.Join(ob, ", ")
 	}
-	it, err := client.Query(q).Read(context.Background())
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
 	var out []string
-	for {
-		var row []bigquery.Value
-		err := it.Next(&row)
-		if err == iterator.Done {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
+	queryRows(t, q, func(row []bigquery.Value, schema bigquery.Schema) {
 		parts := make([]string, len(row))
 		for i, v := range row {
-			parts[i] = render(t, v, it.Schema[i].Type)
+			parts[i] = render(t, v, schema[i].Type)
 		}
 		out = append(out, strings.Join(parts, "|"))
-	}
+	})
 	return out
 }
 
@@ -214,5 +202,26 @@ func (harness) Binary(t *testing.T) string {
 func TestConformance(t *testing.T) {
 	for _, m := range []string{target.MethodStorageWrite, target.MethodBatchJob} {
 		t.Run(m, func(t *testing.T) { sqltargettest.RunSuite(t, harness{method: m}) })
+	}
+}
+
+// queryRows runs q on the emulator and calls f with each row and the
+// result's schema; a failure stops the test.
+func queryRows(t *testing.T, q string, f func(row []bigquery.Value, schema bigquery.Schema)) {
+	t.Helper()
+	it, err := client.Query(q).Read(context.Background())
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	for {
+		var row []bigquery.Value
+		err := it.Next(&row)
+		if err == iterator.Done {
+			return
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		f(row, it.Schema)
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"cloud.google.com/go/bigquery"
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
-	"google.golang.org/api/iterator"
 )
 
 // This file checks against the emulator what target-bigquery adds beyond
@@ -248,26 +247,14 @@ func renderNested(t *testing.T, v bigquery.Value, f *bigquery.FieldSchema) strin
 func nestedRows(t *testing.T, ds, table, cols, orderBy string) []string {
 	t.Helper()
 	q := "SELECT " + cols + " FROM `" + project + "." + ds + "." + table + "` ORDER BY " + orderBy
-	it, err := client.Query(q).Read(context.Background())
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
 	var out []string
-	for {
-		var row []bigquery.Value
-		err := it.Next(&row)
-		if err == iterator.Done {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
+	queryRows(t, q, func(row []bigquery.Value, schema bigquery.Schema) {
 		parts := make([]string, len(row))
 		for i, v := range row {
-			parts[i] = it.Schema[i].Name + "=" + renderNested(t, v, it.Schema[i])
+			parts[i] = schema[i].Name + "=" + renderNested(t, v, schema[i])
 		}
 		out = append(out, strings.Join(parts, " "))
-	}
+	})
 	return out
 }
 
@@ -280,20 +267,8 @@ func nestedRows(t *testing.T, ds, table, cols, orderBy string) []string {
 func arrayRows(t *testing.T, ds, table, col string) []string {
 	t.Helper()
 	q := "SELECT id, TO_JSON_STRING(`" + col + "`) FROM `" + project + "." + ds + "." + table + "` ORDER BY id"
-	it, err := client.Query(q).Read(context.Background())
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
 	var out []string
-	for {
-		var row []bigquery.Value
-		err := it.Next(&row)
-		if err == iterator.Done {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
+	queryRows(t, q, func(row []bigquery.Value, _ bigquery.Schema) {
 		s, _ := row[1].(string)
 		dec := json.NewDecoder(strings.NewReader(s))
 		dec.UseNumber()
@@ -313,7 +288,7 @@ func arrayRows(t *testing.T, ds, table, col string) []string {
 			}
 			out = append(out, line)
 		}
-	}
+	})
 	return out
 }
 

@@ -2,14 +2,12 @@ package mysql
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -75,7 +73,7 @@ func (c *Config) driverConfig() (*mysqldrv.Config, error) {
 		var err error
 		mc, err = mysqldrv.ParseDSN(c.DSN)
 		if err != nil {
-			return nil, &singer.ConfigError{Problems: []string{"invalid dsn: " + redact(err.Error(), c.Password)}}
+			return nil, &singer.ConfigError{Problems: []string{"invalid dsn: " + singer.Redact(err.Error(), c.Password)}}
 		}
 	} else {
 		mc = mysqldrv.NewConfig()
@@ -98,32 +96,8 @@ func (c *Config) driverConfig() (*mysqldrv.Config, error) {
 	mc.Loc = time.UTC
 	mc.Collation = "utf8mb4_general_ci"
 	if c.SSL || c.SSLCA != "" || c.SSLCert != "" || c.SSLKey != "" {
-		tc := &tls.Config{InsecureSkipVerify: c.SSLSkipVerify}
-		if host, _, err := net.SplitHostPort(mc.Addr); err == nil {
-			tc.ServerName = host
-		}
-		var problems []string
-		if c.SSLCA != "" {
-			pem, err := os.ReadFile(c.SSLCA)
-			if err != nil {
-				problems = append(problems, "ssl_ca: "+err.Error())
-			} else {
-				pool := x509.NewCertPool()
-				if !pool.AppendCertsFromPEM(pem) {
-					problems = append(problems, "ssl_ca: "+c.SSLCA+" holds no PEM certificate")
-				}
-				tc.RootCAs = pool
-			}
-		}
-		if (c.SSLCert == "") != (c.SSLKey == "") {
-			problems = append(problems, "ssl_cert and ssl_key go together: set both or neither")
-		} else if c.SSLCert != "" {
-			cert, err := tls.LoadX509KeyPair(c.SSLCert, c.SSLKey)
-			if err != nil {
-				problems = append(problems, "ssl_cert/ssl_key: "+err.Error())
-			}
-			tc.Certificates = []tls.Certificate{cert}
-		}
+		host, _, _ := net.SplitHostPort(mc.Addr)
+		tc, problems := singer.TLSConfig(host, singer.TLSFiles{CA: c.SSLCA, Cert: c.SSLCert, Key: c.SSLKey}, c.SSLSkipVerify)
 		if len(problems) > 0 {
 			return nil, &singer.ConfigError{Problems: problems}
 		}
@@ -170,14 +144,14 @@ func (c *Config) Connect(ctx context.Context) (*sql.DB, *sql.Conn, error) {
 	}
 	connector, err := mysqldrv.NewConnector(mc)
 	if err != nil {
-		return nil, nil, &singer.ConfigError{Problems: []string{"invalid connection settings: " + redact(err.Error(), c.Password)}}
+		return nil, nil, &singer.ConfigError{Problems: []string{"invalid connection settings: " + singer.Redact(err.Error(), c.Password)}}
 	}
 	db := sql.OpenDB(connector)
 	db.SetMaxOpenConns(1)
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		db.Close()
-		msg := redact(err.Error(), c.Password)
+		msg := singer.Redact(err.Error(), c.Password)
 		var me *mysqldrv.MySQLError
 		if errors.As(err, &me) && (me.Number == 1045 || me.Number == 1044 || me.Number == 1049 || me.Number == 1698) {
 			// Wrong password, no access or unknown database: the config is at fault.
@@ -201,17 +175,10 @@ func (c *Config) Connect(ctx context.Context) (*sql.DB, *sql.Conn, error) {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
 			conn.Close()
 			db.Close()
-			return nil, nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("session_sqls: %q: %s", s, redact(err.Error(), c.Password))}}
+			return nil, nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("session_sqls: %q: %s", s, singer.Redact(err.Error(), c.Password))}}
 		}
 	}
 	return db, conn, nil
-}
-
-func redact(msg, secret string) string {
-	if len(secret) >= 3 {
-		msg = strings.ReplaceAll(msg, secret, "***")
-	}
-	return msg
 }
 
 // tlsProblem explains a connection refused for TLS reasons the config

@@ -15,7 +15,7 @@ func Spec() singer.TapSpec {
 		Name:         "tap-mysql",
 		Description:  "Reads MySQL and MariaDB tables and views as Singer streams: discovery with full metadata, resumable key-ordered FULL_TABLE, INCREMENTAL, and LOG_BASED through the binlog",
 		Version:      singer.Version,
-		Capabilities: []string{"discover", "catalog", "properties", "state", "log-based"},
+		Capabilities: sqltap.Capabilities,
 		Settings:     schemas.Get("tap-mysql.config.json"),
 	}, open)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -52,38 +51,22 @@ func (c *Config) warnf(format string, args ...any) {
 	}
 }
 
-func dsnValue(s string) string {
-	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `'`, `\'`) + "'"
-}
-
 // connConfig builds the pgx config; errors never show the password. The
 // session settings fix the text forms the encoders read: ISO dates, UTC
 // timestamps, hex bytea, shortest exact floats.
 func (c *Config) connConfig() (*pgx.ConnConfig, error) {
 	dsn := c.URL
 	if dsn == "" {
-		var parts []string
-		add := func(k, v string) {
-			if v != "" {
-				parts = append(parts, k+"="+dsnValue(v))
-			}
-		}
-		add("host", c.Host)
+		port := ""
 		if c.Port != 0 {
-			add("port", strconv.Itoa(c.Port))
+			port = strconv.Itoa(c.Port)
 		}
-		add("user", c.User)
-		add("password", c.Password)
-		add("dbname", c.DBName)
-		add("sslmode", c.SSLMode)
-		add("sslrootcert", c.SSLRootCert)
-		add("sslcert", c.SSLCert)
-		add("sslkey", c.SSLKey)
-		dsn = strings.Join(parts, " ")
+		dsn = singer.KeywordDSN("host", c.Host, "port", port, "user", c.User, "password", c.Password, "dbname", c.DBName,
+			"sslmode", c.SSLMode, "sslrootcert", c.SSLRootCert, "sslcert", c.SSLCert, "sslkey", c.SSLKey)
 	}
 	cc, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, &singer.ConfigError{Problems: []string{"invalid connection settings: " + redact(err.Error(), c.Password)}}
+		return nil, &singer.ConfigError{Problems: []string{"invalid connection settings: " + singer.Redact(err.Error(), c.Password)}}
 	}
 	for k, v := range map[string]string{
 		"TimeZone":           "UTC",
@@ -106,15 +89,15 @@ func (c *Config) Connect(ctx context.Context) (*pgx.Conn, error) {
 	}
 	conn, err := pgx.ConnectConfig(ctx, cc)
 	if err != nil {
-		msg := redact(err.Error(), c.Password)
+		msg := singer.Redact(err.Error(), c.Password)
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) {
 			// Wrong password, unknown user or database: the config is at fault.
 			switch pgErr.Code {
 			case "28P01", "28000":
-				return nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("connecting to PostgreSQL: %s (SQLSTATE %s): check user and password in the config", redact(pgErr.Message, c.Password), pgErr.Code)}}
+				return nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("connecting to PostgreSQL: %s (SQLSTATE %s): check user and password in the config", singer.Redact(pgErr.Message, c.Password), pgErr.Code)}}
 			case "3D000":
-				return nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("connecting to PostgreSQL: %s (SQLSTATE %s): check dbname in the config", redact(pgErr.Message, c.Password), pgErr.Code)}}
+				return nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("connecting to PostgreSQL: %s (SQLSTATE %s): check dbname in the config", singer.Redact(pgErr.Message, c.Password), pgErr.Code)}}
 			}
 		}
 		// The network's own words, once (pgx lists every address it tried).
@@ -133,11 +116,4 @@ func (c *Config) Connect(ctx context.Context) (*pgx.Conn, error) {
 		return nil, fmt.Errorf("connecting to PostgreSQL: %s", msg)
 	}
 	return conn, nil
-}
-
-func redact(msg, secret string) string {
-	if len(secret) >= 3 {
-		msg = strings.ReplaceAll(msg, secret, "***")
-	}
-	return msg
 }

@@ -328,7 +328,7 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 	rcfg.RuntimeParams["replication"] = "database"
 	rconn, err := pgconn.ConnectConfig(ctx, rcfg)
 	if err != nil {
-		return fmt.Errorf("opening a replication connection: %s", redact(err.Error(), d.cfg.Password))
+		return fmt.Errorf("opening a replication connection: %s", singer.Redact(err.Error(), d.cfg.Password))
 	}
 	defer rconn.Close(context.Background())
 	err = pglogrepl.StartReplication(ctx, rconn, quoteIdent(slot), start, pglogrepl.StartReplicationOptions{

@@ -65,7 +65,7 @@ func (d *Driver) LogSnapshot(ctx context.Context, tables []*sqltap.Table) (any, 
 		if isInsufficientPrivilege(err) {
 			return nil, nil, noReplicationError(slot)
 		}
-		return nil, nil, fmt.Errorf("opening a replication connection: %s", redact(err.Error(), d.cfg.Password))
+		return nil, nil, fmt.Errorf("opening a replication connection: %s", singer.Redact(err.Error(), d.cfg.Password))
 	}
 	res, err := pglogrepl.CreateReplicationSlot(ctx, rconn, quoteIdent(slot), "pgoutput", pglogrepl.CreateReplicationSlotOptions{
 		Mode:           pglogrepl.LogicalReplication,

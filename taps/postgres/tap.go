@@ -15,7 +15,7 @@ func Spec() singer.TapSpec {
 		Name:         "tap-postgres",
 		Description:  "Reads PostgreSQL tables and views as Singer streams: discovery with full metadata, resumable key-ordered FULL_TABLE, INCREMENTAL, and LOG_BASED through logical replication (pgoutput)",
 		Version:      singer.Version,
-		Capabilities: []string{"discover", "catalog", "properties", "state", "log-based"},
+		Capabilities: sqltap.Capabilities,
 		Settings:     schemas.Get("tap-postgres.config.json"),
 	}, open)
 }

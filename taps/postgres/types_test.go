@@ -1,14 +1,11 @@
 package postgres
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap/sqltaptest"
 )
 
@@ -104,51 +101,9 @@ func TestDatatypes(t *testing.T) {
 		exec(fmt.Sprintf("CREATE TABLE %s (id integer PRIMARY KEY, v %s)", tbl, c.sqlType))
 		exec(fmt.Sprintf("INSERT INTO %s VALUES (1, %s)", tbl, c.input))
 	}
-	env := &sqltaptest.Env{Driver: testDriver(t, schema)}
-	cat := sqltaptest.Discover(t, env)
-	var ids []string
-	for i := range cases {
-		ids = append(ids, fmt.Sprintf("%s-c%02d", schema, i))
+	var dts []sqltaptest.Datatype
+	for _, c := range cases {
+		dts = append(dts, sqltaptest.Datatype{Name: c.name, SQLType: c.sqlType, Schema: c.schema, Input: c.input, Want: c.want})
 	}
-	sqltaptest.Select(t, cat, "", "", ids...)
-	lines, err := sqltaptest.Sync(t, env, sqltaptest.Options(), cat, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	records := map[string]json.RawMessage{}
-	for _, l := range lines {
-		var m struct {
-			Type   string
-			Stream string
-			Record map[string]json.RawMessage
-		}
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("line %q: %v", l, err)
-		}
-		if m.Type == "RECORD" {
-			records[m.Stream] = m.Record["v"]
-		}
-	}
-	for i, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			id := ids[i]
-			var s struct {
-				Properties map[string]json.RawMessage `json:"properties"`
-			}
-			if err := json.Unmarshal(cat.Stream(id).Schema, &s); err != nil {
-				t.Fatal(err)
-			}
-			var got bytes.Buffer
-			_ = json.Compact(&got, s.Properties["v"])
-			if got.String() != c.schema {
-				t.Errorf("schema of %s:\n got %s\nwant %s", c.sqlType, got.String(), c.schema)
-			}
-			if v := string(records[id]); v != c.want {
-				t.Errorf("value of %s %s: got %s, want %s", c.sqlType, c.input, v, c.want)
-			}
-			if dt := cat.Stream(id).Metadata.SQLDatatype(singer.PropertyBreadcrumb("v")); dt == "" || strings.Contains(dt, "\"") && c.name != "enum" {
-				t.Errorf("sql-datatype %q", dt)
-			}
-		})
-	}
+	sqltaptest.CheckDatatypes(t, &sqltaptest.Env{Driver: testDriver(t, schema)}, schema, dts, func(c sqltaptest.Datatype, dt string) bool { return !strings.Contains(dt, "\"") || c.Name == "enum" })
 }

@@ -6,6 +6,9 @@ import (
 	"github.com/singerkit/singerkit/singer"
 )
 
+// Capabilities are what every tap on the engine can do, for --about.
+var Capabilities = []string{"discover", "catalog", "properties", "state", "log-based"}
+
 // Opener decodes a driver's config and connects: it returns the engine over
 // the driver and a function that closes the connection.
 type Opener func(ctx context.Context, env *singer.Env) (*Engine, func(), error)

@@ -1,35 +1,55 @@
 package mysql
 
 import (
-	"crypto/tls"
-	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
 
 // Config is target-mysql's config: the connection and the engine's keys.
 type Config struct {
 	sqltarget.Config
-	DSN         string   `json:"dsn"`
-	Host        string   `json:"host"`
-	Port        int      `json:"port"`
-	User        string   `json:"user"`
-	Password    string   `json:"password"`
-	Database    string   `json:"database"`
-	SSL         string   `json:"ssl"` // false, true, skip-verify, preferred
-	SSLCA       string   `json:"ssl_ca"`
-	SSLCert     string   `json:"ssl_cert"`
-	SSLKey      string   `json:"ssl_key"`
-	SessionSQLs []string `json:"session_sqls"`
-	LocalInfile *bool    `json:"local_infile"`
+	DSN         string     `json:"dsn"`
+	Host        string     `json:"host"`
+	Port        int        `json:"port"`
+	User        string     `json:"user"`
+	Password    string     `json:"password"`
+	Database    string     `json:"database"`
+	SSL         sslSetting `json:"ssl"`
+	SSLCA       string     `json:"ssl_ca"`
+	SSLCert     string     `json:"ssl_cert"`
+	SSLKey      string     `json:"ssl_key"`
+	SessionSQLs []string   `json:"session_sqls"`
+	LocalInfile *bool      `json:"local_infile"`
+}
+
+// sslSetting is the ssl key: false, true, "skip-verify" or "preferred",
+// the first two as booleans (as tap-mysql takes them) or as words.
+type sslSetting string
+
+func (s *sslSetting) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case "true", "false":
+		*s = sslSetting(b)
+		return nil
+	case "null":
+		*s = ""
+		return nil
+	}
+	var v string
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("ssl must be true, false, \"skip-verify\" or \"preferred\"")
+	}
+	*s = sslSetting(v)
+	return nil
 }
 
 func (c *Config) localInfile() bool { return c.LocalInfile == nil || *c.LocalInfile }
@@ -41,7 +61,7 @@ func (c *Config) driverConfig() (*mysql.Config, error) {
 		var err error
 		dc, err = mysql.ParseDSN(c.DSN)
 		if err != nil {
-			return nil, fmt.Errorf("invalid dsn: %s", redact(err.Error(), c.DSN, c.Password))
+			return nil, fmt.Errorf("invalid dsn: %s", singer.Redact(err.Error(), c.DSN, c.Password))
 		}
 	} else {
 		dc = mysql.NewConfig()
@@ -61,24 +81,9 @@ func (c *Config) driverConfig() (*mysql.Config, error) {
 		switch c.SSL {
 		case "", "false":
 		case "true", "skip-verify", "preferred":
-			tc := &tls.Config{ServerName: host, InsecureSkipVerify: c.SSL == "skip-verify"}
-			if c.SSLCA != "" {
-				pem, err := os.ReadFile(c.SSLCA)
-				if err != nil {
-					return nil, fmt.Errorf("ssl_ca: %v", err)
-				}
-				pool := x509.NewCertPool()
-				if !pool.AppendCertsFromPEM(pem) {
-					return nil, fmt.Errorf("ssl_ca: %s holds no PEM certificate", c.SSLCA)
-				}
-				tc.RootCAs = pool
-			}
-			if c.SSLCert != "" || c.SSLKey != "" {
-				cert, err := tls.LoadX509KeyPair(c.SSLCert, c.SSLKey)
-				if err != nil {
-					return nil, fmt.Errorf("ssl_cert/ssl_key: %v", err)
-				}
-				tc.Certificates = []tls.Certificate{cert}
+			tc, problems := singer.TLSConfig(host, singer.TLSFiles{CA: c.SSLCA, Cert: c.SSLCert, Key: c.SSLKey}, c.SSL == "skip-verify")
+			if len(problems) > 0 {
+				return nil, errors.New(strings.Join(problems, "; "))
 			}
 			dc.TLS = tc
 			dc.AllowFallbackToPlaintext = c.SSL == "preferred"
@@ -103,13 +108,4 @@ func (c *Config) driverConfig() (*mysql.Config, error) {
 		return nil, errors.New("set database (or default_target_schema): the database the tables go to")
 	}
 	return dc, nil
-}
-
-func redact(msg string, secrets ...string) string {
-	for _, s := range secrets {
-		if len(s) >= 3 {
-			msg = strings.ReplaceAll(msg, s, "***")
-		}
-	}
-	return msg
 }

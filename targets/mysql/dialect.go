@@ -36,7 +36,7 @@ func NewDialect(cfg *Config, log *singer.Log) (*Dialect, error) {
 	}
 	conn, err := mysql.NewConnector(dc)
 	if err != nil {
-		return nil, fmt.Errorf("invalid connection settings: %s", redact(err.Error(), cfg.Password))
+		return nil, fmt.Errorf("invalid connection settings: %s", singer.Redact(err.Error(), cfg.Password))
 	}
 	return &Dialect{db: sql.OpenDB(conn), cfg: cfg, log: log}, nil
 }
@@ -97,7 +97,7 @@ func (d *Dialect) MaxIdentifier() int { return maxIdentifier }
 func (d *Dialect) Open(ctx context.Context) (sqltarget.Session, error) {
 	conn, err := d.db.Conn(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to MySQL: %s", redact(err.Error(), d.cfg.Password))
+		return nil, fmt.Errorf("connecting to MySQL: %s", singer.Redact(err.Error(), d.cfg.Password))
 	}
 	s := &session{conn: conn, d: d, log: d.log, dbs: map[string]bool{}, noLocal: !d.cfg.localInfile()}
 	if err := s.init(ctx); err != nil {

@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -238,5 +239,32 @@ func TestLocalRefused(t *testing.T) {
 				t.Errorf("localRefused = %v, want %v", got, c.want)
 			}
 		})
+	}
+}
+
+// TestSSLSetting: ssl takes booleans, as tap-mysql does, or the words.
+func TestSSLSetting(t *testing.T) {
+	for in, want := range map[string]string{`true`: "true", `false`: "false", `"true"`: "true", `"skip-verify"`: "skip-verify", `"preferred"`: "preferred"} {
+		var c Config
+		if err := json.Unmarshal([]byte(`{"host":"db.example","database":"d","ssl":`+in+`}`), &c); err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if string(c.SSL) != want {
+			t.Errorf("%s: got %q", in, c.SSL)
+		}
+		dc, err := c.driverConfig()
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if tls := dc.TLS != nil; tls != (want != "false") {
+			t.Errorf("%s: TLS set %v", in, tls)
+		}
+		if want != "false" && (dc.TLS.ServerName != "db.example" || dc.TLS.InsecureSkipVerify != (want == "skip-verify")) {
+			t.Errorf("%s: TLS %+v", in, dc.TLS)
+		}
+	}
+	var c Config
+	if err := json.Unmarshal([]byte(`{"ssl":3}`), &c); err == nil || !strings.Contains(err.Error(), `ssl must be true, false, "skip-verify" or "preferred"`) {
+		t.Errorf("ssl 3: %v", err)
 	}
 }

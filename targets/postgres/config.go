@@ -3,9 +3,9 @@ package postgres
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
 
@@ -24,46 +24,22 @@ type Config struct {
 	SSLKey      string `json:"sslkey"`
 }
 
-// dsnValue quotes a keyword/value connection string value.
-func dsnValue(s string) string {
-	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `'`, `\'`) + "'"
-}
-
 // connConfig builds the pgx config. Errors never show the password.
 func (c *Config) connConfig() (*pgx.ConnConfig, error) {
 	dsn := c.URL
 	if dsn == "" {
-		var parts []string
-		add := func(k, v string) {
-			if v != "" {
-				parts = append(parts, k+"="+dsnValue(v))
-			}
-		}
-		add("host", c.Host)
+		port := ""
 		if c.Port != 0 {
-			add("port", strconv.Itoa(c.Port))
+			port = strconv.Itoa(c.Port)
 		}
-		add("user", c.User)
-		add("password", c.Password)
-		add("dbname", c.DBName)
-		add("sslmode", c.SSLMode)
-		add("sslrootcert", c.SSLRootCert)
-		add("sslcert", c.SSLCert)
-		add("sslkey", c.SSLKey)
-		dsn = strings.Join(parts, " ")
+		dsn = singer.KeywordDSN("host", c.Host, "port", port, "user", c.User, "password", c.Password, "dbname", c.DBName,
+			"sslmode", c.SSLMode, "sslrootcert", c.SSLRootCert, "sslcert", c.SSLCert, "sslkey", c.SSLKey)
 	}
 	cc, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("invalid connection settings: %s", redact(err.Error(), c.Password))
+		return nil, fmt.Errorf("invalid connection settings: %s", singer.Redact(err.Error(), c.Password))
 	}
 	cc.RuntimeParams["TimeZone"] = "UTC"
 	cc.RuntimeParams["application_name"] = "target-postgres"
 	return cc, nil
-}
-
-func redact(msg, secret string) string {
-	if len(secret) >= 3 {
-		msg = strings.ReplaceAll(msg, secret, "***")
-	}
-	return msg
 }

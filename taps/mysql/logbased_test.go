@@ -19,7 +19,6 @@ func logOptions() sqltap.Options {
 	return o
 }
 
-
 // lastState returns the value of the last STATE line.
 func lastState(t *testing.T, lines []string) *singer.State {
 	t.Helper()

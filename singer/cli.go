@@ -110,13 +110,22 @@ type commonOptions struct {
 	version bool
 }
 
+// flagsOnly refuses positional arguments of a tap or target as a usage
+// error (exit 2), where cobra's own check would be a runtime one.
+func flagsOnly(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return Usagef("unexpected argument %q: %s takes flags only", args[0], cmd.Name())
+	}
+	return nil
+}
+
 // newBinaryCommand returns the root command of a tap or target with the
 // common flags bound to o.
 func newBinaryCommand(about About, kind string, o *commonOptions, run func(ctx context.Context) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:           about.Name,
 		Short:         about.Description,
-		Args:          cobra.NoArgs,
+		Args:          flagsOnly,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		RunE:          func(cmd *cobra.Command, _ []string) error { return run(cmd.Context()) },
@@ -256,11 +265,14 @@ func execute(ctx context.Context, cmd *cobra.Command, args []string, stderr io.W
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return Usagef("%v", err)
 	})
-	err := cmd.ExecuteContext(ctx)
+	ran, err := cmd.ExecuteContextC(ctx)
 	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		err = ErrInterrupted
 	}
-	return Report(stderr, name, cmd, err)
+	if ran == nil {
+		ran = cmd
+	}
+	return Report(stderr, name, ran, err)
 }
 
 // Report prints err as one line (with usage for usage errors) and returns

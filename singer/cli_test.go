@@ -63,6 +63,7 @@ func TestRunTap(t *testing.T) {
 		{"runtime error", testTap(errors.New("connecting to db1: refused")), []string{"-c", good}, 1, "", "tap-test: error: connecting to db1: refused\n"},
 		{"missing state", testTap(nil), []string{"-c", good, "-s", dir + "/none.json"}, 2, "", "tap-test: error: cannot use state " + dir + "/none.json: no such file or directory\n"},
 		{"catalog and properties", testTap(nil), []string{"-c", good, "--catalog", "a", "--properties", "b"}, 2, "", "tap-test: error: use --catalog or --properties, not both\n"},
+		{"stray argument", testTap(nil), []string{"-c", good, "stray"}, 2, "", "tap-test: error: unexpected argument \"stray\": tap-test takes flags only\nRun 'tap-test --help' for usage.\n"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -129,5 +130,32 @@ func TestExitCodeOfExitCoder(t *testing.T) {
 	}
 	if got := stderr.String(); got != "tap-test: error: wrapped: coded\n" {
 		t.Errorf("stderr %q: want one line, no usage hint", got)
+	}
+}
+
+// A stray positional argument is a usage error (exit 2) in every binary.
+func TestStrayArgumentIsUsage(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "c.json", `{"host":"x"}`)
+	spec := TargetSpec{About: testAbout, Run: func(ctx context.Context, env *Env, r io.Reader, out *Encoder) error { return nil }}
+	var o, e bytes.Buffer
+	code := RunTarget(context.Background(), spec, []string{"-c", cfg, "stray"}, strings.NewReader(""), &o, &e)
+	if want := "tap-test: error: unexpected argument \"stray\": tap-test takes flags only\nRun 'tap-test --help' for usage.\n"; code != 2 || e.String() != want {
+		t.Errorf("target: code %d stderr %q, want 2 %q", code, e.String(), want)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"stray"}, "singer: error: unknown command \"stray\" (commands: check, gen)\nRun 'singer --help' for usage.\n"},
+		{[]string{"check", "stray"}, "singer: error: check takes no arguments, got \"stray\" (use --input FILE or --tap COMMAND)\nRun 'singer check --help' for usage.\n"},
+		{[]string{"gen", "stray"}, "singer: error: gen takes no arguments, got [\"stray\"]\nRun 'singer gen --help' for usage.\n"},
+	} {
+		o.Reset()
+		e.Reset()
+		code := RunToolkit(context.Background(), c.args, strings.NewReader(""), &o, &e)
+		if code != 2 || e.String() != c.want {
+			t.Errorf("singer %v: code %d stderr %q, want 2 %q", c.args, code, e.String(), c.want)
+		}
 	}
 }

@@ -221,6 +221,15 @@ line 4: ACTIVATE_VERSION for stream "users": "version" must be an integer, got "
 `,
 		},
 		{
+			name:     "lone surrogates are refused, a pair is a character",
+			input:    jsonl(usersSchema, `{"type":"RECORD","stream":"users","record":{"id":1,"name":"a\ud800b"}}`, `{"type":"RECORD","stream":"users","record":{"id":2,"name":"\udc00"}}`, `{"type":"RECORD","stream":"users","record":{"id":3,"name":"\ud83d\ude00"}}`, usersState),
+			wantCode: 1,
+			want: fmt.Sprintf(head, "5 lines", "3 messages") + fmt.Sprintf(usersLine, "1 record") + `FAIL: 2 violations
+line 2: invalid JSON: lone UTF-16 surrogate \ud800 in a string (half a character: refused, never replaced; fix the producer) at byte 61 (line starts "{\"type\":\"RECORD\",\"stream\":\"users\",\"record\":{\"id\":1,\"name\":\"a"...)
+line 3: invalid JSON: lone UTF-16 surrogate \udc00 in a string (half a character: refused, never replaced; fix the producer) at byte 60 (line starts "{\"type\":\"RECORD\",\"stream\":\"users\",\"record\":{\"id\":2,\"name\":\"\\"...)
+`,
+		},
+		{
 			name:     "time_extracted that is not RFC 3339",
 			input:    jsonl(usersSchema, `{"type":"RECORD","stream":"users","record":{"id":1},"time_extracted":"2024-01-02 03:04:05"}`, usersState),
 			wantCode: 1,

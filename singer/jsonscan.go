@@ -95,6 +95,12 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 						return 0, false, syntaxErr(k, "invalid character %q in \\u escape", b[k])
 					}
 				}
+				if r := hex4(b[j+2:]); utf16.IsSurrogate(r) {
+					if !surrogatePair(b, j, r) {
+						return 0, false, syntaxErr(j, "lone UTF-16 surrogate %s in a string (half a character: refused, never replaced; fix the producer)", b[j:j+6])
+					}
+					j += 6 // the low half, checked by surrogatePair
+				}
 				j += 6
 			default:
 				return 0, false, syntaxErr(j+1, "invalid escape \\%c in string", b[j+1])
@@ -111,6 +117,24 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 	}
 }
 
+// surrogatePair tells whether the high surrogate r, escaped at b[j:j+6],
+// is followed by the escape of a low surrogate. Strings are never allowed
+// to hold half a character: encoding/json would turn it into U+FFFD, which
+// silently changes the text, so the toolkit refuses it (one rule for
+// singer check, target-jsonl and the SQL targets).
+func surrogatePair(b []byte, j int, r rune) bool {
+	if r >= 0xDC00 || j+12 > len(b) || b[j+6] != '\\' || b[j+7] != 'u' {
+		return false
+	}
+	for k := j + 8; k < j+12; k++ {
+		if unhex(b[k]) < 0 {
+			return false
+		}
+	}
+	lo := hex4(b[j+8:])
+	return lo >= 0xDC00 && lo <= 0xDFFF
+}
+
 func unhex(c byte) int {
 	switch {
 	case c >= '0' && c <= '9':
@@ -124,8 +148,8 @@ func unhex(c byte) int {
 }
 
 // appendUnescaped appends the decoded content of a string literal body
-// (between the quotes, already checked by scanString) to dst. Lone surrogates
-// become U+FFFD, as encoding/json does.
+// (between the quotes, already checked by scanString) to dst. scanString
+// refuses lone surrogates; should one get here anyway it becomes U+FFFD.
 func appendUnescaped(dst, s []byte) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]

@@ -372,6 +372,13 @@ func TestErrorsCutFilesBackToTheLastEchoedState(t *testing.T) {
 			files:  map[string]string{"users.jsonl": lines(`{"id":1}`)},
 		},
 		{
+			name:   "lone surrogate: refused, never replaced",
+			input:  lines(schemaUsers, user("1"), state("1"), `{"type":"RECORD","stream":"users","record":{"id":2,"name":"x\ud800"}}`, user("3")),
+			stderr: `target-jsonl: error: line 4: invalid JSON: lone UTF-16 surrogate \ud800 in a string (half a character: refused, never replaced; fix the producer) at byte 61 (line starts "{\"type\":\"RECORD\",\"stream\":\"users\",\"record\":{\"id\":2,\"name\":\"x"...)` + "\n",
+			stdout: lines(`{"n":1}`),
+			files:  map[string]string{"users.jsonl": lines(`{"id":1}`)},
+		},
+		{
 			name:   "invalid record mid-stream",
 			input:  lines(schemaUsers, schemaOrders, user("1"), order("1"), state("1"), user("2"), order("2"), user(`"3"`), user("4")),
 			stderr: "target-jsonl: error: line 8: stream \"users\": /id: expected integer, but got string\n",

@@ -223,6 +223,15 @@ var cases = []suiteCase{
 		r := Run(t, h, cfg, lines(schemaMsg("users", usersProps, `"id"`), rec("users", `{"id":"x"}`)))
 		expectError(t, r, `line 2: stream "users": record does not match its schema: /id: expected integer, but got string`)
 	}},
+	{"lone_surrogate_refused", func(t *testing.T, h Harness, cfg map[string]any, schema string) {
+		r := Run(t, h, cfg, lines(schemaMsg("s", `"id":{"type":"integer"},"v":{"type":"string"}`, `"id"`),
+			rec("s", `{"id":1,"v":"pair \ud83d\ude00"}`), state(`{"n":1}`), rec("s", `{"id":2,"v":"half \ud83d"}`)))
+		expectError(t, r, `line 4: stream "s": record does not match its schema: record is not valid JSON: lone UTF-16 surrogate \ud83d in a string (half a character: refused, never replaced; fix the producer) at byte 19`)
+		if got := r.States(); len(got) != 1 || got[0] != `{"n":1}` {
+			t.Errorf("states %q", got)
+		}
+		expectRows(t, h.Rows(t, schema, "s", []string{"id", "v"}, "id"), []string{"1|pair 😀"})
+	}},
 	{"schema_without_properties", func(t *testing.T, h Harness, cfg map[string]any, schema string) {
 		r := Run(t, h, cfg, lines(`{"type":"SCHEMA","stream":"empty","schema":{"type":"object"},"key_properties":[]}`, rec("empty", `{}`), rec("empty", `{"x":1}`)))
 		expectOK(t, r)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -22,9 +23,43 @@ type BatchFile struct {
 	Line int64 // lines read so far
 }
 
-// OpenBatchFile opens a manifest entry with the message's compression
-// ("gzip", "none" or "").
-func OpenBatchFile(entry, compression string) (*BatchFile, error) {
+// BatchRoots are the directories a target may read BATCH files from (the
+// batch_roots config key). A BATCH message comes from the input, so its
+// manifest must not make the target open any file it can read: an entry is
+// opened only when its path, written out with "." and ".." removed, lies
+// inside a root, and still does with every symlink resolved. The zero
+// value refuses every file.
+type BatchRoots struct {
+	dirs []string // absolute and clean
+}
+
+// NewBatchRoots returns the roots of the config's batch_roots: absolute
+// paths, or paths relative to the working directory. The directories need
+// not exist yet (a tap may create them while the target runs).
+func NewBatchRoots(dirs []string) (BatchRoots, error) {
+	var r BatchRoots
+	var problems []string
+	for i, d := range dirs {
+		if d == "" {
+			problems = append(problems, fmt.Sprintf("batch_roots[%d]: is empty (name a directory)", i))
+			continue
+		}
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("batch_roots[%d]: %v", i, err))
+			continue
+		}
+		r.dirs = append(r.dirs, abs)
+	}
+	if len(problems) > 0 {
+		return BatchRoots{}, &ConfigError{Problems: problems}
+	}
+	return r, nil
+}
+
+// Open opens a manifest entry (a file:// URL or a local path) with the
+// message's compression ("gzip", "none" or ""), if it lies inside a root.
+func (r BatchRoots) Open(entry, compression string) (*BatchFile, error) {
 	path := entry
 	if strings.Contains(entry, "://") {
 		u, err := url.Parse(entry)
@@ -39,9 +74,12 @@ func OpenBatchFile(entry, compression string) (*BatchFile, error) {
 		}
 		path = u.Path
 	}
-	f, err := os.Open(path)
+	if len(r.dirs) == 0 {
+		return nil, fmt.Errorf("batch file %s refused: BATCH files are read only from the directories in batch_roots, and it is not set (set batch_roots to the directory the tap writes them to)", path)
+	}
+	f, err := r.open(path)
 	if err != nil {
-		return nil, fmt.Errorf("batch file %s: %w", path, unwrapPathError(err))
+		return nil, err
 	}
 	b := &BatchFile{Path: path, f: f}
 	var src io.Reader = f
@@ -59,6 +97,64 @@ func OpenBatchFile(entry, compression string) (*BatchFile, error) {
 	}
 	b.r = bufio.NewReaderSize(src, chunkSize)
 	return b, nil
+}
+
+// open opens path if it lies inside a root, both as written and with its
+// symlinks resolved. The file is opened through an os.Root of the resolved
+// root, so a symlink swapped in between the check and the open cannot lead
+// out of it either.
+func (r BatchRoots) open(path string) (*os.File, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("batch file %s: %v", path, err)
+	}
+	outside := fmt.Errorf("batch file %s refused: it is outside batch_roots (%s)", path, strings.Join(r.dirs, ", "))
+	var reals []string // the resolved roots
+	written := false
+	for _, d := range r.dirs {
+		real, err := filepath.EvalSymlinks(d)
+		if err != nil {
+			real = ""
+		}
+		reals = append(reals, real)
+		if within(abs, d) || real != "" && within(abs, real) {
+			written = true
+		}
+	}
+	if !written {
+		return nil, outside
+	}
+	resolved, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil, fmt.Errorf("batch file %s: %w", path, unwrapPathError(err))
+	}
+	for _, real := range reals {
+		if real == "" || !within(resolved, real) {
+			continue
+		}
+		rel, _ := filepath.Rel(real, resolved)
+		root, err := os.OpenRoot(real)
+		if err != nil {
+			return nil, fmt.Errorf("batch file %s: %w", path, unwrapPathError(err))
+		}
+		f, err := root.Open(rel)
+		root.Close()
+		if err != nil {
+			return nil, fmt.Errorf("batch file %s: %w", path, unwrapPathError(err))
+		}
+		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+			f.Close()
+			return nil, fmt.Errorf("batch file %s: not a regular file", path)
+		}
+		return f, nil
+	}
+	return nil, fmt.Errorf("batch file %s refused: it resolves to %s, outside batch_roots (%s)", path, resolved, strings.Join(r.dirs, ", "))
+}
+
+// within tells whether the clean absolute path lies strictly inside dir.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // Next returns the next non-blank line without its line ending, io.EOF at

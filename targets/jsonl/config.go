@@ -23,6 +23,8 @@ type Config struct {
 	Fsync bool `json:"fsync"`
 	// BatchSizeRows is how many records may be written between commits.
 	BatchSizeRows int `json:"batch_size_rows"`
+	// BatchRoots are the directories BATCH files may be read from.
+	BatchRoots []string `json:"batch_roots"`
 }
 
 // DefaultConfig returns the config with every default of the config schema.
@@ -47,6 +49,9 @@ func decodeConfig(c *singer.Config) (Config, error) {
 	}
 	if cfg.BatchSizeRows < 1 {
 		return Config{}, &singer.ConfigError{Problems: []string{"batch_size_rows: must be at least 1"}}
+	}
+	if _, err := singer.NewBatchRoots(cfg.BatchRoots); err != nil {
+		return Config{}, err
 	}
 	if cfg.FileNaming != "stream" {
 		return Config{}, &singer.ConfigError{Problems: []string{`file_naming: must be "stream"`}}

@@ -49,15 +49,17 @@ const settingsNotes = `A STATE is echoed (its bare value, one line) only after e
 // target is one run: the streams seen so far and the watermark that decides
 // which STATE may be echoed.
 type target struct {
-	cfg     Config
-	log     *singer.Log
-	out     *singer.Encoder
-	now     func() time.Time
-	mark    *singer.Watermark
-	metrics *singer.Counters
-	streams map[string]*stream
-	dirty   []*stream // streams written to since the last commit
-	pending int       // records written since the last full commit
+	cfg Config
+	// batchRoots are where BATCH files may be read from.
+	batchRoots singer.BatchRoots
+	log        *singer.Log
+	out        *singer.Encoder
+	now        func() time.Time
+	mark       *singer.Watermark
+	metrics    *singer.Counters
+	streams    map[string]*stream
+	dirty      []*stream // streams written to since the last commit
+	pending    int       // records written since the last full commit
 
 	// files are the stream files in the order this run opened them. A
 	// STATE takes a snapshot of their sizes (what the records before it
@@ -98,15 +100,20 @@ func run(ctx context.Context, cfg Config, log *singer.Log, in io.Reader, out *si
 	if err := os.MkdirAll(cfg.DestinationPath, 0o755); err != nil {
 		return fmt.Errorf("cannot create destination_path %s: %w", cfg.DestinationPath, unwrapPath(err))
 	}
+	roots, err := singer.NewBatchRoots(cfg.BatchRoots)
+	if err != nil {
+		return err
+	}
 	t := &target{
-		cfg:     cfg,
-		log:     log,
-		out:     out,
-		now:     now,
-		mark:    singer.NewWatermark(),
-		metrics: singer.NewCounters(log, "record_count", 60*time.Second),
-		streams: make(map[string]*stream),
-		seq:     now().UnixNano(),
+		cfg:        cfg,
+		batchRoots: roots,
+		log:        log,
+		out:        out,
+		now:        now,
+		mark:       singer.NewWatermark(),
+		metrics:    singer.NewCounters(log, "record_count", 60*time.Second),
+		streams:    make(map[string]*stream),
+		seq:        now().UnixNano(),
 	}
 	defer t.metrics.Close()
 	defer func() {
@@ -416,7 +423,7 @@ func (t *target) batch(m *singer.Message) error {
 }
 
 func (t *target) batchFile(s *stream, m *singer.Message, entry string) error {
-	bf, err := singer.OpenBatchFile(entry, m.Encoding.Compression)
+	bf, err := t.batchRoots.Open(entry, m.Encoding.Compression)
 	if err != nil {
 		return &singer.InputError{Line: m.Line, Msg: fmt.Sprintf("BATCH for stream %q: %v", s.name, err)}
 	}

@@ -492,7 +492,7 @@ func TestErrorsCutFilesBackToTheLastEchoedState(t *testing.T) {
 		},
 		{
 			name:   "a bad BATCH file after a batch_size_rows commit inside it",
-			cfg:    map[string]any{"batch_size_rows": 2},
+			cfg:    map[string]any{"batch_size_rows": 2, "batch_roots": []string{src}},
 			input:  lines(schemaUsers, user("1"), state("1"), user("2"), `{"type":"BATCH","stream":"users","encoding":{"format":"jsonl","compression":"none"},"manifest":["`+badBatch+`"]}`),
 			stderr: "target-jsonl: error: line 5: stream \"users\": batch file SRC/bad.jsonl line 4: /id: expected integer, but got boolean\n",
 			stdout: lines(`{"n":1}`),
@@ -665,6 +665,24 @@ func TestBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeGzip(t, bad, lines(`{"id":6}`, `{"id":"7"}`))
+	// Files a BATCH must not reach: one outside the root, reached by its
+	// path, by ".." and by a symlink inside the root.
+	secretDir := t.TempDir()
+	secret := filepath.Join(secretDir, "secret.jsonl")
+	if err := os.WriteFile(secret, []byte(lines(`{"id":666}`)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, filepath.Join(src, "link.jsonl")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secretDir, filepath.Join(src, "linkdir")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(plain, filepath.Join(src, "inner-link.jsonl")); err != nil {
+		t.Fatal(err)
+	}
+	dotdot := src + "/../" + filepath.Base(secretDir) + "/secret.jsonl" // not cleaned
+	roots := map[string]any{"batch_roots": []string{src}}
 	batch := func(compression string, manifest ...string) string {
 		m, _ := json.Marshal(manifest)
 		return `{"type":"BATCH","stream":"users","encoding":{"format":"jsonl","compression":"` + compression + `"},"manifest":` + string(m) + `}`
@@ -672,6 +690,7 @@ func TestBatch(t *testing.T) {
 	schemaAny := strings.Replace(schemaUsers, `"name":{"type":["string","null"]}`, `"name":{}`, 1)
 	tests := []struct {
 		name   string
+		cfg    map[string]any // nil: roots
 		input  string
 		code   int
 		files  map[string]string
@@ -711,6 +730,53 @@ func TestBatch(t *testing.T) {
 			stderr: "target-jsonl: error: line 2: BATCH for stream \"users\": batch file SRC/users-3.jsonl: not gzip: gzip: invalid header\n",
 		},
 		{
+			name:   "a symlink inside the root to a file inside it",
+			input:  lines(schemaAny, batch("none", filepath.Join(src, "inner-link.jsonl")), state("1")),
+			files:  map[string]string{"users.jsonl": lines(`{"id":4}`, `{"id":5}`)},
+			stdout: lines(`{"n":1}`),
+		},
+		{
+			name:   "no batch_roots: every BATCH file is refused",
+			cfg:    map[string]any{},
+			input:  lines(schemaAny, user("0"), state("1"), batch("gzip", gz1), state("2")),
+			code:   1,
+			files:  map[string]string{"users.jsonl": lines(`{"id":0}`)},
+			stdout: lines(`{"n":1}`),
+			stderr: "target-jsonl: error: line 4: BATCH for stream \"users\": batch file SRC/users-1.jsonl.gz refused: BATCH files are read only from the directories in batch_roots, and it is not set (set batch_roots to the directory the tap writes them to)\n",
+		},
+		{
+			name:   "a file outside the roots",
+			input:  lines(schemaAny, user("0"), state("1"), batch("none", plain, secret), state("2")),
+			code:   1,
+			files:  map[string]string{"users.jsonl": lines(`{"id":0}`)},
+			stdout: lines(`{"n":1}`),
+			stderr: "target-jsonl: error: line 4: BATCH for stream \"users\": batch file SECRET/secret.jsonl refused: it is outside batch_roots (SRC)\n",
+		},
+		{
+			name:   "a file URL outside the roots",
+			input:  lines(schemaAny, batch("none", "file:///etc/passwd")),
+			code:   1,
+			stderr: "target-jsonl: error: line 2: BATCH for stream \"users\": batch file /etc/passwd refused: it is outside batch_roots (SRC)\n",
+		},
+		{
+			name:   "a path out of the root by ..",
+			input:  lines(schemaAny, batch("none", dotdot)),
+			code:   1,
+			stderr: "target-jsonl: error: line 2: BATCH for stream \"users\": batch file SRC/../" + filepath.Base(secretDir) + "/secret.jsonl refused: it is outside batch_roots (SRC)\n",
+		},
+		{
+			name:   "a symlink inside the root to a file outside it",
+			input:  lines(schemaAny, batch("none", "file://"+filepath.Join(src, "link.jsonl"))),
+			code:   1,
+			stderr: "target-jsonl: error: line 2: BATCH for stream \"users\": batch file SRC/link.jsonl refused: it resolves to SECRET/secret.jsonl, outside batch_roots (SRC)\n",
+		},
+		{
+			name:   "a path through a symlinked directory inside the root",
+			input:  lines(schemaAny, batch("none", filepath.Join(src, "linkdir", "secret.jsonl"))),
+			code:   1,
+			stderr: "target-jsonl: error: line 2: BATCH for stream \"users\": batch file SRC/linkdir/secret.jsonl refused: it resolves to SECRET/secret.jsonl, outside batch_roots (SRC)\n",
+		},
+		{
 			name:   "a BATCH before its SCHEMA",
 			input:  lines(batch("gzip", gz1)),
 			code:   1,
@@ -720,7 +786,11 @@ func TestBatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			r := runString(t, dir, nil, tt.input)
+			cfg := tt.cfg
+			if cfg == nil {
+				cfg = roots
+			}
+			r := runString(t, dir, cfg, tt.input)
 			if r.code != tt.code {
 				t.Errorf("exit %d, want %d", r.code, tt.code)
 			}
@@ -728,7 +798,7 @@ func TestBatch(t *testing.T) {
 			if r.stdout != tt.stdout {
 				t.Errorf("stdout %q, want %q", r.stdout, tt.stdout)
 			}
-			if got := strings.ReplaceAll(r.stderr, src, "SRC"); got != tt.stderr {
+			if got := strings.ReplaceAll(strings.ReplaceAll(r.stderr, src, "SRC"), secretDir, "SECRET"); got != tt.stderr {
 				t.Errorf("stderr:\n got %q\nwant %q", got, tt.stderr)
 			}
 		})

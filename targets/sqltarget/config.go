@@ -3,6 +3,8 @@ package sqltarget
 import (
 	"fmt"
 	"time"
+
+	"github.com/singerkit/singerkit/singer"
 )
 
 // Config holds the keys every SQL target shares (see README).
@@ -19,6 +21,7 @@ type Config struct {
 	FlatteningMaxLevel  int               `json:"flattening_max_level"`
 	PrimaryKeyRequired  bool              `json:"primary_key_required"`
 	MaxParallelFlushes  int               `json:"max_parallel_flushes"`
+	BatchRoots          []string          `json:"batch_roots"`
 }
 
 // Target is where a source schema's streams go.
@@ -60,6 +63,9 @@ func (c *Config) Validate() error {
 	}
 	if c.FlatteningMaxLevel < 0 {
 		return fmt.Errorf("flattening_max_level must be 0 or more")
+	}
+	if _, err := singer.NewBatchRoots(c.BatchRoots); err != nil {
+		return err
 	}
 	return nil
 }

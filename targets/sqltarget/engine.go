@@ -20,6 +20,8 @@ type Engine struct {
 	log    *singer.Log
 	policy FlushPolicy
 
+	batchRoots singer.BatchRoots
+
 	wm      *singer.Watermark
 	out     *singer.Encoder
 	outMu   sync.Mutex
@@ -79,8 +81,13 @@ type metaSlot struct {
 // states to out.
 func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (err error) {
 	if err := e.cfg.Validate(); err != nil {
+		var ce *singer.ConfigError
+		if errors.As(err, &ce) {
+			return err
+		}
 		return &singer.ConfigError{Problems: []string{err.Error()}}
 	}
+	e.batchRoots, _ = singer.NewBatchRoots(e.cfg.BatchRoots) // checked by Validate
 	e.out = out
 	e.wm = singer.NewWatermark()
 	e.runStart = e.now()
@@ -505,7 +512,7 @@ func (e *Engine) batchFiles(s *stream, m *singer.Message) error {
 }
 
 func (e *Engine) batchFile(s *stream, m *singer.Message, ref string) error {
-	bf, err := singer.OpenBatchFile(ref, m.Encoding.Compression)
+	bf, err := e.batchRoots.Open(ref, m.Encoding.Compression)
 	if err != nil {
 		return err
 	}

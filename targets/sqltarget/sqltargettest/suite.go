@@ -414,7 +414,7 @@ var cases = []suiteCase{
 		plainPath := filepath.Join(dir, "part-2.jsonl")
 		os.WriteFile(gzPath, gz.Bytes(), 0o600)
 		os.WriteFile(plainPath, []byte(`{"id":3,"name":"plain"}`+"\n"), 0o600)
-		r := Run(t, h, cfg, lines(
+		r := Run(t, h, with(cfg, "batch_roots", []string{dir}), lines(
 			schemaMsg("b", `"id":{"type":"integer"},"name":{"type":"string"}`, `"id"`),
 			fmt.Sprintf(`{"type":"BATCH","stream":"b","encoding":{"format":"jsonl","compression":"gzip"},"manifest":["file://%s"]}`, gzPath),
 			fmt.Sprintf(`{"type":"BATCH","stream":"b","encoding":{"format":"jsonl","compression":"none"},"manifest":[%q]}`, plainPath),
@@ -424,6 +424,45 @@ var cases = []suiteCase{
 		expectRows(t, h.Rows(t, schema, "b", []string{"id", "name"}, "id"), []string{"1|from gzip", "2|two", "3|plain"})
 		if got := strings.Join(r.States(), ","); got != `{"s":1}` {
 			t.Errorf("states %q", got)
+		}
+	}},
+	{"batch_file_outside_roots", func(t *testing.T, h Harness, cfg map[string]any, schema string) {
+		// A BATCH comes from the input: its manifest must not make the
+		// target read a file outside batch_roots (by path, by "..", or by
+		// a symlink inside a root), and without batch_roots it reads none.
+		roots, secretDir := t.TempDir(), t.TempDir()
+		secret := filepath.Join(secretDir, "secret.jsonl")
+		os.WriteFile(secret, []byte(`{"id":666,"name":"secret"}`+"\n"), 0o600)
+		link := filepath.Join(roots, "link.jsonl")
+		if err := os.Symlink(secret, link); err != nil {
+			t.Fatal(err)
+		}
+		dotdot := roots + "/../" + filepath.Base(secretDir) + "/secret.jsonl"
+		for _, c := range []struct {
+			cfg   map[string]any
+			entry string
+			want  string
+		}{
+			{with(cfg, "batch_roots", []string{roots}), "file://" + secret, "line 4: BATCH for stream \"b\": batch file " + secret + " refused: it is outside batch_roots (" + roots + ")"},
+			{with(cfg, "batch_roots", []string{roots}), dotdot, "line 4: BATCH for stream \"b\": batch file " + dotdot + " refused: it is outside batch_roots (" + roots + ")"},
+			{with(cfg, "batch_roots", []string{roots}), link, "line 4: BATCH for stream \"b\": batch file " + link + " refused: it resolves to " + secret + ", outside batch_roots (" + roots + ")"},
+			{cfg, "/etc/passwd", "line 4: BATCH for stream \"b\": batch file /etc/passwd refused: BATCH files are read only from the directories in batch_roots, and it is not set"},
+		} {
+			r := Run(t, h, c.cfg, lines(
+				schemaMsg("b", `"id":{"type":"integer"},"name":{"type":"string"}`, `"id"`),
+				rec("b", `{"id":1,"name":"one"}`),
+				state(`{"s":1}`),
+				fmt.Sprintf(`{"type":"BATCH","stream":"b","encoding":{"format":"jsonl","compression":"none"},"manifest":[%q]}`, c.entry),
+				state(`{"s":2}`),
+			))
+			expectError(t, r, c.want)
+			if n := strings.Count(r.Stderr, "error:"); n != 1 {
+				t.Errorf("stderr has %d error lines, want one:\n%s", n, r.Stderr)
+			}
+			if got := strings.Join(r.States(), ","); got != `{"s":1}` {
+				t.Errorf("states %q, want only the one before the BATCH", got)
+			}
+			expectRows(t, h.Rows(t, schema, "b", []string{"id", "name"}, "id"), []string{"1|one"})
 		}
 	}},
 	{"crash_and_resume", crashAndResume},

@@ -301,6 +301,12 @@ func TestSchemaValidationErrors(t *testing.T) {
 		{"time without zone", `{"id":1,"t":"12:30:00.5"}`, ""},
 		{"time with zone", `{"id":1,"t":"12:30:00+02:00"}`, ""},
 		{"bad time", `{"id":1,"t":"12:30"}`, `/t: '12:30' is not valid 'time'`},
+		{"end of day", `{"id":1,"t":"24:00:00"}`, ""},
+		{"end of day with zero fraction and zone", `{"id":1,"t":"24:00:00.000000+02:00"}`, ""},
+		{"after the end of day", `{"id":1,"t":"24:00:01"}`, `/t: '24:00:01' is not valid 'time'`},
+		{"after the end of day by a fraction", `{"id":1,"t":"24:00:00.5"}`, `/t: '24:00:00.5' is not valid 'time'`},
+		{"hour 25", `{"id":1,"t":"25:00:00"}`, `/t: '25:00:00' is not valid 'time'`},
+		{"end of day is not a date-time", `{"id":1,"ts":"2024-01-02T24:00:00Z"}`, `/ts: '2024-01-02T24:00:00Z' is not valid 'date-time'`},
 	}
 	var row Row
 	for _, c := range cases {

@@ -49,8 +49,13 @@ func parseTimeOfDay(b []byte) (h, m, s, nsec, offset int, ok bool) {
 	return parseClock(b, false)
 }
 
-// parsePartialTime accepts the zone as optional: hh:mm:ss[.frac] alone is
-// how taps write SQL time columns.
+// parsePartialTime is the check of format "time": RFC 3339 full-time, with
+// the zone optional (hh:mm:ss[.frac] alone is how taps write SQL time
+// columns), and with the end of the day, 24:00:00 (any zero fraction, any
+// zone), which SQL time types hold (PostgreSQL time and timetz, MySQL
+// TIME) and ISO 8601 allows. The toolkit's one rule for times of day: the
+// targets load it where the column holds it and refuse it, naming the
+// column, where it does not (BigQuery TIME).
 func parsePartialTime(b []byte) bool {
 	_, _, _, _, _, ok := parseClock(b, true)
 	return ok
@@ -64,8 +69,10 @@ func parseClock(b []byte, zoneOptional bool) (h, m, s, nsec, offset int, ok bool
 	h, ok1 = digits2(b[0:2])
 	m, ok2 = digits2(b[3:5])
 	s, ok3 = digits2(b[6:8])
-	// Seconds of 60 (leap seconds) are left to the judge.
-	if !(ok1 && ok2 && ok3) || h > 23 || m > 59 || s > 59 {
+	// Seconds of 60 (leap seconds) are left to the judge. 24:00:00 is a
+	// time of day (format "time"), not a time of a date-time.
+	endOfDay := zoneOptional && h == 24 && m == 0 && s == 0
+	if !(ok1 && ok2 && ok3) || (h > 23 && !endOfDay) || m > 59 || s > 59 {
 		return 0, 0, 0, 0, 0, false
 	}
 	i := 8
@@ -73,12 +80,14 @@ func parseClock(b []byte, zoneOptional bool) (h, m, s, nsec, offset int, ok bool
 		i++
 		k := i
 		scale := 100000000
+		nonZero := false
 		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
 			nsec += int(b[i]-'0') * scale
+			nonZero = nonZero || b[i] != '0'
 			scale /= 10
 			i++
 		}
-		if i == k {
+		if i == k || (endOfDay && nonZero) {
 			return 0, 0, 0, 0, 0, false
 		}
 	}

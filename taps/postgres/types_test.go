@@ -69,6 +69,8 @@ func TestDatatypes(t *testing.T) {
 		{"time", "time", timeSchema, "'12:34:56.789'", `"12:34:56.789"`},
 		{"timetz", "timetz", timeSchema, "'12:34:56+02'", `"12:34:56+02:00"`},
 		{"timetz minutes", "timetz", timeSchema, "'12:34:56-05:30'", `"12:34:56-05:30"`},
+		{"time end of day", "time", timeSchema, "'24:00:00'", `"24:00:00"`},
+		{"timetz end of day", "timetz", timeSchema, "'24:00:00+02'", `"24:00:00+02:00"`},
 		{"timestamp", "timestamp", dateTimeSchema, "'2024-01-02 03:04:05.123456'", `"2024-01-02T03:04:05.123456Z"`},
 		{"timestamp infinity", "timestamp", dateTimeSchema, "'infinity'", `"9999-12-31T23:59:59.999999Z"`},
 		{"timestamptz", "timestamptz", dateTimeSchema, "'2024-01-02 03:04:05+02'", `"2024-01-02T01:04:05Z"`},

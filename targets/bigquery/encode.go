@@ -326,6 +326,11 @@ func timeOfDay(v *singer.Value) (time.Time, error) {
 	if v.Kind != singer.String {
 		return time.Time{}, fmt.Errorf("%s is not a time string", sqltarget.Shown(v))
 	}
+	if bytes.HasPrefix(v.Bytes, []byte("24:00:00")) {
+		// The end of the day: format "time" accepts it (the toolkit's
+		// rule, as PostgreSQL and MySQL hold it), BigQuery's TIME does not.
+		return time.Time{}, fmt.Errorf("%s (the end of the day) is outside BigQuery's TIME range, 00:00:00 to 23:59:59.999999 (load the property as STRING with x-sql-datatype to keep it)", sqltarget.Shown(v))
+	}
 	t, err := time.Parse("15:04:05.999999999", string(v.Bytes))
 	if err != nil {
 		if t, err = time.Parse("15:04", string(v.Bytes)); err != nil {

@@ -414,7 +414,10 @@ func appendTimeOfDay(buf []byte, c *encoder, v *singer.Value) ([]byte, error) {
 			return bad()
 		}
 	}
-	if h := (s[0]-'0')*10 + s[1] - '0'; h > 24 || (s[3]-'0')*10+s[4]-'0' > 59 || (s[6]-'0')*10+s[7]-'0' > 60 {
+	// 24:00:00 is the end of the day, which TIME holds (format "time"
+	// accepts it: the toolkit's rule); nothing after it is.
+	h, m, sec := (s[0]-'0')*10+s[1]-'0', (s[3]-'0')*10+s[4]-'0', (s[6]-'0')*10+s[7]-'0'
+	if h > 24 || m > 59 || sec > 60 || (h == 24 && m+sec > 0) {
 		return bad()
 	}
 	buf = append(buf, s[:8]...)
@@ -423,6 +426,9 @@ func appendTimeOfDay(buf []byte, c *encoder, v *singer.Value) ([]byte, error) {
 	if i < len(s) && s[i] == '.' {
 		i++
 		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			if h == 24 && s[i] != '0' {
+				return bad()
+			}
 			if n < 6 {
 				buf = append(buf, s[i])
 				n++

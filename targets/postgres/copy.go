@@ -468,7 +468,9 @@ func timeOfDayMicros(v *singer.Value) (int64, error) {
 	h, ok1 := num(s[0:2])
 	m, ok2 := num(s[3:5])
 	sec, ok3 := num(s[6:8])
-	if !ok1 || !ok2 || !ok3 || h > 24 || m > 59 || sec > 60 {
+	// 24:00:00 is the end of the day, which time holds (format "time"
+	// accepts it: the toolkit's rule); nothing after it is.
+	if !ok1 || !ok2 || !ok3 || h > 24 || m > 59 || sec > 60 || (h == 24 && m+sec > 0) {
 		return 0, fmt.Errorf("%s is not a time of day (hh:mm:ss)", sqltarget.Shown(v))
 	}
 	us := ((h*60+m)*60 + sec) * 1_000_000
@@ -477,6 +479,9 @@ func timeOfDayMicros(v *singer.Value) (int64, error) {
 		i++
 		scale := int64(100000)
 		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			if h == 24 && s[i] != '0' {
+				return 0, fmt.Errorf("%s is after the end of the day (24:00:00)", sqltarget.Shown(v))
+			}
 			us += int64(s[i]-'0') * scale
 			scale /= 10
 			i++

@@ -332,3 +332,29 @@ func TestSQLDatatypeOverride(t *testing.T) {
 		t.Errorf("column types %s", types)
 	}
 }
+
+// TestTimeEndOfDay: 24:00:00, which PostgreSQL's time holds and tap-postgres
+// emits, passes validation (format "time") and lands as it is; a time after
+// it is refused.
+func TestTimeEndOfDay(t *testing.T) {
+	connect(t)
+	h := harness{}
+	cfg, schema := h.Config(t)
+	sch := `{"type":"SCHEMA","stream":"t","schema":{"type":"object","properties":{"id":{"type":"integer"},"at":{"type":["null","string"],"format":"time"}}},"key_properties":["id"]}`
+	r := sqltargettest.Run(t, h, cfg, sch+`
+{"type":"RECORD","stream":"t","record":{"id":1,"at":"24:00:00"}}
+{"type":"RECORD","stream":"t","record":{"id":2,"at":"24:00:00.000"}}
+{"type":"RECORD","stream":"t","record":{"id":3,"at":"23:59:59.999999"}}
+`)
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+	}
+	if got := h.Rows(t, schema, "t", []string{"id", "at"}, "id"); strings.Join(got, ",") != "1|24:00:00,2|24:00:00,3|23:59:59.999999" {
+		t.Errorf("rows %q", got)
+	}
+	cfg["validate_records"] = false
+	r = sqltargettest.Run(t, h, cfg, sch+"\n"+`{"type":"RECORD","stream":"t","record":{"id":4,"at":"24:00:00.5"}}`+"\n")
+	if want := `target-postgres: error: line 2: stream "t": column "at": "24:00:00.5" is after the end of the day (24:00:00)`; r.Code != 1 || strings.TrimSpace(r.Stderr) != want {
+		t.Errorf("exit %d stderr %q", r.Code, r.Stderr)
+	}
+}

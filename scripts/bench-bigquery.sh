@@ -78,13 +78,13 @@ run() {
 }
 
 start_emu -sink
-read -r sink_s sink_kb sink_b < <(run sink "{\"project\":\"bench\",\"dataset\":\"sink\",\"api_endpoint\":\"$rest\",\"storage_api_endpoint\":\"$grpc\",\"method\":\"storage_write\",\"load_method\":\"append\"}" "$stream")
+read -r sink_s sink_kb sink_b < <(run sink "{\"project\":\"bench\",\"dataset\":\"sink\",\"api_endpoint\":\"$rest\",\"emulator\":true,\"storage_api_endpoint\":\"$grpc\",\"method\":\"storage_write\",\"load_method\":\"append\"}" "$stream")
 stop_emu
 sunk=$(sed -n 's/^sunk //p' "$dir/bqemu.out")
 
 start_emu
-read -r sw_s sw_kb sw_b < <(run sw "{\"project\":\"bench\",\"dataset\":\"sw\",\"api_endpoint\":\"$rest\",\"storage_api_endpoint\":\"$grpc\",\"method\":\"storage_write\",\"load_method\":\"append\"}" "$estream")
-read -r bj_s bj_kb bj_b < <(run bj "{\"project\":\"bench\",\"dataset\":\"bj\",\"api_endpoint\":\"$rest\",\"method\":\"batch_job\",\"load_method\":\"append\"}" "$estream")
+read -r sw_s sw_kb sw_b < <(run sw "{\"project\":\"bench\",\"dataset\":\"sw\",\"api_endpoint\":\"$rest\",\"emulator\":true,\"storage_api_endpoint\":\"$grpc\",\"method\":\"storage_write\",\"load_method\":\"append\"}" "$estream")
+read -r bj_s bj_kb bj_b < <(run bj "{\"project\":\"bench\",\"dataset\":\"bj\",\"api_endpoint\":\"$rest\",\"emulator\":true,\"method\":\"batch_job\",\"load_method\":\"append\"}" "$estream")
 sw_rows=$(count sw)
 bj_rows=$(count bj)
 stop_emu

@@ -1,6 +1,7 @@
 package bigquery
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -22,10 +23,13 @@ type Config struct {
 	CredentialsPath string `json:"credentials_path"`
 	APIEndpoint     string `json:"api_endpoint"`
 	// StorageAPIEndpoint is the Storage Write API's gRPC endpoint
-	// (host:port); with it and no credentials_path the connection is
-	// plain gRPC without credentials (an emulator).
+	// (host:port), over TLS with credentials unless Emulator is set.
 	StorageAPIEndpoint string `json:"storage_api_endpoint"`
-	Method             string `json:"method"`
+	// Emulator connects to the endpoints without credentials, and to
+	// storage_api_endpoint in plaintext gRPC: a local emulator only. It
+	// is never implied by an endpoint.
+	Emulator bool   `json:"emulator"`
+	Method   string `json:"method"`
 	// ObjectColumns is how objects and arrays land: json (default) or
 	// record (RECORD and REPEATED columns, record.go).
 	ObjectColumns string                  `json:"object_columns"`
@@ -81,8 +85,33 @@ func (c *Config) check() []string {
 		problems = append(problems, fmt.Sprintf("object_columns must be json or record, not %q", c.ObjectColumns))
 	}
 	problems = append(problems, checkStreams(c.Streams)...)
+	problems = append(problems, c.checkTransport()...)
+	return problems
+}
+
+// checkTransport: credentials and encryption are never dropped because an
+// endpoint is set. Without credentials and in plaintext only with
+// emulator: true, and then never with credentials (they would travel in
+// clear to whatever answers).
+func (c *Config) checkTransport() []string {
+	var problems []string
+	if c.Emulator {
+		if c.APIEndpoint == "" {
+			problems = append(problems, "emulator: true needs api_endpoint (the emulator's REST address, such as http://127.0.0.1:9050)")
+		}
+		if c.CredentialsPath != "" {
+			problems = append(problems, "emulator: true sends no credentials and uses plaintext gRPC: remove credentials_path, or remove emulator to connect with credentials over TLS")
+		}
+		return problems
+	}
+	if strings.HasPrefix(strings.ToLower(c.APIEndpoint), "http://") {
+		problems = append(problems, fmt.Sprintf("api_endpoint %s is plain HTTP: credentials would travel in clear; use an https endpoint, or set emulator: true for a local emulator (no credentials)", c.APIEndpoint))
+	}
+	if strings.HasPrefix(strings.ToLower(c.StorageAPIEndpoint), "http://") {
+		problems = append(problems, fmt.Sprintf("storage_api_endpoint %s is plain HTTP: the Storage Write API is reached over TLS with credentials; give host:port, or set emulator: true for a local emulator (no credentials)", c.StorageAPIEndpoint))
+	}
 	if c.CredentialsPath != "" {
-		if p := checkCredentials(c.CredentialsPath); p != "" {
+		if _, p := checkCredentials(c.CredentialsPath); p != "" {
 			problems = append(problems, p)
 		}
 	}
@@ -123,31 +152,43 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// clientOptions: credentials_path, or without it application default
-// credentials; an api_endpoint without credentials (an emulator) sends no
-// credentials at all.
-func (c *Config) clientOptions() []option.ClientOption {
+// credentials: credentials_path loaded as the credentials type the file
+// declares (option.WithAuthCredentialsFile, which refuses a file of
+// another type), or none: the client then finds application default
+// credentials itself.
+func (c *Config) credentials() ([]option.ClientOption, error) {
+	if c.CredentialsPath == "" {
+		return nil, nil
+	}
+	typ, problem := checkCredentials(c.CredentialsPath)
+	if problem != "" {
+		return nil, errors.New(problem)
+	}
+	return []option.ClientOption{option.WithAuthCredentialsFile(typ, c.CredentialsPath)}, nil
+}
+
+// clientOptions: the endpoint if any, with credentials_path or application
+// default credentials; with emulator, no credentials at all.
+func (c *Config) clientOptions() ([]option.ClientOption, error) {
 	var opts []option.ClientOption
 	if c.APIEndpoint != "" {
 		opts = append(opts, option.WithEndpoint(strings.TrimRight(c.APIEndpoint, "/")))
 	}
-	switch {
-	case c.CredentialsPath != "":
-		opts = append(opts, option.WithCredentialsFile(c.CredentialsPath))
-	case c.APIEndpoint != "":
-		opts = append(opts, option.WithoutAuthentication())
+	if c.Emulator {
+		return append(opts, option.WithoutAuthentication()), nil
 	}
-	return opts
+	creds, err := c.credentials()
+	return append(opts, creds...), err
 }
 
 // storageOptions are the Storage Write client's options: the configured
-// endpoint (plain gRPC without credentials when there is no
-// credentials_path: an emulator), else BigQuery's with the credentials.
+// endpoint or BigQuery's, over TLS with the credentials; with emulator,
+// plaintext gRPC without credentials.
 func (c *Config) storageOptions() ([]option.ClientOption, error) {
 	var opts []option.ClientOption
 	if c.StorageAPIEndpoint != "" {
 		ep := storageEndpoint(c.StorageAPIEndpoint)
-		if c.CredentialsPath == "" {
+		if c.Emulator {
 			conn, err := grpc.NewClient(ep, grpc.WithTransportCredentials(insecure.NewCredentials()))
 			if err != nil {
 				return nil, fmt.Errorf("storage_api_endpoint %s: %w", c.StorageAPIEndpoint, err)
@@ -156,8 +197,6 @@ func (c *Config) storageOptions() ([]option.ClientOption, error) {
 		}
 		opts = append(opts, option.WithEndpoint(ep))
 	}
-	if c.CredentialsPath != "" {
-		opts = append(opts, option.WithCredentialsFile(c.CredentialsPath))
-	}
-	return opts, nil
+	creds, err := c.credentials()
+	return append(opts, creds...), err
 }

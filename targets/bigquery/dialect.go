@@ -31,7 +31,11 @@ type Dialect struct {
 
 // NewDialect connects a client for a config.
 func NewDialect(ctx context.Context, cfg *Config, log *singer.Log) (*Dialect, error) {
-	c, err := bigquery.NewClient(ctx, cfg.Project, cfg.clientOptions()...)
+	copts, err := cfg.clientOptions()
+	if err != nil {
+		return nil, err
+	}
+	c, err := bigquery.NewClient(ctx, cfg.Project, copts...)
 	if err != nil {
 		return nil, fmt.Errorf("creating the BigQuery client: %w", err)
 	}

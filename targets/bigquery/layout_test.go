@@ -153,7 +153,7 @@ func TestCheckCredentials(t *testing.T) {
 		{ok, ""},
 	}
 	for _, tt := range tests {
-		got := checkCredentials(tt.path)
+		_, got := checkCredentials(tt.path)
 		if got != tt.want {
 			t.Errorf("%s:\n got %s\nwant %s", tt.path, got, tt.want)
 		}

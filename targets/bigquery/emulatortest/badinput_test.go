@@ -64,12 +64,14 @@ func TestBadInput(t *testing.T) {
 		code int
 		want string
 	}{
-		{"credentials file missing", baseConfig(ds, "credentials_path", missing), stream("s", `{"type":"string"}`), 2,
+		{"credentials file missing", baseConfig(ds, "credentials_path", missing, "emulator", nil, "api_endpoint", nil), stream("s", `{"type":"string"}`), 2,
 			"target-bigquery: error: invalid config: credentials_path " + missing + " cannot be read: no such file or directory"},
-		{"credentials not JSON", baseConfig(ds, "credentials_path", notJSON), stream("s", `{"type":"string"}`), 2,
+		{"credentials not JSON", baseConfig(ds, "credentials_path", notJSON, "emulator", nil, "api_endpoint", nil), stream("s", `{"type":"string"}`), 2,
 			"target-bigquery: error: invalid config: credentials_path " + notJSON + " is not a JSON key file (it does not parse as a JSON object): download a service-account key (IAM > Service accounts > Keys > JSON) or leave credentials_path out to use application default credentials"},
-		{"credentials without type", baseConfig(ds, "credentials_path", noType), stream("s", `{"type":"string"}`), 2,
+		{"credentials without type", baseConfig(ds, "credentials_path", noType, "emulator", nil, "api_endpoint", nil), stream("s", `{"type":"string"}`), 2,
 			"target-bigquery: error: invalid config: credentials_path " + noType + ` has no "type" field: it is not a Google credentials file (expected a service-account JSON key)`},
+		{"a plain HTTP endpoint without emulator: true", baseConfig(ds, "emulator", nil), stream("s", `{"type":"string"}`), 2,
+			"target-bigquery: error: invalid config: api_endpoint " + endpoint + " is plain HTTP: credentials would travel in clear; use an https endpoint, or set emulator: true for a local emulator (no credentials)"},
 		{"dataset in another location", baseConfig(euDS, "location", "US"), stream("s", `{"type":"string"}`), 2,
 			`target-bigquery: error: preparing table for stream "s": invalid config: dataset ` + euDS + ` is in location EU, not US (the location in the config): set location to EU or use another dataset`},
 		{"RECORD column, scalar property", baseConfig(ds), stream("has_record", `{"type":"integer"}`), 1,

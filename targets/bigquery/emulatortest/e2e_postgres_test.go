@@ -103,7 +103,7 @@ INSERT INTO ` + schema + `.items VALUES
 
 	ds := dataset(t)
 	tgtCfg := filepath.Join(dir, "target.json")
-	writeJSON(t, tgtCfg, map[string]any{"project": project, "dataset": ds, "api_endpoint": endpoint,
+	writeJSON(t, tgtCfg, map[string]any{"project": project, "dataset": ds, "api_endpoint": endpoint, "emulator": true,
 		"schema_mapping": map[string]any{schema: map[string]any{"target_schema": ds}}})
 	cmd := exec.Command(tap, "--config", tapCfg, "--catalog", catPath)
 	var tapErr bytes.Buffer

@@ -81,7 +81,7 @@ func (h harness) Config(t *testing.T) (map[string]any, string) {
 	}
 	ds := fmt.Sprintf("sk_%s_%d", name, seq.Add(1))
 	t.Cleanup(func() { client.Dataset(ds).DeleteWithContents(context.Background()) })
-	cfg := map[string]any{"project": project, "dataset": ds, "api_endpoint": endpoint}
+	cfg := map[string]any{"project": project, "dataset": ds, "api_endpoint": endpoint, "emulator": true}
 	if h.method != "" {
 		cfg["method"] = h.method
 		cfg["storage_api_endpoint"] = storageEndpoint

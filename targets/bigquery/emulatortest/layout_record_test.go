@@ -27,10 +27,15 @@ func dataset(t *testing.T) string {
 	return ds
 }
 
+// baseConfig is the emulator's config plus kv; a nil value removes a key.
 func baseConfig(ds string, kv ...any) map[string]any {
-	cfg := map[string]any{"project": project, "dataset": ds, "api_endpoint": endpoint}
+	cfg := map[string]any{"project": project, "dataset": ds, "api_endpoint": endpoint, "emulator": true}
 	for i := 0; i < len(kv); i += 2 {
-		cfg[kv[i].(string)] = kv[i+1]
+		if kv[i+1] == nil {
+			delete(cfg, kv[i].(string))
+		} else {
+			cfg[kv[i].(string)] = kv[i+1]
+		}
 	}
 	return cfg
 }

@@ -251,12 +251,11 @@ func e2eChange(t *testing.T, db *sql.DB, name string) {
 	}
 }
 
-// TestEndToEndPostgres pipes tap-mysql into target-postgres and compares
-// the tables row for row; a second run after changes must leave them equal
-// again (FULL_TABLE with ACTIVATE_VERSION and hard_delete).
-func TestEndToEndPostgres(t *testing.T) {
-	db := utcDB(t)
-	name := testDB(t, db)
+// e2ePostgres readies a schema in PostgreSQL for the copy of database
+// name (on the server of dsn) and returns a connection, the schema, and the pipeline of
+// tap-mysql (with extra tap settings) into target-postgres.
+func e2ePostgres(t *testing.T, name, dsn string, tapExtra map[string]any) (*pgx.Conn, string, func()) {
+	t.Helper()
 	pgURL := os.Getenv("TEST_POSTGRES_URL")
 	if pgURL == "" {
 		pgURL = "postgres://root@127.0.0.1:5432/test?sslmode=disable"
@@ -281,30 +280,93 @@ func TestEndToEndPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _, _ = pg.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+qdst+" CASCADE") })
-	e2eSource(t, db, name)
-
-	run := e2ePipeline(t, targetpg.Spec(), map[string]any{"dsn": testConfig(t, name).DSN, "filter_dbs": []string{name}, "chunk_size": 1000},
+	tapCfg := map[string]any{"dsn": dsn, "filter_dbs": []string{name}, "chunk_size": 1000}
+	for k, v := range tapExtra {
+		tapCfg[k] = v
+	}
+	run := e2ePipeline(t, targetpg.Spec(), tapCfg,
 		map[string]any{"url": pgURL, "default_target_schema": dst, "hard_delete": true, "add_metadata_columns": true,
 			"schema_mapping": map[string]any{name: map[string]any{"target_schema": dst}}})
-	compare := func() {
-		t.Helper()
-		want := queryRows(t, func() (rowsIter, error) {
-			r, err := db.Query(`SELECT ` + sourceColumns + ` FROM ` + quoteIdent(name) + `.orders ORDER BY id`)
-			return sqlRows{r}, err
-		})
-		got := queryRows(t, func() (rowsIter, error) {
-			r, err := pg.Query(ctx, `SELECT id::text, name, amount::text, ratio::text,
-				to_char(placed AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), due::text, CASE WHEN paid THEN '1' ELSE '0' END,
-				doc::text, note, big::text, bin FROM `+pgx.Identifier{dst, "orders"}.Sanitize()+` AS o ORDER BY o.id`)
-			return pgRows{r}, err
-		})
-		compareRows(t, want, got)
-	}
+	return pg, dst, run
+}
+
+// e2eComparePostgres compares the source table with target-postgres's
+// copy, row for row.
+func e2eComparePostgres(t *testing.T, db *sql.DB, name string, pg *pgx.Conn, dst string) {
+	t.Helper()
+	want := queryRows(t, func() (rowsIter, error) {
+		r, err := db.Query(`SELECT ` + sourceColumns + ` FROM ` + quoteIdent(name) + `.orders ORDER BY id`)
+		return sqlRows{r}, err
+	})
+	got := queryRows(t, func() (rowsIter, error) {
+		r, err := pg.Query(context.Background(), `SELECT id::text, name, amount::text, ratio::text,
+			to_char(placed AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), due::text, CASE WHEN paid THEN '1' ELSE '0' END,
+			doc::text, note, big::text, bin FROM `+pgx.Identifier{dst, "orders"}.Sanitize()+` AS o ORDER BY o.id`)
+		return pgRows{r}, err
+	})
+	compareRows(t, want, got)
+}
+
+// TestEndToEndPostgres pipes tap-mysql into target-postgres and compares
+// the tables row for row; a second run after changes must leave them equal
+// again (FULL_TABLE with ACTIVATE_VERSION and hard_delete).
+func TestEndToEndPostgres(t *testing.T) {
+	db := utcDB(t)
+	name := testDB(t, db)
+	e2eSource(t, db, name)
+	pg, dst, run := e2ePostgres(t, name, testConfig(t, name).DSN, nil)
 	run()
-	compare()
+	e2eComparePostgres(t, db, name, pg, dst)
 	e2eChange(t, db, name)
 	run()
-	compare()
+	e2eComparePostgres(t, db, name, pg, dst)
+}
+
+// TestEndToEndPostgresLogBased pipes LOG_BASED tap-mysql into
+// target-postgres: after a snapshot, changes that include updates of the
+// primary key (one row, several rows in one statement, a key moved onto a
+// key freed in the same transaction) must leave the tables equal row for
+// row: the old keys deleted, not kept beside the new ones.
+func TestEndToEndPostgresLogBased(t *testing.T) {
+	// A server of its own: the binlog on, in ROW format.
+	s := startServer(t, "--log-bin=mysql-bin", "--server-id=7", "--binlog-format=ROW")
+	mc, err := mysqldrv.ParseDSN(s.dsn("root", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc.Params = map[string]string{"time_zone": "'+00:00'"}
+	db, err := sql.Open("mysql", mc.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	name := testDB(t, db)
+	e2eSource(t, db, name)
+	mc.DBName, mc.Params = name, nil
+	pg, dst, run := e2ePostgres(t, name, mc.FormatDSN(), map[string]any{"default_replication_method": "LOG_BASED", "binlog_idle_seconds": 0.5})
+	run()
+	e2eComparePostgres(t, db, name, pg, dst)
+	tbl := quoteIdent(name) + ".orders"
+	e2eChange(t, db, name)
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		`UPDATE ` + tbl + ` SET id = 100000 WHERE id = 5`,
+		`UPDATE ` + tbl + ` SET id = id + 200000, name = 'moved' WHERE id BETWEEN 10 AND 20`,
+		`DELETE FROM ` + tbl + ` WHERE id = 30`,
+		`UPDATE ` + tbl + ` SET id = 30 WHERE id = 31`,
+	} {
+		if _, err := tx.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	run()
+	e2eComparePostgres(t, db, name, pg, dst)
 }
 
 // TestEndToEndMySQL pipes tap-mysql into target-mysql (another database on

@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -355,6 +356,8 @@ type logTable struct {
 	// whether the table has it now (the row was logged before the column
 	// was added) or not (it was dropped).
 	present map[string]bool
+	// text and keyText are scratch space for value texts.
+	text, keyText []byte
 }
 
 // mapColumns maps the discovered columns onto the rows of tm. Table maps
@@ -568,7 +571,6 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 	// skip[i]: the current transaction is in stream i's GTID set.
 	skip := make([]bool, len(req.Streams))
 	var rec []byte
-	var text []byte
 	// Heartbeats keep the connection alive but are not activity: the run
 	// ends req.Idle after the last other event.
 	lastEvent := time.Now()
@@ -671,42 +673,16 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 					}
 				}
 				for r := first; r < len(e.Rows); r += step {
-					row := e.Rows[r]
-					rec = rec[:0]
-					for n, c := range ls.Columns {
-						if n == 0 {
-							rec = append(rec, '{')
-						} else {
-							rec = append(rec, ',')
-						}
-						rec = singer.AppendJSONString(rec, ls.Table.Columns[c].Name)
-						rec = append(rec, ':')
-						col := &lt.info.cols[c]
-						var v any
-						if j := lt.rowIndex[c]; j >= 0 && j < len(row) {
-							v = row[j] // else: logged before the column was added
-						}
-						text = binlogText(text[:0], v, col)
-						if v == nil {
-							rec = col.enc.appendJSON(rec, nil)
-						} else {
-							rec = col.enc.appendJSON(rec, text)
+					if step == 2 && lt.keyChanged(ls, e.Rows[r-1], e.Rows[r]) {
+						// The row left its old key: a delete of that key
+						// first, or a target merging on keys keeps it.
+						at := time.Unix(int64(ev.Header.Timestamp), 0).UTC()
+						rec = lt.record(rec[:0], ls, e.Rows[r-1], &at)
+						if err := sink.Change(si, rec); err != nil {
+							return err
 						}
 					}
-					if len(ls.Columns) == 0 {
-						rec = append(rec, '{')
-					} else {
-						rec = append(rec, ',')
-					}
-					rec = append(rec, `"`+sqltap.DeletedAtProperty+`":`...)
-					if deleted == nil {
-						rec = append(rec, "null"...)
-					} else {
-						rec = append(rec, '"')
-						rec = singer.AppendTimestamp(rec, *deleted)
-						rec = append(rec, '"')
-					}
-					rec = append(rec, '}')
+					rec = lt.record(rec[:0], ls, e.Rows[r], deleted)
 					if err := sink.Change(si, rec); err != nil {
 						return err
 					}
@@ -714,6 +690,74 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 			}
 		}
 	}
+}
+
+// record appends the JSON record of a binlog row image of stream ls, with
+// its _sdc_deleted_at.
+func (lt *logTable) record(rec []byte, ls *sqltap.LogStream, row []any, deleted *time.Time) []byte {
+	for n, c := range ls.Columns {
+		if n == 0 {
+			rec = append(rec, '{')
+		} else {
+			rec = append(rec, ',')
+		}
+		rec = singer.AppendJSONString(rec, ls.Table.Columns[c].Name)
+		rec = append(rec, ':')
+		col := &lt.info.cols[c]
+		var v any
+		if j := lt.rowIndex[c]; j >= 0 && j < len(row) {
+			v = row[j] // else: logged before the column was added
+		}
+		if v == nil {
+			rec = col.enc.appendJSON(rec, nil)
+		} else {
+			lt.text = binlogText(lt.text[:0], v, col)
+			rec = col.enc.appendJSON(rec, lt.text)
+		}
+	}
+	if len(ls.Columns) == 0 {
+		rec = append(rec, '{')
+	} else {
+		rec = append(rec, ',')
+	}
+	rec = append(rec, `"`+sqltap.DeletedAtProperty+`":`...)
+	if deleted == nil {
+		rec = append(rec, "null"...)
+	} else {
+		rec = append(rec, '"')
+		rec = singer.AppendTimestamp(rec, *deleted)
+		rec = append(rec, '"')
+	}
+	return append(rec, '}')
+}
+
+// keyChanged reports whether an update moved a row of ls to another
+// primary key: before and after are its row images.
+func (lt *logTable) keyChanged(ls *sqltap.LogStream, before, after []any) bool {
+	for _, k := range ls.Table.Keys {
+		c := ls.Table.Column(k)
+		if c < 0 {
+			continue
+		}
+		j := lt.rowIndex[c]
+		if j < 0 || j >= len(before) || j >= len(after) {
+			continue
+		}
+		b, a := before[j], after[j]
+		if (b == nil) != (a == nil) {
+			return true
+		}
+		if b == nil {
+			continue
+		}
+		col := &lt.info.cols[c]
+		lt.text = binlogText(lt.text[:0], b, col)
+		lt.keyText = binlogText(lt.keyText[:0], a, col)
+		if !bytes.Equal(lt.text, lt.keyText) {
+			return true
+		}
+	}
+	return false
 }
 
 // binlogText writes a binlog row value in the text protocol's form, so

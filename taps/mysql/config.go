@@ -153,14 +153,20 @@ func (c *Config) Connect(ctx context.Context) (*sql.DB, *sql.Conn, error) {
 		db.Close()
 		msg := singer.Redact(err.Error(), c.Password)
 		var me *mysqldrv.MySQLError
-		if errors.As(err, &me) && (me.Number == 1045 || me.Number == 1044 || me.Number == 1049 || me.Number == 1698) {
-			// Wrong password, no access or unknown database: the config is at fault.
+		if errors.As(err, &me) && me.Number == 1049 {
+			// A database that does not exist: the config is at fault (2).
+			return nil, nil, &singer.ConfigError{Problems: []string{"connecting to MySQL: " + msg}}
+		}
+		if errors.As(err, &me) && (me.Number == 1045 || me.Number == 1044 || me.Number == 1698) {
+			// Cannot authenticate (or no access yet): a runtime failure
+			// (exit 1) that a retry may get past (a password being
+			// rotated, a grant being made).
 			if me.Number == 1045 && mc.TLS == nil {
 				// MariaDB refuses a plain connection when it requires TLS
 				// (require_secure_transport, REQUIRE SSL) with this error.
 				msg += " (a server that requires TLS refuses a plain connection so too: if it does, set ssl to true and ssl_ca to the CA of its certificate)"
 			}
-			return nil, nil, &singer.ConfigError{Problems: []string{"connecting to MySQL: " + msg}}
+			return nil, nil, errors.New("connecting to MySQL: " + msg)
 		}
 		if problem := tlsProblem(err, mc, c); problem != "" {
 			return nil, nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("connecting to MySQL at %s: %s", mc.Addr, problem)}}

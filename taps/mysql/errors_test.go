@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -32,7 +33,10 @@ func TestBadConfig(t *testing.T) {
 		code   int
 		want   string
 	}{
-		{"wrong password", map[string]any{"host": host, "port": port, "user": "no_such_user_x", "password": "s3cret-pw"}, singer.ExitUsage, "connecting to MySQL: Error 1045"},
+		// Cannot reach or authenticate: exit 1 (a retry may succeed); a
+		// database that does not exist: exit 2 (the config names it).
+		{"wrong password", map[string]any{"host": host, "port": port, "user": "no_such_user_x", "password": "s3cret-pw"}, singer.ExitRuntime, "connecting to MySQL: Error 1045"},
+		{"unknown host", map[string]any{"host": "no-such-host.invalid", "port": port, "user": "u"}, singer.ExitRuntime, "connecting to MySQL at no-such-host.invalid:"},
 		{"unknown database", map[string]any{"host": host, "port": port, "user": mc.User, "password": mc.Passwd, "database": "no_such_db_x"}, singer.ExitUsage, "connecting to MySQL: Error 1049"},
 		{"bad session sql", map[string]any{"host": host, "port": port, "user": mc.User, "password": mc.Passwd, "session_sqls": []string{"SET nonsense"}}, singer.ExitUsage, `session_sqls: "SET nonsense"`},
 		{"unreachable", map[string]any{"host": "127.0.0.1", "port": 1, "user": "u"}, singer.ExitRuntime, "connecting to MySQL at 127.0.0.1:1"},
@@ -55,6 +59,37 @@ func TestBadConfig(t *testing.T) {
 			if out.Len() != 0 {
 				t.Errorf("output: %s", out.String())
 			}
+		})
+	}
+}
+
+// TestBadState: a state whose last_pk_fetched the stream's key cannot
+// hold is refused before any output, with one line naming the stream and
+// the key, exit 2.
+func TestBadState(t *testing.T) {
+	db := connect(t)
+	name := testDB(t, db)
+	mustExec(t, db, "CREATE TABLE "+quoteIdent(name)+".t (id int PRIMARY KEY, v varchar(10))")
+	dir := t.TempDir()
+	cfgPath, catPath := tapFiles(t, dir, map[string]any{"dsn": testConfig(t, name).DSN, "filter_dbs": []string{name}}, name+"-t")
+	id := name + "-t"
+	b, err := os.ReadFile(catPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(catPath, bytes.ReplaceAll(b, []byte(`"LOG_BASED"`), []byte(`"FULL_TABLE"`)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, pk, shown string }{
+		{"not a number", `"abc"`, `"abc"`},
+		{"an object", `{"n":1}`, `{"n":1}`},
+		{"an array", `[1]`, `[1]`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			state := writeConfig(t, dir, "state.json", json.RawMessage(`{"bookmarks":{"`+id+`":{"last_pk_fetched":{"id":`+c.pk+`},"version":1}}}`))
+			var out, stderr bytes.Buffer
+			code := singer.RunTap(context.Background(), Spec(), []string{"--config", cfgPath, "--catalog", catPath, "--state", state}, nil, &out, &stderr)
+			wantUsageLine(t, code, out.String(), stderr.String(), `tap-mysql: error: catalog stream "`+id+`": state bookmark last_pk_fetched: key "id" holds `+c.shown+`, which is not a value of the column (int(11)): remove the stream's bookmarks from the state to read it again from the start`)
 		})
 	}
 }

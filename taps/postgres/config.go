@@ -92,22 +92,22 @@ func (c *Config) Connect(ctx context.Context) (*pgx.Conn, error) {
 		msg := singer.Redact(err.Error(), c.Password)
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) {
-			// Wrong password, unknown user or database: the config is at fault.
+			// Cannot authenticate: a runtime failure (exit 1) that a retry
+			// may get past (a password being rotated, a role being made);
+			// a database that does not exist: the config is at fault (2).
 			switch pgErr.Code {
 			case "28P01", "28000":
-				return nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("connecting to PostgreSQL: %s (SQLSTATE %s): check user and password in the config", singer.Redact(pgErr.Message, c.Password), pgErr.Code)}}
+				return nil, fmt.Errorf("connecting to PostgreSQL: %s (SQLSTATE %s): check user and password in the config", singer.Redact(pgErr.Message, c.Password), pgErr.Code)
 			case "3D000":
 				return nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("connecting to PostgreSQL: %s (SQLSTATE %s): check dbname in the config", singer.Redact(pgErr.Message, c.Password), pgErr.Code)}}
 			}
 		}
 		// The network's own words, once (pgx lists every address it tried).
+		// A host that does not resolve cannot be reached: exit 1, as a
+		// refused connection (DNS may answer on a retry).
 		var dnsErr *net.DNSError
 		if errors.As(err, &dnsErr) {
-			p := fmt.Sprintf("connecting to PostgreSQL: host %q: %s: check host in the config", dnsErr.Name, dnsErr.Err)
-			if dnsErr.IsNotFound {
-				return nil, &singer.ConfigError{Problems: []string{p}}
-			}
-			return nil, errors.New(p)
+			return nil, fmt.Errorf("connecting to PostgreSQL: host %q: %s: check host in the config", dnsErr.Name, dnsErr.Err)
 		}
 		var opErr *net.OpError
 		if errors.As(err, &opErr) && opErr.Op == "dial" {

@@ -175,7 +175,10 @@ func TestBadInput(t *testing.T) {
 		argsFn func() []string
 		prefix bool // want is the start of the line (it holds a pid)
 	}{
-		{name: "unknown user", args: []string{"-c", badUser, "--discover"}, code: 2, want: `tap-postgres: error: invalid config: connecting to PostgreSQL: role "no_such_user_x" does not exist (SQLSTATE 28000): check user and password in the config`},
+		// Cannot reach or authenticate: exit 1 (a retry may succeed: DNS,
+		// the server, a password being rotated); a database that does not
+		// exist: exit 2 (the config names it).
+		{name: "unknown user", args: []string{"-c", badUser, "--discover"}, code: 1, want: `tap-postgres: error: connecting to PostgreSQL: role "no_such_user_x" does not exist (SQLSTATE 28000): check user and password in the config`},
 		{name: "unknown database", args: []string{"-c", badDB, "--discover"}, code: 2, want: `tap-postgres: error: invalid config: connecting to PostgreSQL: database "no_such_db_x" does not exist (SQLSTATE 3D000): check dbname in the config`},
 		{name: "config out of schema", args: []string{"-c", badKey, "--discover"}, code: 2, want: "tap-postgres: error: invalid config: itersize: must be >= 1 but found 0"},
 		{name: "no catalog", args: []string{"-c", good}, code: 2, want: "tap-postgres: error: --catalog is required: run --discover, select streams, and pass the edited catalog"},
@@ -185,8 +188,15 @@ func TestBadInput(t *testing.T) {
 		{name: "incremental without key", args: []string{"-c", good, "--catalog", logView}, code: 2, want: `tap-postgres: error: catalog stream "` + id + `": INCREMENTAL needs a replication-key (one of the stream's valid-replication-keys)`},
 		{name: "host refuses connections", args: []string{"-c", badPort, "--discover"}, code: 1,
 			want: "tap-postgres: error: connecting to PostgreSQL at 127.0.0.1:1: connect: connection refused: check host and port in the config, and that the server is running and accepts TCP connections"},
-		{name: "unknown host", before: needNXDomain, args: []string{"-c", badHost, "--discover"}, code: 2,
-			want: `tap-postgres: error: invalid config: connecting to PostgreSQL: host "no-such-host.invalid": no such host: check host in the config`},
+		{name: "unknown host", before: needNXDomain, args: []string{"-c", badHost, "--discover"}, code: 1,
+			want: `tap-postgres: error: connecting to PostgreSQL: host "no-such-host.invalid": no such host: check host in the config`},
+		// A state that cannot be used is refused before any output.
+		{name: "last_pk_fetched not of the key's type", args: []string{"-c", good, "--catalog", goodCat, "--state", write("badpk.state", `{"bookmarks":{"`+id+`":{"last_pk_fetched":{"id":"abc"},"version":1}}}`)}, code: 2,
+			want: `tap-postgres: error: catalog stream "` + id + `": state bookmark last_pk_fetched: key "id" holds "abc", which is not a value of the column (integer): remove the stream's bookmarks from the state to read it again from the start`},
+		{name: "last_pk_fetched an object", args: []string{"-c", good, "--catalog", goodCat, "--state", write("objpk.state", `{"bookmarks":{"`+id+`":{"last_pk_fetched":{"id":{"n":1}},"version":1}}}`)}, code: 2,
+			want: `tap-postgres: error: catalog stream "` + id + `": state bookmark last_pk_fetched: key "id" holds {"n":1}, which is not a value of the column (integer): remove the stream's bookmarks from the state to read it again from the start`},
+		{name: "last_pk_fetched out of range", args: []string{"-c", good, "--catalog", goodCat, "--state", write("bigpk.state", `{"bookmarks":{"`+id+`":{"last_pk_fetched":{"id":99999999999},"version":1}}}`)}, code: 2,
+			want: `tap-postgres: error: catalog stream "` + id + `": state bookmark last_pk_fetched: key "id" holds 99999999999, which is not a value of the column (integer): value "99999999999" is out of range for type integer (SQLSTATE 22003): remove the stream's bookmarks from the state to read it again from the start`},
 		{name: "missing column", args: []string{"-c", good, "--catalog", missingCol}, code: 2,
 			want: `tap-postgres: error: catalog stream "` + id + `": column "gone" is not in the table (run --discover again)`},
 		{name: "dropped replication key", args: []string{"-c", good, "--catalog", evCatPath}, code: 2,

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap"
 )
@@ -375,4 +377,26 @@ func bookmarkNumber(v any) json.Number {
 		}
 	}
 	return ""
+}
+
+// CheckKey parses each value of after as its key column's type on the
+// server, as a resumed chunk query would (a parameter compared with the
+// column), without reading a row.
+func (d *Driver) CheckKey(ctx context.Context, t *sqltap.Table, keys []int, after []any) (int, string, error) {
+	info := d.tables[t]
+	if info == nil {
+		return -1, "", fmt.Errorf("table %s was not discovered by this connection", t.TapStreamID)
+	}
+	for i, c := range keys {
+		q := "SELECT 1 FROM " + pgx.Identifier{info.ns, info.name}.Sanitize() + " WHERE " + quoteIdent(t.Columns[c].Name) + " = $1 LIMIT 0"
+		_, err := d.conn.PgConn().ExecParams(ctx, q, [][]byte{bookmarkText(after[i])}, nil, nil, nil).Close()
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22") {
+			return i, fmt.Sprintf("%s (SQLSTATE %s)", pgErr.Message, pgErr.Code), nil
+		}
+		if err != nil {
+			return -1, "", err
+		}
+	}
+	return -1, "", nil
 }

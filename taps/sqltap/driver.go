@@ -124,3 +124,16 @@ type PhysicalOrder interface {
 // position no longer means what it did (the table was rewritten since):
 // the engine then reads the table again from the start, in a new version.
 var ErrPositionStale = errors.New("the table was rewritten since the position was taken")
+
+// KeyChecker is an optional Driver ability: checking, before anything is
+// written, that a state's last_pk_fetched values are values of the key
+// columns in the database's own types (the engine itself only refuses
+// values no column holds, like objects, or text for a number), so that a
+// state that cannot be used is refused (exit 2) instead of failing the
+// first chunk's query after output began.
+type KeyChecker interface {
+	// CheckKey returns the index (into keys) of a value of after that
+	// the column keys[i] of t cannot hold, with the database's reason, or
+	// -1 when all can. err is a failure to check (the connection).
+	CheckKey(ctx context.Context, t *Table, keys []int, after []any) (bad int, reason string, err error)
+}

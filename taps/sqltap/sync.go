@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,6 +80,9 @@ func (e *Engine) Sync(ctx context.Context, catalog *singer.Catalog, state *singe
 	}
 	streams, err := e.resolve(catalog, tables, state)
 	if err != nil {
+		return err
+	}
+	if err := e.checkKeys(ctx, streams, state); err != nil {
 		return err
 	}
 	if len(streams) == 0 {
@@ -322,9 +326,13 @@ func (e *Engine) resolve(catalog *singer.Catalog, tables []*Table, state *singer
 			if pk, ok := bm[BookmarkLastPKFetched]; ok && s.method != singer.ReplicationIncremental {
 				m, isObj := pk.(map[string]any)
 				for _, k := range s.chunkKey {
-					if _, has := m[k]; !has || !isObj {
+					v, has := m[k]
+					if !has || !isObj {
 						bad("state bookmark %s does not hold key %q (a state from another tap or catalog?)", BookmarkLastPKFetched, k)
 						break
+					}
+					if c := t.Column(k); c >= 0 && !keyValueFits(&t.Columns[c], v) {
+						bad("%s", keyValueProblem(k, v, &t.Columns[c], ""))
 					}
 				}
 			}
@@ -346,6 +354,99 @@ func (e *Engine) resolve(catalog *singer.Catalog, tables []*Table, state *singer
 		return nil, &singer.UsageError{Msg: strings.Join(problems, "; ")}
 	}
 	return out, nil
+}
+
+// keyValueFits reports whether v, a last_pk_fetched value from a state,
+// can be a value of column c: never null, an object or an array, and a number
+// (or a numeral) for a numeric column. The driver may check further (see
+// KeyChecker).
+func keyValueFits(c *Column, v any) bool {
+	switch x := v.(type) {
+	case nil, map[string]any, []any:
+		// (A primary key column holds no null: a resumed read after
+		// null would find no row and take the table for read.)
+		return false
+	case string:
+		if columnIsNumeric(c) {
+			_, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+			return err == nil
+		}
+	case bool:
+		return !columnIsNumeric(c)
+	}
+	return true
+}
+
+func columnIsNumeric(c *Column) bool {
+	var s struct {
+		Type any `json:"type"`
+	}
+	if json.Unmarshal(c.Schema, &s) != nil {
+		return false
+	}
+	types, _ := s.Type.([]any)
+	if t, ok := s.Type.(string); ok {
+		types = []any{t}
+	}
+	numeric := false
+	for _, t := range types {
+		switch t {
+		case "integer", "number":
+			numeric = true
+		case "null":
+		default:
+			return false
+		}
+	}
+	return numeric
+}
+
+// keyValueProblem is the line for a last_pk_fetched value the key column
+// cannot hold; detail is the database's reason, if any.
+func keyValueProblem(key string, v any, c *Column, detail string) string {
+	shown, err := json.Marshal(v)
+	if err != nil {
+		shown = []byte(fmt.Sprint(v))
+	}
+	if detail != "" {
+		detail = ": " + detail
+	}
+	return fmt.Sprintf("state bookmark %s: key %q holds %s, which is not a value of the column (%s)%s: remove the stream's bookmarks from the state to read it again from the start", BookmarkLastPKFetched, key, shown, c.SQLType, detail)
+}
+
+// checkKeys asks a KeyChecker driver whether the last_pk_fetched of each
+// stream that resumes a table read is usable, all problems at once.
+func (e *Engine) checkKeys(ctx context.Context, streams []*stream, state *singer.State) error {
+	kc, ok := e.Driver.(KeyChecker)
+	if !ok {
+		return nil
+	}
+	var problems []string
+	for _, s := range streams {
+		if s.method == singer.ReplicationIncremental || len(s.keys) == 0 {
+			continue
+		}
+		pk, ok := state.Bookmarks[s.table.TapStreamID][BookmarkLastPKFetched].(map[string]any)
+		if !ok {
+			continue
+		}
+		after := make([]any, len(s.chunkKey))
+		for i, k := range s.chunkKey {
+			after[i] = pk[k]
+		}
+		bad, reason, err := kc.CheckKey(ctx, s.table, s.keys, after)
+		if err != nil {
+			return fmt.Errorf("stream %q: checking the state's %s: %w", s.table.TapStreamID, BookmarkLastPKFetched, err)
+		}
+		if bad >= 0 {
+			c := &s.table.Columns[s.keys[bad]]
+			problems = append(problems, fmt.Sprintf("catalog stream %q: ", s.table.TapStreamID)+keyValueProblem(c.Name, after[bad], c, reason))
+		}
+	}
+	if len(problems) > 0 {
+		return &singer.UsageError{Msg: strings.Join(problems, "; ")}
+	}
+	return nil
 }
 
 func writeState(out *singer.Encoder, state *singer.State) error {

@@ -192,6 +192,7 @@ type envelope struct {
 	hasKeys                                                                                 bool
 	it                                                                                      objectIter
 	resumed                                                                                 bool
+	members                                                                                 keySet // the keys read: none may come twice
 }
 
 func (d *Decoder) parse(line []byte) error {
@@ -202,7 +203,7 @@ func (d *Decoder) parse(line []byte) error {
 		return d.fail(line, "not a JSON object: a Singer message must be one JSON object per line")
 	}
 	env := &d.env
-	*env = envelope{line: line}
+	*env = envelope{line: line, members: keySet{keys: env.members.keys[:0]}}
 	env.it.start(line, i)
 	paused, err := d.scanEnvelope(env)
 	if err != nil {
@@ -259,6 +260,9 @@ func (d *Decoder) scanEnvelope(env *envelope) (paused bool, err error) {
 		if !ok {
 			break
 		}
+		if env.members.add(key, esc) {
+			return false, d.fail(line, "invalid JSON: %v", duplicateKey(line, it.keyOff, it.keyOff+len(key)+2, esc))
+		}
 		if esc {
 			key = appendUnescaped(nil, key)
 		}
@@ -272,9 +276,6 @@ func (d *Decoder) scanEnvelope(env *envelope) (paused bool, err error) {
 				if err != nil {
 					return false, d.fail(line, "invalid JSON: %v", err)
 				}
-				if env.resumed {
-					return false, d.fail(line, `invalid JSON: "record" appears twice in the message`)
-				}
 				env.record = line[it.i:end]
 				it.i = end
 				continue
@@ -286,19 +287,10 @@ func (d *Decoder) scanEnvelope(env *envelope) (paused bool, err error) {
 		}
 		switch {
 		case bytes.Equal(key, keyType):
-			if env.resumed {
-				return false, d.fail(line, `invalid JSON: "type" appears twice in the message`)
-			}
 			env.typ = raw
 		case bytes.Equal(key, keyStream):
-			if env.resumed {
-				return false, d.fail(line, `invalid JSON: "stream" appears twice in the message`)
-			}
 			env.stream = raw
 		case bytes.Equal(key, keyRecord):
-			if env.resumed {
-				return false, d.fail(line, `invalid JSON: "record" appears twice in the message`)
-			}
 			env.record = raw
 		case bytes.Equal(key, keySchema):
 			env.schema = raw

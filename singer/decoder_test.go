@@ -87,6 +87,14 @@ func TestDecoderErrors(t *testing.T) {
 		{"invalid utf8", "{\"type\":\"RECORD\",\"stream\":\"s\",\"record\":{\"a\":\"\xff\"}}", `line 1: invalid JSON: invalid UTF-8 byte 0xff in string at byte 46`},
 		{"activate without version", `{"type":"ACTIVATE_VERSION","stream":"s"}`, `line 1: ACTIVATE_VERSION for stream "s" has no "version"`},
 		{"trailing data", `{"type":"STATE","value":{}} x`, `line 1: invalid JSON: unexpected data after the message at byte 29`},
+		{"type twice", `{"type":"RECORD","type":"RECORD","stream":"s","record":{"a":1}}`, `line 1: invalid JSON: duplicate key "type" at byte 18`},
+		{"type twice, other value", `{"type":"STATE","value":{},"type":"RECORD","stream":"s","record":{}}`, `line 1: invalid JSON: duplicate key "type" at byte 28`},
+		{"unknown envelope key twice", `{"type":"STATE","x":1,"value":{},"x":2}`, `line 1: invalid JSON: duplicate key "x" at byte 34`},
+		{"record property twice", `{"type":"RECORD","stream":"s","record":{"id":2,"a":"x","a":"y"}}`, `line 1: invalid JSON: duplicate key "a" at byte 56`},
+		{"nested property twice", `{"type":"RECORD","stream":"s","record":{"id":2,"o":{"b":1,"c":[{"d":1,"d":2}]}}}`, `line 1: invalid JSON: duplicate key "d" at byte 71`},
+		{"escaped key twice", `{"type":"RECORD","stream":"s","record":{"a":1,"\u0061":2}}`, `line 1: invalid JSON: duplicate key "a" at byte 47`},
+		{"schema type twice", `{"type":"SCHEMA","stream":"s","schema":{"type":"object","type":"string"},"key_properties":[]}`, `line 1: invalid JSON: duplicate key "type" at byte 57`},
+		{"state key twice", `{"type":"STATE","value":{"bookmarks":{},"bookmarks":{}}}`, `line 1: invalid JSON: duplicate key "bookmarks" at byte 41`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -284,6 +284,8 @@ func skipValueDepth(b []byte, i, depth int) (int, error) {
 		if j < len(b) && b[j] == '}' {
 			return j + 1, nil
 		}
+		var small [8][]byte
+		keys := keySet{keys: small[:0]}
 		for {
 			if j >= len(b) {
 				return 0, syntaxErr(j, "unexpected end of input in an object (truncated line?)")
@@ -291,9 +293,12 @@ func skipValueDepth(b []byte, i, depth int) (int, error) {
 			if b[j] != '"' {
 				return 0, syntaxErr(j, "invalid character %q where an object key was expected", b[j])
 			}
-			end, _, err := scanString(b, j)
+			end, esc, err := scanString(b, j)
 			if err != nil {
 				return 0, err
+			}
+			if keys.add(b[j+1:end-1], esc) {
+				return 0, duplicateKey(b, j, end, esc)
 			}
 			j = skipWS(b, end)
 			if j >= len(b) {
@@ -359,6 +364,58 @@ func skipValueDepth(b []byte, i, depth int) (int, error) {
 	}
 }
 
+// keySet finds a key written twice in one JSON object. RFC 8259 leaves
+// such objects to each implementation (encoding/json keeps the last value,
+// others the first); every binary rejects them instead, naming the key, so
+// that a checker, a file target and a database target can never read one
+// line three ways. Keys compare unescaped ("a" and "\u0061" are one key).
+type keySet struct {
+	keys [][]byte // raw bodies, or unescaped copies of keys with escapes
+	big  map[string]struct{}
+}
+
+// keySetLinear is how many keys are compared one by one before a map
+// takes over, so a huge object is not quadratic.
+const keySetLinear = 32
+
+// add records a key (its raw body between the quotes; esc when it holds
+// escapes) and reports whether the object already had it.
+func (s *keySet) add(key []byte, esc bool) (dup bool) {
+	if esc {
+		key = appendUnescaped(nil, key)
+	}
+	if s.big == nil {
+		for _, k := range s.keys {
+			if string(k) == string(key) {
+				return true
+			}
+		}
+		if len(s.keys) < keySetLinear {
+			s.keys = append(s.keys, key)
+			return false
+		}
+		s.big = make(map[string]struct{}, 2*keySetLinear)
+		for _, k := range s.keys {
+			s.big[string(k)] = struct{}{}
+		}
+	}
+	if _, ok := s.big[string(key)]; ok {
+		return true
+	}
+	s.big[string(key)] = struct{}{}
+	return false
+}
+
+// duplicateKey is the error for the key at b[start:end] (quotes included)
+// that its object already had.
+func duplicateKey(b []byte, start, end int, esc bool) error {
+	key := b[start+1 : end-1]
+	if esc {
+		key = appendUnescaped(nil, key)
+	}
+	return syntaxErr(start, "duplicate key %q", key)
+}
+
 // skipContainerFast finds the end of the object or array at b[i] by
 // matching brackets outside strings, without checking the grammar. Callers
 // use it only for values that a full parse checks afterwards (a RECORD that
@@ -418,6 +475,7 @@ type objectIter struct {
 	b      []byte
 	i      int
 	n      int // members seen
+	keyOff int // where the key next returned starts (its opening quote)
 	err    error
 	expect string // the key likely next (plain: see plainKey); "" for none
 }
@@ -489,6 +547,7 @@ func (it *objectIter) next() (key []byte, keyEsc bool, valOff int, ok bool) {
 		}
 	}
 	key = b[j+1 : end-1]
+	it.keyOff = j
 	j = skipWS(b, end)
 	if j >= len(b) || b[j] != ':' {
 		if j >= len(b) {

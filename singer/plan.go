@@ -577,7 +577,11 @@ func (p *Plan) walkObject(n *node, b []byte, i int, row *Row, extract bool, dept
 	valid = !n.deferAll && (n.types == 0 || n.types&tObject != 0) && !n.hasEnum
 	var it objectIter
 	it.start(b, i)
-	var seen uint64
+	// present has a bit per property (the first 64) met in this object;
+	// other keys go to others. A key met twice is an error.
+	var seen, present uint64
+	var small [8][]byte
+	others := keySet{keys: small[:0]}
 	hint := 0
 	for {
 		it.expect = ""
@@ -600,6 +604,17 @@ func (p *Plan) walkObject(n *node, b []byte, i int, row *Row, extract bool, dept
 			} else {
 				pr = n.props[string(key)]
 			}
+		}
+		if pr == nil || pr.idx >= 64 {
+			if others.add(key, esc) {
+				return 0, false, duplicateKey(b, it.keyOff, it.keyOff+len(key)+2, esc)
+			}
+		} else {
+			bit := uint64(1) << uint(pr.idx)
+			if present&bit != 0 {
+				return 0, false, duplicateKey(b, it.keyOff, it.keyOff+len(key)+2, esc)
+			}
+			present |= bit
 		}
 		if pr == nil {
 			var v bool

@@ -437,3 +437,38 @@ func TestDaysFromCivil(t *testing.T) {
 		t.Errorf("date-time: %v", got)
 	}
 }
+
+// A key written twice in one object is an error of the plan, with the key,
+// whatever the key is to the schema (a column, a flattened object's
+// property, an undeclared property, an escaped spelling), so a target that
+// reads records through the plan alone rejects them as the decoder does.
+func TestPlanRejectsDuplicateKeys(t *testing.T) {
+	schema := `{"type":"object","properties":{"id":{"type":"integer"},"a":{"type":"string"},"o":{"type":"object","properties":{"b":{"type":"integer"}}},"j":{}}}`
+	cases := []struct{ name, rec, want string }{
+		{"column twice", `{"id":1,"a":"x","a":"y"}`, `record is not valid JSON: duplicate key "a" at byte 17`},
+		{"column twice, other type", `{"a":"x","id":1,"a":2}`, `record is not valid JSON: duplicate key "a" at byte 17`},
+		{"undeclared twice", `{"id":1,"z":1,"z":2}`, `record is not valid JSON: duplicate key "z" at byte 15`},
+		{"escaped spelling", `{"id":1,"\u0061":"x","a":"y"}`, `record is not valid JSON: duplicate key "a" at byte 22`},
+		{"nested object", `{"id":1,"o":{"b":1,"b":2}}`, `record is not valid JSON: duplicate key "b" at byte 20`},
+		{"inside a JSON value", `{"id":1,"j":{"k":[{"m":1,"m":1}]}}`, `record is not valid JSON: duplicate key "m" at byte 26`},
+	}
+	for _, flatten := range []int{0, 1} {
+		s, err := CompileSchema([]byte(schema), SchemaOptions{FlattenDepth: flatten})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cases {
+			var row Row
+			for _, validate := range []bool{true, false} {
+				err := s.Decode([]byte(c.rec), &row, validate)
+				if err == nil || err.Error() != c.want {
+					t.Errorf("flatten %d, validate %v, %s: %v, want %s", flatten, validate, c.name, err, c.want)
+				}
+			}
+		}
+		var row Row
+		if err := s.Decode([]byte(`{"id":1,"a":"x","o":{"b":1},"z":1,"j":{"k":1}}`), &row, true); err != nil {
+			t.Errorf("flatten %d: distinct keys: %v", flatten, err)
+		}
+	}
+}

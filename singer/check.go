@@ -117,6 +117,7 @@ type streamCheck struct {
 	schema      *Schema // nil when the latest SCHEMA was invalid
 	properties  int
 	keys        []string
+	keyCols     []int // plan columns of the keys that are properties
 	firstState  json.RawMessage
 	row         Row
 	awaitsState bool
@@ -138,7 +139,8 @@ const checkCtxEvery = 4096
 
 // Check reads a Singer stream from r and checks it for conformance: every
 // line must decode as a Singer message (Decoder rules), every RECORD must
-// follow a SCHEMA of its stream and validate against it, every schema must
+// follow a SCHEMA of its stream, validate against it and hold a non-null
+// value for each key property (what every target refuses), every schema must
 // compile and its key_properties and bookmark_properties must name its
 // top-level properties, and the input must hold at least one message. Unlike
 // a Decoder it never stops at a problem: it reads the whole input and lists
@@ -249,6 +251,8 @@ func (c *checker) message(m *Message) {
 		if st.schema != nil {
 			if err := st.schema.Decode(m.Record, &st.row, true); err != nil {
 				c.rep.violation(m.Line, m.Stream, err.Error())
+			} else if msg := st.schema.MissingKey(st.keyCols, &st.row); msg != "" {
+				c.rep.violation(m.Line, m.Stream, msg)
 			}
 		}
 		if m.TimeExtracted != nil {
@@ -281,9 +285,12 @@ func (c *checker) schema(m *Message) {
 	st.schema = s
 	props, _ := s.Doc["properties"].(map[string]any)
 	st.properties = len(props)
+	st.keyCols = st.keyCols[:0]
 	for _, k := range m.KeyProperties {
 		if _, ok := props[k]; !ok {
 			c.rep.violation(m.Line, m.Stream, fmt.Sprintf("key_properties names %q, which is not a top-level property of the schema", k))
+		} else if cols, err := s.KeyColumns([]string{k}); err == nil {
+			st.keyCols = append(st.keyCols, cols...)
 		}
 	}
 	for _, k := range m.BookmarkProperties {

@@ -145,6 +145,24 @@ line 2: not a JSON object: a Singer message must be one JSON object per line (li
 `,
 		},
 		{
+			name:     "key property missing or null, as every target refuses it",
+			input:    jsonl(strings.Replace(usersSchema, `"id":{"type":"integer"}`, `"id":{"type":["null","integer"]}`, 1), `{"type":"RECORD","stream":"users","record":{"name":"n"}}`, `{"type":"RECORD","stream":"users","record":{"id":null,"name":"n"}}`, userRecord("3"), usersState),
+			wantCode: 1,
+			want: fmt.Sprintf(head, "5 lines", "5 messages") + fmt.Sprintf(usersLine, "3 records") + `FAIL: 2 violations
+line 2: users: key property "id" is missing or null
+line 3: users: key property "id" is missing or null
+`,
+		},
+		{
+			name:     "duplicate keys in the envelope and in the record",
+			input:    jsonl(usersSchema, `{"type":"RECORD","type":"RECORD","stream":"users","record":{"id":1,"name":"n"}}`, `{"type":"RECORD","stream":"users","record":{"id":2,"name":"n","name":"m"}}`, usersState),
+			wantCode: 1,
+			want: fmt.Sprintf(head, "4 lines", "2 messages") + "stream users: 0 records, 2 properties, key [id], 1 schema, first state {\"bookmarks\":{\"users\":{\"id\":1}}}, last state {\"bookmarks\":{\"users\":{\"id\":1}}}\n" + `FAIL: 2 violations
+line 2: invalid JSON: duplicate key "type" at byte 18 (line starts "{\"type\":\"RECORD\",\"type\":\"RECORD\",\"stream\":\"users\",\"record\":{"...)
+line 3: invalid JSON: duplicate key "name" at byte 63 (line starts "{\"type\":\"RECORD\",\"stream\":\"users\",\"record\":{\"id\":2,\"name\":\"n"...)
+`,
+		},
+		{
 			name:     "record before its schema",
 			input:    jsonl(userRecord("1"), usersSchema, userRecord("2"), usersState),
 			wantCode: 1,

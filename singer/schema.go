@@ -308,3 +308,43 @@ func (s *Schema) Decode(record []byte, row *Row, validate bool) error {
 	row.Judged = true
 	return s.JudgeRaw(record)
 }
+
+// KeyColumns returns the plan columns of a stream's key properties, in
+// their order. A key that is not a top-level property of the schema (or
+// lies inside a flattened object) is an error.
+func (s *Schema) KeyColumns(keys []string) ([]int, error) {
+	cols := make([]int, len(keys))
+	for i, k := range keys {
+		cols[i] = -1
+		for j, c := range s.Plan.Columns {
+			if len(c.Path) == 1 && c.Name == k {
+				cols[i] = j
+				break
+			}
+		}
+		if cols[i] < 0 {
+			return nil, fmt.Errorf("key property %q is not a property of the schema (or is inside a flattened object)", k)
+		}
+	}
+	return cols, nil
+}
+
+// MissingKey checks a decoded record's key values: every key property
+// must be present and not null, since a key identifies the row a record
+// updates. It returns the message every binary gives for the first key
+// that is not ("" when all are): the SQL targets and target-jsonl refuse
+// such a record, and singer check flags it.
+func (s *Schema) MissingKey(cols []int, row *Row) string {
+	for _, c := range cols {
+		if row.Values[c].Kind <= Null {
+			return MissingKeyMessage(s.Plan.Columns[c].Name)
+		}
+	}
+	return ""
+}
+
+// MissingKeyMessage is the one text for a record without a value for the
+// key property prop.
+func MissingKeyMessage(prop string) string {
+	return fmt.Sprintf("key property %q is missing or null", prop)
+}

@@ -83,6 +83,7 @@ type target struct {
 type stream struct {
 	name    string
 	schema  *singer.Schema
+	keyCols []int // the plan columns of the key properties
 	row     singer.Row
 	mark    *singer.StreamMark
 	count   *singer.Counter
@@ -201,6 +202,10 @@ func (t *target) schema(m *singer.Message) error {
 	if err != nil {
 		return &singer.InputError{Line: m.Line, Msg: fmt.Sprintf("stream %q: %v", m.Stream, err)}
 	}
+	keyCols, err := compiled.KeyColumns(m.KeyProperties)
+	if err != nil {
+		return &singer.InputError{Line: m.Line, Msg: fmt.Sprintf("stream %q: %v", m.Stream, err)}
+	}
 	if s == nil {
 		s = &stream{name: m.Stream, mark: t.mark.Stream(m.Stream), count: t.metrics.For(m.Stream)}
 		t.streams[m.Stream] = s
@@ -213,17 +218,21 @@ func (t *target) schema(m *singer.Message) error {
 			return err
 		}
 	}
-	s.schema = compiled
+	s.schema, s.keyCols = compiled, keyCols
 	return nil
 }
 
 // record validates and appends one record: a RECORD message's, or a line
 // of a BATCH file (bf, named in errors).
 func (t *target) record(s *stream, m *singer.Message, rec []byte, bf *singer.BatchFile) error {
-	if t.cfg.ValidateRecords {
-		if err := s.schema.Decode(rec, &s.row, true); err != nil {
-			return recordError(s, m, bf, err)
-		}
+	// Decoded even without validation: a record with a key twice or
+	// without a key value is refused by every target (DESIGN: one rule for
+	// the same input everywhere).
+	if err := s.schema.Decode(rec, &s.row, t.cfg.ValidateRecords); err != nil {
+		return recordError(s, m, bf, err)
+	}
+	if msg := s.schema.MissingKey(s.keyCols, &s.row); msg != "" {
+		return recordError(s, m, bf, errors.New(msg))
 	}
 	if s.file == nil {
 		if err := t.open(s); err != nil {

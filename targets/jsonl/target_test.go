@@ -389,6 +389,36 @@ func TestErrorsCutFilesBackToTheLastEchoedState(t *testing.T) {
 			},
 		},
 		{
+			name:   "key property missing, with or without validation: refused as by every target",
+			cfg:    map[string]any{"validate_records": false},
+			input:  lines(schemaUsers, user("1"), state("1"), `{"type":"RECORD","stream":"users","record":{"name":"n"}}`),
+			stderr: "target-jsonl: error: line 4: stream \"users\": key property \"id\" is missing or null\n",
+			stdout: lines(`{"n":1}`),
+			files:  map[string]string{"users.jsonl": lines(`{"id":1}`)},
+		},
+		{
+			name:   "key property null",
+			input:  lines(strings.Replace(schemaUsers, `"id":{"type":"integer"}`, `"id":{"type":["integer","null"]}`, 1), user("1"), state("1"), user("null")),
+			stderr: "target-jsonl: error: line 4: stream \"users\": key property \"id\" is missing or null\n",
+			stdout: lines(`{"n":1}`),
+			files:  map[string]string{"users.jsonl": lines(`{"id":1}`)},
+		},
+		{
+			name:   "a property twice in a record",
+			input:  lines(schemaUsers, user("1"), state("1"), `{"type":"RECORD","stream":"users","record":{"id":2,"name":"a","name":"b"}}`),
+			stderr: "target-jsonl: error: line 4: invalid JSON: duplicate key \"name\" at byte 63 (line starts \"{\\\"type\\\":\\\"RECORD\\\",\\\"stream\\\":\\\"users\\\",\\\"record\\\":{\\\"id\\\":2,\\\"name\\\":\\\"a\"...)\n",
+			stdout: lines(`{"n":1}`),
+			files:  map[string]string{"users.jsonl": lines(`{"id":1}`)},
+		},
+		{
+			name:   "a property twice in a BATCH file's record",
+			cfg:    map[string]any{"validate_records": false},
+			input:  lines(schemaUsers, user("1"), state("1"), `{"type":"BATCH","stream":"users","encoding":{"format":"jsonl","compression":"none"},"manifest":["`+dupBatch(t)+`"]}`),
+			stderr: "target-jsonl: error: line 4: stream \"users\": batch file " + dupBatch(t) + " line 1: record is not valid JSON: duplicate key \"id\" at byte 9\n",
+			stdout: lines(`{"n":1}`),
+			files:  map[string]string{"users.jsonl": lines(`{"id":1}`)},
+		},
+		{
 			name:   "records a batch_size_rows commit made durable after the last state are cut",
 			cfg:    map[string]any{"batch_size_rows": 2},
 			input:  lines(schemaUsers, user("1"), state("1"), user("2"), user("3"), user("4"), user("true")),
@@ -809,7 +839,7 @@ func TestMetadataColumns(t *testing.T) {
 	dir := t.TempDir()
 	input := lines(schemaUsers,
 		`{"type":"RECORD","stream":"users","record":{"id":1,"name":"a"},"time_extracted":"2024-01-01T10:00:00.5+02:00","version":1700000000000}`,
-		`{"type":"RECORD","stream":"users","record":{}}`,
+		`{"type":"RECORD","stream":"users","record":{"id":2}}`,
 		`{"type":"RECORD","stream":"users","record":{"id":3,"_sdc_sequence":1,"_sdc_deleted_at":"2024-01-01T00:00:00Z"}}`,
 		`{"type":"RECORD","stream":"users","record":{ "id" : 4 }}`,
 	)
@@ -820,7 +850,7 @@ func TestMetadataColumns(t *testing.T) {
 	const received = `"_sdc_received_at":"2024-01-02T03:04:05.000000Z"`
 	checkFiles(t, dir, map[string]string{"users.jsonl": lines(
 		`{"id":1,"name":"a","_sdc_extracted_at":"2024-01-01T08:00:00.500000Z",`+received+`,"_sdc_sequence":1704164645000000000,"_sdc_table_version":1700000000000}`,
-		`{"_sdc_extracted_at":null,`+received+`,"_sdc_sequence":1704164645000000001,"_sdc_table_version":null}`,
+		`{"id":2,"_sdc_extracted_at":null,`+received+`,"_sdc_sequence":1704164645000000001,"_sdc_table_version":null}`,
 		`{"id":3,"_sdc_deleted_at":"2024-01-01T00:00:00Z","_sdc_extracted_at":null,`+received+`,"_sdc_sequence":1704164645000000002,"_sdc_table_version":null}`,
 		`{ "id" : 4 ,"_sdc_extracted_at":null,`+received+`,"_sdc_sequence":1704164645000000003,"_sdc_table_version":null}`,
 	)})
@@ -1139,4 +1169,14 @@ func BenchmarkRecords(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)*100000/b.Elapsed().Seconds(), "records/s")
+}
+
+// dupBatch writes a BATCH file whose one record has "id" twice.
+func dupBatch(t *testing.T) string {
+	p := filepath.Join(os.TempDir(), "target-jsonl-dup-"+strings.ReplaceAll(t.Name(), "/", "_")+".jsonl")
+	if err := os.WriteFile(p, []byte(`{"id":1,"id":2}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(p) })
+	return p
 }

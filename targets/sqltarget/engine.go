@@ -215,7 +215,7 @@ func (e *Engine) record(s *stream, rec []byte, m *singer.Message, line int64, fi
 	copy(vals, s.row.Values)
 	for _, k := range s.keyIdx {
 		if vals[k].Kind <= singer.Null {
-			return fmt.Errorf("line %d: stream %q: key property %q is missing or null", line, s.name, s.table.Columns[k].Property)
+			return fmt.Errorf("line %d: stream %q: %s", line, s.name, singer.MissingKeyMessage(s.table.Columns[k].Property))
 		}
 	}
 	if len(s.meta) > 0 {

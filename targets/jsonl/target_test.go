@@ -345,6 +345,10 @@ func TestStateOnlyAfterItsRecordsAreOnDisk(t *testing.T) {
 // is what was on disk when the last state was echoed.
 func TestErrorsCutFilesBackToTheLastEchoedState(t *testing.T) {
 	src := t.TempDir()
+	dupBatch := filepath.Join(src, "dup.jsonl") // one record with "id" twice
+	if err := os.WriteFile(dupBatch, []byte(lines(`{"id":1,"id":2}`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	badBatch := filepath.Join(src, "bad.jsonl")
 	if err := os.WriteFile(badBatch, []byte(lines(`{"id":5}`, `{"id":6}`, `{"id":7}`, `{"id":false}`)), 0o644); err != nil {
 		t.Fatal(err)
@@ -412,9 +416,9 @@ func TestErrorsCutFilesBackToTheLastEchoedState(t *testing.T) {
 		},
 		{
 			name:   "a property twice in a BATCH file's record",
-			cfg:    map[string]any{"validate_records": false},
-			input:  lines(schemaUsers, user("1"), state("1"), `{"type":"BATCH","stream":"users","encoding":{"format":"jsonl","compression":"none"},"manifest":["`+dupBatch(t)+`"]}`),
-			stderr: "target-jsonl: error: line 4: stream \"users\": batch file " + dupBatch(t) + " line 1: record is not valid JSON: duplicate key \"id\" at byte 9\n",
+			cfg:    map[string]any{"validate_records": false, "batch_roots": []string{src}},
+			input:  lines(schemaUsers, user("1"), state("1"), `{"type":"BATCH","stream":"users","encoding":{"format":"jsonl","compression":"none"},"manifest":["`+dupBatch+`"]}`),
+			stderr: "target-jsonl: error: line 4: stream \"users\": batch file SRC/dup.jsonl line 1: record is not valid JSON: duplicate key \"id\" at byte 9\n",
 			stdout: lines(`{"n":1}`),
 			files:  map[string]string{"users.jsonl": lines(`{"id":1}`)},
 		},
@@ -1169,14 +1173,4 @@ func BenchmarkRecords(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)*100000/b.Elapsed().Seconds(), "records/s")
-}
-
-// dupBatch writes a BATCH file whose one record has "id" twice.
-func dupBatch(t *testing.T) string {
-	p := filepath.Join(os.TempDir(), "target-jsonl-dup-"+strings.ReplaceAll(t.Name(), "/", "_")+".jsonl")
-	if err := os.WriteFile(p, []byte(`{"id":1,"id":2}`+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(p) })
-	return p
 }

@@ -70,6 +70,11 @@ type stream struct {
 	rr       int // round robin over loaders for parallel appends
 	counter  *singer.Counter
 	planCols int
+	// The last time_extracted read and its parsed time: taps stamp many
+	// records with the same one.
+	extractedRaw []byte
+	extracted    time.Time
+	hasExtracted bool
 }
 
 type metaSlot struct {
@@ -211,6 +216,9 @@ func (e *Engine) record(s *stream, rec []byte, m *singer.Message, line int64, fi
 	} else if err := s.schema.Decode(rec, &s.row, e.cfg.validate()); err != nil {
 		return fmt.Errorf("line %d: stream %q: record does not match its schema: %v", line, s.name, err)
 	}
+	if err := s.readExtracted(m); err != nil {
+		return fmt.Errorf("line %d: stream %q: %v", line, s.name, err)
+	}
 	vals := s.vals
 	copy(vals, s.row.Values)
 	for _, k := range s.keyIdx {
@@ -244,6 +252,27 @@ func (e *Engine) record(s *stream, rec []byte, m *singer.Message, line int64, fi
 	return nil
 }
 
+// readExtracted parses the record's time_extracted: one that is not an
+// RFC 3339 timestamp is refused, as singer check flags it, whether or not
+// a _sdc_extracted_at column would hold it.
+func (s *stream) readExtracted(m *singer.Message) error {
+	if m == nil || m.TimeExtracted == nil {
+		s.hasExtracted = false
+		return nil
+	}
+	if s.extractedRaw != nil && string(m.TimeExtracted) == string(s.extractedRaw) {
+		s.hasExtracted = true
+		return nil
+	}
+	t, ok, err := m.ExtractedAt()
+	if err != nil {
+		return err
+	}
+	s.extractedRaw = append(s.extractedRaw[:0], m.TimeExtracted...)
+	s.extracted, s.hasExtracted = t, ok
+	return nil
+}
+
 func (e *Engine) fillMeta(s *stream, vals []singer.Value, m *singer.Message) {
 	now := e.now()
 	e.seq++
@@ -252,10 +281,8 @@ func (e *Engine) fillMeta(s *stream, vals []singer.Value, m *singer.Message) {
 		switch ms.kind {
 		case MetaExtractedAt:
 			*v = singer.Value{Kind: singer.Null}
-			if m != nil {
-				if t, ok, _ := m.ExtractedAt(); ok {
-					*v = singer.Value{Kind: singer.String, HasTime: true, Time: t}
-				}
+			if s.hasExtracted {
+				*v = singer.Value{Kind: singer.String, HasTime: true, Time: s.extracted}
 			}
 		case MetaReceivedAt:
 			*v = singer.Value{Kind: singer.String, HasTime: true, Time: now}

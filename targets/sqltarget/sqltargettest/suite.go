@@ -465,6 +465,31 @@ var cases = []suiteCase{
 			expectRows(t, h.Rows(t, schema, "b", []string{"id", "name"}, "id"), []string{"1|one"})
 		}
 	}},
+	{"invalid_time_extracted", func(t *testing.T, h Harness, cfg map[string]any, schema string) {
+		// An unreadable time_extracted is refused (as singer check flags
+		// it), with or without the _sdc_extracted_at column it would fill.
+		for _, meta := range []bool{true, false} {
+			c, sch := cfg, schema
+			if !meta {
+				c, sch = h.Config(t)
+			}
+			r := Run(t, h, with(c, "add_metadata_columns", meta), lines(
+				schemaMsg("te", `"id":{"type":"integer"}`, `"id"`),
+				`{"type":"RECORD","stream":"te","record":{"id":1},"time_extracted":"2024-01-02T03:04:05.5Z"}`,
+				state(`{"s":1}`),
+				`{"type":"RECORD","stream":"te","record":{"id":2},"time_extracted":"2024-01-02 03:04:05"}`,
+				state(`{"s":2}`),
+			))
+			expectError(t, r, `line 4: stream "te": time_extracted "2024-01-02 03:04:05" is not an RFC 3339 timestamp`)
+			if got := strings.Join(r.States(), ","); got != `{"s":1}` {
+				t.Errorf("add_metadata_columns %v: states %q", meta, got)
+			}
+			expectRows(t, h.Rows(t, sch, "te", []string{"id"}, "id"), []string{"1"})
+			if meta {
+				expectRows(t, h.Rows(t, sch, "te", []string{"_sdc_extracted_at"}, "id"), []string{"2024-01-02T03:04:05.500000Z"})
+			}
+		}
+	}},
 	{"crash_and_resume", crashAndResume},
 	{"sigterm_commits_what_was_read", sigterm},
 	{"age_flush_while_input_idles", ageFlush},

@@ -42,6 +42,7 @@ type Config struct {
 	StateEveryRows           int     `json:"state_every_rows"`
 	MaxRunSeconds            float64 `json:"max_run_seconds"`
 	BinlogIdleSeconds        float64 `json:"binlog_idle_seconds"`
+	StateEverySeconds        float64 `json:"state_every_seconds"`
 
 	log *singer.Log
 }

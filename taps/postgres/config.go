@@ -35,6 +35,7 @@ type Config struct {
 	TapID              string  `json:"tap_id"`
 	MaxRunSeconds      float64 `json:"max_run_seconds"`
 	LogicalPollSeconds float64 `json:"logical_poll_seconds"`
+	StateEverySeconds  float64 `json:"state_every_seconds"`
 
 	log *singer.Log
 }

@@ -44,6 +44,7 @@ func Engine(cfg *Config, d *Driver, log *singer.Log) *sqltap.Engine {
 			DefaultReplicationMethod: cfg.DefaultReplicationMethod,
 			LogIdle:                  time.Duration(cfg.LogicalPollSeconds * float64(time.Second)),
 			LogMaxRun:                time.Duration(cfg.MaxRunSeconds * float64(time.Second)),
+			LogStateInterval:         time.Duration(cfg.StateEverySeconds * float64(time.Second)),
 		},
 	}
 }

@@ -3,6 +3,7 @@ package sqltap
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/singerkit/singerkit/singer"
@@ -83,7 +84,9 @@ type LogSink interface {
 	Advance(pos any) error
 }
 
-// logRun is the change phase of a sync.
+// logRun is the change phase of a sync. The driver's read loop calls
+// Change and Advance; a ticker writes the state on time. mu serialises
+// their writes to out and the state.
 type logRun struct {
 	e        *Engine
 	lr       LogReader
@@ -91,13 +94,24 @@ type logRun struct {
 	state    *singer.State
 	out      *singer.Encoder
 	recs     []singer.RecordMessage
-	pending  int
-	every    int
-	lastSent time.Time
 	counters *singer.Counters
+
+	mu sync.Mutex
+	// pending counts the changes since the last STATE; dirty says a
+	// position moved since then.
+	pending int
+	dirty   bool
+	every   int
+	// tickErr is a failed timed STATE write, returned by the next call.
+	tickErr error
 }
 
 func (l *logRun) Change(i int, record []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.tickErr != nil {
+		return l.tickErr
+	}
 	m := &l.recs[i]
 	m.Record = record
 	m.TimeExtracted = l.e.now()
@@ -107,21 +121,42 @@ func (l *logRun) Change(i int, record []byte) error {
 }
 
 func (l *logRun) Advance(pos any) error {
-	moved := false
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.tickErr != nil {
+		return l.tickErr
+	}
 	for _, s := range l.streams {
 		id := s.table.TapStreamID
 		cur, ok := l.state.Bookmark(id, BookmarkLogPosition)
 		if !ok || l.lr.ComparePositions(pos, cur) > 0 {
 			l.state.SetBookmark(id, BookmarkLogPosition, pos)
-			moved = true
+			l.dirty = true
 		}
 	}
-	if moved && (l.pending >= l.every || time.Since(l.lastSent) > 5*time.Second) {
-		l.pending = 0
-		l.lastSent = time.Now()
-		return writeState(l.out, l.state)
+	if l.dirty && l.pending >= l.every {
+		return l.writeState()
 	}
 	return nil
+}
+
+// writeState writes the state (and flushes the records before it). mu is
+// held.
+func (l *logRun) writeState() error {
+	l.pending, l.dirty = 0, false
+	return writeState(l.out, l.state)
+}
+
+// tick writes the state when a position moved since the last one: a
+// trickle of changes (or none, while the server's position moves) still
+// checkpoints every interval, so a killed run replays at most that much
+// and the database may release its log up to it on the next run.
+func (l *logRun) tick() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.dirty && l.tickErr == nil {
+		l.tickErr = l.writeState()
+	}
 }
 
 // logPhase streams the changes of the LOG_BASED streams after their
@@ -134,7 +169,7 @@ func (e *Engine) logPhase(ctx context.Context, lr LogReader, streams []*stream, 
 	if req.MaxRun <= 0 {
 		req.MaxRun = 12 * time.Hour
 	}
-	l := &logRun{e: e, lr: lr, streams: streams, state: state, out: out, every: e.Options.StateEvery, lastSent: time.Now(), counters: counters}
+	l := &logRun{e: e, lr: lr, streams: streams, state: state, out: out, every: e.Options.StateEvery, counters: counters}
 	if l.every <= 0 {
 		l.every = 10000
 	}
@@ -147,11 +182,36 @@ func (e *Engine) logPhase(ctx context.Context, lr LogReader, streams []*stream, 
 		}
 		l.recs = append(l.recs, m)
 	}
-	if err := lr.ReadLog(ctx, req, l); err != nil {
-		return err
+	interval := e.Options.LogStateInterval
+	if interval <= 0 {
+		interval = DefaultLogStateInterval
 	}
-	return nil
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				l.tick()
+			}
+		}
+	}()
+	err := lr.ReadLog(ctx, req, l)
+	close(stop)
+	<-stopped
+	if err == nil {
+		err = l.tickErr
+	}
+	return err
 }
+
+// DefaultLogStateInterval is how often the change phase writes its state
+// when a position moved, whatever the volume.
+const DefaultLogStateInterval = 5 * time.Second
 
 // logSnapshot starts the change log of a sync's LOG_BASED streams that have
 // no position yet, in the snapshot of a LogSnapshotter when the driver can

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -127,5 +129,80 @@ func TestSyncLogSnapshotFailsBeforeProgress(t *testing.T) {
 	}
 	if got := d.events[len(d.events)-1]; got != "end snapshot" {
 		t.Errorf("last event %q, want the snapshot ended", got)
+	}
+}
+
+// trickleDriver's change log has one change, committed at position "9",
+// then nothing more until the run is cancelled: a trickle.
+type trickleDriver struct{ snapDriver }
+
+func (d *trickleDriver) ReadLog(ctx context.Context, req *LogRequest, sink LogSink) error {
+	if err := sink.Change(0, []byte(`{"id":4,"_sdc_deleted_at":null}`)); err != nil {
+		return err
+	}
+	if err := sink.Advance("9"); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// stateWatch passes lines on and closes seen at the first line holding want.
+type stateWatch struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	want  string
+	seen  chan struct{}
+	found bool
+}
+
+func (w *stateWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if !w.found && strings.Contains(w.buf.String(), w.want) {
+		w.found = true
+		close(w.seen)
+	}
+	return len(p), nil
+}
+
+// TestLogStateOnTime: a change phase whose position moved writes its state
+// within LogStateInterval, though far fewer changes than StateEvery came
+// and the log then stays quiet (before, the position was only written
+// after StateEvery changes or at the end of the run: a killed run kept
+// none of it).
+func TestLogStateOnTime(t *testing.T) {
+	d := &trickleDriver{snapDriver{tables: []*Table{snapTable("a")}, n: 0}}
+	cat := snapCatalog(&d.snapDriver, singer.ReplicationLogBased)
+	state := singer.NewState()
+	state.SetBookmark("s-a", BookmarkLogPosition, "5")
+	state.SetBookmark("s-a", BookmarkVersion, json.Number("1"))
+	want := `{"type":"STATE","value":{"bookmarks":{"s-a":{"lsn":"9","version":1}},"currently_syncing":null}}`
+	w := &stateWatch{want: want, seen: make(chan struct{})}
+	e := &Engine{Driver: d, Options: Options{StateEvery: 1000, LogStateInterval: 10 * time.Millisecond, LogIdle: time.Hour, Now: func() time.Time { return testNow }}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.Sync(ctx, cat, state, singer.NewEncoder(w)) }()
+	select {
+	case <-w.seen:
+	case err := <-done:
+		t.Fatalf("the run ended (%v) without the state; output:\n%s", err, w.buf.String())
+	case <-time.After(time.Minute):
+		t.Fatalf("no STATE with the moved position while the run went on; output:\n%s", w.buf.String())
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	lines := strings.Split(strings.TrimSpace(w.buf.String()), "\n")
+	rec := fmt.Sprintf(`{"type":"RECORD","stream":"s-a","record":{"id":4,"_sdc_deleted_at":null},"version":1,"time_extracted":"%s"}`, testNow.UTC().Format(time.RFC3339))
+	i := slices.Index(lines, rec)
+	j := slices.Index(lines, want)
+	if i < 0 || j < i {
+		t.Errorf("want the record, then the state after it; output:\n%s", w.buf.String())
 	}
 }

@@ -39,6 +39,10 @@ type Options struct {
 	// change (default 10s); LogMaxRun ends it in any case (default 12h).
 	LogIdle   time.Duration
 	LogMaxRun time.Duration
+	// LogStateInterval is the longest time the change phase goes without
+	// a STATE once a position moved (default DefaultLogStateInterval); a
+	// STATE also follows every StateEvery changes.
+	LogStateInterval time.Duration
 }
 
 // Engine runs discovery and syncs over one driver.

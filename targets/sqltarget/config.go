@@ -22,6 +22,9 @@ type Config struct {
 	PrimaryKeyRequired  bool              `json:"primary_key_required"`
 	MaxParallelFlushes  int               `json:"max_parallel_flushes"`
 	BatchRoots          []string          `json:"batch_roots"`
+	// FullStreamNames names each table after the whole stream name (case
+	// kept) instead of PipelineWise's convention (see SplitStreamName).
+	FullStreamNames bool `json:"full_stream_names"`
 }
 
 // Target is where a source schema's streams go.

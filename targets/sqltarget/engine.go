@@ -26,7 +26,7 @@ type Engine struct {
 	out     *singer.Encoder
 	outMu   sync.Mutex
 	streams map[string]*stream
-	tables  map[string]*nameSet // per destination schema
+	tables  map[string]map[string]string // per destination schema: table key -> stream
 	loaders []*loader
 	metrics *singer.Counters
 
@@ -46,7 +46,7 @@ type Engine struct {
 
 // New returns an engine for a dialect.
 func New(d Dialect, cfg Config, log *singer.Log) *Engine {
-	return &Engine{d: d, cfg: cfg, log: log, policy: cfg.Policy(), streams: make(map[string]*stream), tables: make(map[string]*nameSet), now: time.Now}
+	return &Engine{d: d, cfg: cfg, log: log, policy: cfg.Policy(), streams: make(map[string]*stream), tables: make(map[string]map[string]string), now: time.Now}
 }
 
 type stream struct {
@@ -366,12 +366,22 @@ func (e *Engine) schema(ctx context.Context, m *singer.Message) error {
 // planTable derives the destination table of a stream from its schema.
 func (e *Engine) planTable(streamName string, sch *singer.Schema, keys []string) (*Table, error) {
 	dest, table := e.destination(streamName)
-	ns := e.tables[dest]
-	if ns == nil {
-		ns = newNameSet(e.d.IdentifierKey, e.d.MaxIdentifier())
-		e.tables[dest] = ns
+	name := e.d.FoldIdentifier(table)
+	owners := e.tables[dest]
+	if owners == nil {
+		owners = map[string]string{}
+		e.tables[dest] = owners
 	}
-	t := &Table{Stream: streamName, Schema: dest, Name: ns.claim(streamName, e.d.FoldIdentifier(table))}
+	// Two streams never share a table: that would merge their rows.
+	if other, taken := owners[e.d.IdentifierKey(name)]; taken && other != streamName {
+		fix := "route one elsewhere with schema_mapping, or set full_stream_names to name tables after whole stream names"
+		if e.cfg.FullStreamNames {
+			fix = "route one elsewhere with schema_mapping, or rename a stream (e.g. with a stream map)"
+		}
+		return nil, fmt.Errorf("streams %q and %q would both load into table %s of schema %s: %s", other, streamName, name, dest, fix)
+	}
+	owners[e.d.IdentifierKey(name)] = streamName
+	t := &Table{Stream: streamName, Schema: dest, Name: name}
 	cols := newNameSet(e.d.IdentifierKey, e.d.MaxIdentifier())
 	byProp := map[string]*Column{}
 	for _, pc := range sch.Plan.Columns {
@@ -415,16 +425,39 @@ func (e *Engine) planTable(streamName string, sch *singer.Schema, keys []string)
 	return t, nil
 }
 
-// destination maps a stream to its destination schema and table name:
-// "schema-table" streams use schema_mapping when their schema is mapped.
+// destination maps a stream to its destination schema and table name
+// (before the dialect folds it): see SplitStreamName.
 func (e *Engine) destination(streamName string) (schema, table string) {
-	schema, table = e.cfg.DefaultTargetSchema, streamName
-	if i := strings.IndexByte(streamName, '-'); i > 0 {
-		if m, ok := e.cfg.SchemaMapping[streamName[:i]]; ok && m.TargetSchema != "" {
-			return m.TargetSchema, streamName[i+1:]
-		}
+	source, table := SplitStreamName(streamName)
+	if e.cfg.FullStreamNames {
+		table = streamName
 	}
-	return schema, table
+	if m, ok := e.cfg.SchemaMapping[source]; ok && source != "" && m.TargetSchema != "" {
+		return m.TargetSchema, table
+	}
+	return e.cfg.DefaultTargetSchema, table
+}
+
+// SplitStreamName reads a stream name the way PipelineWise's targets do, so
+// that swapping one of them for ours writes to the same tables: split on
+// '-', "schema-table" is a source schema and a table, "catalog-schema-t1-t2"
+// a catalog, a source schema and the table "t1_t2", a name without '-' is
+// the table. The table part is lower-cased, with '.' made '_'. The source
+// schema selects the target schema through schema_mapping.
+func SplitStreamName(stream string) (sourceSchema, table string) {
+	parts := strings.Split(stream, "-")
+	switch {
+	case len(parts) == 2:
+		sourceSchema, table = parts[0], parts[1]
+	case len(parts) > 2:
+		sourceSchema, table = parts[1], strings.Join(parts[2:], "_")
+	default:
+		table = stream
+	}
+	if table == "" {
+		table = stream
+	}
+	return sourceSchema, strings.ToLower(strings.ReplaceAll(table, ".", "_"))
 }
 
 func (e *Engine) mode(s *stream) LoadMode {

@@ -190,7 +190,7 @@ func TestEncode(t *testing.T) {
 		{"numeric too many fraction digits", bigquery.FieldSchema{Type: bigquery.NumericFieldType}, num("0.1234567891"), "", `column "c": 0.1234567891 does not fit NUMERIC (29 digits before the point, 9 after) without rounding`},
 		{"numeric(5,2)", bigquery.FieldSchema{Type: bigquery.NumericFieldType, Precision: 5, Scale: 2}, num("1234.5"), "", `column "c": 1234.5 does not fit NUMERIC (3 digits before the point, 2 after) without rounding`},
 		{"decimal string", bigquery.FieldSchema{Type: bigquery.NumericFieldType}, str("42.10"), `"42.1"`, ""},
-		{"string", bigquery.FieldSchema{Type: bigquery.StringFieldType}, str("a\"b\tc\x00d"), `"a\"b\tcd"`, ""},
+		{"string", bigquery.FieldSchema{Type: bigquery.StringFieldType}, str("a\"b\tc\x01d"), `"a\"b\tc\u0001d"`, ""},
 		{"string from number", bigquery.FieldSchema{Type: bigquery.StringFieldType}, num("7"), `"7"`, ""},
 		{"json object", bigquery.FieldSchema{Type: bigquery.JSONFieldType}, singer.Value{Kind: singer.Object, Bytes: []byte(`{"a":[1,"x"]}`)}, `"{\"a\":[1,\"x\"]}"`, ""},
 		{"json string", bigquery.FieldSchema{Type: bigquery.JSONFieldType}, str("hi"), `"\"hi\""`, ""},

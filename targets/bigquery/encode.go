@@ -194,8 +194,8 @@ func appendValue(buf []byte, f *fieldEnc, v *singer.Value) ([]byte, error) {
 	return buf, valueErr(f, "column type %s is not supported by target-bigquery", f.typ)
 }
 
-// appendText writes a value as a JSON string of its text. NUL characters
-// are removed (the rule of every singerkit target).
+// appendText writes a value as a JSON string of its text (the engine has
+// removed NUL characters: sqltarget's NUL rule).
 func appendText(buf []byte, v *singer.Value) []byte {
 	var s []byte
 	switch v.Kind {
@@ -203,9 +203,6 @@ func appendText(buf []byte, v *singer.Value) []byte {
 		s = v.Bytes
 	case singer.Bool:
 		s = strconv.AppendBool(nil, v.Bool)
-	}
-	if bytes.IndexByte(s, 0) >= 0 {
-		s = bytes.ReplaceAll(s, []byte{0}, nil)
 	}
 	return singer.AppendJSONBytes(buf, s)
 }

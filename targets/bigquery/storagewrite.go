@@ -174,9 +174,7 @@ func appendProtoValue(buf []byte, pf *protoField, v *singer.Value) ([]byte, erro
 		case singer.Bool:
 			s = strconv.AppendBool(nil, v.Bool)
 		}
-		if containsNUL(s) {
-			s = stripNUL(s)
-		}
+		// (The engine has removed NUL characters: sqltarget's NUL rule.)
 		return appendTagString(buf, pf, s), nil
 	case bigquery.JSONFieldType:
 		var j []byte
@@ -252,25 +250,6 @@ func appendProtoValue(buf []byte, pf *protoField, v *singer.Value) ([]byte, erro
 func civilDays(t time.Time) int64 {
 	d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 	return int64(math.Floor(float64(d.Unix()) / 86400))
-}
-
-func containsNUL(s []byte) bool {
-	for _, c := range s {
-		if c == 0 {
-			return true
-		}
-	}
-	return false
-}
-
-func stripNUL(s []byte) []byte {
-	out := make([]byte, 0, len(s))
-	for _, c := range s {
-		if c != 0 {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // sentRows and sentBytes count what was sent, for the closing log line:

@@ -1,7 +1,6 @@
 package mysql
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"strconv"
@@ -188,9 +187,9 @@ func (b *textBatch) needOf(i int) *need {
 	return &b.need[i]
 }
 
-// appendEscaped writes text with LOAD DATA's escapes. NUL characters are
-// dropped: the rule every singerkit SQL target follows (PostgreSQL cannot
-// store them), so the same input lands the same way everywhere.
+// appendEscaped writes text with LOAD DATA's escapes. The engine has
+// removed NUL characters (sqltarget's NUL rule: the same input lands the
+// same way in every target).
 func appendEscaped(buf, s []byte) []byte {
 	start := 0
 	for i := 0; i < len(s); i++ {
@@ -204,10 +203,6 @@ func appendEscaped(buf, s []byte) []byte {
 			esc = 'n'
 		case '\r':
 			esc = 'r'
-		case 0:
-			buf = append(buf, s[start:i]...)
-			start = i + 1
-			continue
 		default:
 			continue
 		}
@@ -233,7 +228,7 @@ func appendText(buf []byte, c *encoder, v *singer.Value, nd *need) ([]byte, erro
 		}
 	}
 	if c.maxChars > 0 && int64(len(s)) > c.maxChars {
-		if n := utf8.RuneCount(s) - bytes.Count(s, []byte{0}); int64(n) > c.maxChars {
+		if n := utf8.RuneCount(s); int64(n) > c.maxChars {
 			if nd != nil {
 				nd.chars = max(nd.chars, int64(n))
 				return appendEscaped(buf, s), nil

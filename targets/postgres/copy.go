@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -239,8 +238,8 @@ func (b *copyBatch) appendField(buf []byte, c *encoder, v *singer.Value) ([]byte
 	return buf, valueErr(c, "unsupported column type")
 }
 
-// appendText writes a value as text. NUL characters, which PostgreSQL text
-// cannot hold, are removed (the documented rule).
+// appendText writes a value as text. The engine has removed NUL characters
+// (sqltarget's NUL rule), which PostgreSQL text cannot hold.
 func appendText(buf []byte, v *singer.Value) []byte {
 	var s []byte
 	switch v.Kind {
@@ -253,37 +252,19 @@ func appendText(buf []byte, v *singer.Value) []byte {
 			s = []byte("false")
 		}
 	}
-	if bytes.IndexByte(s, 0) < 0 {
-		buf = lenPrefixed(buf, len(s))
-		return append(buf, s...)
-	}
-	start := len(buf)
-	buf = lenPrefixed(buf, 0)
-	for _, c := range s {
-		if c != 0 {
-			buf = append(buf, c)
-		}
-	}
-	binary.BigEndian.PutUint32(buf[start:], uint32(len(buf)-start-4))
-	return buf
+	buf = lenPrefixed(buf, len(s))
+	return append(buf, s...)
 }
 
-// appendJSONValue writes a value as JSON text. Strings are re-encoded; the
-// escaped NUL (\u0000), which jsonb refuses, is dropped from strings.
+// appendJSONValue writes a value as JSON text: strings encoded, objects and
+// arrays as they came (the engine has removed the \u0000 escapes jsonb
+// refuses, by sqltarget's NUL rule, without touching any other byte).
 func appendJSONValue(buf []byte, v *singer.Value) []byte {
 	switch v.Kind {
 	case singer.String:
-		if bytes.IndexByte(v.Bytes, 0) >= 0 {
-			return singer.AppendJSONBytes(buf, bytes.ReplaceAll(v.Bytes, []byte{0}, nil))
-		}
 		return singer.AppendJSONBytes(buf, v.Bytes)
 	case singer.Bool:
 		return strconv.AppendBool(buf, v.Bool)
-	case singer.Object, singer.Array:
-		if bytes.Contains(v.Bytes, []byte(`\u0000`)) {
-			return append(buf, bytes.ReplaceAll(v.Bytes, []byte(`\u0000`), nil)...)
-		}
-		return append(buf, v.Bytes...)
 	}
 	return append(buf, v.Bytes...)
 }

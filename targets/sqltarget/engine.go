@@ -75,6 +75,11 @@ type stream struct {
 	extractedRaw []byte
 	extracted    time.Time
 	hasExtracted bool
+
+	// scratch holds values rewritten by the NUL rule until the batch has
+	// encoded them; warnedNUL: the rule was announced for the stream.
+	scratch   []byte
+	warnedNUL bool
 }
 
 type metaSlot struct {
@@ -221,6 +226,16 @@ func (e *Engine) record(s *stream, rec []byte, m *singer.Message, line int64, fi
 	}
 	vals := s.vals
 	copy(vals, s.row.Values)
+	s.scratch = s.scratch[:0]
+	for i := range s.planCols {
+		if HasNUL(&vals[i]) {
+			s.scratch = RemoveNUL(&vals[i], s.scratch)
+			if !s.warnedNUL {
+				s.warnedNUL = true
+				e.log.Warnf("line %d: stream %q: NUL characters (U+0000) removed from column %s, here and in any later value of the stream (no singerkit SQL target stores NUL: see the README)", line, s.name, s.table.Columns[i].Name)
+			}
+		}
+	}
 	for _, k := range s.keyIdx {
 		if vals[k].Kind <= singer.Null {
 			return fmt.Errorf("line %d: stream %q: %s", line, s.name, singer.MissingKeyMessage(s.table.Columns[k].Property))

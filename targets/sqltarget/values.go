@@ -1,6 +1,7 @@
 package sqltarget
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"strconv"
@@ -122,4 +123,80 @@ func DateOf(v *singer.Value) (time.Time, error) {
 	}
 	y, m, d := t.UTC().Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC), nil
+}
+
+// The NUL rule, one for every SQL target: the NUL character (U+0000) is
+// removed from strings: string values, and the strings and keys inside
+// objects and arrays (JSON columns). PostgreSQL's text and jsonb cannot
+// hold it; MySQL and BigQuery could, but a stream lands the same way in
+// every singerkit target. The engine applies the rule to a record's values
+// before any dialect sees them, and says so once per stream.
+
+// nulEscape is how NUL appears inside JSON text: JSON strings cannot hold
+// the raw byte.
+var nulEscape = []byte(`\u0000`)
+
+// HasNUL reports whether a value holds a NUL character the rule removes.
+// For objects and arrays it may report true for text that only looks like
+// the escape (`\\u0000`, a backslash and "u0000"); RemoveNUL then keeps
+// the value as it is.
+func HasNUL(v *singer.Value) bool {
+	switch v.Kind {
+	case singer.String:
+		return bytes.IndexByte(v.Bytes, 0) >= 0
+	case singer.Object, singer.Array:
+		return bytes.Contains(v.Bytes, nulEscape)
+	}
+	return false
+}
+
+// RemoveNUL applies the NUL rule to v, appending the new bytes to scratch
+// (v then points into it), and returns scratch. JSON text is rewritten
+// token by token, never edited as bytes: only \u0000 escapes inside
+// strings go; every other byte, escapes included, stays as it was.
+func RemoveNUL(v *singer.Value, scratch []byte) []byte {
+	start := len(scratch)
+	switch v.Kind {
+	case singer.String:
+		for _, c := range v.Bytes {
+			if c != 0 {
+				scratch = append(scratch, c)
+			}
+		}
+	case singer.Object, singer.Array:
+		scratch = appendJSONWithoutNUL(scratch, v.Bytes)
+	default:
+		return scratch
+	}
+	v.Bytes = scratch[start:len(scratch):len(scratch)]
+	return scratch
+}
+
+// appendJSONWithoutNUL copies valid JSON text, dropping the \u0000 escapes
+// of its strings.
+func appendJSONWithoutNUL(dst, b []byte) []byte {
+	inString := false
+	last := 0 // b[last:i] is still to be copied
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case !inString:
+			inString = c == '"'
+		case c == '"':
+			inString = false
+		case c == '\\':
+			if b[i+1] == 'u' && string(b[i+2:i+6]) == "0000" {
+				dst = append(dst, b[last:i]...)
+				last = i + 6
+				i += 5
+				continue
+			}
+			if b[i+1] == 'u' {
+				i += 5
+			} else {
+				i++ // the escaped character, a quote or a backslash included
+			}
+		}
+	}
+	return append(dst, b[last:]...)
 }

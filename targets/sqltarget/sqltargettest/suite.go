@@ -269,6 +269,48 @@ var cases = []suiteCase{
 			"3|line1\nline2\r\n",
 		})
 	}},
+	{"json_escapes_and_the_nul_rule", func(t *testing.T, h Harness, cfg map[string]any, schema string) {
+		// Every escape JSON has, inside strings, keys, nested objects and
+		// arrays: objects and arrays land as the same JSON value, strings
+		// as exactly the same text, except NUL (U+0000), which the NUL rule
+		// removes from every string (and key) in every dialect, saying so
+		// once per stream. A backslash followed by "u0000" is text, kept.
+		const esc = `q\" bs\\ sl\/ nl\n cr\r tab\t bsp\b ff\f ctl\u0001 e\u00e9 E\u00C9 pair\ud83d\ude00 lit\\u0000 nul\u0000end`
+		recs := []string{
+			`{"id":1,"s":"` + esc + `","o":{"k\"ey":"` + esc + `","nested":{"arr":["` + esc + `",1.5,true,null,{"deep":["\\\"","\u0000"]}]},"k\u0000nul":"v"},"a":["` + esc + `",["\u0000",{"x":"\\u0000"}]]}`,
+			`{"id":2,"s":"plain","o":{"lit":"\\u0000 is not NUL"},"a":[]}`,
+		}
+		r := Run(t, h, cfg, lines(
+			schemaMsg("j", `"id":{"type":"integer"},"s":{"type":"string"},"o":{"type":"object"},"a":{"type":"array"}`, `"id"`),
+			rec("j", recs[0]), rec("j", recs[1])))
+		expectOK(t, r)
+		if n := strings.Count(r.Stderr, "NUL characters (U+0000) removed"); n != 1 {
+			t.Errorf("the NUL rule was announced %d times, want once:\n%s", n, r.Stderr)
+		}
+		var want []string
+		for _, rc := range recs {
+			var m map[string]any
+			dec := json.NewDecoder(strings.NewReader(rc))
+			dec.UseNumber()
+			if err := dec.Decode(&m); err != nil {
+				t.Fatal(err)
+			}
+			nul := withoutNUL(m).(map[string]any)
+			parts := []string{fmt.Sprint(nul["id"]), nul["s"].(string)}
+			for _, k := range []string{"o", "a"} {
+				var buf bytes.Buffer
+				enc := json.NewEncoder(&buf)
+				enc.SetEscapeHTML(false)
+				enc.Encode(nul[k])
+				parts = append(parts, strings.TrimSuffix(buf.String(), "\n"))
+			}
+			want = append(want, strings.Join(parts, "|"))
+		}
+		if !strings.Contains(want[0], "nulend") || !strings.Contains(want[0], `lit\\u0000`) || !strings.Contains(want[0], `"knul":"v"`) {
+			t.Fatalf("expected rows built wrong: %s", want[0])
+		}
+		expectRows(t, h.Rows(t, schema, "j", []string{"id", "s", "o", "a"}, "id"), want)
+	}},
 	{"nested_objects_and_arrays", func(t *testing.T, h Harness, cfg map[string]any, schema string) {
 		in := lines(
 			schemaMsg("n", `"id":{"type":"integer"},"addr":{"type":["null","object"],"properties":{"city":{"type":"string"},"geo":{"type":"object","properties":{"lat":{"type":"number"}}}}},"tags":{"type":["null","array"],"items":{"type":"string"}}`, `"id"`),
@@ -655,4 +697,24 @@ func crashAndResume(t *testing.T, h Harness, cfg map[string]any, schema string) 
 	if len(rows) != 1 || rows[0] != want {
 		t.Errorf("after crash and resume from pos %d: %q, want %s", st.Pos, rows, want)
 	}
+}
+
+// withoutNUL applies the NUL rule to a decoded JSON value: NUL removed from
+// every string and key.
+func withoutNUL(v any) any {
+	switch x := v.(type) {
+	case string:
+		return strings.ReplaceAll(x, "\x00", "")
+	case []any:
+		for i := range x {
+			x[i] = withoutNUL(x[i])
+		}
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			out[strings.ReplaceAll(k, "\x00", "")] = withoutNUL(e)
+		}
+		return out
+	}
+	return v
 }

@@ -39,6 +39,24 @@ func Usagef(format string, args ...any) error {
 // ErrInterrupted is returned by a run stopped by SIGINT or SIGTERM.
 var ErrInterrupted = errors.New("interrupted by a signal")
 
+// ErrAborted is returned by a run stopped by a second SIGINT or SIGTERM:
+// what was under way was abandoned, not finished.
+var ErrAborted = errors.New("aborted by a second signal")
+
+type abortKey struct{}
+
+// AbortContext returns the context of work that a first signal lets finish
+// (a target's commit of what it has read) and a second signal stops: it is
+// not cancelled when ctx is (the first signal), and it is cancelled, with
+// ErrAborted as its cause, by the second. Outside the shared command line
+// it is never cancelled.
+func AbortContext(ctx context.Context) context.Context {
+	if a, ok := ctx.Value(abortKey{}).(context.Context); ok {
+		return a
+	}
+	return context.WithoutCancel(ctx)
+}
+
 // ExitCoder is an error that picks its exit code: e.g. ExitUsage for a
 // problem the user fixes in the catalog, the state or the server's
 // settings, reported (unlike a UsageError) without the usage hint.
@@ -255,10 +273,36 @@ func runTarget(ctx context.Context, spec TargetSpec, o *targetOptions, stdin io.
 }
 
 // execute runs a root command with signal handling and turns its error into
-// one line on stderr and an exit code.
+// one line on stderr and an exit code. The first SIGINT or SIGTERM cancels
+// the run's context (stop reading, finish what can be finished); the
+// second cancels its AbortContext (give up at once); after that the
+// signals' default action applies again, so a third ends the process.
 func execute(ctx context.Context, cmd *cobra.Command, args []string, stderr io.Writer, name string) int {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	abortCtx, abort := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer abort(nil)
+	ctx, interrupt := context.WithCancelCause(ctx)
+	defer interrupt(nil)
+	ctx = context.WithValue(ctx, abortKey{}, abortCtx)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-sigs:
+		case <-done:
+			return
+		}
+		interrupt(ErrInterrupted)
+		select {
+		case <-sigs:
+		case <-done:
+			return
+		}
+		abort(ErrAborted)
+		signal.Stop(sigs)
+	}()
 	cmd.SetArgs(args)
 	cmd.SetOut(stderr)
 	cmd.SetErr(stderr)

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/singerkit/singerkit/internal/liveconn"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
@@ -19,7 +20,7 @@ const maxIdentifier = 64
 
 // Dialect is target-mysql's dialect of the SQL target engine.
 type Dialect struct {
-	db          *sql.DB
+	dc          *mysql.Config // the driver's config; each session dials with a copy
 	cfg         *Config
 	log         *singer.Log
 	fallbackMsg sync.Once
@@ -34,11 +35,10 @@ func NewDialect(cfg *Config, log *singer.Log) (*Dialect, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := mysql.NewConnector(dc)
-	if err != nil {
+	if _, err := mysql.NewConnector(dc); err != nil {
 		return nil, fmt.Errorf("invalid connection settings: %s", singer.Redact(err.Error(), cfg.Password))
 	}
-	return &Dialect{db: sql.OpenDB(conn), cfg: cfg, log: log}, nil
+	return &Dialect{dc: dc, cfg: cfg, log: log}, nil
 }
 
 // FoldIdentifier makes a name a valid MySQL identifier. Every identifier is
@@ -93,16 +93,33 @@ func (d *Dialect) IdentifierKey(name string) string { return strings.ToLower(nam
 // also 64 characters or less).
 func (d *Dialect) MaxIdentifier() int { return maxIdentifier }
 
-// Open connects a session: one pinned connection with the session settings.
+// Open connects a session: one pinned connection with the session
+// settings. Each session has a connector of its own, so that it knows its
+// network connection (the cause behind the driver's "invalid connection")
+// and keeps the driver's log lines to itself.
 func (d *Dialect) Open(ctx context.Context) (sqltarget.Session, error) {
-	conn, err := d.db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to MySQL: %s", singer.Redact(err.Error(), d.cfg.Password))
+	s := &session{d: d, log: d.log, dbs: map[string]bool{}, noLocal: !d.cfg.localInfile()}
+	dc := d.dc.Clone()
+	t := d.cfg.Timeouts()
+	if dc.DialFunc == nil {
+		dialer := &liveconn.Dialer{Timeout: t.Network, ReplyTimeout: t.Reply, Conns: s.setNetConn}
+		dc.DialFunc = dialer.DialContext
 	}
-	s := &session{conn: conn, d: d, log: d.log, dbs: map[string]bool{}, noLocal: !d.cfg.localInfile()}
+	dc.Logger = &s.driverLog
+	connector, err := mysql.NewConnector(dc)
+	if err != nil {
+		return nil, fmt.Errorf("invalid connection settings: %s", singer.Redact(err.Error(), d.cfg.Password))
+	}
+	s.db = sql.OpenDB(connector)
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		s.db.Close()
+		return nil, s.classify(fmt.Errorf("connecting to MySQL: %s", singer.Redact(s.explain(err).Error(), d.cfg.Password)), err, false)
+	}
+	s.conn = conn
 	if err := s.init(ctx); err != nil {
-		conn.Close()
-		return nil, err
+		s.Close()
+		return nil, s.classify(err, err, false)
 	}
 	return s, nil
 }

@@ -9,9 +9,11 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/singerkit/singerkit/internal/liveconn"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
@@ -30,6 +32,10 @@ var readerSeq atomic.Int64
 // session is one pinned connection: it prepares tables and loads batches.
 type session struct {
 	conn      *sql.Conn
+	db        *sql.DB // the session's own pool (one connector, one connection)
+	netMu     sync.Mutex
+	netConn   *liveconn.Conn // the network connection under conn
+	driverLog driverLog
 	d         *Dialect
 	log       *singer.Log
 	dbs       map[string]bool
@@ -42,13 +48,30 @@ type session struct {
 	conflicts map[string]bool
 }
 
-func (s *session) Close() error { return s.conn.Close() }
+func (s *session) Close() error {
+	if s.conn != nil {
+		s.conn.Close()
+	}
+	return s.db.Close()
+}
 
 func (s *session) init(ctx context.Context) error {
 	stmts := []string{"SET time_zone = '+00:00'", "SET sql_mode = '" + sqlMode + "'"}
 	for _, q := range stmts {
 		if _, err := s.conn.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("setting up the session (%s): %w", q, err)
+		}
+	}
+	if st := s.d.cfg.Timeouts().Statement; st > 0 {
+		// MariaDB limits every statement; MySQL has max_execution_time,
+		// which limits SELECTs only.
+		_, err := s.conn.ExecContext(ctx, fmt.Sprintf("SET SESSION max_statement_time = %.3f", st.Seconds()))
+		var me *mysql.MySQLError
+		if errors.As(err, &me) && me.Number == 1193 {
+			_, err = s.conn.ExecContext(ctx, fmt.Sprintf("SET SESSION max_execution_time = %d", st.Milliseconds()))
+		}
+		if err != nil {
+			return fmt.Errorf("setting statement_timeout_seconds: %w", err)
 		}
 	}
 	for i, q := range s.d.cfg.SessionSQLs {
@@ -129,6 +152,11 @@ func (s *session) describe(ctx context.Context, db, table string) (map[string]ex
 // MySQL commits each DDL statement by itself: an evolution that fails half
 // way leaves the steps before it done (each keeps every old value).
 func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (sqltarget.Batch, error) {
+	b, err := s.prepareTable(ctx, t)
+	return b, s.finish(err)
+}
+
+func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (sqltarget.Batch, error) {
 	ident := tableIdent(t.Schema, t.Name)
 	if !s.dbs[t.Schema] {
 		if _, err := s.conn.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+quote(t.Schema)+" CHARACTER SET utf8mb4 COLLATE "+s.collation); err != nil {
@@ -415,7 +443,10 @@ func (s *session) plan(t *sqltarget.Table, ident string) *loadPlan {
 // append, into a temporary stage for upsert), check the count and the
 // warnings, merge by key, commit.
 func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.LoadMode) error {
-	tb := b.(*textBatch)
+	return s.finish(s.load(ctx, b.(*textBatch), mode))
+}
+
+func (s *session) load(ctx context.Context, tb *textBatch, mode sqltarget.LoadMode) error {
 	p := tb.plan
 	dest := p.ident
 	upsert := mode.Upsert && len(p.keys) > 0
@@ -505,7 +536,7 @@ func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.Lo
 			}
 		}
 	}
-	return tx.Commit()
+	return commit(tx)
 }
 
 // widen changes the columns whose values in this batch are longer (or
@@ -595,7 +626,7 @@ func (s *session) loadDirect(ctx context.Context, tb *textBatch) (done bool, err
 	if n != int64(tb.rows) || len(warns) > 0 {
 		return false, nil
 	}
-	return true, tx.Commit()
+	return true, commit(tx)
 }
 
 // loadReplace loads an upsert batch with LOAD DATA ... REPLACE; done is
@@ -621,7 +652,7 @@ func (s *session) loadReplace(ctx context.Context, tb *textBatch) (done bool, er
 	if n < int64(tb.rows) || n > 2*int64(tb.rows) {
 		return false, fmt.Errorf("LOAD DATA REPLACE affected %d rows, the batch has %d", n, tb.rows)
 	}
-	return true, tx.Commit()
+	return true, commit(tx)
 }
 
 // loadData runs LOAD DATA LOCAL from the batch's buffer into dest and
@@ -812,5 +843,5 @@ func (s *session) ActivateVersion(ctx context.Context, t *sqltarget.Table, versi
 	} else {
 		_, err = s.conn.ExecContext(ctx, "UPDATE "+ident+" SET "+del+" = UTC_TIMESTAMP(6) WHERE "+ver+" < ? AND "+del+" IS NULL", version)
 	}
-	return err
+	return s.finish(err)
 }

@@ -28,5 +28,5 @@ func open(_ context.Context, env *singer.Env) (sqltarget.Dialect, sqltarget.Conf
 	if err != nil {
 		return nil, sqltarget.Config{}, nil, &singer.ConfigError{Problems: []string{err.Error()}}
 	}
-	return d, cfg.Config, func() { d.db.Close() }, nil
+	return d, cfg.Config, func() {}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/singerkit/singerkit/internal/liveconn"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
@@ -41,5 +42,16 @@ func (c *Config) connConfig() (*pgx.ConnConfig, error) {
 	}
 	cc.RuntimeParams["TimeZone"] = "UTC"
 	cc.RuntimeParams["application_name"] = "target-postgres"
+	// Dead peers: keepalives, and deadlines on every read and write (a
+	// reply may take the statement timeout plus the network timeout).
+	t := c.Timeouts()
+	d := &liveconn.Dialer{Timeout: t.Network, ReplyTimeout: t.Reply}
+	cc.DialFunc = d.DialContext
+	if cc.ConnectTimeout == 0 {
+		cc.ConnectTimeout = t.Network
+	}
+	if t.Statement > 0 {
+		cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(t.Statement.Milliseconds(), 10)
+	}
 	return cc, nil
 }

@@ -54,9 +54,9 @@ func (d *Dialect) MaxIdentifier() int { return maxIdentifier }
 func (d *Dialect) Open(ctx context.Context) (sqltarget.Session, error) {
 	conn, err := pgx.ConnectConfig(ctx, d.connConfig)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
+		return nil, classify(fmt.Errorf("connecting to PostgreSQL: %w", err), true)
 	}
-	return &session{conn: conn, log: d.log, stages: map[string]string{}, schemas: map[string]bool{}, conflicts: map[string]bool{}}, nil
+	return &session{d: d, conn: conn, log: d.log, stages: map[string]string{}, schemas: map[string]bool{}, conflicts: map[string]bool{}}, nil
 }
 
 // columnTypes is the type table: logical kind -> PostgreSQL column type.

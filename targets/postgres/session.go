@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -15,6 +16,7 @@ import (
 
 // session is one connection: it prepares tables and loads batches.
 type session struct {
+	d       *Dialect
 	conn    *pgx.Conn
 	log     *singer.Log
 	schemas map[string]bool
@@ -25,7 +27,15 @@ type session struct {
 	nstage    int
 }
 
-func (s *session) Close() error { return s.conn.Close(context.Background()) }
+func (s *session) Close() error { return closeConn(s.conn) }
+
+// closeConn closes a connection, waiting at most a few seconds for the
+// server to take the goodbye (a stalled peer must not hold the exit).
+func closeConn(c *pgx.Conn) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	return c.Close(ctx)
+}
 
 // loadPlan holds the SQL of one table's loads, made once per column set.
 type loadPlan struct {
@@ -83,6 +93,11 @@ func quote(name string) string { return pgx.Identifier{name}.Sanitize() }
 
 // PrepareTable creates or evolves the table and returns a batch for it.
 func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (sqltarget.Batch, error) {
+	b, err := s.prepareTable(ctx, t)
+	return b, classify(err, s.conn.IsClosed())
+}
+
+func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (sqltarget.Batch, error) {
 	ident := pgx.Identifier{t.Schema, t.Name}
 	tx, err := s.conn.Begin(ctx)
 	if err != nil {
@@ -247,7 +262,18 @@ func (s *session) plan(t *sqltarget.Table, ident pgx.Identifier, unique bool) *l
 // append, into a temporary stage for upsert), check the count, merge by
 // key, commit.
 func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.LoadMode) error {
-	cb := b.(*copyBatch)
+	err := s.loadBatch(ctx, b.(*copyBatch), mode)
+	var ce *commitError
+	if errors.As(err, &ce) {
+		return s.d.inDoubt(ce)
+	}
+	return classify(err, s.conn.IsClosed())
+}
+
+func (s *session) loadBatch(ctx context.Context, cb *copyBatch, mode sqltarget.LoadMode) error {
+	// An append that loses its connection during COMMIT is redone only
+	// if the server says that its transaction did not commit: keep its id.
+	track := !mode.Upsert && !mode.Truncate
 	p := cb.plan
 	// Optimistic upsert: a batch without repeated keys, into a table with a
 	// unique key index, is first copied straight into the table. If no key
@@ -256,7 +282,7 @@ func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.Lo
 	// which this session then keeps for the table.
 	if mode.Upsert && p.unique && !cb.dups && !(mode.HardDelete && p.deletedAt != "") && !s.conflicts[p.table.Sanitize()] {
 		mode.Upsert = false
-		err := s.load(ctx, cb, mode)
+		err := s.load(ctx, cb, mode, false)
 		var pe *pgconn.PgError
 		if err == nil || !errors.As(err, &pe) || pe.Code != "23505" {
 			return err
@@ -264,16 +290,33 @@ func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.Lo
 		s.conflicts[p.table.Sanitize()] = true
 		mode.Upsert = true
 	}
-	return s.load(ctx, cb, mode)
+	return s.load(ctx, cb, mode, track)
 }
 
-func (s *session) load(ctx context.Context, cb *copyBatch, mode sqltarget.LoadMode) error {
+// commit commits tx; a COMMIT that may have reached the server without
+// its reply coming back is a *commitError.
+func commit(ctx context.Context, tx pgx.Tx, txid int64) error {
+	err := tx.Commit(ctx)
+	var pe *pgconn.PgError
+	if err == nil || errors.As(err, &pe) || pgconn.SafeToRetry(err) {
+		return err
+	}
+	return &commitError{err: err, txid: txid}
+}
+
+func (s *session) load(ctx context.Context, cb *copyBatch, mode sqltarget.LoadMode, track bool) error {
 	p := cb.plan
 	tx, err := s.conn.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
+	var txid int64
+	if track {
+		if err := tx.QueryRow(ctx, "SELECT txid_current()").Scan(&txid); err != nil {
+			return err
+		}
+	}
 	if mode.Truncate {
 		if _, err := tx.Exec(ctx, "TRUNCATE "+p.table.Sanitize()); err != nil {
 			return fmt.Errorf("truncating for overwrite: %w", err)
@@ -288,7 +331,7 @@ func (s *session) load(ctx context.Context, cb *copyBatch, mode sqltarget.LoadMo
 		if int(tag.RowsAffected()) != cb.rows {
 			return fmt.Errorf("COPY loaded %d rows, the batch has %d", tag.RowsAffected(), cb.rows)
 		}
-		return tx.Commit(ctx)
+		return commit(ctx, tx, txid)
 	}
 	newStage := s.stages[p.table.Sanitize()] != p.stage
 	if newStage {
@@ -336,7 +379,7 @@ func (s *session) load(ctx context.Context, cb *copyBatch, mode sqltarget.LoadMo
 	if _, err := tx.Exec(ctx, merge); err != nil {
 		return fmt.Errorf("merging by key: %w", err)
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := commit(ctx, tx, txid); err != nil {
 		return err
 	}
 	if newStage {
@@ -346,18 +389,11 @@ func (s *session) load(ctx context.Context, cb *copyBatch, mode sqltarget.LoadMo
 }
 
 // copyError makes a COPY failure name the column and value PostgreSQL
-// reports.
+// reports, and its SQLSTATE.
 func copyError(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code != "23505" {
-		msg := pe.Message
-		if pe.ColumnName != "" {
-			msg = "column " + pe.ColumnName + ": " + msg
-		}
-		if pe.Where != "" {
-			msg += " (" + pe.Where + ")"
-		}
-		return errors.New("COPY failed: " + msg)
+		return &pgError{prefix: "COPY failed: ", pe: pe}
 	}
 	return fmt.Errorf("COPY failed: %w", err)
 }
@@ -383,5 +419,5 @@ func (s *session) ActivateVersion(ctx context.Context, t *sqltarget.Table, versi
 	} else {
 		_, err = s.conn.Exec(ctx, "UPDATE "+ident+" SET "+del+" = now() WHERE "+ver+" < $1 AND "+del+" IS NULL", version)
 	}
-	return err
+	return classify(err, s.conn.IsClosed())
 }

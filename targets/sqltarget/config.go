@@ -25,6 +25,13 @@ type Config struct {
 	// FullStreamNames names each table after the whole stream name (case
 	// kept) instead of PipelineWise's convention (see SplitStreamName).
 	FullStreamNames bool `json:"full_stream_names"`
+
+	// Dead peers, signals and retries (see Timeouts below).
+	NetworkTimeoutSeconds   *float64 `json:"network_timeout_seconds"`
+	StatementTimeoutSeconds float64  `json:"statement_timeout_seconds"`
+	ShutdownTimeoutSeconds  *float64 `json:"shutdown_timeout_seconds"`
+	MaxRetries              *int     `json:"max_retries"`
+	RetryBackoffSeconds     *float64 `json:"retry_backoff_seconds"`
 }
 
 // Target is where a source schema's streams go.
@@ -71,6 +78,67 @@ func (c *Config) Validate() error {
 		return err
 	}
 	return nil
+}
+
+// Defaults of the timeouts and retries.
+const (
+	DefaultNetworkTimeout  = 300 * time.Second
+	DefaultShutdownTimeout = 20 * time.Second
+	DefaultMaxRetries      = 5
+	DefaultRetryBackoff    = time.Second
+	// MaxRetryBackoff caps the doubling wait between attempts.
+	MaxRetryBackoff = time.Minute
+)
+
+func seconds(v *float64, def time.Duration) time.Duration {
+	if v == nil {
+		return def
+	}
+	return time.Duration(*v * float64(time.Second))
+}
+
+// Timeouts are how long a SQL target waits on its database: the
+// drivers' connections get them from the dialect (see NewTimeouts).
+type Timeouts struct {
+	// Network bounds a connect and a write that makes no progress
+	// (network_timeout_seconds; 0: none).
+	Network time.Duration
+	// Reply bounds a wait for the server's reply: the statement timeout
+	// plus the network timeout (0: none).
+	Reply time.Duration
+	// Statement is the server-side limit of one statement
+	// (statement_timeout_seconds; 0: the server's own setting).
+	Statement time.Duration
+}
+
+// Timeouts returns the timeouts of the config.
+func (c *Config) Timeouts() Timeouts {
+	t := Timeouts{Network: seconds(c.NetworkTimeoutSeconds, DefaultNetworkTimeout), Statement: seconds(&c.StatementTimeoutSeconds, 0)}
+	if t.Network > 0 {
+		t.Reply = t.Network + t.Statement
+	}
+	return t
+}
+
+func (c *Config) shutdownTimeout() time.Duration {
+	return seconds(c.ShutdownTimeoutSeconds, DefaultShutdownTimeout)
+}
+
+func (c *Config) maxRetries() int {
+	if c.MaxRetries == nil {
+		return DefaultMaxRetries
+	}
+	return *c.MaxRetries
+}
+
+// backoff is the wait before retry n (1, 2, ...): retry_backoff_seconds,
+// doubled at each retry, at most MaxRetryBackoff.
+func (c *Config) backoff(n int) time.Duration {
+	d := seconds(c.RetryBackoffSeconds, DefaultRetryBackoff)
+	for i := 1; i < n && d < MaxRetryBackoff; i++ {
+		d *= 2
+	}
+	return min(d, MaxRetryBackoff)
 }
 
 func (c *Config) validate() bool { return c.ValidateRecords == nil || *c.ValidateRecords }

@@ -128,3 +128,24 @@ type RecordMeta struct {
 	Version     int64
 	HasVersion  bool
 }
+
+// TransientError is a failure that another attempt of the same work may
+// not meet: a deadlock, a serialization failure, a lost connection, a
+// server restarting. Sessions (and Dialect.Open) wrap such errors in it;
+// the engine then closes the session, waits, opens a new one and runs
+// the work again, up to max_retries times. Any other error ends the run.
+type TransientError struct {
+	Err error
+	// InDoubt: the connection was lost after COMMIT was sent, so the
+	// transaction may have committed. Work that is harmless to redo
+	// (a merge by key, a prepare) is redone; an append is redone only
+	// when Committed says it did not commit.
+	InDoubt bool
+	// Committed, when not nil, tells (on a connection of its own) whether
+	// the in-doubt transaction committed.
+	Committed func(ctx context.Context) (bool, error)
+}
+
+func (e *TransientError) Error() string { return e.Err.Error() }
+
+func (e *TransientError) Unwrap() error { return e.Err }

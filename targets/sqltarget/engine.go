@@ -103,17 +103,30 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 	e.runStart = e.now()
 	e.metrics = singer.NewCounters(e.log, "record_count", 60*time.Second)
 	defer e.metrics.Close()
-	// Loaders use their own context: a signal stops the reading, not the
-	// commit of what was read.
-	lctx, cancelLoaders := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelLoaders()
+	// Loaders use their own context: a first signal stops the reading, not
+	// the commit of what was read, which gets shutdown_timeout_seconds; a
+	// second signal stops the loaders at once (singer.AbortContext).
+	lctx, cancelLoaders := context.WithCancelCause(singer.AbortContext(ctx))
+	defer cancelLoaders(nil)
+	stopWatch := context.AfterFunc(ctx, func() {
+		d := e.cfg.shutdownTimeout()
+		e.log.Infof("interrupted: stopped reading; committing what was read (within shutdown_timeout_seconds: %s; a second signal aborts at once)", d)
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancelLoaders(fmt.Errorf("%w, and the loads under way did not finish within shutdown_timeout_seconds (%s)", singer.ErrInterrupted, d))
+		case <-lctx.Done():
+		}
+	})
+	defer stopWatch()
 	for i := 0; i < e.cfg.parallel(); i++ {
 		sess, err := e.d.Open(lctx)
 		if err != nil {
 			e.closeLoaders()
 			return err
 		}
-		l := &loader{e: e, sess: sess, jobs: make(chan job, 2), done: make(chan struct{})}
+		l := &loader{e: e, sess: sess, jobs: make(chan job, 2), done: make(chan struct{}), retries: e.cfg.maxRetries()}
 		e.loaders = append(e.loaders, l)
 		go l.run(lctx)
 	}
@@ -352,7 +365,7 @@ func (e *Engine) schema(ctx context.Context, m *singer.Message) error {
 	s.loader.jobs <- job{kind: jobPrepare, table: t, reply: reply}
 	p := <-reply
 	if p.err != nil {
-		return fmt.Errorf("preparing table for stream %q: %w", m.Stream, p.err)
+		return p.err
 	}
 	s.rawKey, s.schema, s.keys, s.table = key, sch, append([]string(nil), m.KeyProperties...), t
 	s.batch = p.batch
@@ -678,11 +691,12 @@ type prepared struct {
 
 // loader owns one session and runs its jobs in order.
 type loader struct {
-	e      *Engine
-	sess   Session
-	jobs   chan job
-	done   chan struct{}
-	closed bool
+	e       *Engine
+	sess    Session // nil after a failure, until the next attempt opens one
+	jobs    chan job
+	done    chan struct{}
+	closed  bool
+	retries int
 }
 
 func (l *loader) run(ctx context.Context) {
@@ -694,13 +708,25 @@ func (l *loader) run(ctx context.Context) {
 				j.reply <- prepared{err: l.e.err()}
 				continue
 			}
-			b, err := l.sess.PrepareTable(ctx, j.table)
+			var b Batch
+			what := fmt.Sprintf("preparing table for stream %q", j.table.Stream)
+			err := l.attempt(ctx, what, true, func(s Session) (err error) {
+				b, err = s.PrepareTable(ctx, j.table)
+				return err
+			})
+			if err != nil {
+				err = stopped(ctx, what, err)
+			}
 			j.reply <- prepared{batch: b, err: err}
 		case jobLoad:
 			if !l.e.failed.Load() {
 				start := time.Now()
-				if err := l.sess.Load(ctx, j.batch, j.mode); err != nil {
-					l.e.fail(fmt.Errorf("loading %d records of stream %q into %s: %w", j.batch.Rows(), j.batch.Table().Stream, j.batch.Table().Name, err))
+				what := fmt.Sprintf("loading %d records of stream %q into %s", j.batch.Rows(), j.batch.Table().Stream, j.batch.Table().Name)
+				// A merge by key, or overwrite's truncate and load, ends
+				// the same when run twice; an append may not.
+				redo := j.mode.Upsert || j.mode.Truncate
+				if err := l.attempt(ctx, what, redo, func(s Session) error { return s.Load(ctx, j.batch, j.mode) }); err != nil {
+					l.e.fail(stopped(ctx, what, err))
 				} else {
 					l.e.wm.Committed(j.token)
 					l.e.log.Metric(singer.Metric{Type: "timer", Metric: "batch_load_seconds", Value: time.Since(start).Seconds(),
@@ -712,8 +738,9 @@ func (l *loader) run(ctx context.Context) {
 			j.free <- j.batch
 		case jobActivate:
 			if !l.e.failed.Load() {
-				if err := l.sess.ActivateVersion(ctx, j.table, j.version, j.hardDelete); err != nil {
-					l.e.fail(fmt.Errorf("activating version %d of stream %q: %w", j.version, j.table.Stream, err))
+				what := fmt.Sprintf("activating version %d of stream %q", j.version, j.table.Stream)
+				if err := l.attempt(ctx, what, true, func(s Session) error { return s.ActivateVersion(ctx, j.table, j.version, j.hardDelete) }); err != nil {
+					l.e.fail(stopped(ctx, what, err))
 				} else {
 					l.e.wm.Committed(j.token)
 					l.e.release()
@@ -725,6 +752,89 @@ func (l *loader) run(ctx context.Context) {
 	}
 }
 
+// stopped names the work an error stopped; when the loaders' context was
+// cancelled (a second signal, or shutdown_timeout_seconds after the
+// first), the cause replaces the driver's error, which only says that its
+// context ended.
+func stopped(ctx context.Context, what string, err error) error {
+	if ctx.Err() != nil {
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+			return fmt.Errorf("%w: %s was abandoned before it committed", cause, what)
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// attempt runs work on the loader's session, and again on a new session
+// after a *TransientError, waiting retry_backoff_seconds (doubling) in
+// between, up to max_retries times. redo tells whether the work may run
+// again after a COMMIT whose outcome is unknown.
+func (l *loader) attempt(ctx context.Context, what string, redo bool, work func(Session) error) error {
+	var first error
+	var inDoubt func(context.Context) (bool, error) // ask before redoing
+	for n := 1; ; n++ {
+		err := ctx.Err()
+		if err == nil && l.sess == nil {
+			l.sess, err = l.e.d.Open(ctx)
+		}
+		if err == nil && inDoubt != nil {
+			var committed bool
+			if committed, err = inDoubt(ctx); err == nil {
+				if committed {
+					l.e.log.Infof("%s: the attempt whose COMMIT got no reply did commit", what)
+					return nil
+				}
+				inDoubt = nil
+			}
+		}
+		if err == nil {
+			if err = work(l.sess); err == nil {
+				return nil
+			}
+		}
+		var te *TransientError
+		if ctx.Err() != nil || !errors.As(err, &te) {
+			return err
+		}
+		if te.InDoubt && !redo {
+			if te.Committed == nil {
+				return fmt.Errorf("%w (the connection was lost after COMMIT was sent: the batch may have committed, and loading it again could duplicate its rows, so it is not retried)", err)
+			}
+			inDoubt = te.Committed
+		}
+		if first == nil {
+			first = err
+		}
+		if n > l.retries {
+			if l.retries > 0 {
+				last := err
+				err = fmt.Errorf("%w (gave up after %d attempts, max_retries %d)", err, n, l.retries)
+				if first.Error() != last.Error() {
+					err = fmt.Errorf("%w; the first attempt failed with: %v", err, first)
+				}
+			}
+			return err
+		}
+		wait := l.e.cfg.backoff(n)
+		l.e.log.Warnf("%s failed (attempt %d of %d), retrying in %s: %v", what, n, l.retries+1, wait, err)
+		l.closeSession()
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		}
+	}
+}
+
+func (l *loader) closeSession() {
+	if l.sess != nil {
+		l.sess.Close()
+		l.sess = nil
+	}
+}
+
 func (l *loader) close() {
 	if l.closed {
 		return
@@ -732,7 +842,7 @@ func (l *loader) close() {
 	l.closed = true
 	close(l.jobs)
 	<-l.done
-	l.sess.Close()
+	l.closeSession()
 }
 
 // showProgress prints a live progress line every second until stopped.

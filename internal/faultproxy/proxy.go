@@ -1,0 +1,249 @@
+// Package faultproxy is a TCP proxy for tests that put a network fault
+// between a program and its database: it forwards bytes until told to
+// stall (hold every byte, both ways, on every connection, new ones
+// included, while keeping the connections open: what a dead peer behind a
+// live NAT or a frozen server looks like) or to reset the connections.
+//
+//	p := faultproxy.New(t, "127.0.0.1:5432")
+//	p.StallAt([]byte("COPY "), 2, 4096) // 4 KiB into the second COPY
+//	... connect the program to p.Addr() ...
+//	<-p.Stalled()
+package faultproxy
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"sync"
+	"testing"
+)
+
+// Proxy forwards connections from Addr to a target address.
+type Proxy struct {
+	ln     net.Listener
+	target string
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	closed  bool
+	stalled bool
+	stallCh chan struct{} // closed when a stall engages
+	// The armed stall: after the count-th occurrence of marker in the
+	// bytes sent to the target, forward after more bytes and stall.
+	marker []byte
+	count  int
+	after  int64
+	seen   int
+	budget int64 // bytes still forwarded before the stall; -1: none armed
+	conns  []net.Conn
+	up     int64 // bytes forwarded to the target
+}
+
+// New starts a proxy to target; it is closed when the test ends.
+func New(t testing.TB, target string) *Proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Proxy{ln: ln, target: target, stallCh: make(chan struct{}), budget: -1}
+	p.cond = sync.NewCond(&p.mu)
+	go p.accept()
+	t.Cleanup(p.Close)
+	return p
+}
+
+// Addr is the proxy's host:port.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// Port is the proxy's port.
+func (p *Proxy) Port() int { return p.ln.Addr().(*net.TCPAddr).Port }
+
+// Stalled is closed once a stall has engaged.
+func (p *Proxy) Stalled() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stallCh
+}
+
+// Stall stops forwarding now.
+func (p *Proxy) Stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.engage()
+}
+
+func (p *Proxy) engage() {
+	if !p.stalled {
+		p.stalled = true
+		close(p.stallCh)
+	}
+}
+
+// StallAt arms a stall: after the count-th occurrence of marker in the
+// bytes sent to the target (over all connections), after more bytes are
+// forwarded, forwarding stops.
+func (p *Proxy) StallAt(marker []byte, count int, after int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.marker, p.count, p.after, p.seen, p.budget = marker, count, after, 0, -1
+}
+
+// Resume forwards again (what was held goes through) and disarms.
+func (p *Proxy) Resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stalled, p.marker, p.budget = false, nil, -1
+	p.stallCh = make(chan struct{})
+	p.cond.Broadcast()
+}
+
+// Reset closes every open connection abruptly (a TCP reset to both
+// sides); new connections are forwarded as before.
+func (p *Proxy) Reset() {
+	p.mu.Lock()
+	conns := p.conns
+	p.conns = nil
+	p.mu.Unlock()
+	for _, c := range conns {
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		}
+		c.Close()
+	}
+}
+
+// Close stops the proxy and closes its connections.
+func (p *Proxy) Close() {
+	p.mu.Lock()
+	p.closed = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	p.ln.Close()
+	p.Reset()
+}
+
+func (p *Proxy) accept() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			c.Close()
+			s.Close()
+			return
+		}
+		p.conns = append(p.conns, c, s)
+		p.mu.Unlock()
+		go p.pump(c, s, true)
+		go p.pump(s, c, false)
+	}
+}
+
+// pump copies src to dst, holding bytes while the proxy is stalled.
+func (p *Proxy) pump(src, dst net.Conn, up bool) {
+	defer func() {
+		src.Close()
+		dst.Close()
+	}()
+	buf := make([]byte, 32<<10)
+	var tail []byte // the end of the previous read, for a marker split in two
+	for {
+		n, err := src.Read(buf)
+		data := buf[:n]
+		if up && n > 0 {
+			p.scan(append(tail, data...), len(tail))
+			if k := len(p.marker) - 1; k > 0 {
+				tail = append(tail[:0], lastBytes(append(tail, data...), k)...)
+			}
+		}
+		for len(data) > 0 {
+			k := p.allow(up, len(data))
+			if k < 0 {
+				return
+			}
+			if _, werr := dst.Write(data[:k]); werr != nil {
+				return
+			}
+			data = data[k:]
+		}
+		if err != nil {
+			if err == io.EOF {
+				if tc, ok := dst.(*net.TCPConn); ok {
+					tc.CloseWrite()
+				}
+			}
+			return
+		}
+	}
+}
+
+func lastBytes(b []byte, k int) []byte {
+	if len(b) <= k {
+		return b
+	}
+	return b[len(b)-k:]
+}
+
+// scan counts the marker's occurrences in b (its first skip bytes were
+// scanned before) and arms the byte budget at the count-th.
+func (p *Proxy) scan(b []byte, skip int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.marker == nil || p.budget >= 0 {
+		return
+	}
+	for i := 0; ; {
+		j := bytes.Index(b[i:], p.marker)
+		if j < 0 {
+			return
+		}
+		end := i + j + len(p.marker)
+		if end > skip {
+			p.seen++
+			if p.seen == p.count {
+				// The budget counts from the end of the marker; bytes of
+				// this read before it pass too.
+				p.budget = p.after + int64(end-skip)
+				return
+			}
+		}
+		i = end
+	}
+}
+
+// allow blocks while the proxy is stalled and returns how many of n
+// bytes may pass now, or -1 when the proxy is closed.
+func (p *Proxy) allow(up bool, n int) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		if p.closed {
+			return -1
+		}
+		if !p.stalled {
+			if !up || p.budget < 0 {
+				break
+			}
+			if p.budget > 0 {
+				n = int(min(int64(n), p.budget))
+				p.budget -= int64(n)
+				break
+			}
+			p.engage()
+		}
+		p.cond.Wait()
+	}
+	if up {
+		p.up += int64(n)
+	}
+	return n
+}

@@ -582,33 +582,19 @@ func ageFlush(t *testing.T, h Harness, cfg map[string]any, schema string) {
 // sigterm: on SIGTERM the target stops reading, commits what it read, emits
 // the state covering it and exits 1.
 func sigterm(t *testing.T, h Harness, cfg map[string]any, schema string) {
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "config.json")
-	b, _ := json.Marshal(cfg)
-	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(h.Binary(t), "--config", cfgPath)
-	stdin, _ := cmd.StdinPipe()
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	tp := StartTarget(t, h, cfg)
 	// The input stays open: the target must not wait for its end.
-	stdin.Write([]byte(lines(schemaMsg("t", `"id":{"type":"integer"}`, `"id"`),
-		rec("t", `{"id":1}`), rec("t", `{"id":2}`), state(`{"pos":2}`), rec("t", `{"id":3}`))))
-	time.Sleep(500 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGTERM)
-	err := cmd.Wait()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
+	tp.Write(lines(schemaMsg("t", `"id":{"type":"integer"}`, `"id"`),
+		rec("t", `{"id":1}`), rec("t", `{"id":2}`), state(`{"pos":2}`), rec("t", `{"id":3}`)), false)
+	// The table exists once the SCHEMA line is read, and the records came
+	// in the same write.
+	tp.WaitStderr(t, "created table")
+	tp.Signal(syscall.SIGTERM)
+	code := tp.Wait(t)
+	if code != 1 || !strings.Contains(tp.Stderr(), "interrupted by a signal") {
+		t.Errorf("exit %d, stderr %s", code, tp.Stderr())
 	}
-	if code != 1 || !strings.Contains(stderr.String(), "interrupted by a signal") {
-		t.Errorf("exit %d, stderr %s", code, stderr.String())
-	}
-	if got := strings.TrimSpace(stdout.String()); got != `{"pos":2}` {
+	if got := strings.Join(tp.States(), "\n"); got != `{"pos":2}` {
 		t.Errorf("stdout %q, want the state covering the committed records", got)
 	}
 	expectRows(t, h.Rows(t, schema, "t", []string{"id"}, "id"), []string{"1", "2", "3"})

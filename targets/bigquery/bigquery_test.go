@@ -330,3 +330,49 @@ func TestConfigProblems(t *testing.T) {
 		})
 	}
 }
+
+// TestWiden: a value beyond the column the target made for it (INT64 for
+// integers, BIGNUMERIC for numbers) asks the engine to widen the column
+// (sqltarget.WidenError) to BIGNUMERIC or STRING, by the evolution rules;
+// a column whose precision the schema declared refuses it; so does a
+// nested field.
+func TestWiden(t *testing.T) {
+	num := func(s string) singer.Value {
+		return singer.Value{Kind: singer.Number, IsInt: !strings.ContainsAny(s, ".eE"), Bytes: []byte(s)}
+	}
+	tests := []struct {
+		name  string
+		field bigquery.FieldSchema
+		val   singer.Value
+		want  sqltarget.Kind
+		to    bigquery.FieldType // the column after evolution
+	}{
+		{"int64 beyond", bigquery.FieldSchema{Type: bigquery.IntegerFieldType}, num("18446744073709551615"), sqltarget.KindNumber, bigquery.BigNumericFieldType},
+		{"int64 beyond as exponent", bigquery.FieldSchema{Type: bigquery.IntegerFieldType}, num("1e30"), sqltarget.KindNumber, bigquery.BigNumericFieldType},
+		{"int64 beyond bignumeric", bigquery.FieldSchema{Type: bigquery.IntegerFieldType}, num(strings.Repeat("9", 39)), sqltarget.KindString, bigquery.StringFieldType},
+		{"bignumeric beyond", bigquery.FieldSchema{Type: bigquery.BigNumericFieldType}, num("1e300"), sqltarget.KindString, bigquery.StringFieldType},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.field.Name = "c"
+			fe := newFieldEnc(&tt.field)
+			_, err := appendValue(nil, &fe, &tt.val)
+			we, ok := err.(*sqltarget.WidenError)
+			if !ok {
+				t.Fatalf("error %v, want a WidenError", err)
+			}
+			if we.Want.Kind != tt.want {
+				t.Errorf("want %s, got %s", tt.want, we.Want.Kind)
+			}
+			if nf := evolution(&tt.field, we.Want); nf == nil || nf.Type != tt.to || nf.Precision != 0 {
+				t.Errorf("evolution to %v, want %s", nf, tt.to)
+			}
+		})
+	}
+	declared := bigquery.FieldSchema{Name: "c", Type: bigquery.BigNumericFieldType, Precision: 40, Scale: 2}
+	fe := newFieldEnc(&declared)
+	v := num("1e300")
+	if _, err := appendValue(nil, &fe, &v); err == nil || err.Error() != `column "c": 1e300 does not fit BIGNUMERIC (38 digits before the point, 2 after) without rounding` {
+		t.Errorf("declared precision: %v", err)
+	}
+}

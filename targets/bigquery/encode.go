@@ -25,6 +25,9 @@ type fieldEnc struct {
 	typ    bigquery.FieldType
 	intMax int // NUMERIC/BIGNUMERIC: digits allowed before the point
 	scale  int // NUMERIC/BIGNUMERIC: digits allowed after it
+	// widens: BIGNUMERIC without precision, the column of numbers: a
+	// value beyond it makes the column STRING (sqltarget.WidenError).
+	widens bool
 
 	// RECORD and REPEATED fields (record.go).
 	repeated bool
@@ -40,6 +43,7 @@ func newFieldEnc(f *bigquery.FieldSchema) fieldEnc {
 		e.intMax, e.scale = 29, 9
 	case bigquery.BigNumericFieldType:
 		e.intMax, e.scale = 38, 38
+		e.widens = f.Precision == 0
 	}
 	if f.Precision > 0 {
 		e.intMax, e.scale = int(f.Precision-f.Scale), int(f.Scale)
@@ -80,7 +84,7 @@ func (b *ndjsonBatch) Append(vals []singer.Value) error {
 		buf = append(buf, b.fields[i].prefix...)
 		if buf, err = appendValue(buf, &b.fields[i], v); err != nil {
 			b.buf = buf[:start]
-			return err
+			return columnErr(err, i)
 		}
 	}
 	buf = append(buf, '}', '\n')
@@ -114,9 +118,34 @@ func decimalText(f *fieldEnc, v *singer.Value) ([]byte, error) {
 		return nil, valueErr(f, "%s is not a number", sqltarget.Shown(v))
 	}
 	if intDigits > f.intMax || fracDigits > f.scale {
+		if f.widens {
+			return nil, &sqltarget.WidenError{Want: sqltarget.LogicalType{Kind: sqltarget.KindString}, Msg: fmt.Sprintf("%s is beyond BIGNUMERIC", text)}
+		}
 		return nil, valueErr(f, "%s does not fit %s (%d digits before the point, %d after) without rounding", text, f.typ, f.intMax, f.scale)
 	}
 	return plain, nil
+}
+
+// intErr is the error of a value an INT64 column cannot hold: an integer
+// beyond INT64 widens the column (BIGNUMERIC, or STRING beyond its 38
+// digits), anything else is an error.
+func intErr(f *fieldEnc, v *singer.Value) error {
+	if digits, ok := sqltarget.IntegerDigits(v); ok {
+		want := sqltarget.LogicalType{Kind: sqltarget.KindNumber}
+		if digits > 38 {
+			want.Kind = sqltarget.KindString
+		}
+		return &sqltarget.WidenError{Want: want, Msg: fmt.Sprintf("%s is beyond INT64", sqltarget.Shown(v))}
+	}
+	return valueErr(f, "%s is not an integer in INT64's range", sqltarget.Shown(v))
+}
+
+// columnErr notes the column of a WidenError.
+func columnErr(err error, col int) error {
+	if we, ok := err.(*sqltarget.WidenError); ok {
+		we.Column = col
+	}
+	return err
 }
 
 func valueErr(f *fieldEnc, format string, args ...any) error {
@@ -144,7 +173,7 @@ func appendValue(buf []byte, f *fieldEnc, v *singer.Value) ([]byte, error) {
 	case bigquery.IntegerFieldType:
 		n, ok := sqltarget.IntValue(v)
 		if !ok {
-			return buf, valueErr(f, "%s is not an integer in INT64's range", sqltarget.Shown(v))
+			return buf, intErr(f, v)
 		}
 		return strconv.AppendInt(buf, n, 10), nil
 	case bigquery.NumericFieldType, bigquery.BigNumericFieldType:

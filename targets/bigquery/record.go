@@ -344,8 +344,13 @@ func appendTree(buf []byte, f *fieldEnc, x any, path string) ([]byte, error) {
 		return buf, nestedErr(path, "%v", err)
 	}
 	out, err := appendValue(buf, f, &v)
-	if ve, ok := err.(*sqltarget.ValueError); ok {
-		return buf, nestedErr(path, "%s", ve.Msg)
+	switch e := err.(type) {
+	case *sqltarget.ValueError:
+		return buf, nestedErr(path, "%s", e.Msg)
+	case *sqltarget.WidenError:
+		// A nested field is not widened (BigQuery cannot change it in
+		// place): the value is an error.
+		return buf, nestedErr(path, "%s: it does not fit %s", e.Msg, f.typ)
 	}
 	return out, err
 }

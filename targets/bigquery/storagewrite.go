@@ -142,7 +142,7 @@ func (b *protoBatch) Append(vals []singer.Value) error {
 		}
 		if buf, err = appendProtoValue(buf, &b.fields[i], v); err != nil {
 			b.buf = buf[:start]
-			return err
+			return columnErr(err, i)
 		}
 	}
 	return b.add(buf, start, vals, func(c int) *fieldEnc { return &b.fields[c].enc })
@@ -190,7 +190,7 @@ func appendProtoValue(buf []byte, pf *protoField, v *singer.Value) ([]byte, erro
 	case bigquery.IntegerFieldType:
 		n, ok := sqltarget.IntValue(v)
 		if !ok {
-			return buf, valueErr(f, "%s is not an integer in INT64's range", sqltarget.Shown(v))
+			return buf, intErr(f, v)
 		}
 		buf = append(buf, pf.tag...)
 		return binary.AppendUvarint(buf, uint64(n)), nil

@@ -149,7 +149,8 @@ func TestProtoValueErrors(t *testing.T) {
 		v    singer.Value
 		want string
 	}{
-		{0, num("9223372036854775808"), `column "id": 9223372036854775808 is not an integer in INT64's range`},
+		{0, num("9223372036854775808"), `9223372036854775808 is beyond INT64`}, // a WidenError: see TestWiden
+		{0, num("1.5"), `column "id": 1.5 is not an integer in INT64's range`},
 		{3, num("1.005"), `column "price": 1.005 does not fit NUMERIC (8 digits before the point, 2 after) without rounding`},
 		{5, str("yes"), `column "active": "yes" is not a boolean`},
 		{6, str("10000-01-01T00:00:00Z"), `column "ts": "10000-01-01T00:00:00Z" is not an RFC 3339 date-time`},

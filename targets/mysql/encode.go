@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -78,6 +79,10 @@ func (b *textBatch) Append(vals []singer.Value) error {
 		var err error
 		if b.buf, err = b.appendField(b.buf, i, &vals[i]); err != nil {
 			b.buf = b.buf[:mark]
+			var we *sqltarget.WidenError
+			if errors.As(err, &we) {
+				we.Column = i
+			}
 			return err
 		}
 	}
@@ -112,6 +117,11 @@ func (b *textBatch) appendField(buf []byte, i int, v *singer.Value) ([]byte, err
 	case physInt:
 		n, ok := sqltarget.IntValue(v)
 		if !ok {
+			if digits, integral := sqltarget.IntegerDigits(v); integral && c.intMin == math.MinInt64 && c.intMax == math.MaxInt64 {
+				// BIGINT widens to DECIMAL(65,0), LONGTEXT beyond 65
+				// digits: either keeps the value exactly.
+				return buf, &sqltarget.WidenError{Want: sqltarget.LogicalType{Kind: sqltarget.KindInteger, Precision: digits}, Msg: fmt.Sprintf("%s is beyond BIGINT", sqltarget.Shown(v))}
+			}
 			if t, ok := sqltarget.NumericText(v); ok && v.Kind == singer.Number {
 				return buf, valueErr(c, "%s is out of range for the column (%d to %d)", t, c.intMin, c.intMax)
 			}
@@ -331,13 +341,22 @@ func appendDecimal(buf []byte, c *encoder, text []byte, nd *need) ([]byte, error
 	}
 	fracDigits := max(0, -d.exp)
 	intDigits := len(d.digits) + d.exp
-	if nd != nil && (fracDigits > c.scale || intDigits > c.prec-c.scale) {
+	switch {
+	case nd != nil && (fracDigits > c.scale || intDigits > c.prec-c.scale):
+		// The column widens: its DECIMAL at load when the batch's values
+		// still fit one, else (beyond DECIMAL(65,30)) to LONGTEXT now,
+		// before the batch is built further, so that the value keeps its
+		// text.
+		i := max(c.prec-c.scale, nd.intDigits, intDigits)
+		sc := max(c.scale, nd.digits, fracDigits)
+		if i+sc > 65 || sc > 30 {
+			return buf, &sqltarget.WidenError{Want: sqltarget.LogicalType{Kind: sqltarget.KindString}, Msg: fmt.Sprintf("%s does not fit any DECIMAL (65 digits, 30 after the point, with the column's other values)", text)}
+		}
 		nd.digits = max(nd.digits, fracDigits)
 		nd.intDigits = max(nd.intDigits, intDigits)
-	} else if fracDigits > c.scale {
+	case fracDigits > c.scale:
 		return buf, valueErr(c, "%s has more than %d decimal places (the column is DECIMAL(%d,%d); no silent rounding)", text, c.scale, c.prec, c.scale)
-	}
-	if intDigits > c.prec-c.scale {
+	case intDigits > c.prec-c.scale:
 		return buf, valueErr(c, "%s does not fit the column (DECIMAL(%d,%d): at most %d digits before the decimal point)", text, c.prec, c.scale, c.prec-c.scale)
 	}
 	if d.neg {

@@ -246,3 +246,98 @@ func TestTimeEndOfDay(t *testing.T) {
 		t.Errorf("exit %d stderr %q", r.Code, r.Stderr)
 	}
 }
+
+// existingType returns a column's COLUMN_TYPE.
+func existingType(t *testing.T, schema, table, col string) string {
+	t.Helper()
+	var ct string
+	if err := connect(t).QueryRow(`SELECT LOWER(COLUMN_TYPE) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?`, schema, table, col).Scan(&ct); err != nil {
+		t.Fatal(err)
+	}
+	return ct
+}
+
+// TestNumbersBeyondDecimal: a number beyond DECIMAL(65,30) (1e300) widens
+// the column to LONGTEXT before its batch loads; the values before it keep
+// their text (7, not 7.000000000000000000000000000000), the new ones their
+// text as sent (1e300).
+func TestNumbersBeyondDecimal(t *testing.T) {
+	connect(t)
+	h := harness{}
+	cfg, schema := h.Config(t)
+	sch := `{"type":"SCHEMA","stream":"n","schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":["null","number"]}}},"key_properties":["id"]}`
+	r := sqltargettest.Run(t, h, cfg, sch+`
+{"type":"RECORD","stream":"n","record":{"id":1,"v":7}}
+{"type":"RECORD","stream":"n","record":{"id":2,"v":-2.5}}
+{"type":"RECORD","stream":"n","record":{"id":3,"v":0.000}}
+{"type":"RECORD","stream":"n","record":{"id":4,"v":1e300}}
+{"type":"RECORD","stream":"n","record":{"id":5,"v":12.50}}
+{"type":"STATE","value":{"n":5}}
+`)
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+	}
+	if got := r.States(); len(got) != 1 || got[0] != `{"n":5}` {
+		t.Errorf("states %q", got)
+	}
+	if ct := existingType(t, schema, "n", "v"); ct != "longtext" {
+		t.Errorf("column type %s", ct)
+	}
+	want := "1|7,2|-2.5,3|0,4|1e300,5|12.50"
+	if got := h.Rows(t, schema, "n", []string{"id", "v"}, "id"); strings.Join(got, ",") != want {
+		t.Errorf("rows\n got %s\nwant %s", strings.Join(got, ","), want)
+	}
+	// Every later run keeps the column and the values' text.
+	r = sqltargettest.Run(t, h, cfg, sch+"\n"+`{"type":"RECORD","stream":"n","record":{"id":6,"v":1e300}}`+"\n")
+	if r.Code != 0 {
+		t.Fatalf("second run: exit %d: %s", r.Code, r.Stderr)
+	}
+	if got := h.Rows(t, schema, "n", []string{"id", "v"}, "id"); got[len(got)-1] != "6|1e300" {
+		t.Errorf("rows %q", got)
+	}
+}
+
+// TestIntegerBeyondBigint: an integer beyond BIGINT widens the column to
+// DECIMAL(65,0), and beyond 65 digits to LONGTEXT, before its batch loads;
+// every value keeps its exact text.
+func TestIntegerBeyondBigint(t *testing.T) {
+	connect(t)
+	h := harness{}
+	cfg, schema := h.Config(t)
+	huge := strings.Repeat("9", 70)
+	r := sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"n","schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":["null","integer"]}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"n","record":{"id":1,"v":7}}
+{"type":"RECORD","stream":"n","record":{"id":2,"v":18446744073709551615}}
+{"type":"RECORD","stream":"n","record":{"id":3,"v":-123456789012345678901234567890}}
+{"type":"STATE","value":{"n":3}}
+`)
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+	}
+	if got := r.States(); len(got) != 1 || got[0] != `{"n":3}` {
+		t.Errorf("states %q", got)
+	}
+	if !strings.Contains(r.Stderr, `line 3: stream "n": column v: 18446744073709551615 is beyond BIGINT: widening the column to take it`) {
+		t.Errorf("stderr %s", r.Stderr)
+	}
+	if ct := existingType(t, schema, "n", "v"); ct != "decimal(65,0)" {
+		t.Errorf("column type %s", ct)
+	}
+	want := "1|7,2|18446744073709551615,3|-123456789012345678901234567890"
+	if got := h.Rows(t, schema, "n", []string{"id", "v"}, "id"); strings.Join(got, ",") != want {
+		t.Errorf("rows\n got %s\nwant %s", strings.Join(got, ","), want)
+	}
+	r = sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"n","schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":["null","integer"]}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"n","record":{"id":4,"v":`+huge+`}}
+`)
+	if r.Code != 0 {
+		t.Fatalf("second run: exit %d: %s", r.Code, r.Stderr)
+	}
+	if ct := existingType(t, schema, "n", "v"); ct != "longtext" {
+		t.Errorf("column type %s", ct)
+	}
+	want += ",4|" + huge
+	if got := h.Rows(t, schema, "n", []string{"id", "v"}, "id"); strings.Join(got, ",") != want {
+		t.Errorf("rows\n got %s\nwant %s", strings.Join(got, ","), want)
+	}
+}

@@ -278,6 +278,16 @@ func (s *session) evolve(ctx context.Context, t *sqltarget.Table, ident string, 
 		if _, err := s.conn.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("changing column %s of %s from %s to %s: %w", quote(c.Name), ident, ex.columnType, newType, err)
 		}
+		if ex.dataType == "decimal" && ex.scale == numberScale && !strings.HasPrefix(newType, "DECIMAL") {
+			// DECIMAL(65,30), the column of "number", padded every value
+			// to 30 decimals: as text they read 7.000000000000000000000000000000.
+			// The zeros were never part of the value's text: drop them
+			// (7, 2.5), the exact value in its shortest form.
+			trim := "UPDATE " + ident + " SET " + quote(c.Name) + " = TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM " + quote(c.Name) + ")) WHERE " + quote(c.Name) + " LIKE '%.%'"
+			if _, err := s.conn.ExecContext(ctx, trim); err != nil {
+				return fmt.Errorf("dropping the DECIMAL padding of column %s of %s: %w", quote(c.Name), ident, err)
+			}
+		}
 		s.log.Warnf("column %s of %s changed from %s to %s to take %s values (old values kept)", quote(c.Name), ident, ex.columnType, newType, c.Type)
 	}
 	// Columns the schema no longer has must not block inserts.

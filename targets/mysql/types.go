@@ -156,22 +156,33 @@ func evolution(ex existingColumn, c *sqltarget.Column) string {
 	case sqltarget.KindString, sqltarget.KindJSON:
 		return text
 	case sqltarget.KindInteger:
+		// want.Precision > 19: integers beyond BIGINT were met (the
+		// engine widens for them): DECIMAL(65,0), LONGTEXT beyond.
+		wide := want.Precision > 19
 		switch phys.kind {
 		case physFloat:
 			return ""
 		case physInt, physBool:
-			if ex.dataType == "bigint" && !strings.Contains(ex.columnType, "unsigned") {
+			switch {
+			case wide && want.Precision > 65:
+				return text
+			case wide:
+				return decimal(65, 0)
+			case ex.dataType == "bigint" && !strings.Contains(ex.columnType, "unsigned"):
 				return ""
-			}
-			if ex.dataType == "bigint" {
+			case ex.dataType == "bigint":
 				return decimal(20, 0)
 			}
 			return "BIGINT"
 		case physDecimal:
-			if phys.prec-phys.scale >= 19 {
+			n := max(19, want.Precision)
+			if phys.prec-phys.scale >= n {
 				return ""
 			}
-			return decimal(19, phys.scale)
+			if wide {
+				n = max(n, 65-phys.scale)
+			}
+			return decimal(n, phys.scale)
 		}
 	case sqltarget.KindNumber:
 		switch phys.kind {

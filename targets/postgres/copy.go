@@ -3,6 +3,7 @@ package postgres
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -115,6 +116,10 @@ func (b *copyBatch) Append(vals []singer.Value) error {
 		var err error
 		if b.buf, err = b.appendField(b.buf, &b.cols[i], &vals[i]); err != nil {
 			b.buf = b.buf[:mark]
+			var we *sqltarget.WidenError
+			if errors.As(err, &we) {
+				we.Column = i
+			}
 			return err
 		}
 	}
@@ -157,6 +162,13 @@ func (b *copyBatch) appendField(buf []byte, c *encoder, v *singer.Value) ([]byte
 	case physInt8, physInt4, physInt2:
 		n, ok := sqltarget.IntValue(v)
 		if !ok {
+			if _, integral := sqltarget.IntegerDigits(v); integral {
+				if c.kind == physInt8 {
+					// bigint widens to numeric, which holds it exactly.
+					return buf, &sqltarget.WidenError{Want: sqltarget.LogicalType{Kind: sqltarget.KindNumber}, Msg: fmt.Sprintf("%s is beyond bigint", sqltarget.Shown(v))}
+				}
+				return buf, valueErr(c, "%s is out of range for the column", sqltarget.Shown(v))
+			}
 			return buf, valueErr(c, "%s is not an integer", sqltarget.Shown(v))
 		}
 		switch c.kind {

@@ -359,3 +359,54 @@ func TestTimeEndOfDay(t *testing.T) {
 		t.Errorf("exit %d stderr %q", r.Code, r.Stderr)
 	}
 }
+
+// TestIntegerBeyondBigint: an integer that does not fit bigint widens the
+// column to numeric before the batch holding it loads; every value keeps
+// its exact text, the rows before it included.
+func TestIntegerBeyondBigint(t *testing.T) {
+	conn := connect(t)
+	h := harness{}
+	cfg, schema := h.Config(t)
+	cfg["batch_size_rows"] = 2
+	r := sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"n","schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":["null","integer"]}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"n","record":{"id":1,"v":7}}
+{"type":"RECORD","stream":"n","record":{"id":2,"v":9223372036854775807}}
+{"type":"RECORD","stream":"n","record":{"id":3,"v":-9}}
+{"type":"RECORD","stream":"n","record":{"id":4,"v":18446744073709551615}}
+{"type":"RECORD","stream":"n","record":{"id":5,"v":123456789012345678901234567890}}
+{"type":"RECORD","stream":"n","record":{"id":6,"v":1e40}}
+{"type":"STATE","value":{"n":6}}
+`)
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+	}
+	if got := r.States(); len(got) != 1 || got[0] != `{"n":6}` {
+		t.Errorf("states %q", got)
+	}
+	if !strings.Contains(r.Stderr, `line 5: stream "n": column v: 18446744073709551615 is beyond bigint: widening the column to take it`) {
+		t.Errorf("stderr %s", r.Stderr)
+	}
+	var got []string
+	rows, err := conn.Query(context.Background(), "SELECT id::text || '|' || v::text || '|' || format_type(pg_typeof(v), NULL) FROM "+pgx.Identifier{schema, "n"}.Sanitize()+" ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "1|7|numeric,2|9223372036854775807|numeric,3|-9|numeric,4|18446744073709551615|numeric,5|123456789012345678901234567890|numeric,6|10000000000000000000000000000000000000000|numeric"
+	if strings.Join(got, ",") != want {
+		t.Errorf("rows\n got %s\nwant %s", strings.Join(got, ","), want)
+	}
+	// The next run's SCHEMA still says integer: the column stays numeric.
+	r = sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"n","schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":["null","integer"]}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"n","record":{"id":7,"v":99999999999999999999}}
+`)
+	if r.Code != 0 {
+		t.Fatalf("second run: exit %d: %s", r.Code, r.Stderr)
+	}
+	if got := h.Rows(t, schema, "n", []string{"id", "v"}, "id"); got[len(got)-1] != "7|99999999999999999999" {
+		t.Errorf("rows %q", got)
+	}
+}

@@ -261,7 +261,7 @@ func (e *Engine) record(s *stream, rec []byte, m *singer.Message, line int64, fi
 		s.started = e.now()
 	}
 	before := s.batch.Bytes()
-	if err := s.batch.Append(vals); err != nil {
+	if err := e.appendWidening(s, vals, line, &before); err != nil {
 		var ve *ValueError
 		if errors.As(err, &ve) {
 			return fmt.Errorf("line %d: stream %q: %v", line, s.name, err)

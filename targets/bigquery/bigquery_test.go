@@ -376,3 +376,28 @@ func TestWiden(t *testing.T) {
 		t.Errorf("declared precision: %v", err)
 	}
 }
+
+// TestForeignColumn: a column of a type target-bigquery does not create
+// (BYTES, FLOAT64, DATETIME) is never rewritten to take other values: one
+// line naming table, column, type and what to do; a declared
+// x-sql-datatype keeps it as it is; its own columns evolve.
+func TestForeignColumn(t *testing.T) {
+	bytesCol := &bigquery.FieldSchema{Name: "payload", Type: bigquery.BytesFieldType}
+	nf := evolution(bytesCol, sqltarget.LogicalType{Kind: sqltarget.KindString})
+	if nf == nil || nf.Type != bigquery.StringFieldType {
+		t.Fatalf("evolution %v", nf)
+	}
+	_, err := guardForeign("`p.d.files`", bytesCol, nf, sqltarget.LogicalType{Kind: sqltarget.KindString})
+	want := "table `p.d.files`, column `payload`: its type BYTES was not made by target-bigquery, and taking string values would change it to STRING, altering the values it holds; change the column yourself, declare its type with x-sql-datatype, or load the stream into another table"
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+	float := &bigquery.FieldSchema{Name: "f", Type: bigquery.FloatFieldType}
+	if keep, err := guardForeign("t", float, &bigquery.FieldSchema{Name: "f", Type: bigquery.StringFieldType}, sqltarget.LogicalType{Kind: sqltarget.KindString, SQLType: "FLOAT64"}); !keep || err != nil {
+		t.Errorf("declared FLOAT64: keep %v err %v", keep, err)
+	}
+	own := &bigquery.FieldSchema{Name: "d", Type: bigquery.DateFieldType}
+	if keep, err := guardForeign("t", own, &bigquery.FieldSchema{Name: "d", Type: bigquery.StringFieldType}, sqltarget.LogicalType{Kind: sqltarget.KindString}); keep || err != nil {
+		t.Errorf("own DATE: keep %v err %v", keep, err)
+	}
+}

@@ -247,3 +247,32 @@ func evolution(have *bigquery.FieldSchema, want sqltarget.LogicalType) *bigquery
 	}
 	return &bigquery.FieldSchema{Name: have.Name, Type: bigquery.StringFieldType}
 }
+
+// ownField reports whether target-bigquery creates columns of this type
+// (the type table). A column of any other type (BYTES, FLOAT64, DATETIME,
+// GEOGRAPHY, INTERVAL, ...) was made by someone else, or by x-sql-datatype:
+// its values are the user's, and no evolution rewrites them.
+func ownField(f *bigquery.FieldSchema) bool {
+	switch f.Type {
+	case bigquery.StringFieldType, bigquery.IntegerFieldType, bigquery.NumericFieldType, bigquery.BigNumericFieldType,
+		bigquery.BooleanFieldType, bigquery.TimestampFieldType, bigquery.DateFieldType, bigquery.TimeFieldType,
+		bigquery.JSONFieldType, bigquery.RecordFieldType:
+		return true
+	}
+	return false
+}
+
+// guardForeign applies the rule for columns target-bigquery did not create
+// to an evolution of f to nf: a column whose type the schema declares
+// (x-sql-datatype) is kept as it is; any other change is an error (every
+// change of such a column, to STRING or JSON, would alter its values).
+func guardForeign(table string, f, nf *bigquery.FieldSchema, want sqltarget.LogicalType) (keep bool, err error) {
+	if ownField(f) {
+		return false, nil
+	}
+	if s := strings.ToUpper(strings.TrimSpace(want.SQLType)); s != "" && sqlTypeOverride.MatchString(s) {
+		return true, nil
+	}
+	return false, fmt.Errorf("table %s, column %s: its type %s was not made by target-bigquery, and taking %s values would change it to %s, altering the values it holds; change the column yourself, declare its type with x-sql-datatype, or load the stream into another table",
+		table, quote(f.Name), typeName(f), want, typeName(nf))
+}

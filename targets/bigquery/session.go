@@ -270,6 +270,11 @@ func (s *session) evolve(ctx context.Context, t *sqltarget.Table, path string, e
 		if nf == nil {
 			continue
 		}
+		if keep, err := guardForeign(path, f, nf, c.Type); err != nil {
+			return nil, err
+		} else if keep {
+			continue
+		}
 		if nf.Type == bigquery.BigNumericFieldType {
 			if err := s.exec(ctx, widenSQL(path, f.Name, nf)); err != nil {
 				return nil, fmt.Errorf("changing column %s of %s from %s to %s: %w", quote(f.Name), path, typeName(f), typeName(nf), err)

@@ -341,3 +341,49 @@ func TestIntegerBeyondBigint(t *testing.T) {
 		t.Errorf("rows\n got %s\nwant %s", strings.Join(got, ","), want)
 	}
 }
+
+// TestForeignColumnNeverAltered: a column target-mysql did not create (a
+// BLOB holding binary bytes, made by hand) is never changed in a way that
+// alters its values: strings for it stop the run with one line naming
+// table, column, type and what to do, exit 1, no state; the table is as it
+// was. A change that keeps every value (INT to BIGINT, VARCHAR(5) to
+// LONGTEXT) still goes ahead.
+func TestForeignColumnNeverAltered(t *testing.T) {
+	db := connect(t)
+	h := harness{}
+	cfg, schema := h.Config(t)
+	tbl := tableIdent(schema, "files")
+	for _, q := range []string{
+		"CREATE DATABASE IF NOT EXISTS " + quote(schema),
+		"CREATE TABLE " + tbl + " (id BIGINT PRIMARY KEY, payload BLOB, n INT, name VARCHAR(5))",
+		"INSERT INTO " + tbl + " VALUES (1, x'FF00DE', 7, 'abc')",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"files","schema":{"type":"object","properties":{"id":{"type":"integer"},"payload":{"type":["null","string"]}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"files","record":{"id":2,"payload":"text"}}
+{"type":"STATE","value":{"n":2}}
+`)
+	want := "target-mysql: error: preparing table for stream \"files\": table `" + schema + "`.`files`, column `payload`: its type blob was not made by target-mysql, and taking string values would change it to LONGTEXT, altering the values it holds; change the column yourself (ALTER TABLE ... MODIFY COLUMN ...), declare its type with x-sql-datatype, or load the stream into another table"
+	if r.Code != 1 || r.Stdout != "" || strings.TrimSpace(r.Stderr) != want {
+		t.Errorf("exit %d stdout %q stderr\n%s\nwant\n%s", r.Code, r.Stdout, r.Stderr, want)
+	}
+	var hex string
+	if err := db.QueryRow("SELECT HEX(payload) FROM " + tbl + " WHERE id = 1").Scan(&hex); err != nil {
+		t.Fatal(err)
+	}
+	if ct := existingType(t, schema, "files", "payload"); ct != "blob" || hex != "FF00DE" {
+		t.Errorf("the column changed: %s %s", ct, hex)
+	}
+	r = sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"files","schema":{"type":"object","properties":{"id":{"type":"integer"},"n":{"type":"integer"},"name":{"type":"string"}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"files","record":{"id":3,"n":9223372036854775807,"name":"longer name"}}
+`)
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+	}
+	if got := h.Rows(t, schema, "files", []string{"id", "n", "name"}, "id"); strings.Join(got, ",") != "1|7|abc,3|9223372036854775807|longer name" {
+		t.Errorf("rows %q", got)
+	}
+}

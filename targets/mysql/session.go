@@ -270,6 +270,11 @@ func (s *session) evolve(ctx context.Context, t *sqltarget.Table, ident string, 
 		if newType == "" {
 			continue
 		}
+		if keep, err := guardForeign(ident, ex, c, newType); err != nil {
+			return err
+		} else if keep {
+			continue
+		}
 		null := " NULL"
 		if !ex.nullable {
 			null = " NOT NULL"

@@ -232,3 +232,63 @@ func evolution(ex existingColumn, c *sqltarget.Column) string {
 	}
 	return text
 }
+
+// ownColumn reports whether target-mysql creates columns of this type (the
+// type table). A column of any other type was made by someone else, or by
+// x-sql-datatype: its values are the user's.
+func ownColumn(ex existingColumn) bool {
+	switch {
+	case ex.json:
+		return true
+	case ex.dataType == "longtext", ex.dataType == "varchar", ex.dataType == "decimal", ex.dataType == "date", ex.dataType == "json":
+		return true
+	case ex.dataType == "bigint":
+		return !strings.Contains(ex.columnType, "unsigned")
+	case ex.dataType == "tinyint":
+		return strings.HasPrefix(ex.columnType, "tinyint(1)")
+	case ex.dataType == "datetime":
+		return ex.columnType == "datetime(6)"
+	case ex.dataType == "time":
+		return ex.columnType == "time(6)"
+	}
+	return false
+}
+
+// keepsValues reports whether MODIFY from ex to newType leaves every value
+// as it was: integers widened, text lengthened.
+func keepsValues(ex existingColumn, newType string) bool {
+	switch ex.dataType {
+	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint":
+		return strings.HasPrefix(newType, "BIGINT") || strings.HasPrefix(newType, "DECIMAL(")
+	case "char", "varchar", "tinytext", "text", "mediumtext", "enum", "set":
+		return newType == "LONGTEXT" || strings.HasPrefix(newType, "VARCHAR(")
+	}
+	return false
+}
+
+// ForeignColumnError is a column target-mysql did not create that a
+// stream's values would need changed in a way that alters its existing
+// values (a BLOB made text): the run stops instead.
+type ForeignColumnError struct {
+	Table, Column, Type, NewType string
+	Want                         sqltarget.LogicalType
+}
+
+func (e *ForeignColumnError) Error() string {
+	return fmt.Sprintf("table %s, column %s: its type %s was not made by target-mysql, and taking %s values would change it to %s, altering the values it holds; change the column yourself (ALTER TABLE ... MODIFY COLUMN ...), declare its type with x-sql-datatype, or load the stream into another table",
+		e.Table, e.Column, e.Type, e.Want, e.NewType)
+}
+
+// guardForeign applies the rule for columns target-mysql did not create to
+// an evolution to newType: changes that keep every value go ahead; a
+// column whose type the schema declares (x-sql-datatype) is kept as it is;
+// anything else is a *ForeignColumnError.
+func guardForeign(table string, ex existingColumn, c *sqltarget.Column, newType string) (keep bool, err error) {
+	if ownColumn(ex) || keepsValues(ex, newType) {
+		return false, nil
+	}
+	if c.Type.SQLType != "" && sqlTypeOverride(strings.ToUpper(strings.TrimSpace(c.Type.SQLType))) {
+		return true, nil
+	}
+	return false, &ForeignColumnError{Table: table, Column: quote(c.Name), Type: ex.columnType, NewType: newType, Want: c.Type}
+}

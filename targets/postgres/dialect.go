@@ -228,3 +228,53 @@ func evolution(typ string, want sqltarget.LogicalType) (newType, using string) {
 	}
 	return toText()
 }
+
+// ownType reports whether target-postgres creates columns of this type
+// (the type table). A column of any other type was made by someone else,
+// or by x-sql-datatype: its values are the user's.
+func ownType(typ string) bool {
+	switch typ {
+	case "text", "bigint", "numeric", "boolean", "timestamp with time zone", "date", "time without time zone", "jsonb":
+		return true
+	}
+	return numericMod.MatchString(typ)
+}
+
+// keepsValues reports whether changing a column from typ to newType leaves
+// every value as it was: integers widened, varchar unbounded.
+func keepsValues(typ, newType string) bool {
+	switch {
+	case typ == "smallint" || typ == "integer":
+		return newType == "bigint" || newType == "numeric" || numericMod.MatchString(newType)
+	case strings.HasPrefix(typ, "character varying"):
+		return newType == "text"
+	}
+	return false
+}
+
+// ForeignColumnError is a column target-postgres did not create that a
+// stream's values would need changed in a way that alters its existing
+// values: the run stops instead.
+type ForeignColumnError struct {
+	Table, Column, Type, NewType string
+	Want                         sqltarget.LogicalType
+}
+
+func (e *ForeignColumnError) Error() string {
+	return fmt.Sprintf("table %s, column %s: its type %s was not made by target-postgres, and taking %s values would change it to %s, altering the values it holds; change the column yourself (ALTER TABLE ... ALTER COLUMN ... TYPE ... USING ...), declare its type with x-sql-datatype, or load the stream into another table",
+		e.Table, e.Column, e.Type, e.Want, e.NewType)
+}
+
+// guardForeign applies the rule for columns target-postgres did not create
+// to an evolution from typ to newType: changes that keep every value go
+// ahead; a column whose type the schema declares (x-sql-datatype) is kept
+// as it is; anything else is a *ForeignColumnError.
+func guardForeign(table, column, typ, newType string, want sqltarget.LogicalType) (keep bool, err error) {
+	if ownType(typ) || keepsValues(typ, newType) {
+		return false, nil
+	}
+	if want.SQLType != "" && sqlTypeOverride.MatchString(strings.ToLower(strings.TrimSpace(want.SQLType))) {
+		return true, nil
+	}
+	return false, &ForeignColumnError{Table: table, Column: column, Type: typ, NewType: newType, Want: want}
+}

@@ -410,3 +410,53 @@ func TestIntegerBeyondBigint(t *testing.T) {
 		t.Errorf("rows %q", got)
 	}
 }
+
+// TestForeignColumnNeverAltered: a column target-postgres did not create
+// (bytea, made by hand) is never changed in a way that alters its values:
+// strings for it stop the run with one line naming table, column, type and
+// what to do, exit 1, no state; the table is as it was. A change that keeps
+// every value (integer to bigint, varchar(n) to text) still goes ahead.
+func TestForeignColumnNeverAltered(t *testing.T) {
+	conn := connect(t)
+	h := harness{}
+	cfg, schema := h.Config(t)
+	ctx := context.Background()
+	tbl := pgx.Identifier{schema, "files"}.Sanitize()
+	for _, q := range []string{
+		"CREATE SCHEMA " + pgx.Identifier{schema}.Sanitize(),
+		"CREATE TABLE " + tbl + " (id bigint PRIMARY KEY, payload bytea, n integer, name varchar(5))",
+		"INSERT INTO " + tbl + ` VALUES (1, '\xdeadbeef', 7, 'abc')`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"files","schema":{"type":"object","properties":{"id":{"type":"integer"},"payload":{"type":["null","string"]}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"files","record":{"id":2,"payload":"text"}}
+{"type":"STATE","value":{"n":2}}
+`)
+	want := `target-postgres: error: preparing table for stream "files": table "` + schema + `"."files", column "payload": its type bytea was not made by target-postgres, and taking string values would change it to text, altering the values it holds; change the column yourself (ALTER TABLE ... ALTER COLUMN ... TYPE ... USING ...), declare its type with x-sql-datatype, or load the stream into another table`
+	if r.Code != 1 || r.Stdout != "" || strings.TrimSpace(r.Stderr) != want {
+		t.Errorf("exit %d stdout %q stderr\n%s\nwant\n%s", r.Code, r.Stdout, r.Stderr, want)
+	}
+	var typ, hex string
+	if err := conn.QueryRow(ctx, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'payload'", tbl).Scan(&typ); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRow(ctx, "SELECT encode(payload, 'hex') FROM "+tbl+" WHERE id = 1").Scan(&hex); err != nil {
+		t.Fatal(err)
+	}
+	if typ != "bytea" || hex != "deadbeef" {
+		t.Errorf("the column changed: %s %s", typ, hex)
+	}
+	// Widenings that keep every value go ahead on the user's columns.
+	r = sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"files","schema":{"type":"object","properties":{"id":{"type":"integer"},"n":{"type":"number"},"name":{"type":"string"}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"files","record":{"id":3,"n":2.5,"name":"longer name"}}
+`)
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+	}
+	if got := h.Rows(t, schema, "files", []string{"id", "n", "name"}, "id"); strings.Join(got, ",") != "1|7|abc,3|2.5|longer name" {
+		t.Errorf("rows %q", got)
+	}
+}

@@ -149,6 +149,11 @@ func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (sqltarg
 			if newType == "" {
 				continue
 			}
+			if keep, err := guardForeign(ident.Sanitize(), quote(c.Name), ex.typ, newType, c.Type); err != nil {
+				return nil, err
+			} else if keep {
+				continue
+			}
 			sql := fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s", ident.Sanitize(), quote(c.Name), newType, fmt.Sprintf(using, quote(c.Name)))
 			if _, err := tx.Exec(ctx, sql); err != nil {
 				return nil, fmt.Errorf("changing column %s of %s from %s to %s: %w", quote(c.Name), ident.Sanitize(), ex.typ, newType, err)

@@ -203,7 +203,7 @@ func (d *Decoder) parse(line []byte) error {
 		return d.fail(line, "not a JSON object: a Singer message must be one JSON object per line")
 	}
 	env := &d.env
-	*env = envelope{line: line, members: keySet{keys: env.members.keys[:0]}}
+	*env = envelope{line: line}
 	env.it.start(line, i)
 	paused, err := d.scanEnvelope(env)
 	if err != nil {
@@ -260,7 +260,7 @@ func (d *Decoder) scanEnvelope(env *envelope) (paused bool, err error) {
 		if !ok {
 			break
 		}
-		if env.members.add(key, esc) {
+		if env.members.add(line, it.keyOff, it.keyOff+len(key)+2, esc) {
 			return false, d.fail(line, "invalid JSON: %v", duplicateKey(line, it.keyOff, it.keyOff+len(key)+2, esc))
 		}
 		if esc {

@@ -3,6 +3,7 @@ package singer
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -172,5 +173,33 @@ func TestAppendJSONString(t *testing.T) {
 	want := `"a\"b\\c\n\u0001é\u2028\ufffd"`
 	if got != want {
 		t.Errorf("got %s want %s", got, want)
+	}
+}
+
+// Objects of every width: distinct keys pass (whatever the filter says),
+// a repeated key is found before, at and after the switch to a map, also
+// when one spelling has escapes.
+func TestSkipValueDuplicateKeysAnyWidth(t *testing.T) {
+	for _, n := range []int{1, 2, 31, 32, 33, 200} {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, `"k%d":%d,`, i, i)
+		}
+		ok := strings.TrimSuffix(b.String(), ",") + "}"
+		if _, err := skipValue([]byte(ok), 0); err != nil {
+			t.Errorf("%d distinct keys: %v", n, err)
+		}
+		for _, dup := range []string{`"k0":1`, fmt.Sprintf(`"k%d":1`, n-1), `"\u006b0":1`} {
+			bad := b.String() + dup + "}"
+			_, err := skipValue([]byte(bad), 0)
+			want := `duplicate key "k0"`
+			if !strings.HasPrefix(dup, `"k0"`) && !strings.HasPrefix(dup, `"\u`) {
+				want = fmt.Sprintf(`duplicate key "k%d"`, n-1)
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("%d keys + %s: %v, want %s", n, dup, err, want)
+			}
+		}
 	}
 }

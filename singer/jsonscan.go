@@ -3,6 +3,7 @@ package singer
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -284,8 +285,7 @@ func skipValueDepth(b []byte, i, depth int) (int, error) {
 		if j < len(b) && b[j] == '}' {
 			return j + 1, nil
 		}
-		var small [8][]byte
-		keys := keySet{keys: small[:0]}
+		var keys keySet
 		for {
 			if j >= len(b) {
 				return 0, syntaxErr(j, "unexpected end of input in an object (truncated line?)")
@@ -297,7 +297,7 @@ func skipValueDepth(b []byte, i, depth int) (int, error) {
 			if err != nil {
 				return 0, err
 			}
-			if keys.add(b[j+1:end-1], esc) {
+			if keys.add(b, j, end, esc) {
 				return 0, duplicateKey(b, j, end, esc)
 			}
 			j = skipWS(b, end)
@@ -369,34 +369,46 @@ func skipValueDepth(b []byte, i, depth int) (int, error) {
 // others the first); every binary rejects them instead, naming the key, so
 // that a checker, a file target and a database target can never read one
 // line three ways. Keys compare unescaped ("a" and "\u0061" are one key).
+//
+// It is on the hot path of every object the tokenizer skips, so it stores
+// no key, only where each starts (in an array that lives on the caller's
+// stack), and compares keys only when a 256-bit Bloom filter says one may
+// repeat. An object with more keys than the array holds moves to a map.
 type keySet struct {
-	keys [][]byte // raw bodies, or unescaped copies of keys with escapes
-	big  map[string]struct{}
+	offs  [keySetOffsets]uint32 // offsets of the keys' opening quotes
+	n     int                   // offsets held
+	bloom [4]uint64
+	big   map[string]struct{} // every key, once offs is full
 }
 
-// keySetLinear is how many keys are compared one by one before a map
-// takes over, so a huge object is not quadratic.
-const keySetLinear = 32
+// keySetOffsets is how many keys a keySet tracks without allocating.
+const keySetOffsets = 32
 
-// add records a key (its raw body between the quotes; esc when it holds
+// add records the key at b[start:end] (quotes included; esc when it holds
 // escapes) and reports whether the object already had it.
-func (s *keySet) add(key []byte, esc bool) (dup bool) {
+func (s *keySet) add(b []byte, start, end int, esc bool) (dup bool) {
+	key := b[start+1 : end-1]
 	if esc {
 		key = appendUnescaped(nil, key)
 	}
 	if s.big == nil {
-		for _, k := range s.keys {
-			if string(k) == string(key) {
-				return true
+		w, bit := keyBloom(key)
+		if s.bloom[w]&bit != 0 {
+			for _, o := range s.offs[:s.n] {
+				if string(keyAt(b, int(o))) == string(key) {
+					return true
+				}
 			}
 		}
-		if len(s.keys) < keySetLinear {
-			s.keys = append(s.keys, key)
+		s.bloom[w] |= bit
+		if s.n < len(s.offs) && uint64(start) <= math.MaxUint32 {
+			s.offs[s.n] = uint32(start)
+			s.n++
 			return false
 		}
-		s.big = make(map[string]struct{}, 2*keySetLinear)
-		for _, k := range s.keys {
-			s.big[string(k)] = struct{}{}
+		s.big = make(map[string]struct{}, 2*s.n+2)
+		for _, o := range s.offs[:s.n] {
+			s.big[string(keyAt(b, int(o)))] = struct{}{}
 		}
 	}
 	if _, ok := s.big[string(key)]; ok {
@@ -404,6 +416,32 @@ func (s *keySet) add(key []byte, esc bool) (dup bool) {
 	}
 	s.big[string(key)] = struct{}{}
 	return false
+}
+
+// keyAt returns the unescaped key whose opening quote is b[off] (a key
+// already scanned).
+func keyAt(b []byte, off int) []byte {
+	end, _ := stringEndFast(b, off+1)
+	key := b[off+1 : end-1]
+	for _, c := range key {
+		if c == '\\' {
+			return appendUnescaped(nil, key)
+		}
+	}
+	return key
+}
+
+// keyBloom picks the filter bit of a key from its length and three of its
+// bytes: cheap, and different for most keys of one object.
+func keyBloom(k []byte) (word int, bit uint64) {
+	h := uint(len(k))
+	if n := len(k); n > 0 {
+		h = h*31 + uint(k[0])
+		h = h*31 + uint(k[n-1])
+		h = h*31 + uint(k[n/2])
+	}
+	h ^= h >> 8
+	return int(h>>6) & 3, 1 << (h & 63)
 }
 
 // duplicateKey is the error for the key at b[start:end] (quotes included)

@@ -580,8 +580,7 @@ func (p *Plan) walkObject(n *node, b []byte, i int, row *Row, extract bool, dept
 	// present has a bit per property (the first 64) met in this object;
 	// other keys go to others. A key met twice is an error.
 	var seen, present uint64
-	var small [8][]byte
-	others := keySet{keys: small[:0]}
+	var others keySet
 	hint := 0
 	for {
 		it.expect = ""
@@ -606,7 +605,7 @@ func (p *Plan) walkObject(n *node, b []byte, i int, row *Row, extract bool, dept
 			}
 		}
 		if pr == nil || pr.idx >= 64 {
-			if others.add(key, esc) {
+			if others.add(b, it.keyOff, it.keyOff+len(key)+2, esc) {
 				return 0, false, duplicateKey(b, it.keyOff, it.keyOff+len(key)+2, esc)
 			}
 		} else {

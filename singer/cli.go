@@ -197,6 +197,9 @@ func runTap(ctx context.Context, spec TapSpec, o *tapOptions, stdin io.Reader, s
 		return err
 	}
 	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Log: NewLog(stderr), Config: cfg}
+	for _, w := range cfg.Warnings {
+		env.Log.Warnf("%s", w)
+	}
 	if o.discover {
 		return spec.Discover(ctx, env)
 	}
@@ -264,6 +267,9 @@ func runTarget(ctx context.Context, spec TargetSpec, o *targetOptions, stdin io.
 		in = f
 	}
 	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Log: NewLog(stderr), Config: cfg}
+	for _, w := range cfg.Warnings {
+		env.Log.Warnf("%s", w)
+	}
 	out := NewEncoder(stdout)
 	err = spec.Run(ctx, env, in, out)
 	if ferr := out.Flush(); err == nil {

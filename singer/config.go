@@ -30,11 +30,17 @@ func (e *ConfigError) Error() string {
 type Config struct {
 	Values map[string]any // numbers as json.Number
 	JSON   []byte         // Values encoded again
+	// Warnings name the keys of other variants (PipelineWise, Meltano)
+	// that were accepted but mean nothing here; the command line prints
+	// each once.
+	Warnings []string
 }
 
 // LoadConfig reads one or more JSON config files, merges them (a later file
-// wins key by key, objects merged recursively) and validates the result
-// against schema (a JSON Schema; nil skips validation).
+// wins key by key, objects merged recursively), applies the config policy
+// (configcompat.go: other variants' spellings and forms accepted, unknown
+// keys refused) and validates the result against schema (a JSON Schema;
+// nil skips both).
 func LoadConfig(paths []string, schema []byte) (*Config, error) {
 	merged := map[string]any{}
 	var problems []string
@@ -62,13 +68,21 @@ func LoadConfig(paths []string, schema []byte) (*Config, error) {
 	if len(problems) > 0 {
 		return nil, &ConfigError{Problems: problems}
 	}
+	var warnings []string
 	if schema != nil {
-		if problems := validateConfig(merged, schema); len(problems) > 0 {
+		var problems []string
+		problems, warnings = normalizeConfig(merged, schema)
+		problems = append(problems, validateConfig(merged, schema)...)
+		if len(problems) > 0 {
+			sort.Strings(problems)
+			for i := range problems {
+				problems[i] = redactSecrets(problems[i], merged)
+			}
 			return nil, &ConfigError{Problems: problems}
 		}
 	}
 	b, _ := json.Marshal(merged)
-	return &Config{Values: merged, JSON: b}, nil
+	return &Config{Values: merged, JSON: b, Warnings: warnings}, nil
 }
 
 func unwrapPathError(err error) error {

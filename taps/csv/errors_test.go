@@ -229,7 +229,7 @@ func TestErrors(t *testing.T) {
 			name:   "unknown key",
 			config: map[string]any{"files": []any{file("DIR/s.csv")}, "smaple_rows": 5},
 			code:   2,
-			stderr: `tap-csv: error: invalid config: additionalProperties 'smaple_rows' not allowed`,
+			stderr: `tap-csv: error: invalid config: unknown config key "smaple_rows": did you mean "sample_rows"?`,
 		},
 		{
 			name:   "override without a type",

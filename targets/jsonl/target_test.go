@@ -1082,7 +1082,7 @@ func TestConfig(t *testing.T) {
 			name:   "unknown key",
 			cfg:    map[string]any{"fsnyc": false},
 			code:   2,
-			stderr: "target-jsonl: error: invalid config: additionalProperties 'fsnyc' not allowed\n",
+			stderr: "target-jsonl: error: invalid config: unknown config key \"fsnyc\": did you mean \"fsync\"?\n",
 		},
 		{
 			name:   "batch_size_rows zero",

@@ -1,0 +1,449 @@
+package schemas_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/singerkit/singerkit/schemas"
+	"github.com/singerkit/singerkit/singer"
+	csvtap "github.com/singerkit/singerkit/taps/csv"
+	tapmysql "github.com/singerkit/singerkit/taps/mysql"
+	tappostgres "github.com/singerkit/singerkit/taps/postgres"
+	"github.com/singerkit/singerkit/targets/bigquery"
+	"github.com/singerkit/singerkit/targets/jsonl"
+	targetmysql "github.com/singerkit/singerkit/targets/mysql"
+	targetpostgres "github.com/singerkit/singerkit/targets/postgres"
+)
+
+// binaries maps each binary to the struct its config decodes into.
+var binaries = []struct {
+	name   string
+	config any
+}{
+	{"tap-csv", csvtap.Config{}},
+	{"tap-postgres", tappostgres.Config{}},
+	{"tap-mysql", tapmysql.Config{}},
+	{"target-jsonl", jsonl.Config{}},
+	{"target-postgres", targetpostgres.Config{}},
+	{"target-mysql", targetmysql.Config{}},
+	{"target-bigquery", bigquery.Config{}},
+}
+
+type schemaDoc struct {
+	Properties map[string]json.RawMessage `json:"properties"`
+	Items      json.RawMessage            `json:"items"`
+	Compat     map[string]json.RawMessage `json:"x-compat"`
+}
+
+// schemaKeys lists the keys a schema declares: top-level names, and
+// "parent[].child" for the objects inside an array of objects.
+func schemaKeys(t *testing.T, raw []byte, prefix string) []string {
+	var d schemaDoc
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k, v := range d.Properties {
+		keys = append(keys, prefix+k)
+		var p schemaDoc
+		_ = json.Unmarshal(v, &p)
+		if p.Items != nil {
+			var items schemaDoc
+			_ = json.Unmarshal(p.Items, &items)
+			if items.Properties != nil {
+				keys = append(keys, schemaKeys(t, p.Items, prefix+k+"[].")...)
+			}
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// structKeys lists the json names of a struct's exported fields (embedded
+// structs flattened), with "parent[].child" for slices of structs.
+func structKeys(typ reflect.Type, prefix string) []string {
+	var keys []string
+	for i := 0; i < typ.NumField(); i++ {
+		f := typ.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			keys = append(keys, structKeys(f.Type, prefix)...)
+			continue
+		}
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || tag == "-" || tag == "" {
+			continue
+		}
+		keys = append(keys, prefix+tag)
+		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct {
+			keys = append(keys, structKeys(f.Type.Elem(), prefix+tag+"[].")...)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// readmeSection returns the README text of one binary: from its "## name"
+// heading to the next "## " heading.
+func readmeSection(t *testing.T, name string) string {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	start := strings.Index(s, "\n## "+name+"\n")
+	if start < 0 {
+		t.Fatalf("README has no section ## %s", name)
+	}
+	rest := s[start+1:]
+	if end := strings.Index(rest[3:], "\n## "); end >= 0 {
+		rest = rest[:end+3]
+	}
+	return rest
+}
+
+var backticked = regexp.MustCompile("`([^`]+)`")
+
+// readmeKeys lists the keys named in the first column of the config table
+// of a binary's README section (the first table after a "### Config"
+// heading).
+func readmeKeys(t *testing.T, section string) []string {
+	i := strings.Index(section, "\n### Config")
+	if i < 0 {
+		t.Fatal("no ### Config heading")
+	}
+	var keys []string
+	inTable := false
+	for _, line := range strings.Split(section[i:], "\n") {
+		if strings.HasPrefix(line, "| key") {
+			inTable = true
+			continue
+		}
+		if !inTable {
+			continue
+		}
+		if !strings.HasPrefix(line, "|") {
+			break
+		}
+		cells := strings.Split(line, " | ")
+		for _, m := range backticked.FindAllStringSubmatch(cells[0], -1) {
+			keys = append(keys, m[1])
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func diff(a, b []string) []string {
+	in := map[string]bool{}
+	for _, k := range b {
+		in[k] = true
+	}
+	var out []string
+	for _, k := range a {
+		if !in[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// TestConfigHasOneSource: the config schema embedded in schemas/ is the
+// source of each binary's keys. The Go struct decodes exactly its keys,
+// the README table lists exactly its keys, and every other variant's key
+// it accepts (x-compat) is named in the binary's README section.
+func TestConfigHasOneSource(t *testing.T) {
+	for _, b := range binaries {
+		t.Run(b.name, func(t *testing.T) {
+			raw := schemas.Get(b.name + ".config.json")
+			fromSchema := schemaKeys(t, raw, "")
+			fromStruct := structKeys(reflect.TypeOf(b.config), "")
+			if d := diff(fromStruct, fromSchema); len(d) > 0 {
+				t.Errorf("struct fields without a schema property: %v", d)
+			}
+			if d := diff(fromSchema, fromStruct); len(d) > 0 {
+				t.Errorf("schema properties without a struct field: %v", d)
+			}
+			section := readmeSection(t, b.name)
+			fromREADME := readmeKeys(t, section)
+			if d := diff(fromSchema, fromREADME); len(d) > 0 {
+				t.Errorf("schema keys missing from the README config table: %v", d)
+			}
+			if d := diff(fromREADME, fromSchema); len(d) > 0 {
+				t.Errorf("README config table keys that the schema does not declare: %v", d)
+			}
+		})
+	}
+}
+
+// TestREADMEListsAcceptedKeys: each binary's README section holds, between
+// <!-- compat:NAME --> and <!-- /compat --> markers, the table of the other
+// variants' keys it accepts, generated from the schema's x-compat.
+// SINGERKIT_UPDATE_README=1 rewrites the tables.
+func TestREADMEListsAcceptedKeys(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	for _, bin := range binaries {
+		begin, end := "<!-- compat:"+bin.name+" -->\n", "<!-- /compat -->"
+		i := strings.Index(readme, begin)
+		if i < 0 {
+			t.Errorf("README: no %q marker in the section of %s", strings.TrimSpace(begin), bin.name)
+			continue
+		}
+		j := strings.Index(readme[i:], end)
+		if j < 0 {
+			t.Fatalf("README: %s has no end marker", begin)
+		}
+		want := compatTable(t, schemas.Get(bin.name+".config.json"))
+		got := readme[i+len(begin) : i+j]
+		if got != want {
+			if os.Getenv("SINGERKIT_UPDATE_README") == "1" {
+				readme = readme[:i+len(begin)] + want + readme[i+j:]
+				continue
+			}
+			t.Errorf("README table of the keys %s accepts from other variants is not the one its schema gives (SINGERKIT_UPDATE_README=1 go test ./schemas/ rewrites it):\n got %s\nwant %s", bin.name, got, want)
+		}
+	}
+	if os.Getenv("SINGERKIT_UPDATE_README") == "1" {
+		if err := os.WriteFile("../README.md", []byte(readme), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+type compatEntry struct {
+	Use    string                     `json:"use"`
+	Values map[string]json.RawMessage `json:"values"`
+	Ignore string                     `json:"ignore"`
+	Agrees []json.RawMessage          `json:"agrees"`
+	From   string                     `json:"from"`
+}
+
+// compatTable renders the x-compat entries of a schema (and of the objects
+// in its arrays) as a markdown table.
+func compatTable(t *testing.T, raw []byte) string {
+	var rows []string
+	var walk func(raw []byte, prefix string)
+	walk = func(raw []byte, prefix string) {
+		var d struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+			Compat     map[string]compatEntry     `json:"x-compat"`
+		}
+		if err := json.Unmarshal(raw, &d); err != nil {
+			t.Fatal(err)
+		}
+		for k, e := range d.Compat {
+			effect := "read as `" + prefix + e.Use + "`"
+			if e.Use == "" {
+				effect = "ignored with one warning: " + e.Ignore
+				if len(e.Agrees) > 0 {
+					var vals []string
+					for _, a := range e.Agrees {
+						vals = append(vals, "`"+string(a)+"`")
+					}
+					effect = "ignored (silently when " + strings.Join(vals, " or ") + ", which is what happens anyway; else one warning): " + e.Ignore
+				}
+			} else if len(e.Values) > 0 {
+				var pairs []string
+				for from, to := range e.Values {
+					if string(to) == "null" {
+						pairs = append(pairs, "`"+from+"` -> the default")
+					} else {
+						pairs = append(pairs, "`"+from+"` -> `"+string(to)+"`")
+					}
+				}
+				sort.Strings(pairs)
+				effect += " (" + strings.Join(pairs, ", ") + ")"
+			}
+			rows = append(rows, "| `"+prefix+k+"` | "+e.From+" | "+effect+" |")
+		}
+		for k, v := range d.Properties {
+			var p struct {
+				Items json.RawMessage `json:"items"`
+			}
+			_ = json.Unmarshal(v, &p)
+			if p.Items != nil {
+				walk(p.Items, prefix+k+"[].")
+			}
+		}
+	}
+	walk(raw, "")
+	sort.Strings(rows)
+	return "| key | from | effect |\n|---|---|---|\n" + strings.Join(rows, "\n") + "\n"
+}
+
+// loadInto applies a binary's config policy to one config and decodes it
+// into the binary's struct.
+func loadInto(t *testing.T, binary, config string, dst any) []string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := singer.LoadConfig([]string{path}, schemas.Get(binary+".config.json"))
+	if err != nil {
+		t.Fatalf("%s: %v", config, err)
+	}
+	if err := cfg.Decode(dst); err != nil {
+		t.Fatalf("%s: decode: %v", config, err)
+	}
+	return cfg.Warnings
+}
+
+// TestConfigPolicyAcceptsOtherVariants: the PipelineWise and Meltano forms
+// of each binary's settings load with the right effect and no warning.
+func TestConfigPolicyAcceptsOtherVariants(t *testing.T) {
+	t.Run("tap-postgres", func(t *testing.T) {
+		var c tappostgres.Config
+		w := loadInto(t, "tap-postgres", `{"host":"h","filter_schemas":"public, sales","ssl":"true","port":"5433","logical_poll_total_seconds":30,"database":"shop","break_at_end_lsn":true,"use_secondary":false}`, &c)
+		if !reflect.DeepEqual(c.FilterSchemas, []string{"public", "sales"}) || c.SSLMode != "require" || c.Port != 5433 || c.LogicalPollSeconds != 30 || c.DBName != "shop" {
+			t.Errorf("%+v", c)
+		}
+		if want := []string{`config key "break_at_end_lsn" (PipelineWise) is accepted but ignored: a LOG_BASED run ends after logical_poll_seconds without a change or after max_run_seconds, not at the position the run started at`}; !reflect.DeepEqual(w, want) {
+			t.Errorf("warnings %q, want %q", w, want)
+		}
+	})
+	t.Run("tap-mysql", func(t *testing.T) {
+		var c tapmysql.Config
+		w := loadInto(t, "tap-mysql", `{"host":"h","filter_dbs":"a, b","ssl":"true","use_gtid":true,"engine":"mariadb","export_batch_rows":"500","check_hostname":false}`, &c)
+		if !reflect.DeepEqual(c.FilterDBs, []string{"a", "b"}) || !c.SSL || c.ChunkSize != 500 || !c.SSLSkipVerify || len(w) != 0 {
+			t.Errorf("%+v, warnings %q", c, w)
+		}
+		c = tapmysql.Config{}
+		w = loadInto(t, "tap-mysql", `{"filter_db":"x","use_gtid":false}`, &c)
+		if !reflect.DeepEqual(c.FilterDBs, []string{"x"}) || !reflect.DeepEqual(w, []string{`config key "use_gtid" (PipelineWise) is accepted but ignored: GTIDs are always used when the server has them`}) {
+			t.Errorf("%+v, warnings %q", c, w)
+		}
+	})
+	t.Run("target-postgres", func(t *testing.T) {
+		var c targetpostgres.Config
+		w := loadInto(t, "target-postgres", `{"host":"h","data_flattening_max_level":2,"ssl":"true","batch_size":"5000","hard_delete":"true","load_method":"append-only","parallelism":0,"add_record_metadata":true,"primary_key_required":"false"}`, &c)
+		if c.FlatteningMaxLevel != 2 || c.SSLMode != "require" || c.BatchSizeRows != 5000 || !c.HardDelete || c.LoadMethod != "append" || c.MaxParallelFlushes != 0 || !c.AddMetadataColumns || c.PrimaryKeyRequired || len(w) != 0 {
+			t.Errorf("%+v, warnings %q", c, w)
+		}
+		c = targetpostgres.Config{}
+		w = loadInto(t, "target-postgres", `{"temp_dir":"/tmp","flush_all_streams":true,"flattening_max_depth":1}`, &c)
+		want := []string{
+			`config key "flush_all_streams" (PipelineWise) is accepted but ignored: each stream flushes by its own batch limits; a STATE is echoed once every stream before it is committed`,
+			`config key "temp_dir" (PipelineWise) is accepted but ignored: batches are staged in memory, bounded by batch_size_bytes`,
+		}
+		if c.FlatteningMaxLevel != 1 || !reflect.DeepEqual(w, want) {
+			t.Errorf("%+v, warnings %q, want %q", c, w, want)
+		}
+	})
+	t.Run("target-mysql", func(t *testing.T) {
+		var c targetmysql.Config
+		w := loadInto(t, "target-mysql", `{"database":"d","data_flattening_max_level":"1","ssl":"true","batch_size_rows":"10","local_infile":"false"}`, &c)
+		if c.FlatteningMaxLevel != 1 || c.BatchSizeRows != 10 || c.LocalInfile == nil || *c.LocalInfile || len(w) != 0 {
+			t.Errorf("%+v, warnings %q", c, w)
+		}
+	})
+	t.Run("target-bigquery", func(t *testing.T) {
+		var c bigquery.Config
+		w := loadInto(t, "target-bigquery", `{"project":"p","dataset_id":"d","method":"storage_write_api","upsert":true,"denormalized":true,"flattening_max_depth":"1"}`, &c)
+		if c.Dataset != "d" || c.Method != "storage_write" || c.LoadMethod != "upsert" || c.ObjectColumns != "record" || c.FlatteningMaxLevel != 1 || len(w) != 0 {
+			t.Errorf("%+v, warnings %q", c, w)
+		}
+		c = bigquery.Config{}
+		loadInto(t, "target-bigquery", `{"project_id":"p","dataset":"d","replication_method":"truncate"}`, &c)
+		if c.Project != "p" || c.LoadMethod != "overwrite" {
+			t.Errorf("%+v", c)
+		}
+	})
+	t.Run("target-jsonl", func(t *testing.T) {
+		var c jsonl.Config
+		w := loadInto(t, "target-jsonl", `{"destination_path":"x","do_timestamp_file":false,"add_record_metadata":"true","fsync":"false","batch_size_rows":"5"}`, &c)
+		if !c.AddMetadataColumns || c.Fsync || c.BatchSizeRows != 5 || len(w) != 0 {
+			t.Errorf("%+v, warnings %q", c, w)
+		}
+	})
+	t.Run("tap-csv", func(t *testing.T) {
+		var c csvtap.Config
+		w := loadInto(t, "tap-csv", `{"files":[{"entity":"s","path":"p","keys":["id"],"header":"false","columns":["id"]}],"sample_rows":"10","add_metadata_columns":false}`, &c)
+		if len(c.Files) != 1 || c.Files[0].Stream != "s" || !reflect.DeepEqual(c.Files[0].KeyProperties, []string{"id"}) || c.Files[0].Header == nil || *c.Files[0].Header || c.SampleRows != 10 || len(w) != 0 {
+			t.Errorf("%+v, warnings %q", c, w)
+		}
+	})
+}
+
+// TestConfigPolicyRefusesUnknownKeys: every binary refuses a key neither it
+// nor its PipelineWise/Meltano variants know, exit 2, one line naming the
+// closest key, before doing anything else.
+func TestConfigPolicyRefusesUnknownKeys(t *testing.T) {
+	cases := []struct {
+		binary, config, want string
+	}{
+		{"target-postgres", `{"hard_delte":true}`, `unknown config key "hard_delte": did you mean "hard_delete"?`},
+		{"target-mysql", `{"database":"d","hard_delte":true}`, `unknown config key "hard_delte": did you mean "hard_delete"?`},
+		{"target-bigquery", `{"project":"p","dataset":"d","hard_delte":true}`, `unknown config key "hard_delte": did you mean "hard_delete"?`},
+		{"target-jsonl", `{"destination_path":"x","fsnyc":false}`, `unknown config key "fsnyc": did you mean "fsync"?`},
+		{"tap-postgres", `{"filter_schema":"public"}`, `unknown config key "filter_schema": did you mean "filter_schemas"?`},
+		{"tap-mysql", `{"filter_dbz":"a"}`, `unknown config key "filter_dbz": did you mean "filter_db"?`},
+		{"tap-csv", `{"files":[{"stream":"s","path":"p","delimeter":";"}]}`, `unknown config key "files[0].delimeter": did you mean "files[0].delimiter"?`},
+		{"target-postgres", `{"zzzzqqqq":1}`, `unknown config key "zzzzqqqq" (see --about for the keys)`},
+		{"target-postgres", `{"flattening_max_level":1,"data_flattening_max_level":2}`, `config keys "flattening_max_level" and "data_flattening_max_level" (PipelineWise's name for it) are both set: keep one`},
+		{"target-postgres", `{"password":"s3cr3t-pw","pasword":"s3cr3t-pw"}`, `unknown config key "pasword": did you mean "password"?`},
+	}
+	specs := map[string]func([]string, *bytes.Buffer) int{
+		"tap-csv":      func(a []string, e *bytes.Buffer) int { return runTap(csvtap.Spec(), a, e) },
+		"tap-postgres": func(a []string, e *bytes.Buffer) int { return runTap(tappostgres.Spec(), a, e) },
+		"tap-mysql":    func(a []string, e *bytes.Buffer) int { return runTap(tapmysql.Spec(), a, e) },
+		"target-jsonl": func(a []string, e *bytes.Buffer) int { return runTarget(jsonl.Spec(), a, e) },
+		"target-postgres": func(a []string, e *bytes.Buffer) int {
+			return runTarget(targetpostgres.Spec(), a, e)
+		},
+		"target-mysql":    func(a []string, e *bytes.Buffer) int { return runTarget(targetmysql.Spec(), a, e) },
+		"target-bigquery": func(a []string, e *bytes.Buffer) int { return runTarget(bigquery.Spec(), a, e) },
+	}
+	for _, c := range cases {
+		t.Run(c.binary+" "+c.config, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.json")
+			if err := os.WriteFile(path, []byte(c.config), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			code := specs[c.binary]([]string{"--config", path}, &stderr)
+			want := c.binary + ": error: invalid config: " + c.want + "\n"
+			if code != 2 || stderr.String() != want {
+				t.Errorf("exit %d, stderr %q\nwant 2, %q", code, stderr.String(), want)
+			}
+		})
+	}
+}
+
+func runTap(spec singer.TapSpec, args []string, stderr *bytes.Buffer) int {
+	var out bytes.Buffer
+	return singer.RunTap(context.Background(), spec, args, strings.NewReader(""), &out, stderr)
+}
+
+func runTarget(spec singer.TargetSpec, args []string, stderr *bytes.Buffer) int {
+	var out bytes.Buffer
+	return singer.RunTarget(context.Background(), spec, args, strings.NewReader(""), &out, stderr)
+}
+
+// TestConfigPolicyWarnsOnce: a key that means nothing here costs one
+// WARNING line per run, and the run goes on.
+func TestConfigPolicyWarnsOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(path, []byte(`{"destination_path":"`+dir+`/out","do_timestamp_file":true,"stream_maps":{}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	code := runTarget(jsonl.Spec(), []string{"--config", path}, &stderr)
+	want := "WARNING config key \"do_timestamp_file\" (Meltano) is accepted but ignored: each stream appends to <destination_path>/<stream>.jsonl\n" +
+		"WARNING config key \"stream_maps\" (Meltano) is accepted but ignored: stream maps are not supported: records pass unmapped\n"
+	if code != 0 || stderr.String() != want {
+		t.Errorf("exit %d, stderr %q\nwant 0, %q", code, stderr.String(), want)
+	}
+}

@@ -37,6 +37,13 @@ var binaries = []struct {
 	{"target-bigquery", bigquery.Config{}},
 }
 
+// notOffered are fields of a binary's struct that its schema leaves out on
+// purpose (so its users cannot set them): keys of the shared SQL engine's
+// config that the binary's dialect does not offer (yet).
+var notOffered = map[string][]string{
+	"target-bigquery": {"max_retries", "network_timeout_seconds", "retry_backoff_seconds", "statement_timeout_seconds"},
+}
+
 type schemaDoc struct {
 	Properties map[string]json.RawMessage `json:"properties"`
 	Items      json.RawMessage            `json:"items"`
@@ -165,6 +172,7 @@ func TestConfigHasOneSource(t *testing.T) {
 			raw := schemas.Get(b.name + ".config.json")
 			fromSchema := schemaKeys(t, raw, "")
 			fromStruct := structKeys(reflect.TypeOf(b.config), "")
+			fromStruct = diff(fromStruct, notOffered[b.name])
 			if d := diff(fromStruct, fromSchema); len(d) > 0 {
 				t.Errorf("struct fields without a schema property: %v", d)
 			}

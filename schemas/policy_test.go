@@ -278,10 +278,14 @@ func compatTable(t *testing.T, raw []byte) string {
 		for k, v := range d.Properties {
 			var p struct {
 				Items json.RawMessage `json:"items"`
+				Addl  json.RawMessage `json:"additionalProperties"`
 			}
 			_ = json.Unmarshal(v, &p)
 			if p.Items != nil {
 				walk(p.Items, prefix+k+"[].")
+			}
+			if len(p.Addl) > 0 && p.Addl[0] == '{' {
+				walk(p.Addl, prefix+k+".*.")
 			}
 		}
 	}
@@ -340,9 +344,10 @@ func TestConfigPolicyAcceptsOtherVariants(t *testing.T) {
 			t.Errorf("%+v, warnings %q", c, w)
 		}
 		c = targetpostgres.Config{}
-		w = loadInto(t, "target-postgres", `{"temp_dir":"/tmp","flush_all_streams":true,"flattening_max_depth":1}`, &c)
+		w = loadInto(t, "target-postgres", `{"temp_dir":"/tmp","flush_all_streams":true,"flattening_max_depth":1,"schema_mapping":{"shop":{"target_schema":"x","indices":{"t":["a"]}}}}`, &c)
 		want := []string{
 			`config key "flush_all_streams" (PipelineWise) is accepted but ignored: each stream flushes by its own batch limits; a STATE is echoed once every stream before it is committed`,
+			`config key "schema_mapping.shop.indices" (PipelineWise) is accepted but ignored: no index is created besides the primary key`,
 			`config key "temp_dir" (PipelineWise) is accepted but ignored: batches are staged in memory, bounded by batch_size_bytes`,
 		}
 		if c.FlatteningMaxLevel != 1 || !reflect.DeepEqual(w, want) {
@@ -399,6 +404,7 @@ func TestConfigPolicyRefusesUnknownKeys(t *testing.T) {
 		{"tap-mysql", `{"filter_dbz":"a"}`, `unknown config key "filter_dbz": did you mean "filter_db"?`},
 		{"tap-csv", `{"files":[{"stream":"s","path":"p","delimeter":";"}]}`, `unknown config key "files[0].delimeter": did you mean "files[0].delimiter"?`},
 		{"target-postgres", `{"zzzzqqqq":1}`, `unknown config key "zzzzqqqq" (see --about for the keys)`},
+		{"target-mysql", `{"database":"d","schema_mapping":{"shop":{"target_schema":"x","target_shema":"y"}}}`, `unknown config key "schema_mapping.shop.target_shema": did you mean "schema_mapping.shop.target_schema"?`},
 		{"target-postgres", `{"flattening_max_level":1,"data_flattening_max_level":2}`, `config keys "flattening_max_level" and "data_flattening_max_level" (PipelineWise's name for it) are both set: keep one`},
 		{"target-postgres", `{"password":"s3cr3t-pw","pasword":"s3cr3t-pw"}`, `unknown config key "pasword": did you mean "password"?`},
 	}

@@ -239,6 +239,17 @@ line 4: ACTIVATE_VERSION for stream "users": "version" must be an integer, got "
 `,
 		},
 		{
+			name: "the end of the day is a time (format time), not a date-time",
+			input: jsonl(`{"type":"SCHEMA","stream":"users","schema":{"type":"object","properties":{"id":{"type":"integer"},"at":{"type":"string","format":"time"},"ts":{"type":"string","format":"date-time"}}},"key_properties":["id"]}`,
+				`{"type":"RECORD","stream":"users","record":{"id":1,"at":"24:00:00"}}`, `{"type":"RECORD","stream":"users","record":{"id":2,"at":"24:00:00.000+02:00"}}`,
+				`{"type":"RECORD","stream":"users","record":{"id":3,"at":"24:00:01"}}`, `{"type":"RECORD","stream":"users","record":{"id":4,"ts":"2024-01-02T24:00:00Z"}}`, usersState),
+			wantCode: 1,
+			want: fmt.Sprintf(head, "6 lines", "6 messages") + strings.Replace(fmt.Sprintf(usersLine, "4 records"), "2 properties", "3 properties", 1) + `FAIL: 2 violations
+line 4: users: /at: '24:00:01' is not valid 'time'
+line 5: users: /ts: '2024-01-02T24:00:00Z' is not valid 'date-time'
+`,
+		},
+		{
 			name:     "lone surrogates are refused, a pair is a character",
 			input:    jsonl(usersSchema, `{"type":"RECORD","stream":"users","record":{"id":1,"name":"a\ud800b"}}`, `{"type":"RECORD","stream":"users","record":{"id":2,"name":"\udc00"}}`, `{"type":"RECORD","stream":"users","record":{"id":3,"name":"\ud83d\ude00"}}`, usersState),
 			wantCode: 1,

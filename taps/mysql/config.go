@@ -2,17 +2,16 @@ package mysql
 
 import (
 	"context"
-	"crypto/x509"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"strconv"
-	"strings"
 	"time"
 
 	mysqldrv "github.com/go-sql-driver/mysql"
+	"github.com/singerkit/singerkit/internal/mysqlconn"
 	"github.com/singerkit/singerkit/singer"
 )
 
@@ -28,7 +27,7 @@ type Config struct {
 	Database  string   `json:"database"`
 	FilterDBs []string `json:"filter_dbs"`
 
-	SSL           bool   `json:"ssl"`
+	SSL           *bool  `json:"ssl"` // nil: unset (TLS if another ssl key is given)
 	SSLCA         string `json:"ssl_ca"`
 	SSLCert       string `json:"ssl_cert"`
 	SSLKey        string `json:"ssl_key"`
@@ -96,17 +95,19 @@ func (c *Config) driverConfig() (*mysqldrv.Config, error) {
 	mc.ParseTime = false
 	mc.Loc = time.UTC
 	mc.Collation = "utf8mb4_general_ci"
-	if c.SSL || c.SSLCA != "" || c.SSLCert != "" || c.SSLKey != "" {
-		host, _, _ := net.SplitHostPort(mc.Addr)
-		tc, problems := singer.TLSConfig(host, singer.TLSFiles{CA: c.SSLCA, Cert: c.SSLCert, Key: c.SSLKey}, c.SSLSkipVerify)
-		if len(problems) > 0 {
-			return nil, &singer.ConfigError{Problems: problems}
-		}
-		// Set directly (not registered by name): the binlog client reads
-		// the same *tls.Config.
-		mc.TLS = tc
+	if problems := c.tls().Apply(mc, c.DSN != ""); len(problems) > 0 {
+		return nil, &singer.ConfigError{Problems: problems}
 	}
 	return mc, nil
+}
+
+// tls maps the ssl keys onto the policy tap-mysql shares with target-mysql.
+func (c *Config) tls() mysqlconn.TLS {
+	k := mysqlconn.TLS{SkipVerify: c.SSLSkipVerify, Files: singer.TLSFiles{CA: c.SSLCA, Cert: c.SSLCert, Key: c.SSLKey}}
+	if c.SSL != nil {
+		k.SSL = strconv.FormatBool(*c.SSL)
+	}
+	return k
 }
 
 // databases is the list of databases discovery reads (empty: all but the
@@ -189,28 +190,7 @@ func (c *Config) Connect(ctx context.Context) (*sql.DB, *sql.Conn, error) {
 }
 
 // tlsProblem explains a connection refused for TLS reasons the config
-// can fix ("" for any other error): a server certificate the configured
-// CAs do not vouch for, or a server that requires TLS from a client that
-// did not ask for it.
+// can fix ("" for any other error).
 func tlsProblem(err error, mc *mysqldrv.Config, c *Config) string {
-	var unknown x509.UnknownAuthorityError
-	var host x509.HostnameError
-	var invalid x509.CertificateInvalidError
-	cas := "ssl_ca"
-	if c.SSLCA == "" {
-		cas = "the system's trust store"
-	}
-	switch {
-	case errors.As(err, &unknown):
-		return fmt.Sprintf("TLS: the server's certificate is not signed by a CA of %s (%v): set ssl_ca to the CA that signed it", cas, unknown)
-	case errors.As(err, &host):
-		return fmt.Sprintf("TLS: the server's certificate does not name the host (%v): connect by a name the certificate holds, or set ssl_skip_verify (not for production)", host)
-	case errors.As(err, &invalid):
-		return fmt.Sprintf("TLS: the server's certificate is not valid (%v): renew it on the server", invalid)
-	}
-	var me *mysqldrv.MySQLError
-	if mc.TLS == nil && errors.As(err, &me) && (me.Number == 3159 || me.Number == 4036 || strings.Contains(me.Message, "insecure transport")) {
-		return "the server requires TLS (require_secure_transport): set ssl to true and ssl_ca to the CA of its certificate"
-	}
-	return ""
+	return c.tls().Problem(err, mc)
 }

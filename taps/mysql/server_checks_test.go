@@ -151,11 +151,26 @@ func TestMy5TLS(t *testing.T) {
 		}
 	})
 
+	// A dsn takes the ssl keys too (they used to be ignored with a dsn);
+	// ssl_ca alone means TLS.
+	t.Run("dsn and ssl_ca", func(t *testing.T) {
+		dir := t.TempDir()
+		cfg := writeConfig(t, dir, "config.json", map[string]any{"dsn": s.dsn("root", "", "my5_db"), "ssl_ca": ca})
+		code, out, stderr := runTap(t, "--config", cfg, "--discover")
+		if code != 0 || !strings.Contains(out, `"my5_t"`) {
+			t.Errorf("exit %d: %s\n%s", code, stderr, out)
+		}
+	})
+
 	cases := []struct {
 		name   string
 		config map[string]any
 		want   string
 	}{
+		{"ssl false and ssl_ca", with("ssl", false, "ssl_ca", ca),
+			"tap-mysql: error: invalid config: ssl is false, but ssl_ca is set: set ssl to true to connect with TLS, or remove ssl_ca"},
+		{"dsn with its own tls and ssl keys", map[string]any{"dsn": s.dsn("root", "", "my5_db") + "?tls=skip-verify", "ssl_ca": ca},
+			"tap-mysql: error: invalid config: dsn has tls=skip-verify and ssl_ca is set too: give TLS in one place (the ssl keys without tls in the dsn, or the dsn's tls parameter alone)"},
 		{"another CA", with("ssl", true, "ssl_ca", otherCA),
 			"tap-mysql: error: invalid config: connecting to MySQL at " + addr + ": TLS: the server's certificate is not signed by a CA of ssl_ca (x509: certificate signed by unknown authority): set ssl_ca to the CA that signed it"},
 		{"no CA, so the system's", with("ssl", true),

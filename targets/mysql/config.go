@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/singerkit/singerkit/internal/mysqlconn"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
@@ -46,10 +47,26 @@ func (s *sslSetting) UnmarshalJSON(b []byte) error {
 	}
 	var v string
 	if err := json.Unmarshal(b, &v); err != nil {
-		return fmt.Errorf("ssl must be true, false, \"skip-verify\" or \"preferred\"")
+		return errSSLSetting
+	}
+	switch v {
+	case "true", "false", "skip-verify", "preferred":
+	default:
+		return errSSLSetting
 	}
 	*s = sslSetting(v)
 	return nil
+}
+
+var errSSLSetting = errors.New(`ssl must be true, false, "skip-verify" or "preferred"`)
+
+// tls maps the ssl keys onto the policy target-mysql shares with tap-mysql.
+func (c *Config) tls() mysqlconn.TLS {
+	k := mysqlconn.TLS{SSL: string(c.SSL), Files: singer.TLSFiles{CA: c.SSLCA, Cert: c.SSLCert, Key: c.SSLKey}}
+	if c.SSL == "skip-verify" {
+		k.SSL, k.SkipVerify = "true", true
+	}
+	return k
 }
 
 func (c *Config) localInfile() bool { return c.LocalInfile == nil || *c.LocalInfile }
@@ -78,18 +95,9 @@ func (c *Config) driverConfig() (*mysql.Config, error) {
 		dc.User = c.User
 		dc.Passwd = c.Password
 		dc.DBName = c.Database
-		switch c.SSL {
-		case "", "false":
-		case "true", "skip-verify", "preferred":
-			tc, problems := singer.TLSConfig(host, singer.TLSFiles{CA: c.SSLCA, Cert: c.SSLCert, Key: c.SSLKey}, c.SSL == "skip-verify")
-			if len(problems) > 0 {
-				return nil, errors.New(strings.Join(problems, "; "))
-			}
-			dc.TLS = tc
-			dc.AllowFallbackToPlaintext = c.SSL == "preferred"
-		default:
-			return nil, fmt.Errorf("ssl must be false, true, skip-verify or preferred, not %q", c.SSL)
-		}
+	}
+	if problems := c.tls().Apply(dc, c.DSN != ""); len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
 	}
 	if dc.Timeout == 0 {
 		dc.Timeout = 30 * time.Second

@@ -114,6 +114,9 @@ func (d *Dialect) Open(ctx context.Context) (sqltarget.Session, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		s.db.Close()
+		if problem := d.cfg.tls().Problem(err, d.dc); problem != "" {
+			return nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("connecting to MySQL at %s: %s", d.dc.Addr, problem)}}
+		}
 		return nil, s.classify(fmt.Errorf("connecting to MySQL: %s", singer.Redact(s.explain(err).Error(), d.cfg.Password)), err, false)
 	}
 	s.conn = conn

@@ -1,8 +1,10 @@
 package postgres
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/singerkit/singerkit/internal/liveconn"
@@ -27,14 +29,23 @@ type Config struct {
 
 // connConfig builds the pgx config. Errors never show the password.
 func (c *Config) connConfig() (*pgx.ConnConfig, error) {
-	dsn := c.URL
-	if dsn == "" {
+	// One TLS policy with tap-postgres/target-postgres (singer.PostgresSSL):
+	// a certificate file given means TLS, verified.
+	keys := singer.PostgresSSL{Mode: c.SSLMode, RootCert: c.SSLRootCert, Cert: c.SSLCert, Key: c.SSLKey}
+	dsn, problems := c.URL, []string(nil)
+	if dsn != "" {
+		dsn, problems = singer.ResolvePostgresURL(dsn, keys)
+	} else {
+		keys, problems = keys.Resolve()
 		port := ""
 		if c.Port != 0 {
 			port = strconv.Itoa(c.Port)
 		}
 		dsn = singer.KeywordDSN("host", c.Host, "port", port, "user", c.User, "password", c.Password, "dbname", c.DBName,
-			"sslmode", c.SSLMode, "sslrootcert", c.SSLRootCert, "sslcert", c.SSLCert, "sslkey", c.SSLKey)
+			"sslmode", keys.Mode, "sslrootcert", keys.RootCert, "sslcert", keys.Cert, "sslkey", keys.Key)
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
 	}
 	cc, err := pgx.ParseConfig(dsn)
 	if err != nil {

@@ -276,5 +276,10 @@ func guardForeign(table, column, typ, newType string, want sqltarget.LogicalType
 	if want.SQLType != "" && sqlTypeOverride.MatchString(strings.ToLower(strings.TrimSpace(want.SQLType))) {
 		return true, nil
 	}
+	if strings.HasPrefix(typ, "character(") && newType == "text" {
+		// char(n) as text would lose its padding: it stays, and strings
+		// load into it (one too long is an error naming the column).
+		return true, nil
+	}
 	return false, &ForeignColumnError{Table: table, Column: column, Type: typ, NewType: newType, Want: want}
 }

@@ -328,7 +328,7 @@ func TestConfigPolicyAcceptsOtherVariants(t *testing.T) {
 	t.Run("tap-mysql", func(t *testing.T) {
 		var c tapmysql.Config
 		w := loadInto(t, "tap-mysql", `{"host":"h","filter_dbs":"a, b","ssl":"true","use_gtid":true,"engine":"mariadb","export_batch_rows":"500","check_hostname":false}`, &c)
-		if !reflect.DeepEqual(c.FilterDBs, []string{"a", "b"}) || !c.SSL || c.ChunkSize != 500 || !c.SSLSkipVerify || len(w) != 0 {
+		if !reflect.DeepEqual(c.FilterDBs, []string{"a", "b"}) || c.SSL == nil || !*c.SSL || c.ChunkSize != 500 || !c.SSLSkipVerify || len(w) != 0 {
 			t.Errorf("%+v, warnings %q", c, w)
 		}
 		c = tapmysql.Config{}

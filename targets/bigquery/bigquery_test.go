@@ -139,7 +139,8 @@ func TestMergeSQL(t *testing.T) {
 		"-- upsert with hard_delete\n" + mergeSQL(tbl, stage, cols, []string{"id", "tenant"}, "_sdc_deleted_at") + ";\n\n" +
 		"-- keys only\n" + mergeSQL(tbl, stage, []string{"id"}, []string{"id"}, "") + ";\n\n" +
 		"-- ACTIVATE_VERSION, soft and hard\n" + activateSQL(tbl, "_sdc_table_version", "_sdc_deleted_at", 42, false) + ";\n" +
-		activateSQL(tbl, "_sdc_table_version", "_sdc_deleted_at", 42, true) + ";\n"
+		activateSQL(tbl, "_sdc_table_version", "_sdc_deleted_at", 42, true) + ";\n\n" +
+		"-- overwrite: the run's replacement swapped in\n" + replaceSQL(tbl, tablePath("p", "d", "_sk_overwrite_users"), cols) + ";\n"
 	golden(t, "merge.sql", got)
 }
 

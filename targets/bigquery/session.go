@@ -329,8 +329,8 @@ func (s *session) loadJob(ctx context.Context, dataset, table string, data []byt
 	return -1, nil
 }
 
-// Load loads one batch. Append and overwrite: one load job into the table
-// (WRITE_APPEND, or WRITE_TRUNCATE for overwrite's first batch), atomic.
+// Load loads one batch. Append: one load job into the table (WRITE_APPEND),
+// atomic.
 // Upsert: the batch, one row per key, goes to a new staging table by a
 // load job; the staged count is checked; one MERGE by key updates,
 // inserts (and with hard_delete deletes) rows; the stage is dropped.
@@ -344,11 +344,7 @@ func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.Lo
 	sentRows.Add(int64(rows))
 	sentBytes.Add(int64(len(data)))
 	if !mode.Upsert || len(p.keys) == 0 {
-		disp := bigquery.WriteAppend
-		if mode.Truncate {
-			disp = bigquery.WriteTruncate
-		}
-		n, err := s.loadJob(ctx, p.dataset, p.table, data, disp)
+		n, err := s.loadJob(ctx, p.dataset, p.table, data, bigquery.WriteAppend)
 		if err != nil {
 			return fmt.Errorf("load job: %w", err)
 		}
@@ -375,17 +371,57 @@ func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.Lo
 	if n != int64(rows) {
 		return fmt.Errorf("staged %d rows, the batch has %d", n, rows)
 	}
-	if mode.Truncate {
-		if err := s.exec(ctx, "DELETE FROM "+p.path+" WHERE TRUE"); err != nil {
-			return fmt.Errorf("emptying %s for overwrite: %w", p.path, err)
-		}
-	}
 	deletedAt := ""
 	if mode.HardDelete {
 		deletedAt = p.deletedAt
 	}
 	if err := s.exec(ctx, mergeSQL(p.path, stagePath, p.cols, p.keys, deletedAt)); err != nil {
 		return fmt.Errorf("merging by key: %w", err)
+	}
+	return nil
+}
+
+// replacementLifetime bounds how long a replacement table left by a killed
+// overwrite run lives (the next run replaces it; a finished run drops it).
+const replacementLifetime = 7 * 24 * time.Hour
+
+// BeginReplace creates repl with t's columns, partitioning and clustering,
+// empty, deleting one left by a killed run.
+func (s *session) BeginReplace(ctx context.Context, t, repl *sqltarget.Table) error {
+	path, rpath := tablePath(s.d.project, t.Schema, t.Name), tablePath(s.d.project, repl.Schema, repl.Name)
+	md, err := s.metadata(ctx, s.d.client.Dataset(t.Schema).Table(t.Name))
+	if err != nil {
+		return fmt.Errorf("reading table %s: %w", path, err)
+	}
+	rt := s.d.client.Dataset(repl.Schema).Table(repl.Name)
+	if err := s.retry(ctx, func() error { return rt.Delete(ctx) }); err != nil && !notFound(err) {
+		return fmt.Errorf("deleting %s, left by an earlier run: %w", rpath, err)
+	}
+	rmd := &bigquery.TableMetadata{Schema: md.Schema, TimePartitioning: md.TimePartitioning, RangePartitioning: md.RangePartitioning,
+		Clustering: md.Clustering, ExpirationTime: time.Now().Add(replacementLifetime)}
+	if err := s.retry(ctx, func() error { return rt.Create(ctx, rmd) }); err != nil {
+		return fmt.Errorf("creating %s to build the replacement of %s in: %w", rpath, path, err)
+	}
+	return nil
+}
+
+// EndReplace swaps the replacement's rows into the table with one MERGE
+// (ON FALSE: every old row is deleted, every new row inserted, atomically;
+// the table keeps its definition), and deletes the replacement.
+func (s *session) EndReplace(ctx context.Context, t, repl *sqltarget.Table, swap bool) error {
+	path, rpath := tablePath(s.d.project, t.Schema, t.Name), tablePath(s.d.project, repl.Schema, repl.Name)
+	if swap {
+		cols := make([]string, len(t.Columns))
+		for i, c := range t.Columns {
+			cols[i] = c.Name
+		}
+		if err := s.exec(ctx, replaceSQL(path, rpath, cols)); err != nil {
+			return fmt.Errorf("replacing the rows of %s: %w", path, err)
+		}
+	}
+	rt := s.d.client.Dataset(repl.Schema).Table(repl.Name)
+	if err := s.retry(ctx, func() error { return rt.Delete(ctx) }); err != nil && !notFound(err) {
+		return fmt.Errorf("deleting %s: %w", rpath, err)
 	}
 	return nil
 }

@@ -61,6 +61,16 @@ func mergeSQL(table, stage string, cols, keys []string, deletedAt string) string
 	return b.String()
 }
 
+// replaceSQL makes the rows of table exactly those of repl, in one
+// statement: joined ON FALSE, every row of the table is unmatched by the
+// source (deleted) and every row of repl unmatched by the target
+// (inserted).
+func replaceSQL(table, repl string, cols []string) string {
+	return "MERGE " + table + " AS T\nUSING " + repl + " AS S\nON FALSE\n" +
+		"WHEN NOT MATCHED BY SOURCE THEN DELETE\n" +
+		"WHEN NOT MATCHED THEN INSERT (" + quoteList(cols, "") + ") VALUES (" + quoteList(cols, "S.") + ")"
+}
+
 // activateSQL removes (hard) or marks deleted (soft) the rows of versions
 // older than version.
 func activateSQL(table, versionCol, deletedCol string, version int64, hard bool) string {

@@ -338,14 +338,14 @@ func (s *session) writePending(ctx context.Context, dataset, table string, desc 
 }
 
 // loadStorage loads one batch by the Storage Write API. Append: one
-// pending stream into the table. Upsert (and overwrite's first batch): a
-// pending stream into a new staging table, the count checked, then the
-// same MERGE (or DELETE + INSERT for overwrite) as method batch_job.
+// pending stream into the table. Upsert: a pending stream into a new
+// staging table, the count checked, then the same MERGE as method
+// batch_job.
 func (s *session) loadStorage(ctx context.Context, b *protoBatch, mode sqltarget.LoadMode) error {
 	p := b.plan
 	upsert := mode.Upsert && len(p.keys) > 0
 	rows := b.rows(upsert)
-	if !upsert && !mode.Truncate {
+	if !upsert {
 		if _, err := s.writePending(ctx, p.dataset, p.table, p.desc, rows); err != nil {
 			return err
 		}
@@ -362,18 +362,6 @@ func (s *session) loadStorage(ctx context.Context, b *protoBatch, mode sqltarget
 	}
 	if n != int64(len(rows)) {
 		return fmt.Errorf("staged %d rows, the batch has %d", n, len(rows))
-	}
-	if mode.Truncate {
-		if err := s.exec(ctx, "DELETE FROM "+p.path+" WHERE TRUE"); err != nil {
-			return fmt.Errorf("emptying %s for overwrite: %w", p.path, err)
-		}
-	}
-	if !upsert {
-		sql := "INSERT INTO " + p.path + " (" + quoteList(p.cols, "") + ") SELECT " + quoteList(p.cols, "") + " FROM " + stagePath
-		if err := s.exec(ctx, sql); err != nil {
-			return fmt.Errorf("copying the staged rows: %w", err)
-		}
-		return nil
 	}
 	deletedAt := ""
 	if mode.HardDelete {

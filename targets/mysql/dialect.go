@@ -27,6 +27,8 @@ type Dialect struct {
 	// warnedNoUnique: tables (by identifier) already warned about having
 	// no unique index on their keys.
 	warnedNoUnique sync.Map
+	// warnedSkips: streams already warned of records that append skipped.
+	warnedSkips sync.Map
 }
 
 // NewDialect returns the dialect for a config.

@@ -387,3 +387,11 @@ func TestForeignColumnNeverAltered(t *testing.T) {
 		t.Errorf("rows %q", got)
 	}
 }
+
+func TestAppendSkipsExistingKeys(t *testing.T) {
+	connect(t)
+	t.Run("load_data", func(t *testing.T) { sqltargettest.AppendSkipsExistingKeys(t, harness{}) })
+	t.Run("insert", func(t *testing.T) {
+		sqltargettest.AppendSkipsExistingKeys(t, harness{extra: map[string]any{"local_infile": false}})
+	})
+}

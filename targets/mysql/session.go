@@ -239,7 +239,7 @@ func (s *session) create(ctx context.Context, t *sqltarget.Table, ident string) 
 		}
 		defs = append(defs, def)
 	}
-	if len(t.Keys) > 0 {
+	if t.UniqueKey {
 		defs = append(defs, "PRIMARY KEY ("+quoteList(t.Keys)+")")
 	}
 	q := "CREATE TABLE " + ident + " (" + strings.Join(defs, ", ") + ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=" + s.collation
@@ -392,6 +392,9 @@ type loadPlan struct {
 	deleteKeys string
 	insertLast string
 	insertLive string // insertLast without the rows marked deleted
+	// insertNew appends the staged rows whose key the table does not have
+	// (append into a table with a unique key on the keys).
+	insertNew string
 }
 
 func (s *session) plan(t *sqltarget.Table, ident string) *loadPlan {
@@ -424,6 +427,9 @@ func (s *session) plan(t *sqltarget.Table, ident string) *loadPlan {
 	// temporary table within one statement).
 	p.merge = "INSERT INTO " + ident + " (" + cols + ") SELECT " + cols + " FROM " + p.stage + " ORDER BY " + rowColumn +
 		" ON DUPLICATE KEY UPDATE " + strings.Join(sets, ", ")
+	// The update of a key to itself changes nothing (0 rows affected).
+	p.insertNew = "INSERT INTO " + ident + " (" + cols + ") SELECT " + cols + " FROM " + p.stage + " ORDER BY " + rowColumn +
+		" ON DUPLICATE KEY UPDATE " + ident + "." + quote(t.Keys[0]) + " = " + ident + "." + quote(t.Keys[0])
 	for _, c := range t.Columns {
 		if c.Meta == sqltarget.MetaDeletedAt {
 			p.deletedAt = c.Name
@@ -465,6 +471,10 @@ func (s *session) load(ctx context.Context, tb *textBatch, mode sqltarget.LoadMo
 	p := tb.plan
 	dest := p.ident
 	upsert := mode.Upsert && len(p.keys) > 0
+	// An append into a table with a unique key on the stream's keys (an
+	// earlier upsert made it, or its owner) skips the keys the table has:
+	// they are a replay after a resume, and must not stop the load.
+	skipExisting := !mode.Upsert && len(p.keys) > 0 && !p.noUnique
 	if tb.widens() {
 		if err := s.widen(ctx, tb); err != nil {
 			return err
@@ -485,14 +495,14 @@ func (s *session) load(ctx context.Context, tb *textBatch, mode sqltarget.LoadMo
 	// LOCAL skips the row with a warning) or any other warning rolls it
 	// back, and the batch takes the stage, which this session then keeps
 	// for the table.
-	if upsert && !p.noUnique && !tb.dups && !s.noLocal && !(mode.HardDelete && p.hardDel != "") && !s.conflicts[p.ident] {
+	if (skipExisting || upsert && !p.noUnique && !tb.dups && !(mode.HardDelete && p.hardDel != "")) && !s.noLocal && !s.conflicts[p.ident] {
 		done, err := s.loadDirect(ctx, tb)
 		if err != nil || done {
 			return err
 		}
 		s.conflicts[p.ident] = true
 	}
-	if upsert {
+	if upsert || skipExisting {
 		if s.stages[p.ident] != p.stage {
 			if old := s.stages[p.ident]; old != "" {
 				if _, err := s.conn.ExecContext(ctx, "DROP TEMPORARY TABLE IF EXISTS "+old); err != nil {
@@ -516,19 +526,28 @@ func (s *session) load(ctx context.Context, tb *textBatch, mode sqltarget.LoadMo
 		return err
 	}
 	defer tx.Rollback()
-	if mode.Truncate {
-		// DELETE, not TRUNCATE: TRUNCATE commits by itself, and overwrite
-		// must not empty the table unless the new rows land.
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+p.ident); err != nil {
-			return fmt.Errorf("emptying the table for overwrite: %w", err)
-		}
-	}
 	n, err := s.bulk(ctx, tx, dest, p.columns, tb)
 	if err != nil {
 		return err
 	}
 	if n != int64(tb.rows) {
 		return fmt.Errorf("the load wrote %d rows, the batch has %d", n, tb.rows)
+	}
+	if skipExisting {
+		res, err := tx.ExecContext(ctx, p.insertNew)
+		if err != nil {
+			return fmt.Errorf("appending the rows whose key the table does not have: %w", err)
+		}
+		if err := commit(tx); err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		if skipped := int64(tb.rows) - n; skipped > 0 {
+			if _, warned := s.d.warnedSkips.LoadOrStore(tb.table.Stream, true); !warned {
+				s.log.Warnf("stream %q: table %s has a unique key on (%s): append skipped %d records whose key is already in the table (a replay of records loaded before a resume, or a later record of the key); further skips are not logged. Use load_method upsert to update such rows, or drop the unique key to keep every record", tb.table.Stream, p.ident, quoteList(p.keys), skipped)
+			}
+		}
+		return nil
 	}
 	if upsert && p.noUnique {
 		if _, err := tx.ExecContext(ctx, p.deleteKeys); err != nil {
@@ -835,6 +854,81 @@ func unescapeField(f []byte) any {
 		out = append(out, f[i])
 	}
 	return string(out)
+}
+
+// BeginReplace creates repl as a copy of t's definition (CREATE TABLE
+// ... LIKE: columns, types, indexes), empty, dropping one left by a killed
+// run.
+func (s *session) BeginReplace(ctx context.Context, t, repl *sqltarget.Table) error {
+	return s.finish(s.beginReplace(ctx, t, repl))
+}
+
+func (s *session) beginReplace(ctx context.Context, t, repl *sqltarget.Table) error {
+	ident, r := tableIdent(t.Schema, t.Name), tableIdent(repl.Schema, repl.Name)
+	if _, err := s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+r); err != nil {
+		return fmt.Errorf("dropping %s, left by an earlier run: %w", r, err)
+	}
+	if _, err := s.conn.ExecContext(ctx, "CREATE TABLE "+r+" LIKE "+ident); err != nil {
+		return fmt.Errorf("creating %s to build the replacement of %s in: %w", r, ident, err)
+	}
+	return nil
+}
+
+// EndReplace widens the columns of t that loads widened in repl (the
+// widening rule of Load; old values kept), then swaps the rows in one
+// transaction (DELETE and INSERT ... SELECT: the table keeps its
+// definition, triggers and foreign keys), and drops repl.
+func (s *session) EndReplace(ctx context.Context, t, repl *sqltarget.Table, swap bool) error {
+	return s.finish(s.endReplace(ctx, t, repl, swap))
+}
+
+func (s *session) endReplace(ctx context.Context, t, repl *sqltarget.Table, swap bool) error {
+	ident, r := tableIdent(t.Schema, t.Name), tableIdent(repl.Schema, repl.Name)
+	if swap {
+		have, err := s.describe(ctx, t.Schema, t.Name)
+		if err != nil {
+			return fmt.Errorf("reading table %s: %w", ident, err)
+		}
+		want, err := s.describe(ctx, repl.Schema, repl.Name)
+		if err != nil {
+			return fmt.Errorf("reading table %s: %w", r, err)
+		}
+		names := make([]string, len(t.Columns))
+		for i, c := range t.Columns {
+			names[i] = c.Name
+			h, w := have[c.Name], want[c.Name]
+			if h.columnType == w.columnType {
+				continue
+			}
+			null := " NULL"
+			if !h.nullable {
+				null = " NOT NULL"
+			}
+			if _, err := s.conn.ExecContext(ctx, "ALTER TABLE "+ident+" MODIFY COLUMN "+quote(c.Name)+" "+w.columnType+null); err != nil {
+				return fmt.Errorf("widening column %s of %s from %s to %s: %w", quote(c.Name), ident, h.columnType, w.columnType, err)
+			}
+			s.log.Warnf("column %s of %s changed from %s to %s: a value did not fit (old values kept)", quote(c.Name), ident, h.columnType, w.columnType)
+		}
+		cols := quoteList(names)
+		tx, err := s.conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+ident); err != nil {
+			return fmt.Errorf("emptying %s: %w", ident, err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+ident+" ("+cols+") SELECT "+cols+" FROM "+r); err != nil {
+			return fmt.Errorf("copying the rows of %s: %w", r, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	if _, err := s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+r); err != nil {
+		return fmt.Errorf("dropping %s: %w", r, err)
+	}
+	return nil
 }
 
 // ActivateVersion removes (or soft-deletes) the rows of older versions.

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/singerkit/singerkit/singer"
@@ -19,6 +20,7 @@ const maxIdentifier = 63
 type Dialect struct {
 	connConfig *pgx.ConnConfig
 	log        *singer.Log
+	warned     sync.Map // streams warned of records skipped by append
 }
 
 // NewDialect returns the dialect for a config.

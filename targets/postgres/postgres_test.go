@@ -168,6 +168,11 @@ func TestConformance(t *testing.T) {
 	sqltargettest.RunSuite(t, harness{})
 }
 
+func TestAppendSkipsExistingKeys(t *testing.T) {
+	connect(t)
+	sqltargettest.AppendSkipsExistingKeys(t, harness{})
+}
+
 func TestDatabaseDown(t *testing.T) {
 	r := sqltargettest.Run(t, harness{}, map[string]any{"host": "127.0.0.1", "port": 1, "user": "root", "password": "s3cret-pw", "dbname": "test"},
 		`{"type":"SCHEMA","stream":"s","schema":{"type":"object"},"key_properties":[]}`+"\n"+`{"type":"STATE","value":{"a":1}}`+"\n")

@@ -50,6 +50,7 @@ type loadPlan struct {
 	// The same without the DISTINCT ON sort, for batches whose keys are unique.
 	mergeUnique, mergeLiveUnique, hardDelUnique string
 	replace                                     string // without a unique index: delete the batch's keys first
+	insertNew                                   string // append into a table with a unique key: skip the keys it has
 	hardDel                                     string
 	copyInto                                    string
 	copyStage                                   string
@@ -126,7 +127,7 @@ func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (sqltarg
 			}
 			defs = append(defs, def)
 		}
-		if len(t.Keys) > 0 {
+		if t.UniqueKey {
 			defs = append(defs, "PRIMARY KEY ("+quoteList(t.Keys)+")")
 		}
 		if _, err := tx.Exec(ctx, "CREATE TABLE "+ident.Sanitize()+" ("+strings.Join(defs, ", ")+")"); err != nil {
@@ -251,6 +252,9 @@ func (s *session) plan(t *sqltarget.Table, ident pgx.Identifier, unique bool) *l
 		p.replace = "DELETE FROM " + ident.Sanitize() + " t USING " + p.stage + " s WHERE " + strings.Join(match, " AND ")
 	}
 	all := "SELECT " + cols + " FROM " + p.stage
+	if unique {
+		p.insertNew = "INSERT INTO " + ident.Sanitize() + " (" + cols + ") SELECT " + cols + " FROM " + p.stage + " ORDER BY _singerkit_row ON CONFLICT (" + keys + ") DO NOTHING"
+	}
 	p.merge = "INSERT INTO " + ident.Sanitize() + " (" + cols + ") " + latest + conflict
 	p.mergeUnique = "INSERT INTO " + ident.Sanitize() + " (" + cols + ") " + all + conflict
 	if p.deletedAt != "" {
@@ -278,24 +282,26 @@ func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.Lo
 func (s *session) loadBatch(ctx context.Context, cb *copyBatch, mode sqltarget.LoadMode) error {
 	// An append that loses its connection during COMMIT is redone only
 	// if the server says that its transaction did not commit: keep its id.
-	track := !mode.Upsert && !mode.Truncate
+	track := !mode.Upsert
 	p := cb.plan
+	// An append into a table with a unique key on the stream's keys (an
+	// earlier upsert made it, or its owner) skips the keys the table has:
+	// they are a replay after a resume, and must not stop the load.
+	skipExisting := !mode.Upsert && p.unique && len(p.keys) > 0
 	// Optimistic upsert: a batch without repeated keys, into a table with a
 	// unique key index, is first copied straight into the table. If no key
 	// exists yet (an initial load, new rows) that is the whole merge; a
 	// unique violation rolls it back and the batch takes the stage path,
 	// which this session then keeps for the table.
-	if mode.Upsert && p.unique && !cb.dups && !(mode.HardDelete && p.deletedAt != "") && !s.conflicts[p.table.Sanitize()] {
-		mode.Upsert = false
-		err := s.load(ctx, cb, mode, false)
+	if (skipExisting || mode.Upsert && p.unique && !cb.dups && !(mode.HardDelete && p.deletedAt != "")) && !s.conflicts[p.table.Sanitize()] {
+		err := s.load(ctx, cb, sqltarget.LoadMode{}, skipExisting, false)
 		var pe *pgconn.PgError
 		if err == nil || !errors.As(err, &pe) || pe.Code != "23505" {
 			return err
 		}
 		s.conflicts[p.table.Sanitize()] = true
-		mode.Upsert = true
 	}
-	return s.load(ctx, cb, mode, track)
+	return s.load(ctx, cb, mode, track, skipExisting)
 }
 
 // commit commits tx; a COMMIT that may have reached the server without
@@ -309,7 +315,7 @@ func commit(ctx context.Context, tx pgx.Tx, txid int64) error {
 	return &commitError{err: err, txid: txid}
 }
 
-func (s *session) load(ctx context.Context, cb *copyBatch, mode sqltarget.LoadMode, track bool) error {
+func (s *session) load(ctx context.Context, cb *copyBatch, mode sqltarget.LoadMode, track, skipExisting bool) error {
 	p := cb.plan
 	tx, err := s.conn.Begin(ctx)
 	if err != nil {
@@ -322,13 +328,8 @@ func (s *session) load(ctx context.Context, cb *copyBatch, mode sqltarget.LoadMo
 			return err
 		}
 	}
-	if mode.Truncate {
-		if _, err := tx.Exec(ctx, "TRUNCATE "+p.table.Sanitize()); err != nil {
-			return fmt.Errorf("truncating for overwrite: %w", err)
-		}
-	}
 	data := cb.data()
-	if !mode.Upsert {
+	if !mode.Upsert && !skipExisting {
 		tag, err := s.conn.PgConn().CopyFrom(ctx, bytes.NewReader(data), p.copyInto)
 		if err != nil {
 			return copyError(err)
@@ -361,6 +362,24 @@ func (s *session) load(ctx context.Context, cb *copyBatch, mode sqltarget.LoadMo
 	if int(tag.RowsAffected()) != cb.rows {
 		return fmt.Errorf("COPY staged %d rows, the batch has %d", tag.RowsAffected(), cb.rows)
 	}
+	if skipExisting {
+		tag, err := tx.Exec(ctx, p.insertNew)
+		if err != nil {
+			return fmt.Errorf("appending the rows whose key the table does not have: %w", err)
+		}
+		if err := commit(ctx, tx, txid); err != nil {
+			return err
+		}
+		if newStage {
+			s.stages[p.table.Sanitize()] = p.stage
+		}
+		if skipped := cb.rows - int(tag.RowsAffected()); skipped > 0 {
+			if _, warned := s.d.warned.LoadOrStore(cb.table.Stream, true); !warned {
+				s.log.Warnf("stream %q: table %s has a unique key on (%s): append skipped %d records whose key is already in the table (a replay of records loaded before a resume, or a later record of the key); further skips are not logged. Use load_method upsert to update such rows, or drop the unique key to keep every record", cb.table.Stream, p.table.Sanitize(), quoteList(p.keys), skipped)
+			}
+		}
+		return nil
+	}
 	merge, mergeLive, hardDel := p.merge, p.mergeLive, p.hardDel
 	if !cb.dups {
 		merge, mergeLive, hardDel = p.mergeUnique, p.mergeLiveUnique, p.hardDelUnique
@@ -391,6 +410,61 @@ func (s *session) load(ctx context.Context, cb *copyBatch, mode sqltarget.LoadMo
 		s.stages[p.table.Sanitize()] = p.stage
 	}
 	return nil
+}
+
+// BeginReplace creates repl as a copy of t's definition (columns, types,
+// defaults, constraints, indexes), empty, dropping one left by a killed run.
+func (s *session) BeginReplace(ctx context.Context, t, repl *sqltarget.Table) error {
+	return classify(s.beginReplace(ctx, t, repl), s.conn.IsClosed())
+}
+
+func (s *session) beginReplace(ctx context.Context, t, repl *sqltarget.Table) error {
+	ident, r := pgx.Identifier{t.Schema, t.Name}.Sanitize(), pgx.Identifier{repl.Schema, repl.Name}.Sanitize()
+	tx, err := s.conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+r); err != nil {
+		return fmt.Errorf("dropping %s, left by an earlier run: %w", r, err)
+	}
+	if _, err := tx.Exec(ctx, "CREATE TABLE "+r+" (LIKE "+ident+" INCLUDING ALL)"); err != nil {
+		return fmt.Errorf("creating %s to build the replacement of %s in: %w", r, ident, err)
+	}
+	return tx.Commit(ctx)
+}
+
+// EndReplace swaps the replacement's rows into the table in one
+// transaction (TRUNCATE and INSERT ... SELECT: the table keeps its
+// definition, grants and dependent views), and drops the replacement.
+func (s *session) EndReplace(ctx context.Context, t, repl *sqltarget.Table, swap bool) error {
+	return classify(s.endReplace(ctx, t, repl, swap), s.conn.IsClosed())
+}
+
+func (s *session) endReplace(ctx context.Context, t, repl *sqltarget.Table, swap bool) error {
+	ident, r := pgx.Identifier{t.Schema, t.Name}.Sanitize(), pgx.Identifier{repl.Schema, repl.Name}.Sanitize()
+	tx, err := s.conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if swap {
+		names := make([]string, len(t.Columns))
+		for i, c := range t.Columns {
+			names[i] = c.Name
+		}
+		cols := quoteList(names)
+		if _, err := tx.Exec(ctx, "TRUNCATE "+ident); err != nil {
+			return fmt.Errorf("truncating %s: %w", ident, err)
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO "+ident+" ("+cols+") SELECT "+cols+" FROM "+r); err != nil {
+			return fmt.Errorf("copying the rows of %s: %w", r, err)
+		}
+	}
+	if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+r); err != nil {
+		return fmt.Errorf("dropping %s: %w", r, err)
+	}
+	return tx.Commit(ctx)
 }
 
 // copyError makes a COPY failure name the column and value PostgreSQL

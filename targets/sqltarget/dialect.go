@@ -42,6 +42,17 @@ type Session interface {
 	// ActivateVersion removes (or soft-deletes) the rows of the table whose
 	// _sdc_table_version is older than version.
 	ActivateVersion(ctx context.Context, t *Table, version int64, hardDelete bool) error
+	// BeginReplace creates repl, an empty table in t's schema (repl.Name,
+	// repl.Columns those of t), with the columns, types and key of t as
+	// they are in the database (t is prepared first), replacing a table of
+	// that name left by an earlier run. Overwrite loads a run's records
+	// there; EndReplace swaps them in.
+	BeginReplace(ctx context.Context, t, repl *Table) error
+	// EndReplace, with swap, makes the rows of t exactly the rows of repl
+	// in one transaction (t keeps its definition: indexes, grants, views),
+	// then drops repl; without swap it only drops repl. Columns that loads
+	// widened in repl are widened in t first, by the same rule.
+	EndReplace(ctx context.Context, t, repl *Table, swap bool) error
 	Close() error
 }
 
@@ -61,8 +72,12 @@ type Batch interface {
 
 // LoadMode is how a batch reaches its table.
 type LoadMode struct {
-	Upsert     bool // merge by key (last record of a key wins); else append
-	Truncate   bool // empty the table first, in the same transaction (overwrite's first batch)
+	// Upsert merges by key (the last record of a key wins); else the batch
+	// is appended. An append into a table that has a unique key on the key
+	// columns (made by an earlier upsert run, or by hand) skips the records
+	// whose key the table has already: a replay after a resume must not
+	// stop the load.
+	Upsert     bool
 	HardDelete bool // rows whose latest record has _sdc_deleted_at are deleted
 }
 
@@ -81,6 +96,10 @@ type Table struct {
 	Name    string // folded table name
 	Columns []*Column
 	Keys    []string // folded names of the key columns, in key order
+	// UniqueKey: a table created for t gets a primary key on Keys (upsert
+	// and overwrite merge by it). Append creates none: its replays after a
+	// resume add rows, they never fail on a duplicate key.
+	UniqueKey bool
 }
 
 // Column is a destination column.

@@ -34,6 +34,12 @@ type Engine struct {
 	errMu    sync.Mutex
 	firstErr error
 
+	// hold: states are not written as they are released but kept in held
+	// (under outMu) until the end of the run (overwrite: the tables change
+	// only when the run's replacements are swapped in).
+	hold bool
+	held []byte
+
 	runStart time.Time
 	seq      int64
 	records  atomic.Int64
@@ -55,6 +61,7 @@ type stream struct {
 	schema   *singer.Schema
 	keys     []string
 	table    *Table
+	repl     *Table // overwrite: the table the run's records go to, swapped in at the end
 	batch    Batch
 	free     chan Batch
 	mark     *singer.StreamMark
@@ -63,7 +70,6 @@ type stream struct {
 	keyIdx   []int
 	meta     []metaSlot
 	loader   *loader
-	flushes  int
 	started  time.Time // first row of the open batch
 	warnedAV bool
 	spares   int // batches besides the open one: 1, or one per loader for parallel appends
@@ -100,6 +106,7 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 	e.batchRoots, _ = singer.NewBatchRoots(e.cfg.BatchRoots) // checked by Validate
 	e.out = out
 	e.wm = singer.NewWatermark()
+	e.hold = e.cfg.LoadMethod == "overwrite"
 	e.runStart = e.now()
 	e.metrics = singer.NewCounters(e.log, "record_count", 60*time.Second)
 	defer e.metrics.Close()
@@ -155,13 +162,42 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 		return e.err()
 	}
 	// Input ended, went bad or was interrupted: what was read and is valid
-	// is committed, and the state covering it released.
-	for _, s := range e.streams {
-		e.flush(s)
+	// is committed, and the state covering it released. (Overwrite
+	// replaces the tables only after a complete run: loading the rest of
+	// an incomplete one would be wasted.)
+	complete := readErr == nil && !interrupted
+	if complete || !e.hold {
+		for _, s := range e.streams {
+			e.flush(s)
+		}
 	}
 	e.drain()
 	if e.failed.Load() {
 		return e.err()
+	}
+	if e.hold {
+		// Overwrite: only a run that read its input to the end replaces
+		// the tables; one that stops early leaves them as they were, and
+		// prints no state (a resume re-sends the whole run).
+		if err := e.endReplace(complete); err != nil || !complete {
+			if err == nil {
+				err = readErr
+				if interrupted && (err == nil || errors.Is(err, context.Canceled)) {
+					err = singer.ErrInterrupted
+				}
+			}
+			return err
+		}
+		// One state: the latest.
+		e.outMu.Lock()
+		e.hold = false
+		if v := e.wm.Release(); v != nil {
+			e.held = v
+		}
+		if e.held != nil {
+			e.writeState(e.held)
+		}
+		e.outMu.Unlock()
 	}
 	e.release()
 	switch {
@@ -361,9 +397,24 @@ func (e *Engine) schema(ctx context.Context, m *singer.Message) error {
 	if err != nil {
 		return fmt.Errorf("line %d: %v", m.Line, err)
 	}
-	reply := make(chan prepared, 1)
-	s.loader.jobs <- job{kind: jobPrepare, table: t, reply: reply}
-	p := <-reply
+	t.UniqueKey = len(t.Keys) > 0 && e.cfg.LoadMethod != "append"
+	p := e.prepare(s, t)
+	if p.err == nil && e.cfg.LoadMethod == "overwrite" {
+		// The run's records go to a replacement table made like the
+		// table, swapped in at the end of the run (endReplace).
+		repl, err := e.replacement(t)
+		if err != nil {
+			return fmt.Errorf("line %d: %v", m.Line, err)
+		}
+		if s.repl == nil {
+			what := fmt.Sprintf("creating %s to build the replacement of %s in", repl.Name, t.Name)
+			p.err = e.call(s.loader, what, func(ctx context.Context, sess Session) error { return sess.BeginReplace(ctx, t, repl) })
+		}
+		if p.err == nil {
+			p = e.prepare(s, repl)
+		}
+		s.repl = repl
+	}
 	if p.err != nil {
 		return p.err
 	}
@@ -389,6 +440,73 @@ func (e *Engine) schema(ctx context.Context, m *singer.Message) error {
 		}
 	}
 	return nil
+}
+
+// prepare creates or evolves a table on the stream's loader.
+func (e *Engine) prepare(s *stream, t *Table) prepared {
+	reply := make(chan prepared, 1)
+	s.loader.jobs <- job{kind: jobPrepare, table: t, reply: reply}
+	return <-reply
+}
+
+// call runs fn on a loader's session, after the jobs queued before it
+// (again on a new session after a transient error, as every job).
+func (e *Engine) call(l *loader, what string, fn func(context.Context, Session) error) error {
+	reply := make(chan prepared, 1)
+	l.jobs <- job{kind: jobCall, call: fn, what: what, reply: reply}
+	return (<-reply).err
+}
+
+// replacement is the table an overwrite run loads a stream's records into:
+// t's columns, in t's schema, under a name of its own that is the same in
+// every run (a run that was killed leaves it; the next one replaces it).
+// The name is the stream's like its table's: no other stream may load into
+// it.
+func (e *Engine) replacement(t *Table) (*Table, error) {
+	r := *t
+	r.Name = e.d.FoldIdentifier(TruncateWithHash("_sk_overwrite_"+t.Name, e.d.MaxIdentifier()))
+	owners := e.tables[t.Schema]
+	if other, taken := owners[e.d.IdentifierKey(r.Name)]; taken && other != t.Stream {
+		return nil, fmt.Errorf("stream %q loads into table %s of schema %s, which overwrite needs to build the replacement of table %s of stream %q: route one elsewhere with schema_mapping", other, r.Name, t.Schema, t.Name, t.Stream)
+	}
+	owners[e.d.IdentifierKey(r.Name)] = t.Stream
+	return &r, nil
+}
+
+// endReplace ends every overwrite stream's replacement: with swap, the
+// tables take the replacements' rows (each table in one transaction of its
+// own), else the replacements are dropped and the tables left as they
+// were. The state is released only after every swap.
+func (e *Engine) endReplace(swap bool) error {
+	var wg sync.WaitGroup
+	errs := make([]error, 0, len(e.streams))
+	var mu sync.Mutex
+	for _, s := range e.streams {
+		if s.repl == nil {
+			continue
+		}
+		t, repl := s.table, s.repl
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			what := fmt.Sprintf("dropping %s, the unfinished replacement of %s (stream %q)", repl.Name, t.Name, t.Stream)
+			if swap {
+				what = fmt.Sprintf("replacing the rows of %s with this run's records (stream %q)", t.Name, t.Stream)
+			}
+			err := e.call(s.loader, what, func(ctx context.Context, sess Session) error { return sess.EndReplace(ctx, t, repl, swap) })
+			if err != nil {
+				mu.Lock()
+				if swap {
+					errs = append(errs, err)
+				} else {
+					e.log.Warnf("%v (the next run replaces it)", err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // planTable derives the destination table of a stream from its schema.
@@ -488,16 +606,11 @@ func SplitStreamName(stream string) (sourceSchema, table string) {
 	return sourceSchema, strings.ToLower(strings.ReplaceAll(table, ".", "_"))
 }
 
+// mode is how a stream's batches load: append mode appends; upsert and
+// overwrite (into its replacement table) merge by key, and append when the
+// stream has no keys.
 func (e *Engine) mode(s *stream) LoadMode {
-	m := LoadMode{HardDelete: e.cfg.HardDelete}
-	switch e.cfg.LoadMethod {
-	case "append":
-	case "overwrite":
-		m.Truncate = s.flushes == 0
-	default:
-		m.Upsert = len(s.keys) > 0
-	}
-	return m
+	return LoadMode{HardDelete: e.cfg.HardDelete, Upsert: e.cfg.LoadMethod != "append" && len(s.keys) > 0}
 }
 
 // flush hands the stream's open batch to its loader and takes the spare one
@@ -510,15 +623,14 @@ func (e *Engine) flush(s *stream) {
 	tok := s.mark.Flush()
 	mode := e.mode(s)
 	l := s.loader
-	if s.spares > 1 && !mode.Upsert && !mode.Truncate && e.cfg.LoadMethod != "overwrite" {
+	if s.spares > 1 && !mode.Upsert {
 		// Appends of one table commute: spread them over the sessions.
 		// (Upserts stay on the stream's loader: the last record of a key
-		// must win; overwrite's first batch must truncate before the rest.)
+		// must win.)
 		l = e.loaders[s.rr%len(e.loaders)]
 		s.rr++
 	}
 	l.jobs <- job{kind: jobLoad, batch: s.batch, token: tok, mode: mode, free: s.free}
-	s.flushes++
 	s.batch = <-s.free
 	s.batch.Reset()
 }
@@ -583,7 +695,11 @@ func (e *Engine) activate(s *stream, version int64) {
 	e.quiesce(s)
 	s.mark.Record()
 	tok := s.mark.Flush()
-	s.loader.jobs <- job{kind: jobActivate, table: s.table, version: version, token: tok, hardDelete: e.cfg.HardDelete}
+	t := s.table
+	if s.repl != nil {
+		t = s.repl // overwrite: the run's records are there
+	}
+	s.loader.jobs <- job{kind: jobActivate, table: t, version: version, token: tok, hardDelete: e.cfg.HardDelete}
 }
 
 // batchFiles reads the files of a BATCH message as records.
@@ -619,14 +735,24 @@ func (e *Engine) batchFile(s *stream, m *singer.Message, ref string) error {
 	}
 }
 
-// release writes the latest releasable state.
+// release writes the latest releasable state (or holds it, see hold).
+// Loaders release concurrently: taking and writing a state under one lock
+// keeps the states in order.
 func (e *Engine) release() {
-	v := e.wm.Release()
-	if v == nil {
-		return
-	}
 	e.outMu.Lock()
 	defer e.outMu.Unlock()
+	v := e.wm.Release()
+	switch {
+	case v == nil:
+	case e.hold:
+		e.held = v
+	default:
+		e.writeState(v)
+	}
+}
+
+// writeState writes a state line; outMu is held.
+func (e *Engine) writeState(v []byte) {
 	if err := e.out.WriteStateValue(v); err != nil {
 		e.fail(fmt.Errorf("writing state to stdout: %w", err))
 	}
@@ -670,6 +796,7 @@ const (
 	jobLoad
 	jobActivate
 	jobBarrier
+	jobCall
 )
 
 type job struct {
@@ -682,6 +809,8 @@ type job struct {
 	version    int64
 	hardDelete bool
 	reply      chan prepared
+	call       func(context.Context, Session) error // jobCall, named what
+	what       string
 }
 
 type prepared struct {
@@ -722,9 +851,9 @@ func (l *loader) run(ctx context.Context) {
 			if !l.e.failed.Load() {
 				start := time.Now()
 				what := fmt.Sprintf("loading %d records of stream %q into %s", j.batch.Rows(), j.batch.Table().Stream, j.batch.Table().Name)
-				// A merge by key, or overwrite's truncate and load, ends
-				// the same when run twice; an append may not.
-				redo := j.mode.Upsert || j.mode.Truncate
+				// A merge by key ends the same when run twice; an append
+				// may not.
+				redo := j.mode.Upsert
 				if err := l.attempt(ctx, what, redo, func(s Session) error { return s.Load(ctx, j.batch, j.mode) }); err != nil {
 					l.e.fail(stopped(ctx, what, err))
 				} else {
@@ -748,6 +877,12 @@ func (l *loader) run(ctx context.Context) {
 			}
 		case jobBarrier:
 			j.reply <- prepared{}
+		case jobCall:
+			err := l.attempt(ctx, j.what, true, func(s Session) error { return j.call(ctx, s) })
+			if err != nil {
+				err = stopped(ctx, j.what, err)
+			}
+			j.reply <- prepared{err: err}
 		}
 	}
 }

@@ -42,9 +42,16 @@ func (e *Engine) widen(s *stream, we *WidenError, line int64) error {
 	c.Type = we.Want
 	t.Columns[we.Column] = &c
 	e.log.Warnf("line %d: stream %q: column %s: %s: widening the column to take it (every value kept exactly)", line, s.name, c.Name, we.Msg)
-	reply := make(chan prepared, 1)
-	s.loader.jobs <- job{kind: jobPrepare, table: &t, reply: reply}
-	p := <-reply
+	p := e.prepare(s, &t)
+	if p.err == nil && s.repl != nil {
+		// Overwrite: the run's records go to the replacement, which
+		// widens the same way.
+		r := t
+		r.Name = s.repl.Name
+		if p = e.prepare(s, &r); p.err == nil {
+			s.repl = &r
+		}
+	}
 	if p.err != nil {
 		return fmt.Errorf("widening column %s: %w", c.Name, p.err)
 	}

@@ -22,3 +22,10 @@ WHEN NOT MATCHED THEN INSERT (`id`) VALUES (S.`id`);
 -- ACTIVATE_VERSION, soft and hard
 UPDATE `p.d.users` SET `_sdc_deleted_at` = CURRENT_TIMESTAMP() WHERE `_sdc_table_version` < 42 AND `_sdc_deleted_at` IS NULL;
 DELETE FROM `p.d.users` WHERE `_sdc_table_version` < 42;
+
+-- overwrite: the run's replacement swapped in
+MERGE `p.d.users` AS T
+USING `p.d._sk_overwrite_users` AS S
+ON FALSE
+WHEN NOT MATCHED BY SOURCE THEN DELETE
+WHEN NOT MATCHED THEN INSERT (`id`, `tenant`, `name`, `_sdc_deleted_at`) VALUES (S.`id`, S.`tenant`, S.`name`, S.`_sdc_deleted_at`);

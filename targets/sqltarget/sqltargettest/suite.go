@@ -534,7 +534,25 @@ var cases = []suiteCase{
 			}
 		}
 	}},
-	{"crash_and_resume", crashAndResume},
+	{"crash_and_resume", crashResume("upsert", true)},
+	{"crash_and_resume_append_with_keys", crashResume("append", true)},
+	{"crash_and_resume_append_without_keys", crashResume("append", false)},
+	{"crash_and_resume_overwrite", crashOverwrite},
+	{"overwrite_failed_run_keeps_table", overwriteFailedRun},
+	{"overwrite_activate_version", overwriteActivateVersion},
+	{"overwrite_widens_the_replacement", func(t *testing.T, h Harness, cfg map[string]any, schema string) {
+		// A value that widens its column mid-run goes to the replacement
+		// like the others (and the table takes the wider type).
+		c := with(cfg, "load_method", "overwrite")
+		sm := schemaMsg("w", `"id":{"type":"integer"},"v":{"type":"integer"}`, `"id"`)
+		expectOK(t, Run(t, h, c, lines(sm, rec("w", `{"id":9,"v":9}`))))
+		r := Run(t, h, c, lines(sm, rec("w", `{"id":1,"v":7}`), rec("w", `{"id":2,"v":123456789012345678901234567890}`), rec("w", `{"id":3,"v":8}`), state(`{"s":1}`)))
+		expectOK(t, r)
+		if got := strings.Join(r.States(), ","); got != `{"s":1}` {
+			t.Errorf("states %q", got)
+		}
+		expectRows(t, h.Rows(t, schema, "w", []string{"id", "v"}, "id"), []string{"1|7", "2|123456789012345678901234567890", "3|8"})
+	}},
 	{"sigterm_commits_what_was_read", sigterm},
 	{"age_flush_while_input_idles", ageFlush},
 }
@@ -620,68 +638,201 @@ func activateVersion(t *testing.T, h Harness, cfg map[string]any, schema string,
 	expectRows(t, h.Rows(t, schema, "av", cols, "id"), want)
 }
 
-// crashAndResume kills the target (SIGKILL) mid-stream, reruns the source
-// from the last state it emitted, and checks that the table holds every
-// source row exactly once with its last value.
-func crashAndResume(t *testing.T, h Harness, cfg map[string]any, schema string) {
-	bin := h.Binary(t)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "config.json")
-	b, _ := json.Marshal(with(cfg, "batch_size_rows", 500))
-	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+// crashSource is the "tap" of the crash tests: records id from..total of
+// stream crash, {"id":i,"v":"<prefix> i"}, a state {"pos":i} every 100
+// records and at the end. A resume from a state {"pos":p} replays from
+// p+1: the records after the state, some of which the target may have
+// committed already (at-least-once).
+func crashSource(keys bool, prefix string, from, total int) string {
+	var sb strings.Builder
+	k := ""
+	if keys {
+		k = `"id"`
+	}
+	sb.WriteString(schemaMsg("crash", `"id":{"type":"integer"},"v":{"type":"string"}`, k) + "\n")
+	for i := from; i <= total; i++ {
+		fmt.Fprintf(&sb, `{"type":"RECORD","stream":"crash","record":{"id":%d,"v":"%s %d"}}`+"\n", i, prefix, i)
+		if i%100 == 0 || i == total {
+			fmt.Fprintf(&sb, `{"type":"STATE","value":{"pos":%d}}`+"\n", i)
+		}
+	}
+	return sb.String()
+}
+
+// prefixLines returns the first part of input: whole lines, about frac of it.
+func prefixLines(input string, frac float64) string {
+	n := int(float64(len(input)) * frac)
+	return input[:strings.LastIndexByte(input[:n], '\n')+1]
+}
+
+// lastRecordID is the id of the last RECORD line of input.
+func lastRecordID(input string) int {
+	i := strings.LastIndex(input, `"record":{"id":`)
+	var id int
+	fmt.Sscanf(input[i+len(`"record":{"id":`):], "%d", &id)
+	return id
+}
+
+func statePos(t *testing.T, st string) int {
+	t.Helper()
+	var v struct{ Pos *int }
+	if err := json.Unmarshal([]byte(st), &v); err != nil || v.Pos == nil {
+		t.Fatalf("state %q: not {\"pos\":n}", st)
+	}
+	return *v.Pos
+}
+
+func writeConfig(t *testing.T, cfg map[string]any) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.json")
+	b, _ := json.Marshal(cfg)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	const total = 20000
-	// The "tap": records from a position on, a state every 100 records.
-	source := func(from int) string {
-		var sb strings.Builder
-		sb.WriteString(schemaMsg("crash", `"id":{"type":"integer"},"v":{"type":"string"}`, `"id"`) + "\n")
-		for i := from; i <= total; i++ {
-			fmt.Fprintf(&sb, `{"type":"RECORD","stream":"crash","record":{"id":%d,"v":"value %d"}}`+"\n", i, i)
-			if i%100 == 0 {
-				fmt.Fprintf(&sb, `{"type":"STATE","value":{"pos":%d}}`+"\n", i)
-			}
-		}
-		return sb.String()
-	}
+	return p
+}
+
+// killedRun runs the target binary on input and leaves its stdin open (it
+// cannot reach the end of the input), kills it with SIGKILL as soon as
+// stop(states printed, batches loaded) is true, and returns every state
+// line it printed. Batches loaded are counted from its batch_load_seconds
+// metric lines. The target exiting by itself first is a failure.
+func killedRun(t *testing.T, bin, cfgPath, input string, stop func(states, loads int) bool) []string {
+	t.Helper()
 	cmd := exec.Command(bin, "--config", cfgPath)
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Feed half the input, wait for a few states, then kill.
-	full := source(1)
-	half := len(full) / 2
-	go func() { stdin.Write([]byte(full[:half])) }()
-	sc := bufio.NewScanner(stdout)
-	var last string
-	deadline := time.Now().Add(30 * time.Second)
-	for sc.Scan() {
-		last = sc.Text()
-		if strings.Contains(last, `"pos":3000`) || strings.Contains(last, `"pos":4000`) || time.Now().After(deadline) {
-			break
+	go func() { stdin.Write([]byte(input)) }()
+	const (
+		evState = iota
+		evLoad
+		evExit
+	)
+	events := make(chan int, 1<<16)
+	var states []string
+	var logs strings.Builder
+	outDone, errDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(outDone)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			states = append(states, sc.Text())
+			events <- evState
+		}
+		events <- evExit
+	}()
+	go func() {
+		defer close(errDone)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			logs.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), `"batch_load_seconds"`) {
+				events <- evLoad
+			}
+		}
+	}()
+	deadline := time.After(2 * time.Minute)
+	ns, nl := 0, 0
+	for !stop(ns, nl) {
+		select {
+		case ev := <-events:
+			switch ev {
+			case evState:
+				ns++
+			case evLoad:
+				nl++
+			case evExit:
+				<-errDone
+				cmd.Wait()
+				t.Fatalf("the target exited before it was killed (%d states, %d loads); stderr:\n%s", ns, nl, logs.String())
+			}
+		case <-deadline:
+			cmd.Process.Kill()
+			<-outDone
+			<-errDone
+			cmd.Wait()
+			t.Fatalf("no kill point within 2 minutes (%d states, %d loads); stderr:\n%s", ns, nl, logs.String())
 		}
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
+	<-outDone // every line it printed before it died
+	<-errDone
 	cmd.Wait()
-	if last == "" {
-		t.Fatalf("the target emitted no state before it was killed; stderr:\n%s", stderr.String())
-	}
-	var st struct{ Pos int }
-	if err := json.Unmarshal([]byte(last), &st); err != nil {
-		t.Fatalf("last state %q: %v", last, err)
-	}
-	// Resume from the state: the source replays from pos+1 (records after
-	// the state may already be loaded: the keyed merge makes that harmless).
-	r := Run(t, h, with(cfg, "batch_size_rows", 500), source(st.Pos+1))
-	expectOK(t, r)
-	rows := h.Rows(t, schema, "crash", []string{"count(*)", "count(DISTINCT id)", "min(id)", "max(id)"}, "")
-	want := fmt.Sprintf("%d|%d|1|%d", total, total, total)
-	if len(rows) != 1 || rows[0] != want {
-		t.Errorf("after crash and resume from pos %d: %q, want %s", st.Pos, rows, want)
+	return states
+}
+
+// crashResume kills the target (SIGKILL) at several points of a stream,
+// each time resuming from the last state it printed with the records after
+// that state (what a tap sends when it resumes), and checks the table row
+// for row: upsert holds every record exactly once; append holds every
+// record, once up to the first resume point, and beyond it at most once per
+// run that sent it (the replay window: records committed after the last
+// printed state are sent again).
+func crashResume(method string, keys bool) func(t *testing.T, h Harness, cfg map[string]any, schema string) {
+	return func(t *testing.T, h Harness, cfg map[string]any, schema string) {
+		bin := h.Binary(t)
+		// Batches of 170 rows and a state every 100 records: a released
+		// state is mostly behind the last committed record, so every
+		// resume replays records the table already has.
+		c := with(cfg, "batch_size_rows", 170, "load_method", method)
+		cfgPath := writeConfig(t, c)
+		const total = 5000
+		sent := make([]int, total+1) // runs that sent each record
+		resume, firstResume := 0, -1
+		for _, n := range []int{2, 6} {
+			in := prefixLines(crashSource(keys, "value", resume+1, total), 0.6)
+			states := killedRun(t, bin, cfgPath, in, func(s, _ int) bool { return s >= n })
+			pos := statePos(t, states[len(states)-1])
+			if pos < resume {
+				t.Fatalf("resumed from pos %d, the next run printed pos %d: states go back", resume, pos)
+			}
+			for i := resume + 1; i <= lastRecordID(in); i++ {
+				sent[i]++
+			}
+			resume = pos
+			if firstResume < 0 {
+				firstResume = pos
+			}
+		}
+		r := Run(t, h, c, crashSource(keys, "value", resume+1, total))
+		expectOK(t, r)
+		if st := r.States(); len(st) == 0 || st[len(st)-1] != fmt.Sprintf(`{"pos":%d}`, total) {
+			t.Errorf("last state of the final run: %q", st)
+		}
+		for i := resume + 1; i <= total; i++ {
+			sent[i]++
+		}
+		count := make([]int, total+1)
+		for _, row := range h.Rows(t, schema, "crash", []string{"id", "v"}, "id") {
+			var id int
+			var v string
+			if _, err := fmt.Sscanf(row, "%d|", &id); err != nil || id < 1 || id > total {
+				t.Fatalf("row %q: not a source record", row)
+			}
+			if _, v, _ = strings.Cut(row, "|"); v != fmt.Sprintf("value %d", id) {
+				t.Fatalf("row %q: the value of record %d is %q", row, id, fmt.Sprintf("value %d", id))
+			}
+			count[id]++
+		}
+		dups := 0
+		for i := 1; i <= total; i++ {
+			switch {
+			case count[i] == 0:
+				t.Fatalf("record %d is missing after resumes from pos %d and %d", i, firstResume, resume)
+			case method == "upsert" && count[i] != 1:
+				t.Fatalf("record %d is in the table %d times: upsert holds each key once", i, count[i])
+			case count[i] > 1 && i <= firstResume:
+				t.Fatalf("record %d is in the table %d times, but it was before the first resume point (pos %d): only replayed records may repeat", i, count[i], firstResume)
+			case count[i] > sent[i]:
+				t.Fatalf("record %d is in the table %d times, but was sent %d times", i, count[i], sent[i])
+			}
+			dups += count[i] - 1
+		}
+		t.Logf("%s: resumed from pos %d and %d; %d replayed records in the table twice or more", method, firstResume, resume, dups)
 	}
 }
 
@@ -703,4 +854,124 @@ func withoutNUL(v any) any {
 		return out
 	}
 	return v
+}
+
+// crashOverwrite kills an overwrite run at several points: the table must
+// still hold the previous run's rows exactly and no state may be printed
+// (the run's records go to a replacement table, swapped in at the end).
+// A resume re-sends the whole run (its last state is the previous run's),
+// and the table then holds exactly its records.
+func crashOverwrite(t *testing.T, h Harness, cfg map[string]any, schema string) {
+	bin := h.Binary(t)
+	c := with(cfg, "batch_size_rows", 170, "load_method", "overwrite")
+	cfgPath := writeConfig(t, c)
+	// The previous run: ids 4001..4500.
+	var old strings.Builder
+	old.WriteString(schemaMsg("crash", `"id":{"type":"integer"},"v":{"type":"string"}`, `"id"`) + "\n")
+	var oldRows []string
+	for i := 4001; i <= 4500; i++ {
+		fmt.Fprintf(&old, `{"type":"RECORD","stream":"crash","record":{"id":%d,"v":"old %d"}}`+"\n", i, i)
+		oldRows = append(oldRows, fmt.Sprintf("%d|old %d", i, i))
+	}
+	old.WriteString(state(`{"pos":0}`) + "\n")
+	r := Run(t, h, c, old.String())
+	expectOK(t, r)
+	if got := strings.Join(r.States(), ","); got != `{"pos":0}` {
+		t.Fatalf("states of the first run %q", got)
+	}
+	const total = 3000
+	full := crashSource(true, "value", 1, total)
+	for _, n := range []int{1, 5} {
+		states := killedRun(t, bin, cfgPath, prefixLines(full, 0.8), func(_, loads int) bool { return loads >= n })
+		if len(states) > 0 {
+			t.Fatalf("killed after %d batches, the overwrite run printed states %q: a resume from them would lose the records before them", n, states)
+		}
+		expectRows(t, h.Rows(t, schema, "crash", []string{"id", "v"}, "id"), oldRows)
+	}
+	r = Run(t, h, c, full)
+	expectOK(t, r)
+	if got := strings.Join(r.States(), ","); got != fmt.Sprintf(`{"pos":%d}`, total) {
+		t.Errorf("an overwrite run prints one state, after the swap: got %q", got)
+	}
+	var want []string
+	for i := 1; i <= total; i++ {
+		want = append(want, fmt.Sprintf("%d|value %d", i, i))
+	}
+	expectRows(t, h.Rows(t, schema, "crash", []string{"id", "v"}, "id"), want)
+}
+
+// overwriteFailedRun: an overwrite run that fails on bad input changes no
+// table and prints no state; the next run replaces every table of its
+// streams (one with no records is emptied), a key's last record winning.
+func overwriteFailedRun(t *testing.T, h Harness, cfg map[string]any, schema string) {
+	c := with(cfg, "load_method", "overwrite", "batch_size_rows", 2)
+	so := schemaMsg("o", `"id":{"type":"integer"},"v":{"type":"string"}`, `"id"`)
+	sp := schemaMsg("p", `"v":{"type":"string"}`, "")
+	expectOK(t, Run(t, h, c, lines(so, sp, rec("o", `{"id":1,"v":"a"}`), rec("o", `{"id":2,"v":"b"}`), rec("p", `{"v":"x"}`), state(`{"s":1}`))))
+	r := Run(t, h, c, lines(so, sp, rec("o", `{"id":3,"v":"c"}`), rec("o", `{"id":4,"v":"d"}`), rec("o", `{"id":5,"v":"e"}`), state(`{"s":2}`), rec("o", `{"id":"bad"}`)))
+	expectError(t, r, `line 7: stream "o": record does not match its schema`)
+	if r.Stdout != "" {
+		t.Errorf("a failed overwrite run printed %q: no state, the tables are unchanged", r.Stdout)
+	}
+	expectRows(t, h.Rows(t, schema, "o", []string{"id", "v"}, "id"), []string{"1|a", "2|b"})
+	expectRows(t, h.Rows(t, schema, "p", []string{"v"}, "v"), []string{"x"})
+	r = Run(t, h, c, lines(so, sp, state(`{"s":2}`), rec("o", `{"id":3,"v":"c"}`), rec("o", `{"id":4,"v":"d"}`), rec("o", `{"id":3,"v":"c2"}`), state(`{"s":3}`)))
+	expectOK(t, r)
+	if got := strings.Join(r.States(), ","); got != `{"s":3}` {
+		t.Errorf("states %q, want the last one only", got)
+	}
+	expectRows(t, h.Rows(t, schema, "o", []string{"id", "v"}, "id"), []string{"3|c2", "4|d"})
+	expectRows(t, h.Rows(t, schema, "p", []string{"v"}, "v"), nil)
+}
+
+// overwriteActivateVersion: ACTIVATE_VERSION in an overwrite run applies to
+// the run's records; the table ends with exactly them.
+func overwriteActivateVersion(t *testing.T, h Harness, cfg map[string]any, schema string) {
+	c := with(cfg, "load_method", "overwrite", "add_metadata_columns", true, "hard_delete", true)
+	sm := schemaMsg("av", `"id":{"type":"integer"},"name":{"type":"string"}`, `"id"`)
+	run := func(version int, recs ...string) {
+		in := []string{sm, fmt.Sprintf(`{"type":"ACTIVATE_VERSION","stream":"av","version":%d}`, version)}
+		for _, r := range recs {
+			in = append(in, fmt.Sprintf(`{"type":"RECORD","stream":"av","record":%s,"version":%d}`, r, version))
+		}
+		in = append(in, fmt.Sprintf(`{"type":"ACTIVATE_VERSION","stream":"av","version":%d}`, version), state(fmt.Sprintf(`{"v":%d}`, version)))
+		r := Run(t, h, c, lines(in...))
+		expectOK(t, r)
+		if got := strings.Join(r.States(), ","); got != fmt.Sprintf(`{"v":%d}`, version) {
+			t.Errorf("states %q", got)
+		}
+	}
+	run(1, `{"id":1,"name":"v1"}`, `{"id":2,"name":"v1"}`)
+	run(2, `{"id":1,"name":"v2"}`, `{"id":3,"name":"v2"}`)
+	expectRows(t, h.Rows(t, schema, "av", []string{"id", "name", "_sdc_table_version"}, "id"), []string{"1|v2|2", "3|v2|2"})
+}
+
+// AppendSkipsExistingKeys is the case of dialects whose tables enforce
+// unique keys (PostgreSQL, MySQL; not BigQuery): append mode creates no
+// unique key, but a table that has one on the stream's keys (made by an
+// earlier upsert run, or by its owner) skips the records whose key it has
+// (a replay after a resume) instead of failing, with one warning.
+func AppendSkipsExistingKeys(t *testing.T, h Harness) {
+	cfg, schema := h.Config(t)
+	sm := schemaMsg("k", `"id":{"type":"integer"},"v":{"type":"string"}`, `"id"`)
+	expectOK(t, Run(t, h, cfg, lines(sm, rec("k", `{"id":1,"v":"a"}`), rec("k", `{"id":2,"v":"b"}`))))
+	// One connection: the batches load in order, so the first skip is known.
+	c := with(cfg, "load_method", "append", "batch_size_rows", 2, "max_parallel_flushes", 1)
+	r := Run(t, h, c, lines(sm,
+		rec("k", `{"id":1,"v":"a again"}`), rec("k", `{"id":2,"v":"b again"}`), state(`{"s":1}`),
+		rec("k", `{"id":3,"v":"c"}`), rec("k", `{"id":2,"v":"b 3rd"}`), state(`{"s":2}`),
+		rec("k", `{"id":4,"v":"d"}`), rec("k", `{"id":4,"v":"d again"}`), state(`{"s":3}`)))
+	expectOK(t, r)
+	if got := r.States(); len(got) == 0 || got[len(got)-1] != `{"s":3}` {
+		t.Errorf("states %q", got)
+	}
+	expectRows(t, h.Rows(t, schema, "k", []string{"id", "v"}, "id"), []string{"1|a", "2|b", "3|c", "4|d"})
+	if n := strings.Count(r.Stderr, `stream "k": table `); n != 1 || !strings.Contains(r.Stderr, `append skipped 2 records whose key is already in the table`) {
+		t.Errorf("want one warning naming the 2 records skipped first; stderr:\n%s", r.Stderr)
+	}
+	// A table append creates has no unique key: every record is a row.
+	cfg2, schema2 := h.Config(t)
+	expectOK(t, Run(t, h, with(cfg2, "load_method", "append"), lines(sm, rec("k", `{"id":1,"v":"a"}`), rec("k", `{"id":1,"v":"a"}`))))
+	expectOK(t, Run(t, h, with(cfg2, "load_method", "append"), lines(sm, rec("k", `{"id":1,"v":"a2"}`))))
+	expectRows(t, h.Rows(t, schema2, "k", []string{"id", "v"}, "id, v"), []string{"1|a", "1|a", "1|a2"})
 }

@@ -93,6 +93,8 @@ func TestDecoderErrors(t *testing.T) {
 		{"unknown envelope key twice", `{"type":"STATE","x":1,"value":{},"x":2}`, `line 1: invalid JSON: duplicate key "x" at byte 34`},
 		{"record property twice", `{"type":"RECORD","stream":"s","record":{"id":2,"a":"x","a":"y"}}`, `line 1: invalid JSON: duplicate key "a" at byte 56`},
 		{"nested property twice", `{"type":"RECORD","stream":"s","record":{"id":2,"o":{"b":1,"c":[{"d":1,"d":2}]}}}`, `line 1: invalid JSON: duplicate key "d" at byte 71`},
+		{"empty key twice", `{"type":"STATE","value":{"":1,"":2}}`, `line 1: invalid JSON: duplicate key "" at byte 31`},
+		{"empty key twice in a record", `{"type":"RECORD","stream":"s","record":{"":1,"a":2,"":3}}`, `line 1: invalid JSON: duplicate key "" at byte 52`},
 		{"escaped key twice", `{"type":"RECORD","stream":"s","record":{"a":1,"\u0061":2}}`, `line 1: invalid JSON: duplicate key "a" at byte 47`},
 		{"schema type twice", `{"type":"SCHEMA","stream":"s","schema":{"type":"object","type":"string"},"key_properties":[]}`, `line 1: invalid JSON: duplicate key "type" at byte 57`},
 		{"state key twice", `{"type":"STATE","value":{"bookmarks":{},"bookmarks":{}}}`, `line 1: invalid JSON: duplicate key "bookmarks" at byte 41`},

@@ -297,7 +297,14 @@ func skipValueDepth(b []byte, i, depth int) (int, error) {
 			if err != nil {
 				return 0, err
 			}
-			if keys.add(b, j, end, esc) {
+			// keys.add, its common case written out: this loop is the
+			// decoder's hot path and add is too big to inline.
+			if w, bit := keyBloom(b[j+1], b[end-2], end-j); !esc && keys.big == nil && keys.n < len(keys.offs) &&
+				keys.bloom[w]&bit == 0 && uint64(j) <= math.MaxUint32 {
+				keys.bloom[w] |= bit
+				keys.offs[keys.n] = uint32(j)
+				keys.n++
+			} else if keys.addSlow(b, j, end, esc) {
 				return 0, duplicateKey(b, j, end, esc)
 			}
 			j = skipWS(b, end)
@@ -385,14 +392,32 @@ type keySet struct {
 const keySetOffsets = 32
 
 // add records the key at b[start:end] (quotes included; esc when it holds
-// escapes) and reports whether the object already had it.
+// escapes) and reports whether the object already had it. The common case
+// (a plain key the filter has not seen) is small enough to inline.
 func (s *keySet) add(b []byte, start, end int, esc bool) (dup bool) {
+	if !esc && s.big == nil && s.n < len(s.offs) {
+		w, bit := keyBloom(b[start+1], b[end-2], end-start)
+		if s.bloom[w]&bit == 0 && uint64(start) <= math.MaxUint32 {
+			s.bloom[w] |= bit
+			s.offs[s.n] = uint32(start)
+			s.n++
+			return false
+		}
+	}
+	return s.addSlow(b, start, end, esc)
+}
+
+func (s *keySet) addSlow(b []byte, start, end int, esc bool) (dup bool) {
 	key := b[start+1 : end-1]
 	if esc {
 		key = appendUnescaped(nil, key)
 	}
 	if s.big == nil {
-		w, bit := keyBloom(key)
+		first, last := byte('"'), byte('"') // what the raw bytes hold for ""
+		if len(key) > 0 {
+			first, last = key[0], key[len(key)-1]
+		}
+		w, bit := keyBloom(first, last, len(key)+2)
 		if s.bloom[w]&bit != 0 {
 			for _, o := range s.offs[:s.n] {
 				if string(keyAt(b, int(o))) == string(key) {
@@ -431,16 +456,12 @@ func keyAt(b []byte, off int) []byte {
 	return key
 }
 
-// keyBloom picks the filter bit of a key from its length and three of its
-// bytes: cheap, and different for most keys of one object.
-func keyBloom(k []byte) (word int, bit uint64) {
-	h := uint(len(k))
-	if n := len(k); n > 0 {
-		h = h*31 + uint(k[0])
-		h = h*31 + uint(k[n-1])
-		h = h*31 + uint(k[n/2])
-	}
-	h ^= h >> 8
+// keyBloom picks the filter bit of a key from its first and last bytes
+// and its length with quotes (n): cheap, and different for most keys of
+// one object. A key with escapes is hashed unescaped, so both spellings
+// of one key pick the same bit.
+func keyBloom(first, last byte, n int) (word int, bit uint64) {
+	h := uint(n)*0x9E37 ^ uint(first)*0x3B ^ uint(last)*0x1F3
 	return int(h>>6) & 3, 1 << (h & 63)
 }
 

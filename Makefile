@@ -4,6 +4,7 @@ BIN     := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/singerkit/singerkit/singer.Version=$(VERSION)
 BINARIES := $(notdir $(wildcard cmd/*))
+STATICCHECK ?= v0.8.2
 
 .PHONY: all build test test-short test-bigquery bench demo lint services clean
 
@@ -16,6 +17,7 @@ build:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK) ./...
 
 test: lint build test-bigquery
 	$(GO) test -race -count=1 ./...

@@ -395,3 +395,8 @@ func TestAppendSkipsExistingKeys(t *testing.T) {
 		sqltargettest.AppendSkipsExistingKeys(t, harness{extra: map[string]any{"local_infile": false}})
 	})
 }
+
+func TestOverwriteWidensReplacement(t *testing.T) {
+	connect(t)
+	sqltargettest.OverwriteWidensReplacement(t, harness{})
+}

@@ -465,3 +465,8 @@ func TestForeignColumnNeverAltered(t *testing.T) {
 		t.Errorf("rows %q", got)
 	}
 }
+
+func TestOverwriteWidensReplacement(t *testing.T) {
+	connect(t)
+	sqltargettest.OverwriteWidensReplacement(t, harness{})
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -30,12 +31,13 @@ type Config struct {
 	Itersize                 int      `json:"itersize"`
 	StateEveryRows           int      `json:"state_every_rows"`
 
-	SlotName           string  `json:"slot_name"`
-	PublicationName    string  `json:"publication_name"`
-	TapID              string  `json:"tap_id"`
-	MaxRunSeconds      float64 `json:"max_run_seconds"`
-	LogicalPollSeconds float64 `json:"logical_poll_seconds"`
-	StateEverySeconds  float64 `json:"state_every_seconds"`
+	SlotName           string   `json:"slot_name"`
+	PublicationName    string   `json:"publication_name"`
+	TapID              string   `json:"tap_id"`
+	MaxRunSeconds      float64  `json:"max_run_seconds"`
+	LogicalPollSeconds float64  `json:"logical_poll_seconds"`
+	StateEverySeconds  float64  `json:"state_every_seconds"`
+	ReadTimeoutSeconds *float64 `json:"read_timeout_seconds"`
 
 	log *singer.Log
 }
@@ -78,6 +80,9 @@ func (c *Config) connConfig() (*pgx.ConnConfig, error) {
 	if err != nil {
 		return nil, &singer.ConfigError{Problems: []string{"invalid connection settings: " + singer.Redact(err.Error(), c.Password)}}
 	}
+	// Dead peers: keepalives, and a read that waits longer than the read
+	// timeout fails.
+	cc.DialFunc = stallDialer(c.readTimeout())
 	for k, v := range map[string]string{
 		"TimeZone":           "UTC",
 		"DateStyle":          "ISO, YMD",
@@ -126,4 +131,15 @@ func (c *Config) Connect(ctx context.Context) (*pgx.Conn, error) {
 		return nil, fmt.Errorf("connecting to PostgreSQL: %s", msg)
 	}
 	return conn, nil
+}
+
+// DefaultReadTimeout is read_timeout_seconds' default.
+const DefaultReadTimeout = 300 * time.Second
+
+// readTimeout is how long a read may wait for a byte (0: forever).
+func (c *Config) readTimeout() time.Duration {
+	if c.ReadTimeoutSeconds == nil {
+		return DefaultReadTimeout
+	}
+	return time.Duration(*c.ReadTimeoutSeconds * float64(time.Second))
 }

@@ -3,18 +3,24 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap"
@@ -324,8 +330,15 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 	if err != nil {
 		return err
 	}
+	statusEvery, err := d.statusInterval(ctx, req.StatusEvery)
+	if err != nil {
+		return err
+	}
 	rcfg := cc.Config.Copy()
 	rcfg.RuntimeParams["replication"] = "database"
+	// The read loop's deadlines must not stop the status sender's writes
+	// (pgconn's default handler sets both deadlines).
+	rcfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler { return readDeadline{pc.Conn()} }
 	rconn, err := pgconn.ConnectConfig(ctx, rcfg)
 	if err != nil {
 		return fmt.Errorf("opening a replication connection: %s", singer.Redact(err.Error(), d.cfg.Password))
@@ -343,19 +356,19 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 	}
 	d.cfg.logf("reading changes from slot %q at %s, confirming %s", slot, start, confirm)
 
-	status := func(reply bool) error {
-		return pglogrepl.SendStandbyStatusUpdate(ctx, rconn, pglogrepl.StandbyStatusUpdate{WALWritePosition: confirm, ReplyRequested: reply})
+	// The slot is confirmed once, at the start, up to what the target had
+	// committed; then the status sender, a goroutine of its own, tells the
+	// server every statusEvery (and when it asks) that the connection is
+	// alive, even while the loop below waits on a slow stdout: the server
+	// drops a client silent for wal_sender_timeout.
+	if err := sendStatus(rconn, confirm, confirm, true); err != nil {
+		return fmt.Errorf("replication slot %q: %w", slot, err)
 	}
-	// Ask for a keepalive at once: its position lets an idle run advance.
-	if err := status(true); err != nil {
-		return err
-	}
-	statusEvery := req.StatusEvery
-	if statusEvery <= 0 {
-		statusEvery = 10 * time.Second
-	}
+	st := newStatusSender(rconn, confirm, statusEvery)
+	defer st.stop()
+
 	began := time.Now()
-	lastChange, nextStatus := began, began.Add(statusEvery)
+	lastChange := began
 	relations := make(map[uint32]*logTarget)
 	var (
 		inTxn      bool
@@ -363,22 +376,35 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 		commitTime time.Time
 	)
 	tx := &changeQueue{d: d, ctx: ctx, sink: sink}
+	// waiting is when the loop last began to wait for the server: the
+	// status sender asks for a reply every statusEvery, so a server silent
+	// for the read timeout has stalled. (The deadlines below end each read
+	// sooner, so the connection's own read timeout never fires here.)
+	waiting, got := time.Now(), false
+	readTimeout := d.cfg.readTimeout()
 	for {
 		now := time.Now()
-		if now.Sub(lastChange) >= req.Idle || now.Sub(began) >= req.MaxRun {
-			return nil
-		}
-		if now.After(nextStatus) {
-			if err := status(false); err != nil {
-				return err
+		if got {
+			// Handling the message (a slow stdout) is not idle time.
+			if lastChange.Before(waiting) {
+				lastChange = lastChange.Add(now.Sub(waiting))
+			} else {
+				lastChange = now // a change came in this message
 			}
-			nextStatus = now.Add(statusEvery)
+			waiting, got = now, false
+		}
+		if now.Sub(lastChange) >= req.Idle || now.Sub(began) >= req.MaxRun {
+			return st.stop()
+		}
+		if err := st.err(); err != nil {
+			return d.streamError(slot, err)
 		}
 		deadline := lastChange.Add(req.Idle)
-		for _, t := range []time.Time{began.Add(req.MaxRun), nextStatus} {
-			if t.Before(deadline) {
-				deadline = t
-			}
+		if t := began.Add(req.MaxRun); t.Before(deadline) {
+			deadline = t
+		}
+		if t := now.Add(statusEvery); t.Before(deadline) {
+			deadline = t // to notice a failed status send
 		}
 		rctx, cancel := context.WithDeadline(ctx, deadline)
 		msg, err := rconn.ReceiveMessage(rctx)
@@ -387,14 +413,23 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if pgconn.Timeout(err) {
+			if pgconn.Timeout(err) && !isStall(err) && !rconn.IsClosed() {
+				if readTimeout > 0 && time.Since(waiting) >= readTimeout {
+					return d.streamError(slot, &StallError{Limit: readTimeout})
+				}
 				continue
 			}
-			return fmt.Errorf("reading from slot %q: %w", slot, err)
+			return d.streamError(slot, err)
 		}
+		// The wait starts again once the message is handled (the time
+		// spent on a slow stdout is not the server's).
+		waiting, got = time.Now(), true
 		switch m := msg.(type) {
 		case *pgproto3.ErrorResponse:
-			return fmt.Errorf("reading from slot %q: %w", slot, pgconn.ErrorResponseToPgError(m))
+			return d.streamError(slot, pgconn.ErrorResponseToPgError(m))
+		case *pgproto3.CopyDone, *pgproto3.CommandComplete, *pgproto3.ReadyForQuery:
+			// The server ended the stream (it is shutting down).
+			return d.streamError(slot, errStreamEnded)
 		case *pgproto3.CopyData:
 			if len(m.Data) == 0 {
 				continue
@@ -412,9 +447,7 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 						return err
 					}
 				}
-				if ka.ReplyRequested {
-					nextStatus = time.Time{}
-				}
+				st.received(ka.ServerWALEnd, ka.ReplyRequested)
 			case pglogrepl.XLogDataByteID:
 				xld, err := pglogrepl.ParseXLogData(m.Data[1:])
 				if err != nil {
@@ -491,6 +524,144 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 			}
 		}
 	}
+}
+
+// errStreamEnded is a replication stream the server ended.
+var errStreamEnded = errors.New("the server ended the replication stream")
+
+// streamError is the one line for a replication stream that broke: the
+// state written before it resumes.
+func (d *Driver) streamError(slot string, err error) error {
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && (pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"):
+		err = fmt.Errorf("the server is shutting down or restarting: %s (SQLSTATE %s)", pgErr.Message, pgErr.Code)
+	case errors.Is(err, errStreamEnded):
+		err = errors.New("the server ended the replication stream (it is shutting down or restarting)")
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		err = errors.New("the server closed the connection (restarted, or the connection was cut)")
+	}
+	return fmt.Errorf("reading from slot %q: %s: run again to resume from the last state", slot, singer.Redact(err.Error(), d.cfg.Password))
+}
+
+// statusInterval is how often the status sender writes: every want
+// (default 10s), and at least three times per wal_sender_timeout.
+func (d *Driver) statusInterval(ctx context.Context, want time.Duration) (time.Duration, error) {
+	if want <= 0 {
+		want = 10 * time.Second
+	}
+	var ms int64
+	if err := d.conn.QueryRow(ctx, `SELECT setting::bigint FROM pg_settings WHERE name = 'wal_sender_timeout'`).Scan(&ms); err != nil {
+		return 0, fmt.Errorf("reading wal_sender_timeout: %w", err)
+	}
+	if t := time.Duration(ms) * time.Millisecond / 3; t > 0 && t < want {
+		want = t
+	}
+	if t := d.cfg.readTimeout() / 3; t > 0 && t < want {
+		want = t
+	}
+	return want, nil
+}
+
+// readDeadline is a pgconn context handler that cancels reads only.
+type readDeadline struct{ conn net.Conn }
+
+func (h readDeadline) HandleCancel(context.Context) { _ = h.conn.SetReadDeadline(time.Now()) }
+func (h readDeadline) HandleUnwatchAfterCancel()    { _ = h.conn.SetReadDeadline(time.Time{}) }
+
+// sendStatus writes a standby status update: write is the WAL position
+// received, flush what the slot may be confirmed up to (0: no
+// confirmation, the slot stays where it is).
+func sendStatus(conn *pgconn.PgConn, write, flush pglogrepl.LSN, reply bool) error {
+	b := make([]byte, 0, 40)
+	b = append(b, 'd', 0, 0, 0, 0, pglogrepl.StandbyStatusUpdateByteID)
+	b = binary.BigEndian.AppendUint64(b, uint64(write))
+	b = binary.BigEndian.AppendUint64(b, uint64(flush))
+	b = binary.BigEndian.AppendUint64(b, uint64(flush)) // applied
+	b = binary.BigEndian.AppendUint64(b, uint64(time.Now().UnixMicro()-pgEpochMicros))
+	if reply {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	binary.BigEndian.PutUint32(b[1:5], uint32(len(b)-1))
+	return conn.Frontend().SendUnbufferedEncodedCopyData(b)
+}
+
+// pgEpochMicros is 2000-01-01 in Unix microseconds.
+const pgEpochMicros = 946684800 * 1000000
+
+// statusSender sends standby status updates from a goroutine of its own.
+// It never confirms (flush 0): the run's one confirmation went first. Its
+// write position is the server's last keepalive position, so a server
+// shutting down, which waits for its client to have received everything,
+// is not held up.
+type statusSender struct {
+	conn     *pgconn.PgConn
+	pos      atomic.Uint64
+	now      chan struct{}
+	done     chan struct{}
+	stopped  chan struct{}
+	once     sync.Once
+	mu       sync.Mutex
+	sendErr  error
+	interval time.Duration
+}
+
+func newStatusSender(conn *pgconn.PgConn, from pglogrepl.LSN, every time.Duration) *statusSender {
+	s := &statusSender{conn: conn, now: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{}), interval: every}
+	s.pos.Store(uint64(from))
+	go s.run()
+	return s
+}
+
+func (s *statusSender) run() {
+	defer close(s.stopped)
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		case <-s.now:
+		}
+		// Ask for a reply: a live server then always sends something
+		// within the interval, so a silent one is a stalled one.
+		if err := sendStatus(s.conn, pglogrepl.LSN(s.pos.Load()), 0, true); err != nil {
+			s.mu.Lock()
+			s.sendErr = err
+			s.mu.Unlock()
+			return
+		}
+	}
+}
+
+// received notes the server's position from a keepalive, and sends a
+// status at once when the server asked for one.
+func (s *statusSender) received(pos pglogrepl.LSN, reply bool) {
+	if uint64(pos) > s.pos.Load() {
+		s.pos.Store(uint64(pos))
+	}
+	if reply {
+		select {
+		case s.now <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (s *statusSender) err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sendErr
+}
+
+// stop ends the goroutine and waits for it. Idempotent.
+func (s *statusSender) stop() error {
+	s.once.Do(func() { close(s.done) })
+	<-s.stopped
+	return nil
 }
 
 // keyChanged reports whether an update moved the row to another primary

@@ -46,6 +46,12 @@ type Server struct {
 	Dir  string  // its data, socket and error.log
 	Port int     // on 127.0.0.1
 	DB   *sql.DB // root, no TLS
+
+	t      *testing.T
+	server string
+	args   []string
+	proc   *exec.Cmd
+	exited chan struct{}
 }
 
 // mariadbd finds the server binaries, or skips the test (fails it under
@@ -106,45 +112,47 @@ func Start(t *testing.T, args ...string) *Server {
 		}
 		os.RemoveAll(data)
 	}
-	s := &Server{Dir: dir, Port: FreePort(t)}
-	logFile := filepath.Join(dir, "error.log")
-	full := append([]string{
+	s := &Server{Dir: dir, Port: FreePort(t), t: t, server: server}
+	s.args = append([]string{
 		"--no-defaults", "--datadir=" + data, "--socket=" + filepath.Join(dir, "s.sock"),
 		"--port=" + fmt.Sprint(s.Port), "--bind-address=127.0.0.1", "--pid-file=" + filepath.Join(dir, "pid"),
-		"--log-error=" + logFile, "--innodb-buffer-pool-size=8M", "--skip-name-resolve",
+		"--log-error=" + filepath.Join(dir, "error.log"), "--innodb-buffer-pool-size=8M", "--skip-name-resolve",
 	}, user...)
-	proc := exec.Command(server, append(full, args...)...)
-	if err := proc.Start(); err != nil {
-		t.Fatalf("starting mariadbd: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { proc.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		proc.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			proc.Process.Kill()
-			<-exited
-		}
-	})
+	s.args = append(s.args, args...)
 	s.DB, err = sql.Open("mysql", s.DSN("root", "", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.DB.Close() })
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+// start starts mariadbd and waits until it answers.
+func (s *Server) start() {
+	t := s.t
+	t.Helper()
+	logFile := filepath.Join(s.Dir, "error.log")
+	proc := exec.Command(s.server, s.args...)
+	if err := proc.Start(); err != nil {
+		t.Fatalf("starting mariadbd: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { proc.Wait(); close(exited) }()
+	s.proc, s.exited = proc, exited
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err = s.DB.PingContext(ctx)
+		err := s.DB.PingContext(ctx)
 		cancel()
 		if err == nil {
-			break
+			return
 		}
 		select {
 		case <-exited:
 			log, _ := os.ReadFile(logFile)
-			t.Fatalf("mariadbd %s exited: %s", strings.Join(args, " "), log)
+			t.Fatalf("mariadbd %s exited: %s", strings.Join(s.args, " "), log)
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -153,7 +161,29 @@ func Start(t *testing.T, args ...string) *Server {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return s
+}
+
+// stop shuts mariadbd down and waits for it.
+func (s *Server) stop() {
+	if s.proc == nil {
+		return
+	}
+	s.proc.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(30 * time.Second):
+		s.proc.Process.Kill()
+		<-s.exited
+	}
+	s.proc = nil
+}
+
+// Restart stops the server and starts it again on the same data and
+// port (for tests of a source that restarts under a client).
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.stop()
+	s.start()
 }
 
 // DSN is a go-sql-driver DSN of the server (TCP, no TLS).

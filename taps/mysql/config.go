@@ -3,11 +3,14 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	mysqldrv "github.com/go-sql-driver/mysql"
@@ -36,14 +39,18 @@ type Config struct {
 	SessionSQLs []string `json:"session_sqls"`
 	ServerID    uint32   `json:"server_id"`
 
-	DefaultReplicationMethod string  `json:"default_replication_method"`
-	ChunkSize                int     `json:"chunk_size"`
-	StateEveryRows           int     `json:"state_every_rows"`
-	MaxRunSeconds            float64 `json:"max_run_seconds"`
-	BinlogIdleSeconds        float64 `json:"binlog_idle_seconds"`
-	StateEverySeconds        float64 `json:"state_every_seconds"`
+	DefaultReplicationMethod string   `json:"default_replication_method"`
+	ChunkSize                int      `json:"chunk_size"`
+	StateEveryRows           int      `json:"state_every_rows"`
+	MaxRunSeconds            float64  `json:"max_run_seconds"`
+	BinlogIdleSeconds        float64  `json:"binlog_idle_seconds"`
+	StateEverySeconds        float64  `json:"state_every_seconds"`
+	ReadTimeoutSeconds       *float64 `json:"read_timeout_seconds"`
 
 	log *singer.Log
+
+	logOnce sync.Once
+	lastLog *lastLog
 }
 
 // DefaultSessionSQLs run on the tap's connection unless session_sqls is
@@ -91,6 +98,14 @@ func (c *Config) driverConfig() (*mysqldrv.Config, error) {
 		mc.Passwd = c.Password
 		mc.DBName = c.Database
 	}
+	if mc.ReadTimeout == 0 {
+		// A stalled connection, proxy or server: a read that gets no
+		// byte for this long fails instead of waiting forever.
+		mc.ReadTimeout = c.readTimeout()
+	}
+	// The driver's own log lines (e.g. "[mysql] packets.go: read tcp
+	// ...: i/o timeout") are kept for the error, never printed.
+	mc.Logger = c.driverLog()
 	mc.InterpolateParams = true
 	mc.ParseTime = false
 	mc.Loc = time.UTC
@@ -193,4 +208,61 @@ func (c *Config) Connect(ctx context.Context) (*sql.DB, *sql.Conn, error) {
 // can fix ("" for any other error).
 func tlsProblem(err error, mc *mysqldrv.Config, c *Config) string {
 	return c.tls().Problem(err, mc)
+}
+
+// DefaultReadTimeout is read_timeout_seconds' default.
+const DefaultReadTimeout = 300 * time.Second
+
+// readTimeout is how long a read may wait for a byte (0: forever).
+func (c *Config) readTimeout() time.Duration {
+	if c.ReadTimeoutSeconds == nil {
+		return DefaultReadTimeout
+	}
+	return time.Duration(*c.ReadTimeoutSeconds * float64(time.Second))
+}
+
+// lastLog keeps the driver's last log line: the cause behind its
+// "invalid connection".
+type lastLog struct {
+	mu   sync.Mutex
+	line string
+}
+
+func (l *lastLog) Print(v ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.line = strings.TrimSpace(fmt.Sprint(v...))
+}
+
+func (l *lastLog) last() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.line
+}
+
+func (c *Config) driverLog() *lastLog {
+	c.logOnce.Do(func() { c.lastLog = &lastLog{} })
+	return c.lastLog
+}
+
+// connErr says why a connection broke: a read that timed out is a stall
+// (read_timeout_seconds); the driver's bare "invalid connection" gets the
+// cause it logged.
+func (c *Config) connErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	cause := err.Error()
+	if errors.Is(err, mysqldrv.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) {
+		if l := c.driverLog().last(); l != "" {
+			cause = l
+		}
+	}
+	if strings.Contains(cause, "i/o timeout") {
+		return fmt.Errorf("no data from the server for %s (read_timeout_seconds): the connection or the server stalled", c.readTimeout())
+	}
+	if cause != err.Error() {
+		return fmt.Errorf("%w (%s)", err, singer.Redact(cause, c.Password))
+	}
+	return err
 }

@@ -7,11 +7,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
@@ -548,8 +550,15 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 		TimestampStringLocation: time.UTC,
 		RenderJSONAsMySQLText:   true,
 		HeartbeatPeriod:         time.Second,
-		MaxReconnectAttempts:    3,
-		Logger:                  discardLogger(),
+		// The server sends a heartbeat every second: a connection silent
+		// for the read timeout has stalled.
+		ReadTimeout: d.cfg.readTimeout(),
+		// No silent reconnection: a server that went away (a restart)
+		// ends the run with its error, and the next run resumes from the
+		// state (a retrying syncer outlived the idle timeout and the run
+		// ended as if the log were quiet).
+		DisableRetrySync: true,
+		Logger:           discardLogger(),
 	})
 	defer syncer.Close()
 	var streamer *replication.BinlogStreamer
@@ -582,14 +591,14 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if runCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+			if errors.Is(err, context.DeadlineExceeded) && ictx.Err() != nil {
 				return nil // idle, or max_run_seconds reached
 			}
 			var me *gomysql.MyError
 			if errors.As(err, &me) && me.Code == 1236 {
 				return &ResyncError{Stream: req.Streams[0].Table.TapStreamID, Position: start.String()}
 			}
-			return fmt.Errorf("binlog at %s: %w", cur, err)
+			return fmt.Errorf("binlog at %s: %s: run again to resume from the last state", advanced, binlogCause(err, d.cfg.readTimeout()))
 		}
 		if t := ev.Header.EventType; t == replication.HEARTBEAT_EVENT || t == replication.HEARTBEAT_LOG_EVENT_V2 {
 			continue
@@ -853,4 +862,23 @@ func setText(b []byte, n uint64, col *column) []byte {
 		}
 	}
 	return b
+}
+
+// binlogCause says why the binlog connection broke, in one line.
+func binlogCause(err error, readTimeout time.Duration) string {
+	var ne net.Error
+	// (go-mysql flattens the network's errors into text.)
+	text := err.Error()
+	switch {
+	case errors.As(err, &ne) && ne.Timeout() || strings.Contains(text, "i/o timeout"):
+		return fmt.Sprintf("no data from the server for %s (read_timeout_seconds): the connection or the server stalled", readTimeout)
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		strings.Contains(text, "connection was bad") && (strings.Contains(text, "EOF") || strings.Contains(text, "connection reset")):
+		return "the server closed the connection (restarted, or the connection was cut)"
+	}
+	var me *gomysql.MyError
+	if errors.As(err, &me) && (me.Code == 1053 || me.Code == 1927) {
+		return "the server is shutting down or restarting: " + me.Message
+	}
+	return strings.ReplaceAll(err.Error(), "\n", " ")
 }

@@ -279,7 +279,7 @@ func (d *Driver) Scan(ctx context.Context, req *sqltap.ScanRequest, sink func(sq
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("reading %s: %w", req.Table.TapStreamID, err)
+		return nil, fmt.Errorf("reading %s: %w", req.Table.TapStreamID, d.cfg.connErr(err))
 	}
 	row.vals = make([]sql.RawBytes, len(req.Columns))
 	ptrs := make([]any, len(req.Columns))
@@ -304,7 +304,7 @@ func (d *Driver) Scan(ctx context.Context, req *sqltap.ScanRequest, sink func(sq
 	n := 0
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
-			sinkErr = fmt.Errorf("reading %s: %w", req.Table.TapStreamID, err)
+			sinkErr = fmt.Errorf("reading %s: %w", req.Table.TapStreamID, d.cfg.connErr(err))
 			break
 		}
 		b := row.rec[:0]
@@ -354,7 +354,7 @@ func (d *Driver) Scan(ctx context.Context, req *sqltap.ScanRequest, sink func(sq
 	}
 	if err != nil {
 		d.dropSession()
-		return last, fmt.Errorf("reading %s: %w", req.Table.TapStreamID, err)
+		return last, fmt.Errorf("reading %s: %w", req.Table.TapStreamID, d.cfg.connErr(err))
 	}
 	return last, nil
 }

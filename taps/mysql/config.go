@@ -14,6 +14,7 @@ import (
 	"time"
 
 	mysqldrv "github.com/go-sql-driver/mysql"
+	"github.com/singerkit/singerkit/internal/liveconn"
 	"github.com/singerkit/singerkit/internal/mysqlconn"
 	"github.com/singerkit/singerkit/singer"
 )
@@ -259,7 +260,7 @@ func (c *Config) connErr(err error) error {
 		}
 	}
 	if strings.Contains(cause, "i/o timeout") {
-		return fmt.Errorf("no data from the server for %s (read_timeout_seconds): the connection or the server stalled", c.readTimeout())
+		return &liveconn.StallError{Op: "read", Limit: c.readTimeout(), Err: err}
 	}
 	if cause != err.Error() {
 		return fmt.Errorf("%w (%s)", err, singer.Redact(cause, c.Password))

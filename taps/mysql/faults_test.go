@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	mysqldrv "github.com/go-sql-driver/mysql"
+	"github.com/singerkit/singerkit/internal/faultproxy"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap/sqltaptest"
 )
@@ -126,22 +127,22 @@ func TestMy5StalledSource(t *testing.T) {
 	e := newFaultEnv(t)
 	_, state := e.sync("")
 	server := fmt.Sprintf("127.0.0.1:%d", e.srv.port)
-	through := func(p *sqltaptest.Proxy) map[string]any {
+	through := func(p *faultproxy.Proxy) map[string]any {
 		mc, err := mysqldrv.ParseDSN(e.srv.dsn("root", "", "f"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		mc.Addr = p.Addr
+		mc.Addr = p.Addr()
 		return map[string]any{"dsn": mc.FormatDSN(), "read_timeout_seconds": 1, "chunk_size": 1}
 	}
-	const stalled = "no data from the server for 1s (read_timeout_seconds): the connection or the server stalled"
+	const stalled = "no reply from the server for 1s: the connection is taken for dead"
 	t.Run("FULL_TABLE read", func(t *testing.T) {
 		b, err := os.ReadFile(e.catalog)
 		if err != nil {
 			t.Fatal(err)
 		}
 		cat := writeConfig(t, e.dir, "full.json", jsonRaw(bytes.ReplaceAll(b, []byte(`"LOG_BASED"`), []byte(`"FULL_TABLE"`))))
-		proxy := sqltaptest.NewProxy(t, server)
+		proxy := faultproxy.New(t, server)
 		r := e.start(through(proxy), cat, "")
 		// The tap waits on its first output (before its first chunk):
 		// the proxy stalls then.
@@ -154,7 +155,7 @@ func TestMy5StalledSource(t *testing.T) {
 		wantOneLine(t, code, stderr, `tap-mysql: error: stream "f-items": reading f-items: `, stalled)
 	})
 	t.Run("binlog stream", func(t *testing.T) {
-		proxy := sqltaptest.NewProxy(t, server)
+		proxy := faultproxy.New(t, server)
 		extra := through(proxy)
 		extra["binlog_idle_seconds"] = 600
 		r := e.start(extra, e.catalog, state)

@@ -18,6 +18,7 @@ import (
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
+	"github.com/singerkit/singerkit/internal/liveconn"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap"
 )
@@ -871,7 +872,7 @@ func binlogCause(err error, readTimeout time.Duration) string {
 	text := err.Error()
 	switch {
 	case errors.As(err, &ne) && ne.Timeout() || strings.Contains(text, "i/o timeout"):
-		return fmt.Sprintf("no data from the server for %s (read_timeout_seconds): the connection or the server stalled", readTimeout)
+		return (&liveconn.StallError{Op: "read", Limit: readTimeout}).Error()
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
 		strings.Contains(text, "connection was bad") && (strings.Contains(text, "EOF") || strings.Contains(text, "connection reset")):
 		return "the server closed the connection (restarted, or the connection was cut)"

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/singerkit/singerkit/internal/liveconn"
 	"github.com/singerkit/singerkit/singer"
 )
 
@@ -82,7 +83,8 @@ func (c *Config) connConfig() (*pgx.ConnConfig, error) {
 	}
 	// Dead peers: keepalives, and a read that waits longer than the read
 	// timeout fails.
-	cc.DialFunc = stallDialer(c.readTimeout())
+	d := &liveconn.Dialer{Timeout: c.readTimeout(), ReplyTimeout: c.readTimeout()}
+	cc.DialFunc = d.DialContext
 	for k, v := range map[string]string{
 		"TimeZone":           "UTC",
 		"DateStyle":          "ISO, YMD",

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/singerkit/singerkit/internal/faultproxy"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap/sqltaptest"
 )
@@ -228,9 +229,9 @@ func TestStalledSource(t *testing.T) {
 	_, state := e.sync("")
 	server := fmt.Sprintf("127.0.0.1:%d", e.srv.port)
 	// run starts the tap through a new proxy, with catalog cat.
-	run := func(t *testing.T, cat string, extra map[string]any, state string) (*sqltaptest.Run, *sqltaptest.Proxy) {
-		proxy := sqltaptest.NewProxy(t, server)
-		cfg := map[string]any{"url": strings.Replace(e.srv.url(), server, proxy.Addr, 1), "read_timeout_seconds": 1, "itersize": 1}
+	run := func(t *testing.T, cat string, extra map[string]any, state string) (*sqltaptest.Run, *faultproxy.Proxy) {
+		proxy := faultproxy.New(t, server)
+		cfg := map[string]any{"url": strings.Replace(e.srv.url(), server, proxy.Addr(), 1), "read_timeout_seconds": 1, "itersize": 1}
 		for k, v := range extra {
 			cfg[k] = v
 		}
@@ -240,7 +241,7 @@ func TestStalledSource(t *testing.T) {
 		}
 		return sqltaptest.Start(Spec(), args...), proxy
 	}
-	const stalled = "no data from the server for 1s (read_timeout_seconds): the connection or the server stalled"
+	const stalled = "no reply from the server for 1s: the connection is taken for dead"
 	t.Run("FULL_TABLE read", func(t *testing.T) {
 		b, err := os.ReadFile(e.catalog)
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/singerkit/singerkit/internal/liveconn"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap"
 )
@@ -415,7 +416,7 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 			}
 			if pgconn.Timeout(err) && !isStall(err) && !rconn.IsClosed() {
 				if readTimeout > 0 && time.Since(waiting) >= readTimeout {
-					return d.streamError(slot, &StallError{Limit: readTimeout})
+					return d.streamError(slot, &liveconn.StallError{Op: "read", Limit: readTimeout})
 				}
 				continue
 			}

@@ -3,7 +3,6 @@ package sqltaptest
 import (
 	"bytes"
 	"context"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -185,110 +184,4 @@ func (r *Run) Wait(t *testing.T) (int, string) {
 		t.Fatalf("the run did not end within two minutes; stderr:\n%s", r.Stderr.String())
 	}
 	return 0, ""
-}
-
-// Proxy is a TCP proxy to a server that can stall: accept and hold
-// connections, forwarding nothing either way, until the test ends.
-type Proxy struct {
-	Addr    string
-	target  string
-	ln      net.Listener
-	mu      sync.Mutex
-	stalled bool
-	conns   []net.Conn
-	// stall is closed once, when Stall is called.
-	stall chan struct{}
-}
-
-// NewProxy listens on a free loopback port and forwards to target.
-func NewProxy(t *testing.T, target string) *Proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &Proxy{Addr: ln.Addr().String(), target: target, ln: ln, stall: make(chan struct{})}
-	t.Cleanup(p.close)
-	go p.accept()
-	return p
-}
-
-// Stall stops forwarding on every connection, open and new: bytes already
-// read from either side are dropped, the sockets stay open.
-func (p *Proxy) Stall() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.stalled {
-		p.stalled = true
-		close(p.stall)
-	}
-}
-
-func (p *Proxy) close() {
-	p.ln.Close()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-}
-
-func (p *Proxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, c)
-		p.mu.Unlock()
-		go p.serve(c)
-	}
-}
-
-func (p *Proxy) serve(c net.Conn) {
-	select {
-	case <-p.stall:
-		return // held open, never served
-	default:
-	}
-	s, err := net.Dial("tcp", p.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.mu.Lock()
-	p.conns = append(p.conns, s)
-	p.mu.Unlock()
-	go p.pipe(s, c)
-	p.pipe(c, s)
-}
-
-// pipe copies from src to dst until the proxy stalls (then it keeps
-// reading and drops, so the sender sees no back pressure) or a side
-// closes (then it closes dst too, unless stalled: a stalled network
-// delivers no FIN either).
-func (p *Proxy) pipe(dst, src net.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		stalled := false
-		select {
-		case <-p.stall:
-			stalled = true
-		default:
-		}
-		if n > 0 && !stalled {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				src.Close()
-				return
-			}
-		}
-		if err != nil {
-			if !stalled {
-				dst.Close()
-			}
-			return
-		}
-	}
 }

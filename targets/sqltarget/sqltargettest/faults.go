@@ -263,3 +263,6 @@ func (tp *TargetProcess) States() []string {
 	defer tp.mu.Unlock()
 	return append([]string(nil), tp.stdout...)
 }
+
+// With returns a copy of cfg with the given keys and values set.
+func With(cfg map[string]any, kv ...any) map[string]any { return with(cfg, kv...) }

@@ -1,0 +1,73 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/singerkit/singerkit/internal/faultproxy"
+	"github.com/singerkit/singerkit/internal/testserver"
+	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
+)
+
+// appendInput is 5 batches of 1000 records of a stream without keys
+// (appended: a batch loaded twice would show), a state after each.
+func appendInput() string {
+	var sb strings.Builder
+	sb.WriteString(`{"type":"SCHEMA","stream":"t","schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":"string"}}},"key_properties":[]}` + "\n")
+	for i := 1; i <= 5000; i++ {
+		fmt.Fprintf(&sb, `{"type":"RECORD","stream":"t","record":{"id":%d,"v":"value %d"}}`+"\n", i, i)
+		if i%1000 == 0 {
+			fmt.Fprintf(&sb, `{"type":"STATE","value":{"pos":%d}}`+"\n", i)
+		}
+	}
+	return sb.String()
+}
+
+// TestServerRestartMidLoad: the server is restarted (fast shutdown) while
+// the target is in the middle of a COPY; the batch's transaction is lost
+// with its connection, the target loads it again on a new connection once
+// the server is back, and the table holds every record exactly once.
+func TestServerRestartMidLoad(t *testing.T) {
+	srv := testserver.StartPostgres(t)
+	p := faultproxy.New(t, srv.Addr())
+	p.StallAt([]byte("COPY "), 2, 2000)
+	cfg := map[string]any{"url": "postgres://root@" + p.Addr() + "/postgres?sslmode=disable", "default_target_schema": "restart",
+		"batch_size_rows": 1000, "max_parallel_flushes": 1, "network_timeout_seconds": 10, "max_retries": 8, "retry_backoff_seconds": 0.2}
+	tp := sqltargettest.StartTarget(t, harness{}, cfg)
+	tp.Write(appendInput(), true)
+	select {
+	case <-p.Stalled():
+	case <-tp.Done():
+		t.Fatalf("the target ended before the second COPY: exit %d\n%s", tp.Code(), tp.Stderr())
+	}
+	srv.Stop(t, syscall.SIGINT)
+	srv.Start(t)
+	p.Resume()
+	if code := tp.Wait(t); code != 0 {
+		t.Fatalf("exit %d\n%s", code, tp.Stderr())
+	}
+	if !strings.Contains(tp.Stderr(), `WARNING loading 1000 records of stream "t" into t failed (attempt 1 of 9)`) {
+		t.Errorf("no retry on stderr:\n%s", tp.Stderr())
+	}
+	if got := strings.Join(tp.States(), ","); got != `{"pos":1000},{"pos":2000},{"pos":3000},{"pos":4000},{"pos":5000}` {
+		t.Errorf("states %s", got)
+	}
+	conn, err := pgx.Connect(context.Background(), srv.PostgresURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n, distinct, lo, hi int
+	var vs string
+	if err := conn.QueryRow(context.Background(), `SELECT count(*), count(DISTINCT id), min(id), max(id),
+		(md5(string_agg(v, ',' ORDER BY id)) = md5(string_agg('value ' || id, ',' ORDER BY id)))::text FROM restart.t`).Scan(&n, &distinct, &lo, &hi, &vs); err != nil {
+		t.Fatal(err)
+	}
+	if n != 5000 || distinct != 5000 || lo != 1 || hi != 5000 || vs != "true" {
+		t.Errorf("table: %d rows, %d ids, %d..%d, values right: %s; want every record exactly once", n, distinct, lo, hi, vs)
+	}
+}

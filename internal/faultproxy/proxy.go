@@ -28,13 +28,13 @@ type Proxy struct {
 	closed  bool
 	stalled bool
 	stallCh chan struct{} // closed when a stall engages
-	// The armed stall: after the count-th occurrence of marker in the
-	// bytes sent to the target, forward after more bytes and stall.
-	marker []byte
-	count  int
-	after  int64
-	seen   int
-	budget int64 // bytes still forwarded before the stall; -1: none armed
+	// The armed stall: once the markers were seen in the bytes sent to the
+	// target, in order, forward after more bytes and stall.
+	markers [][]byte
+	seen    int   // markers seen so far
+	longest int   // the longest marker's length
+	after   int64 // bytes forwarded after the last marker
+	budget  int64 // bytes still forwarded before the stall; -1: none armed
 	conns  []net.Conn
 	up     int64 // bytes forwarded to the target
 }
@@ -84,16 +84,30 @@ func (p *Proxy) engage() {
 // bytes sent to the target (over all connections), after more bytes are
 // forwarded, forwarding stops.
 func (p *Proxy) StallAt(marker []byte, count int, after int64) {
+	seq := make([][]byte, count)
+	for i := range seq {
+		seq[i] = marker
+	}
+	p.StallAfter(seq, after)
+}
+
+// StallAfter arms a stall: once each marker has been seen, in order, in
+// the bytes sent to the target (over all connections), after more bytes
+// are forwarded, forwarding stops.
+func (p *Proxy) StallAfter(markers [][]byte, after int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.marker, p.count, p.after, p.seen, p.budget = marker, count, after, 0, -1
+	p.markers, p.after, p.seen, p.budget, p.longest = markers, after, 0, -1, 0
+	for _, m := range markers {
+		p.longest = max(p.longest, len(m))
+	}
 }
 
 // Resume forwards again (what was held goes through) and disarms.
 func (p *Proxy) Resume() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.stalled, p.marker, p.budget = false, nil, -1
+	p.stalled, p.markers, p.budget = false, nil, -1
 	p.stallCh = make(chan struct{})
 	p.cond.Broadcast()
 }
@@ -160,9 +174,11 @@ func (p *Proxy) pump(src, dst net.Conn, up bool) {
 		n, err := src.Read(buf)
 		data := buf[:n]
 		if up && n > 0 {
-			p.scan(append(tail, data...), len(tail))
-			if k := len(p.marker) - 1; k > 0 {
-				tail = append(tail[:0], lastBytes(append(tail, data...), k)...)
+			joined := append(tail, data...)
+			if k := p.scan(joined, len(tail)); k > 0 {
+				tail = append([]byte(nil), lastBytes(joined, k)...)
+			} else {
+				tail = nil
 			}
 		}
 		for len(data) > 0 {
@@ -193,31 +209,33 @@ func lastBytes(b []byte, k int) []byte {
 	return b[len(b)-k:]
 }
 
-// scan counts the marker's occurrences in b (its first skip bytes were
-// scanned before) and arms the byte budget at the count-th.
-func (p *Proxy) scan(b []byte, skip int) {
+// scan looks for the next markers in b (its first skip bytes were
+// scanned before), arms the byte budget after the last one, and returns
+// how many bytes of b to keep for the next read (a marker split in two).
+func (p *Proxy) scan(b []byte, skip int) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.marker == nil || p.budget >= 0 {
-		return
+	if p.markers == nil || p.budget >= 0 {
+		return 0
 	}
-	for i := 0; ; {
-		j := bytes.Index(b[i:], p.marker)
+	for i := 0; p.seen < len(p.markers); {
+		m := p.markers[p.seen]
+		j := bytes.Index(b[i:], m)
 		if j < 0 {
-			return
+			return p.longest - 1
 		}
-		end := i + j + len(p.marker)
+		end := i + j + len(m)
 		if end > skip {
 			p.seen++
-			if p.seen == p.count {
-				// The budget counts from the end of the marker; bytes of
-				// this read before it pass too.
-				p.budget = p.after + int64(end-skip)
-				return
-			}
 		}
 		i = end
+		if p.seen == len(p.markers) {
+			// The budget counts from the end of the last marker; the
+			// bytes of this read before it pass too.
+			p.budget = p.after + int64(end-skip)
+		}
 	}
+	return 0
 }
 
 // allow blocks while the proxy is stalled and returns how many of n
@@ -236,6 +254,10 @@ func (p *Proxy) allow(up bool, n int) int {
 			if p.budget > 0 {
 				n = int(min(int64(n), p.budget))
 				p.budget -= int64(n)
+				if p.budget == 0 {
+					// Nothing more passes, the reply to these bytes neither.
+					p.engage()
+				}
 				break
 			}
 			p.engage()

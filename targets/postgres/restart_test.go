@@ -71,3 +71,37 @@ func TestServerRestartMidLoad(t *testing.T) {
 		t.Errorf("table: %d rows, %d ids, %d..%d, values right: %s; want every record exactly once", n, distinct, lo, hi, vs)
 	}
 }
+
+// TestCommitWithoutReply: the server commits an append batch but its
+// reply never arrives (the proxy stalls right after the COMMIT). The
+// target cannot know whether the batch landed: it asks the server
+// (txid_status) on a new connection, learns that it did, and does not
+// load it again: every record is in the table once.
+func TestCommitWithoutReply(t *testing.T) {
+	connect(t)
+	h := harness{}
+	cfg, schema := h.Config(t)
+	p := faultproxy.New(t, h.ServerAddr(t))
+	// The second batch's COMMIT (pgx sends it as a simple query: 'Q',
+	// length 11, "commit", NUL) reaches the server; its reply does not.
+	p.StallAfter([][]byte{[]byte("COPY "), []byte("COPY "), []byte("Q\x00\x00\x00\x0bcommit")}, 1)
+	cfg = sqltargettest.With(h.Via(t, cfg, p.Addr()), "batch_size_rows", 1000, "max_parallel_flushes", 1,
+		"network_timeout_seconds", 2, "retry_backoff_seconds", 1)
+	tp := sqltargettest.StartTarget(t, h, cfg)
+	tp.Write(appendInput(), true)
+	tp.WaitStderr(t, `WARNING loading 1000 records of stream "t" into t failed (attempt 1 of 6)`)
+	p.Resume()
+	if code := tp.Wait(t); code != 0 {
+		t.Fatalf("exit %d\n%s", code, tp.Stderr())
+	}
+	if !strings.Contains(tp.Stderr(), `loading 1000 records of stream "t" into t: the attempt whose COMMIT got no reply did commit`) {
+		t.Errorf("stderr:\n%s", tp.Stderr())
+	}
+	if got := strings.Join(tp.States(), ","); got != `{"pos":1000},{"pos":2000},{"pos":3000},{"pos":4000},{"pos":5000}` {
+		t.Errorf("states %s", got)
+	}
+	got := h.Rows(t, schema, "t", []string{"count(*)", "count(DISTINCT id)", "min(id)", "max(id)"}, "")
+	if strings.Join(got, ",") != "5000|5000|1|5000" {
+		t.Errorf("table %q, want every record once", got)
+	}
+}

@@ -35,8 +35,7 @@ type Proxy struct {
 	longest int   // the longest marker's length
 	after   int64 // bytes forwarded after the last marker
 	budget  int64 // bytes still forwarded before the stall; -1: none armed
-	conns  []net.Conn
-	up     int64 // bytes forwarded to the target
+	conns   []net.Conn
 }
 
 // New starts a proxy to target; it is closed when the test ends.
@@ -263,9 +262,6 @@ func (p *Proxy) allow(up bool, n int) int {
 			p.engage()
 		}
 		p.cond.Wait()
-	}
-	if up {
-		p.up += int64(n)
 	}
 	return n
 }

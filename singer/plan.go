@@ -3,6 +3,7 @@ package singer
 import (
 	"bytes"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -61,8 +62,20 @@ type Value struct {
 // Row receives a record's values. Reuse one Row per stream.
 type Row struct {
 	Values []Value
+	// Extra holds the record's properties that the schema does not
+	// declare (at the top level, or inside an object flattened into
+	// columns), in record order: a target keeps them by its own rule.
+	Extra  []ExtraProperty
 	Judged bool // the plan could not decide and the judge was asked
 	arena  []byte
+}
+
+// ExtraProperty is a property of a record that its schema does not
+// declare. Name and Raw are valid until the next decode into the same Row.
+type ExtraProperty struct {
+	Prefix string // the flattened name of the enclosing object and the separator; "" at the top level
+	Name   []byte // the property name, unescaped
+	Raw    []byte // the value's JSON text as in the record
 }
 
 type typeMask uint8
@@ -130,9 +143,12 @@ type node struct {
 
 	props    map[string]*prop
 	propList []*prop
-	reqMask  uint64
-	addFalse bool
-	addNode  *node
+	// extraPrefix names the undeclared properties of an object flattened
+	// into columns (Row.Extra).
+	extraPrefix string
+	reqMask     uint64
+	addFalse    bool
+	addNode     *node
 
 	items              *node
 	minItems, maxItems int
@@ -190,6 +206,7 @@ func (p *Plan) assignColumns(n *node, path []string, depthLeft int, sep string) 
 		full := append(append([]string(nil), path...), pr.name)
 		if depthLeft > 0 && flattenable(pr.node) {
 			pr.flatten = true
+			pr.node.extraPrefix = strings.Join(full, sep) + sep
 			p.assignColumns(pr.node, full, depthLeft-1, sep)
 			continue
 		}
@@ -535,6 +552,7 @@ func (p *Plan) decodePrefix(rec []byte, row *Row) (end int, valid bool, err erro
 	}
 	row.Values = row.Values[:len(p.Columns)]
 	clear(row.Values)
+	row.Extra = row.Extra[:0]
 	row.arena = row.arena[:0]
 	row.Judged = false
 	i := skipWS(rec, 0)
@@ -631,6 +649,15 @@ func (p *Plan) walkObject(n *node, b []byte, i int, row *Row, extract bool, dept
 			}
 			if n.addFalse {
 				valid = false
+			}
+			if extract {
+				name := key
+				if esc {
+					mark := len(row.arena)
+					row.arena = appendUnescaped(row.arena, key)
+					name = row.arena[mark:len(row.arena):len(row.arena)]
+				}
+				row.Extra = append(row.Extra, ExtraProperty{Prefix: n.extraPrefix, Name: name, Raw: b[off:end]})
 			}
 			it.i = end
 			continue

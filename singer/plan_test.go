@@ -472,3 +472,29 @@ func TestPlanRejectsDuplicateKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanExtraProperties: properties a schema does not declare are handed
+// to the target (Row.Extra) with their exact JSON text, at the top level
+// and inside flattened objects, never dropped.
+func TestPlanExtraProperties(t *testing.T) {
+	s, err := CompileSchema([]byte(`{"type":"object","required":["r"],"properties":{"id":{"type":"integer"},"a":{"type":"object","properties":{"b":{"type":"string"}}}}}`), SchemaOptions{FlattenDepth: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var row Row
+	if err := s.Decode([]byte(`{"id":1,"x\u0041":{"k":[1.50,null]},"a":{"b":"B","c":7},"r":"req","_sdc_deleted_at":"2024-01-01T00:00:00Z"}`), &row, true); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, x := range row.Extra {
+		got = append(got, x.Prefix+string(x.Name)+"="+string(x.Raw))
+	}
+	// "r", named only by required, is a column of its own.
+	want := []string{`xA={"k":[1.50,null]}`, `a__c=7`, `_sdc_deleted_at="2024-01-01T00:00:00Z"`}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("extra\n got %q\nwant %q", got, want)
+	}
+	if err := s.Decode([]byte(`{"id":2,"r":null}`), &row, true); err != nil || len(row.Extra) != 0 {
+		t.Errorf("extra of a record without any: %q, %v", row.Extra, err)
+	}
+}

@@ -74,11 +74,13 @@ func replaceSQL(table, repl string, cols []string) string {
 // activateSQL removes (hard) or marks deleted (soft) the rows of versions
 // older than version.
 func activateSQL(table, versionCol, deletedCol string, version int64, hard bool) string {
-	v := strconv.FormatInt(version, 10)
+	// Rows without a version (loaded before versioning, or by hand) are
+	// not part of the activated version either.
+	older := "(" + quote(versionCol) + " < " + strconv.FormatInt(version, 10) + " OR " + quote(versionCol) + " IS NULL)"
 	if hard || deletedCol == "" {
-		return "DELETE FROM " + table + " WHERE " + quote(versionCol) + " < " + v
+		return "DELETE FROM " + table + " WHERE " + older
 	}
-	return "UPDATE " + table + " SET " + quote(deletedCol) + " = CURRENT_TIMESTAMP() WHERE " + quote(versionCol) + " < " + v + " AND " + quote(deletedCol) + " IS NULL"
+	return "UPDATE " + table + " SET " + quote(deletedCol) + " = CURRENT_TIMESTAMP() WHERE " + older + " AND " + quote(deletedCol) + " IS NULL"
 }
 
 func addColumnSQL(table string, f *bigquery.FieldSchema) string {

@@ -931,7 +931,8 @@ func (s *session) endReplace(ctx context.Context, t, repl *sqltarget.Table, swap
 	return nil
 }
 
-// ActivateVersion removes (or soft-deletes) the rows of older versions.
+// ActivateVersion removes (or soft-deletes) the rows of older versions
+// and the rows without a version.
 func (s *session) ActivateVersion(ctx context.Context, t *sqltarget.Table, version int64, hardDelete bool) error {
 	ident := tableIdent(t.Schema, t.Name)
 	var ver, del string
@@ -946,11 +947,14 @@ func (s *session) ActivateVersion(ctx context.Context, t *sqltarget.Table, versi
 	if ver == "" {
 		return nil
 	}
+	// Rows without a version (loaded before versioning, or by hand) are
+	// not part of the activated version either.
+	older := "(" + ver + " < ? OR " + ver + " IS NULL)"
 	var err error
 	if hardDelete || del == "" {
-		_, err = s.conn.ExecContext(ctx, "DELETE FROM "+ident+" WHERE "+ver+" < ?", version)
+		_, err = s.conn.ExecContext(ctx, "DELETE FROM "+ident+" WHERE "+older, version)
 	} else {
-		_, err = s.conn.ExecContext(ctx, "UPDATE "+ident+" SET "+del+" = UTC_TIMESTAMP(6) WHERE "+ver+" < ? AND "+del+" IS NULL", version)
+		_, err = s.conn.ExecContext(ctx, "UPDATE "+ident+" SET "+del+" = UTC_TIMESTAMP(6) WHERE "+older+" AND "+del+" IS NULL", version)
 	}
 	return s.finish(err)
 }

@@ -477,7 +477,8 @@ func copyError(err error) error {
 	return fmt.Errorf("COPY failed: %w", err)
 }
 
-// ActivateVersion removes the rows of older versions.
+// ActivateVersion removes (or soft-deletes) the rows of older versions
+// and the rows without a version.
 func (s *session) ActivateVersion(ctx context.Context, t *sqltarget.Table, version int64, hardDelete bool) error {
 	ident := pgx.Identifier{t.Schema, t.Name}.Sanitize()
 	var ver, del string
@@ -492,11 +493,14 @@ func (s *session) ActivateVersion(ctx context.Context, t *sqltarget.Table, versi
 	if ver == "" {
 		return nil
 	}
+	// Rows without a version (loaded before versioning, or by hand) are
+	// not part of the activated version either.
+	older := "(" + ver + " < $1 OR " + ver + " IS NULL)"
 	var err error
 	if hardDelete || del == "" {
-		_, err = s.conn.Exec(ctx, "DELETE FROM "+ident+" WHERE "+ver+" < $1", version)
+		_, err = s.conn.Exec(ctx, "DELETE FROM "+ident+" WHERE "+older, version)
 	} else {
-		_, err = s.conn.Exec(ctx, "UPDATE "+ident+" SET "+del+" = now() WHERE "+ver+" < $1 AND "+del+" IS NULL", version)
+		_, err = s.conn.Exec(ctx, "UPDATE "+ident+" SET "+del+" = now() WHERE "+older+" AND "+del+" IS NULL", version)
 	}
 	return classify(err, s.conn.IsClosed())
 }

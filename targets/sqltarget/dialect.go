@@ -127,6 +127,9 @@ const (
 	MetaDeletedAt
 	MetaSequence
 	MetaTableVersion
+	// MetaExtra is _sdc_extra: a JSON object of the record's properties
+	// that its schema does not declare.
+	MetaExtra
 )
 
 // ColumnIndex returns the index of a column by folded name, or -1.

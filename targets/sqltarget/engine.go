@@ -2,9 +2,11 @@ package sqltarget
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -71,11 +73,29 @@ type stream struct {
 	meta     []metaSlot
 	loader   *loader
 	started  time.Time // first row of the open batch
-	warnedAV bool
-	spares   int // batches besides the open one: 1, or one per loader for parallel appends
-	rr       int // round robin over loaders for parallel appends
+	spares   int       // batches besides the open one: 1, or one per loader for parallel appends
+	rr       int       // round robin over loaders for parallel appends
 	counter  *singer.Counter
 	planCols int
+	// Columns the stream's records called for beyond its schema (kept
+	// for every later SCHEMA of the stream): _sdc_deleted_at, _sdc_extra,
+	// _sdc_table_version.
+	wantDeleted, wantExtra, wantVersion bool
+	// The current record's values for them.
+	deletedVal, extraVal singer.Value
+	extraBuf             []byte
+	warnedExtra          bool
+	// ACTIVATE_VERSION bookkeeping (see activate).
+	versions   map[int64]bool // versions of this stream's records or ACTIVATE_VERSIONs seen in this run
+	pending    bool           // an ACTIVATE_VERSION waits to be told start from end
+	pendingVer int64
+	pendingTok singer.FlushToken
+	// open: records of openVer came and it is not activated yet; records
+	// without a version belong to it.
+	open      bool
+	openVer   int64
+	lastVer   int64 // the version of the stream's last versioned record
+	lastVerOK bool
 	// The last time_extracted read and its parsed time: taps stamp many
 	// records with the same one.
 	extractedRaw []byte
@@ -161,6 +181,11 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 		e.drain()
 		return e.err()
 	}
+	for _, s := range e.streams {
+		if s.pending {
+			e.log.Warnf("stream %q: ACTIVATE_VERSION %d was followed by no record, STATE or end of the version before the input ended: nothing deleted", s.name, s.pendingVer)
+		}
+	}
 	// Input ended, went bad or was interrupted: what was read and is valid
 	// is committed, and the state covering it released. (Overwrite
 	// replaces the tables only after a complete run: loading the rest of
@@ -235,6 +260,10 @@ func (e *Engine) read(ctx context.Context, dec *singer.Decoder) error {
 			}
 			last = nil
 		case singer.TypeState:
+			// A STATE ends the versions announced and left empty.
+			for _, s := range e.streams {
+				e.applyPending(s)
+			}
 			e.wm.State(m.Value)
 			e.release()
 		case singer.TypeActivateVersion:
@@ -242,7 +271,9 @@ func (e *Engine) read(ctx context.Context, dec *singer.Decoder) error {
 			if s == nil {
 				return fmt.Errorf("line %d: ACTIVATE_VERSION for stream %q before its SCHEMA", m.Line, m.Stream)
 			}
-			e.activate(s, m.Version)
+			if err := e.activate(s, m.Version, m.Line); err != nil {
+				return err
+			}
 		case singer.TypeBatch:
 			s := e.streams[m.Stream]
 			if s == nil {
@@ -273,6 +304,16 @@ func (e *Engine) record(s *stream, rec []byte, m *singer.Message, line int64, fi
 	if err := s.readExtracted(m); err != nil {
 		return fmt.Errorf("line %d: stream %q: %v", line, s.name, err)
 	}
+	if err := e.extras(s, line); err != nil {
+		return err
+	}
+	if m != nil && m.HasVersion {
+		if err := e.versioned(s, m.Version, line); err != nil {
+			return err
+		}
+	} else if s.pending {
+		e.started(s)
+	}
 	vals := s.vals
 	copy(vals, s.row.Values)
 	s.scratch = s.scratch[:0]
@@ -292,6 +333,18 @@ func (e *Engine) record(s *stream, rec []byte, m *singer.Message, line int64, fi
 	}
 	if len(s.meta) > 0 {
 		e.fillMeta(s, vals, m)
+		if s.extraVal.Kind == singer.Object && HasNUL(&s.extraVal) {
+			// The NUL rule holds for undeclared properties too.
+			for _, ms := range s.meta {
+				if ms.kind == MetaExtra {
+					s.scratch = RemoveNUL(&vals[ms.col], s.scratch)
+					if !s.warnedNUL {
+						s.warnedNUL = true
+						e.log.Warnf("line %d: stream %q: NUL characters (U+0000) removed from column %s, here and in any later value of the stream (no singerkit SQL target stores NUL: see the README)", line, s.name, s.table.Columns[ms.col].Name)
+					}
+				}
+			}
+		}
 	}
 	if s.batch.Rows() == 0 {
 		s.started = e.now()
@@ -357,7 +410,9 @@ func (e *Engine) fillMeta(s *stream, vals []singer.Value, m *singer.Message) {
 			}
 			*v = singer.Value{Kind: singer.String, HasTime: true, Time: t}
 		case MetaDeletedAt:
-			*v = singer.Value{Kind: singer.Null}
+			*v = s.deletedVal
+		case MetaExtra:
+			*v = s.extraVal
 		case MetaSequence:
 			n := e.runStart.UnixMilli()*1_000_000 + e.seq
 			*v = singer.Value{Kind: singer.Number, IsInt: true, IntOK: true, Int: n}
@@ -365,6 +420,8 @@ func (e *Engine) fillMeta(s *stream, vals []singer.Value, m *singer.Message) {
 			*v = singer.Value{Kind: singer.Null}
 			if m != nil && m.HasVersion {
 				*v = singer.Value{Kind: singer.Number, IsInt: true, IntOK: true, Int: m.Version}
+			} else if s.open {
+				*v = singer.Value{Kind: singer.Number, IsInt: true, IntOK: true, Int: s.openVer}
 			}
 		}
 	}
@@ -393,9 +450,20 @@ func (e *Engine) schema(ctx context.Context, m *singer.Message) error {
 		e.flush(s)
 		e.quiesce(s)
 	}
-	t, err := e.planTable(m.Stream, sch, m.KeyProperties)
+	if err := e.install(s, sch, m.KeyProperties, m.Line); err != nil {
+		return err
+	}
+	s.rawKey = key
+	return nil
+}
+
+// install plans the stream's table from its schema (and the columns its
+// records called for), creates or evolves it, and makes the stream's
+// batches for it. The stream's open batch must be empty.
+func (e *Engine) install(s *stream, sch *singer.Schema, keys []string, line int64) error {
+	t, err := e.planTable(s, sch, keys)
 	if err != nil {
-		return fmt.Errorf("line %d: %v", m.Line, err)
+		return fmt.Errorf("line %d: %v", line, err)
 	}
 	t.UniqueKey = len(t.Keys) > 0 && e.cfg.LoadMethod != "append"
 	p := e.prepare(s, t)
@@ -404,7 +472,7 @@ func (e *Engine) schema(ctx context.Context, m *singer.Message) error {
 		// table, swapped in at the end of the run (endReplace).
 		repl, err := e.replacement(t)
 		if err != nil {
-			return fmt.Errorf("line %d: %v", m.Line, err)
+			return fmt.Errorf("line %d: %v", line, err)
 		}
 		if s.repl == nil {
 			what := fmt.Sprintf("creating %s to build the replacement of %s in", repl.Name, t.Name)
@@ -418,7 +486,7 @@ func (e *Engine) schema(ctx context.Context, m *singer.Message) error {
 	if p.err != nil {
 		return p.err
 	}
-	s.rawKey, s.schema, s.keys, s.table = key, sch, append([]string(nil), m.KeyProperties...), t
+	s.schema, s.keys, s.table = sch, append([]string(nil), keys...), t
 	s.batch = p.batch
 	s.spares = 1
 	if e.parallelAppends() {
@@ -510,7 +578,8 @@ func (e *Engine) endReplace(swap bool) error {
 }
 
 // planTable derives the destination table of a stream from its schema.
-func (e *Engine) planTable(streamName string, sch *singer.Schema, keys []string) (*Table, error) {
+func (e *Engine) planTable(s *stream, sch *singer.Schema, keys []string) (*Table, error) {
+	streamName := s.name
 	dest, table := e.destination(streamName)
 	name := e.d.FoldIdentifier(table)
 	owners := e.tables[dest]
@@ -563,9 +632,26 @@ func (e *Engine) planTable(streamName string, sch *singer.Schema, keys []string)
 		add("_sdc_sequence", MetaSequence, LogicalType{Kind: KindInteger})
 		add("_sdc_table_version", MetaTableVersion, LogicalType{Kind: KindInteger})
 	}
+	hasMeta := func(kind MetaColumn) bool {
+		for _, c := range t.Columns {
+			if c.Meta == kind {
+				return true
+			}
+		}
+		return false
+	}
+	if s.wantDeleted && !hasMeta(MetaDeletedAt) {
+		add("_sdc_deleted_at", MetaDeletedAt, LogicalType{Kind: KindTimestamp})
+	}
+	if s.wantVersion && !hasMeta(MetaTableVersion) {
+		add("_sdc_table_version", MetaTableVersion, LogicalType{Kind: KindInteger})
+	}
+	if s.wantExtra || len(sch.Plan.Columns) == 0 {
+		// A schema without properties keeps its records' data here.
+		t.Columns = append(t.Columns, &Column{Name: cols.claim(ExtraColumn, e.d.FoldIdentifier(ExtraColumn)), Property: ExtraColumn,
+			Type: LogicalType{Kind: KindJSON}, Meta: MetaExtra, Schema: map[string]any{"type": []any{"null", "object"}}})
+	}
 	if len(t.Columns) == 0 {
-		// A schema without properties still lands its records: as rows
-		// with the time they were received.
 		add("_sdc_received_at", MetaReceivedAt, LogicalType{Kind: KindTimestamp})
 	}
 	return t, nil
@@ -680,21 +766,195 @@ func (e *Engine) flushAged() {
 	}
 }
 
-// activate handles ACTIVATE_VERSION: after the records before it are
-// loaded, older versions are removed. It counts as a record of the stream,
-// so a STATE after it waits for it.
-func (e *Engine) activate(s *stream, version int64) {
-	if s.table.ColumnIndex(e.d.FoldIdentifier("_sdc_table_version")) < 0 {
-		if !s.warnedAV {
-			s.warnedAV = true
-			e.log.Warnf("stream %q: ACTIVATE_VERSION ignored: the table has no _sdc_table_version column (set add_metadata_columns to track versions)", s.name)
-		}
-		return
+// ExtraColumn is the JSON column that keeps a record's properties its
+// schema does not declare.
+const ExtraColumn = "_sdc_extra"
+
+// extras reads the current record's undeclared properties: _sdc_deleted_at
+// marks a delete (as if declared: log based taps send it undeclared), the
+// others go, with their JSON text as sent, into one JSON object in
+// _sdc_extra. A column the stream lacks for them is added first.
+func (e *Engine) extras(s *stream, line int64) error {
+	s.deletedVal = singer.Value{Kind: singer.Null}
+	s.extraVal = singer.Value{Kind: singer.Null}
+	if len(s.row.Extra) == 0 {
+		return nil
 	}
+	buf := s.extraBuf[:0]
+	var names []string
+	for _, x := range s.row.Extra {
+		if x.Prefix == "" && string(x.Name) == "_sdc_deleted_at" {
+			var t string
+			switch {
+			case string(x.Raw) == "null":
+			case x.Raw[0] == '"' && json.Unmarshal(x.Raw, &t) == nil:
+				s.deletedVal = singer.Value{Kind: singer.String, Bytes: []byte(t)}
+			default:
+				return fmt.Errorf("line %d: stream %q: _sdc_deleted_at must be a date-time string or null, not %s", line, s.name, x.Raw)
+			}
+			continue
+		}
+		if len(buf) == 0 {
+			buf = append(buf, '{')
+		} else {
+			buf = append(buf, ',')
+		}
+		name := x.Prefix + string(x.Name)
+		buf = singer.AppendJSONString(buf, name)
+		buf = append(buf, ':')
+		buf = append(buf, x.Raw...)
+		if !s.warnedExtra && len(names) < 5 {
+			names = append(names, strconv.Quote(name))
+		}
+	}
+	if len(buf) > 0 {
+		buf = append(buf, '}')
+		s.extraVal = singer.Value{Kind: singer.Object, Bytes: buf}
+	}
+	s.extraBuf = buf
+	replan := false
+	if s.deletedVal.Kind == singer.String && !s.wantDeleted && s.table.metaIndex(MetaDeletedAt) < 0 {
+		s.wantDeleted, replan = true, true
+		e.log.Warnf("stream %q: records carry _sdc_deleted_at, which the SCHEMA does not declare: added column %s; a record with it %s its row", s.name,
+			e.d.FoldIdentifier("_sdc_deleted_at"), map[bool]string{true: "deletes (hard_delete)", false: "marks (soft delete)"}[e.cfg.HardDelete])
+	}
+	if len(buf) > 0 && !s.wantExtra && s.table.metaIndex(MetaExtra) < 0 {
+		s.wantExtra, replan = true, true
+	}
+	if len(buf) > 0 && !s.warnedExtra {
+		s.warnedExtra = true
+		e.log.Warnf("stream %q: line %d: properties its SCHEMA does not declare (%s) are kept as JSON in column %s", s.name, line, strings.Join(names, ", "), e.d.FoldIdentifier(ExtraColumn))
+	}
+	if replan {
+		return e.replan(s, line)
+	}
+	return nil
+}
+
+// replan evolves the stream's table for columns its records called for.
+func (e *Engine) replan(s *stream, line int64) error {
 	e.flush(s)
 	e.quiesce(s)
+	return e.install(s, s.schema, s.keys, line)
+}
+
+// metaIndex returns the index of the table's column of a metadata kind,
+// or -1.
+func (t *Table) metaIndex(kind MetaColumn) int {
+	for i, c := range t.Columns {
+		if c.Meta == kind {
+			return i
+		}
+	}
+	return -1
+}
+
+// versioned notes a record of a version: the table gets
+// _sdc_table_version if it has none, and an ACTIVATE_VERSION waiting to be
+// told start from end is settled.
+func (e *Engine) versioned(s *stream, version int64, line int64) error {
+	if s.pending {
+		if s.pendingVer == version {
+			e.started(s)
+		} else {
+			e.applyPending(s)
+		}
+	}
+	if s.lastVerOK && s.lastVer == version {
+		return nil // the hot path: every record of a version
+	}
+	s.lastVer, s.lastVerOK = version, true
+	s.open, s.openVer = true, version
+	if s.versions == nil {
+		s.versions = map[int64]bool{}
+	}
+	s.versions[version] = true
+	if !s.wantVersion {
+		s.wantVersion = true
+		if s.table.metaIndex(MetaTableVersion) < 0 {
+			return e.replan(s, line)
+		}
+	}
+	return nil
+}
+
+// activate handles ACTIVATE_VERSION. Rows of older versions, and rows
+// without a version, are deleted (hard_delete) or soft-deleted once the
+// records before it are loaded. The table gets _sdc_table_version (and,
+// for soft deletes, _sdc_deleted_at) if it has none.
+//
+// A FULL_TABLE tap sends ACTIVATE_VERSION twice: before the version's
+// records (the first sync only) and after them. The first must not empty
+// the table, so an ACTIVATE_VERSION of a version no record has carried yet
+// waits: if records of that version (or records without a version: BATCH
+// files) follow, it was the start and deletes nothing; if another
+// ACTIVATE_VERSION of it, a STATE, or a record of another version follows,
+// the version is empty and it applies then. At the end of the input it is left unapplied (a warning): a tap
+// that stopped right after announcing a version must not empty the table.
+// It counts as a record of the stream, so a STATE after it waits for it.
+func (e *Engine) activate(s *stream, version int64, line int64) error {
+	if !s.wantVersion && s.table.metaIndex(MetaTableVersion) < 0 || !e.cfg.HardDelete && !s.wantDeleted && s.table.metaIndex(MetaDeletedAt) < 0 {
+		s.wantVersion = true
+		s.wantDeleted = s.wantDeleted || !e.cfg.HardDelete
+		if err := e.replan(s, line); err != nil {
+			return err
+		}
+	}
+	if s.versions == nil {
+		s.versions = map[int64]bool{}
+	}
+	if s.pending {
+		if s.pendingVer == version {
+			// The start and the end of an empty version.
+			e.wm.Committed(s.pendingTok)
+			s.pending = false
+			e.release()
+			s.versions[version] = true
+		} else {
+			e.applyPending(s)
+		}
+	}
+	if s.versions[version] {
+		e.apply(s, version, e.token(s))
+		return nil
+	}
+	s.pending, s.pendingVer, s.pendingTok = true, version, e.token(s)
+	return nil
+}
+
+// token flushes the stream and returns a watermark token standing for one
+// more message of it (an ACTIVATE_VERSION).
+func (e *Engine) token(s *stream) singer.FlushToken {
+	e.flush(s)
 	s.mark.Record()
-	tok := s.mark.Flush()
+	return s.mark.Flush()
+}
+
+// started settles the waiting ACTIVATE_VERSION of a stream as the start
+// of its version (a FULL_TABLE sync's first one): records of it follow,
+// nothing is deleted before them, and records without a version (BATCH
+// files carry none) belong to it until it is activated.
+func (e *Engine) started(s *stream) {
+	e.wm.Committed(s.pendingTok)
+	s.pending = false
+	e.release()
+	s.versions[s.pendingVer] = true
+	s.open, s.openVer = true, s.pendingVer
+}
+
+// applyPending applies the waiting ACTIVATE_VERSION of a stream.
+func (e *Engine) applyPending(s *stream) {
+	if !s.pending {
+		return
+	}
+	s.pending = false
+	e.apply(s, s.pendingVer, s.pendingTok)
+}
+
+func (e *Engine) apply(s *stream, version int64, tok singer.FlushToken) {
+	s.open, s.lastVerOK = false, false
+	e.flush(s)
+	e.quiesce(s)
 	t := s.table
 	if s.repl != nil {
 		t = s.repl // overwrite: the run's records are there

@@ -20,8 +20,8 @@ ON T.`id` = S.`id`
 WHEN NOT MATCHED THEN INSERT (`id`) VALUES (S.`id`);
 
 -- ACTIVATE_VERSION, soft and hard
-UPDATE `p.d.users` SET `_sdc_deleted_at` = CURRENT_TIMESTAMP() WHERE `_sdc_table_version` < 42 AND `_sdc_deleted_at` IS NULL;
-DELETE FROM `p.d.users` WHERE `_sdc_table_version` < 42;
+UPDATE `p.d.users` SET `_sdc_deleted_at` = CURRENT_TIMESTAMP() WHERE (`_sdc_table_version` < 42 OR `_sdc_table_version` IS NULL) AND `_sdc_deleted_at` IS NULL;
+DELETE FROM `p.d.users` WHERE (`_sdc_table_version` < 42 OR `_sdc_table_version` IS NULL);
 
 -- overwrite: the run's replacement swapped in
 MERGE `p.d.users` AS T

@@ -2,11 +2,13 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
 )
 
@@ -137,5 +139,35 @@ func TestRetriesExhausted(t *testing.T) {
 	}
 	if got := strings.Join(h.Rows(t, schema, "t", []string{"id", "v"}, "id"), ","); got != "1|old,2|old" {
 		t.Errorf("rows %q, want them untouched", got)
+	}
+}
+
+// TestCopyErrorKeepsSQLState: a COPY the server refuses (a CHECK
+// constraint of a table made by hand) ends the run with one line that
+// names the constraint, the place and the SQLSTATE, and the
+// *pgconn.PgError stays reachable for callers.
+func TestCopyErrorKeepsSQLState(t *testing.T) {
+	conn := connect(t)
+	h := harness{}
+	cfg, schema := h.Config(t)
+	ident := pgx.Identifier{schema, "t"}.Sanitize()
+	for _, q := range []string{"CREATE SCHEMA " + pgx.Identifier{schema}.Sanitize(),
+		"CREATE TABLE " + ident + " (id bigint, v text CONSTRAINT no_bad CHECK (v <> 'bad'))"} {
+		if _, err := conn.Exec(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"t","schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":"string"}}},"key_properties":[]}
+{"type":"RECORD","stream":"t","record":{"id":1,"v":"good"}}
+{"type":"RECORD","stream":"t","record":{"id":2,"v":"bad"}}
+`)
+	want := `target-postgres: error: loading 2 records of stream "t" into t: COPY failed: new row for relation "t" violates check constraint "no_bad" (COPY t, line 2) (SQLSTATE 23514)`
+	lines := strings.Split(strings.TrimSpace(r.Stderr), "\n")
+	if r.Code != 1 || lines[len(lines)-1] != want {
+		t.Errorf("exit %d, want 1 and the line\n  %s\nstderr:\n%s", r.Code, want, r.Stderr)
+	}
+	var pe *pgconn.PgError
+	if err := copyError(&pgconn.PgError{Code: "23514", Message: "m"}); !errors.As(err, &pe) || pe.Code != "23514" {
+		t.Errorf("copyError hides the PgError: %v", err)
 	}
 }

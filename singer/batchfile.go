@@ -177,30 +177,7 @@ func (b *BatchFile) Next() ([]byte, error) {
 }
 
 func (b *BatchFile) readLine() ([]byte, error) {
-	s, err := b.r.ReadSlice('\n')
-	if err == nil {
-		return s[:len(s)-1], nil
-	}
-	if err != bufio.ErrBufferFull {
-		if err == io.EOF && len(s) > 0 {
-			return s, nil
-		}
-		return nil, err
-	}
-	b.long = append(b.long[:0], s...)
-	for {
-		s, err = b.r.ReadSlice('\n')
-		b.long = append(b.long, s...)
-		switch err {
-		case nil:
-			return b.long[:len(b.long)-1], nil
-		case bufio.ErrBufferFull:
-			continue
-		case io.EOF:
-			return b.long, nil
-		}
-		return nil, err
-	}
+	return readLongLine(b.r, &b.long, MaxLineBytes)
 }
 
 // Close closes the file.

@@ -466,6 +466,7 @@ tap failed, or the check was interrupted), 2 for a usage error.`,
 }
 
 func runCheck(ctx context.Context, o *checkOptions, stdin io.Reader, stdout, stderr io.Writer) error {
+	SetMemoryLimit(BaseMemoryLimit)
 	if o.format != "text" && o.format != "json" {
 		return Usagef("--format must be text or json, not %q", o.format)
 	}

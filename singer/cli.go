@@ -243,6 +243,7 @@ func RunTarget(ctx context.Context, spec TargetSpec, args []string, stdin io.Rea
 }
 
 func runTarget(ctx context.Context, spec TargetSpec, o *targetOptions, stdin io.Reader, stdout, stderr io.Writer) error {
+	SetMemoryLimit(BaseMemoryLimit) // a target that batches raises it
 	if o.version {
 		fmt.Fprintf(stdout, "%s %s\n", spec.About.Name, spec.About.Version)
 		return nil

@@ -46,6 +46,7 @@ func Excerpt(line []byte) string {
 type Decoder struct {
 	r       *bufio.Reader
 	long    []byte // accumulates lines longer than the reader's buffer
+	maxLine int    // 0: MaxLineBytes (tests set less)
 	line    int64
 	msg     Message
 	env     envelope
@@ -99,7 +100,10 @@ func (d *Decoder) Next() bool {
 	for {
 		line, err := d.readLine()
 		if err != nil {
-			if err != io.EOF {
+			var ie *InputError
+			if errors.As(err, &ie) {
+				d.err = err
+			} else if err != io.EOF {
 				d.err = fmt.Errorf("reading input after line %d: %w", d.line, err)
 			}
 			return false
@@ -134,31 +138,16 @@ func (d *Decoder) Line() int64 { return d.line }
 // readLine returns the next line without its '\n'. A final line without a
 // newline is returned too; io.EOF comes only when nothing is left.
 func (d *Decoder) readLine() ([]byte, error) {
-	b, err := d.r.ReadSlice('\n')
-	if err == nil {
-		return b[:len(b)-1], nil
+	limit := d.maxLine
+	if limit == 0 {
+		limit = MaxLineBytes
 	}
-	if err == bufio.ErrBufferFull {
-		d.long = append(d.long[:0], b...)
-		for {
-			b, err = d.r.ReadSlice('\n')
-			d.long = append(d.long, b...)
-			if err == nil {
-				return d.long[:len(d.long)-1], nil
-			}
-			if err != bufio.ErrBufferFull {
-				break
-			}
-		}
-		if err == io.EOF {
-			return d.long, nil
-		}
-		return nil, err
+	line, err := readLongLine(d.r, &d.long, limit)
+	var tl *LineTooLongError
+	if errors.As(err, &tl) {
+		return nil, &InputError{Line: d.line + 1, Msg: tl.Error()}
 	}
-	if err == io.EOF && len(b) > 0 {
-		return b, nil
-	}
-	return nil, err
+	return line, err
 }
 
 type errSkip struct{}

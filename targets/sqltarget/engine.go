@@ -124,6 +124,10 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 		return &singer.ConfigError{Problems: []string{err.Error()}}
 	}
 	e.batchRoots, _ = singer.NewBatchRoots(e.cfg.BatchRoots) // checked by Validate
+	// The open batches are kept under twice batch_size_bytes, and each
+	// stream has one more batch loading: a soft limit at four times it
+	// keeps the collector from letting garbage double that.
+	singer.SetMemoryLimit(int64(4*e.policy.Bytes) + singer.BaseMemoryLimit)
 	e.out = out
 	e.wm = singer.NewWatermark()
 	e.hold = e.cfg.LoadMethod == "overwrite"

@@ -329,12 +329,12 @@ func TestConfigPolicyAcceptsOtherVariants(t *testing.T) {
 		var c tapmysql.Config
 		w := loadInto(t, "tap-mysql", `{"host":"h","filter_dbs":"a, b","ssl":"true","use_gtid":true,"engine":"mariadb","export_batch_rows":"500","check_hostname":false}`, &c)
 		if !reflect.DeepEqual(c.FilterDBs, []string{"a", "b"}) || c.SSL == nil || !*c.SSL || c.ChunkSize != 500 || !c.SSLSkipVerify || len(w) != 0 {
-			t.Errorf("%+v, warnings %q", c, w)
+			t.Errorf("%+v, warnings %q", &c, w)
 		}
 		c = tapmysql.Config{}
 		w = loadInto(t, "tap-mysql", `{"filter_db":"x","use_gtid":false}`, &c)
 		if !reflect.DeepEqual(c.FilterDBs, []string{"x"}) || !reflect.DeepEqual(w, []string{`config key "use_gtid" (PipelineWise) is accepted but ignored: GTIDs are always used when the server has them`}) {
-			t.Errorf("%+v, warnings %q", c, w)
+			t.Errorf("%+v, warnings %q", &c, w)
 		}
 	})
 	t.Run("target-postgres", func(t *testing.T) {

@@ -3,6 +3,7 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -116,6 +117,12 @@ func (d *Dialect) Open(ctx context.Context) (sqltarget.Session, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		s.db.Close()
+		// A database that does not exist is the config's fault (exit 2, no
+		// retry), as in tap-mysql.
+		var me *mysql.MySQLError
+		if errors.As(err, &me) && me.Number == 1049 {
+			return nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("connecting to MySQL: %s: check database in the config", singer.Redact(me.Error(), d.cfg.Password))}}
+		}
 		if problem := d.cfg.tls().Problem(err, d.dc); problem != "" {
 			return nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("connecting to MySQL at %s: %s", d.dc.Addr, problem)}}
 		}

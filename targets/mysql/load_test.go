@@ -15,6 +15,17 @@ func TestConformanceInsert(t *testing.T) {
 	sqltargettest.RunSuite(t, harness{extra: map[string]any{"local_infile": false}})
 }
 
+// TestUnknownDatabase: a database that does not exist is the config's
+// fault (exit 2 at once, no retry), as in the tap; the server is reachable.
+func TestUnknownDatabase(t *testing.T) {
+	connect(t)
+	r := sqltargettest.Run(t, harness{}, map[string]any{"host": "127.0.0.1", "user": "root", "database": "sk_no_such_db"},
+		`{"type":"SCHEMA","stream":"s","schema":{"type":"object"},"key_properties":[]}`+"\n"+`{"type":"STATE","value":{"a":1}}`+"\n")
+	if r.Code != 2 || r.Stdout != "" || r.Stderr != "target-mysql: error: invalid config: connecting to MySQL: Error 1049 (42000): Unknown database 'sk_no_such_db': check database in the config\n" {
+		t.Errorf("exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
 func TestDatabaseDown(t *testing.T) {
 	r := sqltargettest.Run(t, harness{}, map[string]any{"host": "127.0.0.1", "port": 1, "user": "root", "password": "s3cret-pw", "database": "test"},
 		`{"type":"SCHEMA","stream":"s","schema":{"type":"object"},"key_properties":[]}`+"\n"+`{"type":"STATE","value":{"a":1}}`+"\n")

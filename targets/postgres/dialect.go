@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
@@ -56,6 +58,13 @@ func (d *Dialect) MaxIdentifier() int { return maxIdentifier }
 func (d *Dialect) Open(ctx context.Context) (sqltarget.Session, error) {
 	conn, err := pgx.ConnectConfig(ctx, d.connConfig)
 	if err != nil {
+		// A database that does not exist is the config's fault (exit 2, no
+		// retry), as in tap-postgres; a server that cannot be reached or
+		// refuses the login may answer on a retry (exit 1).
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "3D000" {
+			return nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("connecting to PostgreSQL: %s (SQLSTATE %s): check dbname in the config", pe.Message, pe.Code)}}
+		}
 		return nil, classify(fmt.Errorf("connecting to PostgreSQL: %w", err), true)
 	}
 	return &session{d: d, conn: conn, log: d.log, stages: map[string]string{}, schemas: map[string]bool{}, conflicts: map[string]bool{}}, nil

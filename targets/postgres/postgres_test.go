@@ -173,6 +173,17 @@ func TestAppendSkipsExistingKeys(t *testing.T) {
 	sqltargettest.AppendSkipsExistingKeys(t, harness{})
 }
 
+// TestUnknownDatabase: a database that does not exist is the config's
+// fault (exit 2 at once, no retry), as in the tap; the server is reachable.
+func TestUnknownDatabase(t *testing.T) {
+	connect(t)
+	r := sqltargettest.Run(t, harness{}, map[string]any{"host": "127.0.0.1", "user": "root", "dbname": "sk_no_such_db"},
+		`{"type":"SCHEMA","stream":"s","schema":{"type":"object"},"key_properties":[]}`+"\n"+`{"type":"STATE","value":{"a":1}}`+"\n")
+	if r.Code != 2 || r.Stdout != "" || r.Stderr != "target-postgres: error: invalid config: connecting to PostgreSQL: database \"sk_no_such_db\" does not exist (SQLSTATE 3D000): check dbname in the config\n" {
+		t.Errorf("exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
 func TestDatabaseDown(t *testing.T) {
 	r := sqltargettest.Run(t, harness{}, map[string]any{"host": "127.0.0.1", "port": 1, "user": "root", "password": "s3cret-pw", "dbname": "test"},
 		`{"type":"SCHEMA","stream":"s","schema":{"type":"object"},"key_properties":[]}`+"\n"+`{"type":"STATE","value":{"a":1}}`+"\n")

@@ -64,6 +64,19 @@ func (harness) Spec() singer.TargetSpec { return target.Spec() }
 var unsupported = map[string]string{
 	"add_column":                         "after ALTER TABLE ADD COLUMN (and the metadata update) the emulator's MERGE analyzer still reports the new column as an unrecognized name; the ADD COLUMN SQL is checked by TestEvolutionSQL (golden file)",
 	"widen_integer_to_number_and_string": "the emulator supports neither ALTER COLUMN SET DATA TYPE nor CREATE OR REPLACE TABLE t AS SELECT ... FROM t; the SQL is checked by TestEvolutionSQL (golden file)",
+	// These add a column to a table that already has rows (the add_column
+	// limitation above): the column the engine adds is named in the reason.
+	"undeclared_properties_kept_in_sdc_extra":     addColumnLater("_sdc_extra", "the first undeclared property"),
+	"undeclared_sdc_deleted_at_deletes":           addColumnLater("_sdc_deleted_at", "the first record that carries it undeclared"),
+	"activate_version_without_metadata_columns":   addColumnLater("_sdc_table_version", "a later run's ACTIVATE_VERSION"),
+	"activate_version_batch_records_belong_to_it": addColumnLater("_sdc_table_version", "a later run's ACTIVATE_VERSION"),
+}
+
+// addColumnLater is the reason for skipping a case whose run adds a column
+// to an existing table: the emulator's ALTER TABLE ADD COLUMN (and tables
+// API schema update) reaches its table metadata, not its storage.
+func addColumnLater(col, when string) string {
+	return "the engine adds column " + col + " to a table that exists already (at " + when + "); the emulator applies ALTER TABLE ADD COLUMN and the tables API's schema update to its metadata only, and the MERGE that follows fails with \"Unrecognized name: " + col + "\" (as in add_column); the ADD COLUMN SQL is checked by TestEvolutionSQL (golden file), and the case runs on PostgreSQL and MariaDB"
 }
 
 var (

@@ -930,6 +930,12 @@ func (s *session) endReplace(ctx context.Context, t, repl *sqltarget.Table, swap
 		if err != nil {
 			return fmt.Errorf("reading table %s: %w", r, err)
 		}
+		if want == nil {
+			// Dropped only after the swap committed: an earlier attempt
+			// whose COMMIT got no reply did swap.
+			s.log.Infof("%s is gone: an earlier attempt swapped it into %s", r, ident)
+			return nil
+		}
 		names := make([]string, len(t.Columns))
 		for i, c := range t.Columns {
 			names[i] = c.Name

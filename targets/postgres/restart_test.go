@@ -105,3 +105,31 @@ func TestCommitWithoutReply(t *testing.T) {
 		t.Errorf("table %q, want every record once", got)
 	}
 }
+
+// TestOverwriteSwapWithoutReply: the reply to the COMMIT of overwrite's
+// swap is lost. The swap drops the replacement in its own transaction, so
+// the retry finds it gone, knows the swap committed, and the run ends
+// with its state instead of failing on a replacement that is no more.
+func TestOverwriteSwapWithoutReply(t *testing.T) {
+	connect(t)
+	h := harness{}
+	cfg, schema := h.Config(t)
+	p := faultproxy.New(t, h.ServerAddr(t))
+	p.StallAfter([][]byte{[]byte("TRUNCATE "), []byte("Q\x00\x00\x00\x0bcommit")}, 1)
+	cfg = sqltargettest.With(h.Via(t, cfg, p.Addr()), "load_method", "overwrite", "batch_size_rows", 1000, "max_parallel_flushes", 1,
+		"network_timeout_seconds", 2, "retry_backoff_seconds", 1)
+	tp := sqltargettest.StartTarget(t, h, cfg)
+	tp.Write(appendInput(), true)
+	tp.WaitStderr(t, `(attempt 1 of 6)`)
+	p.Resume()
+	if code := tp.Wait(t); code != 0 {
+		t.Fatalf("exit %d\n%s", code, tp.Stderr())
+	}
+	if got := strings.Join(tp.States(), ","); got != `{"pos":5000}` {
+		t.Errorf("states %s", got)
+	}
+	got := h.Rows(t, schema, "t", []string{"count(*)", "count(DISTINCT id)", "min(id)", "max(id)"}, "")
+	if strings.Join(got, ",") != "5000|5000|1|5000" {
+		t.Errorf("table %q, want every record once", got)
+	}
+}

@@ -449,6 +449,16 @@ func (s *session) endReplace(ctx context.Context, t, repl *sqltarget.Table, swap
 	}
 	defer tx.Rollback(ctx)
 	if swap {
+		// The swap drops the replacement in its own transaction: when it
+		// is gone, an earlier attempt whose COMMIT got no reply did swap.
+		var exists bool
+		if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", r).Scan(&exists); err != nil {
+			return fmt.Errorf("looking for %s: %w", r, err)
+		}
+		if !exists {
+			s.log.Infof("%s is gone: the attempt whose COMMIT got no reply swapped it into %s", r, ident)
+			return nil
+		}
 		names := make([]string, len(t.Columns))
 		for i, c := range t.Columns {
 			names[i] = c.Name

@@ -141,7 +141,13 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 	defer cancelLoaders(nil)
 	stopWatch := context.AfterFunc(ctx, func() {
 		d := e.cfg.shutdownTimeout()
-		e.log.Infof("interrupted: stopped reading; committing what was read (within shutdown_timeout_seconds: %s; a second signal aborts at once)", d)
+		if e.hold {
+			// Overwrite commits nothing of an unfinished run: the tables
+			// keep their rows and the replacements are dropped.
+			e.log.Infof("interrupted: stopped reading; overwrite keeps the tables as they were and drops this run's replacements (within shutdown_timeout_seconds: %s; a second signal aborts at once)", d)
+		} else {
+			e.log.Infof("interrupted: stopped reading; committing what was read (within shutdown_timeout_seconds: %s; a second signal aborts at once)", d)
+		}
 		t := time.NewTimer(d)
 		defer t.Stop()
 		select {

@@ -103,8 +103,14 @@ INSERT INTO ` + schema + `.items VALUES
 
 	ds := dataset(t)
 	tgtCfg := filepath.Join(dir, "target.json")
+	// add_metadata_columns: the table is created with the _sdc_ columns.
+	// Without it, the tap's ACTIVATE_VERSION makes the target add
+	// _sdc_table_version and _sdc_deleted_at to the table it has just
+	// created, and the emulator's MERGE does not see added columns (see
+	// add_column in emulator_test.go).
 	writeJSON(t, tgtCfg, map[string]any{"project": project, "dataset": ds, "api_endpoint": endpoint, "emulator": true,
-		"schema_mapping": map[string]any{schema: map[string]any{"target_schema": ds}}})
+		"add_metadata_columns": true,
+		"schema_mapping":       map[string]any{schema: map[string]any{"target_schema": ds}}})
 	cmd := exec.Command(tap, "--config", tapCfg, "--catalog", catPath)
 	var tapErr bytes.Buffer
 	cmd.Stderr = &tapErr
@@ -133,6 +139,9 @@ INSERT INTO ` + schema + `.items VALUES
 	md := metadata(t, ds, "items")
 	var types []string
 	for _, f := range md.Schema {
+		if strings.HasPrefix(f.Name, "_sdc_") {
+			continue // the metadata columns
+		}
 		ty := string(f.Type)
 		if f.Precision > 0 {
 			ty += fmt.Sprintf("(%d,%d)", f.Precision, f.Scale)

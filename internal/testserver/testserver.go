@@ -25,6 +25,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
+	"github.com/singerkit/singerkit/internal/testenv"
 )
 
 // Server is a database server process the test owns.
@@ -46,10 +47,7 @@ func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.Port) }
 // under CI=true).
 func missing(t testing.TB, what string) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed: this test starts its own server", what)
-	}
-	t.Skipf("%s is not installed: this test starts its own server", what)
+	testenv.Missing(t, "%s is not installed: this test starts its own server", what)
 }
 
 func freePort(t testing.TB) int {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/singerkit/singerkit/internal/testenv"
 	"github.com/singerkit/singerkit/singer"
 )
 
@@ -18,7 +19,7 @@ func BenchmarkFullTable(b *testing.B) {
 		err = db.Ping()
 	}
 	if err != nil {
-		b.Skipf("MySQL unreachable, set TEST_MYSQL_URL: %v", err)
+		testenv.Missing(b, "MySQL unreachable, set TEST_MYSQL_URL: %v", err)
 	}
 	defer db.Close()
 	const name = "tapmy_bench"

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/singerkit/singerkit/internal/testenv"
 	"github.com/singerkit/singerkit/singer"
 )
 
@@ -17,7 +18,7 @@ import (
 func BenchmarkFullTable(b *testing.B) {
 	conn, err := pgx.Connect(context.Background(), testURL())
 	if err != nil {
-		b.Skipf("PostgreSQL unreachable, set TEST_POSTGRES_URL: %v", err)
+		testenv.Missing(b, "PostgreSQL unreachable, set TEST_POSTGRES_URL: %v", err)
 	}
 	defer conn.Close(context.Background())
 	const rows = 200000

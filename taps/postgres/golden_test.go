@@ -83,23 +83,11 @@ func golden(t *testing.T, name string, got []byte) {
 // transcript with its golden file.
 func TestGolden(t *testing.T) {
 	conn := connect(t)
-	var walLevel string
-	if err := conn.QueryRow(context.Background(), "SHOW wal_level").Scan(&walLevel); err != nil {
-		t.Fatal(err)
-	}
-	if walLevel != "logical" {
-		t.Skipf("wal_level is %s, the LOG_BASED transcript needs logical", walLevel)
-	}
+	requireLogical(t, conn)
 	schema := testSchema(t, conn)
 	ctx := context.Background()
 	exec := func(sql string) { t.Helper(); mustExec(t, conn, sql) }
-	slot, pub := "pg4_golden_slot", "pg4_golden_pub"
-	drop := func() {
-		_, _ = conn.Exec(context.Background(), "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", slot)
-		_, _ = conn.Exec(context.Background(), "DROP PUBLICATION IF EXISTS "+quoteIdent(pub))
-	}
-	drop()
-	t.Cleanup(drop)
+	slot, pub := replicationNames(t, "golden")
 	tbl := func(n string) string { return pgx.Identifier{schema, n}.Sanitize() }
 	exec(`CREATE TABLE ` + tbl("customers") + ` (id integer PRIMARY KEY, name text NOT NULL, email varchar(40),
 		balance numeric(10,2), created timestamptz, birthday date, tags text[], grid integer[][], doc jsonb, active boolean, avatar bytea)`)

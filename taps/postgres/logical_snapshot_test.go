@@ -13,29 +13,22 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/singerkit/singerkit/internal/testenv"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap"
 	"github.com/singerkit/singerkit/taps/sqltap/sqltaptest"
 )
 
-// newSnapEnv is a LOG_BASED setup whose schema, slot and publication are
-// named pg4b_<tag>..., dropped at the end.
+// newSnapEnv is a LOG_BASED setup whose schema is named pg4b_<tag>, with a
+// slot and publication of its own (replicationNames), all dropped at the end.
 func newSnapEnv(t *testing.T, tag string) *logEnv {
 	t.Helper()
 	conn := connect(t)
-	var walLevel string
-	if err := conn.QueryRow(context.Background(), "SHOW wal_level").Scan(&walLevel); err != nil {
-		t.Fatal(err)
-	}
-	if walLevel != "logical" {
-		t.Skipf("wal_level is %s, LOG_BASED needs logical", walLevel)
-	}
-	e := &logEnv{t: t, conn: conn, schema: "pg4b_" + tag, slot: "pg4b_" + tag + "_slot", pub: "pg4b_" + tag + "_pub"}
+	requireLogical(t, conn)
+	e := &logEnv{t: t, conn: conn, schema: "pg4b_" + tag}
+	e.slot, e.pub = replicationNames(t, tag)
 	drop := func() {
-		ctx := context.Background()
-		_, _ = conn.Exec(ctx, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", e.slot)
-		_, _ = conn.Exec(ctx, "DROP PUBLICATION IF EXISTS "+quoteIdent(e.pub))
-		_, _ = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+quoteIdent(e.schema)+" CASCADE")
+		_, _ = conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+quoteIdent(e.schema)+" CASCADE")
 	}
 	drop()
 	t.Cleanup(drop)
@@ -485,7 +478,7 @@ func TestLogBasedNoReplicationRole(t *testing.T) {
 	url := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", role, cc.Host, cc.Port, cc.Database)
 	d, err := Open(ctx, &Config{URL: url, FilterSchemas: []string{e.schema}, SlotName: e.slot, PublicationName: e.pub})
 	if err != nil {
-		t.Skipf("cannot connect as %s (trust authentication needed): %v", role, err)
+		testenv.Missing(t, "cannot connect as %s (trust authentication needed): %v", role, err)
 	}
 	t.Cleanup(func() { d.Close() })
 	env := &sqltaptest.Env{Driver: d}

@@ -19,25 +19,11 @@ import (
 // only up to the lsn of the state each run started with.
 func TestLogBased(t *testing.T) {
 	conn := connect(t)
-	var walLevel string
-	if err := conn.QueryRow(context.Background(), "SHOW wal_level").Scan(&walLevel); err != nil {
-		t.Fatal(err)
-	}
-	if walLevel != "logical" {
-		t.Skipf("wal_level is %s, LOG_BASED needs logical", walLevel)
-	}
+	requireLogical(t, conn)
 	schema := testSchema(t, conn)
 	ctx := context.Background()
 	exec := func(sql string) { t.Helper(); mustExec(t, conn, sql) }
-	name := schema
-	if len(name) > 50 {
-		name = name[:50]
-	}
-	slot, pub := name+"_slot", name+"_pub"
-	t.Cleanup(func() {
-		_, _ = conn.Exec(context.Background(), "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", slot)
-		_, _ = conn.Exec(context.Background(), "DROP PUBLICATION IF EXISTS "+quoteIdent(pub))
-	})
+	slot, pub := replicationNames(t, "logbased")
 	tbl := pgx.Identifier{schema, "items"}.Sanitize()
 	exec("CREATE TABLE " + tbl + " (id integer PRIMARY KEY, name text, amount numeric(6,2), at timestamptz)")
 	exec("INSERT INTO " + tbl + " VALUES (1, 'one', 1.50, '2024-01-01 00:00:00+00'), (2, 'two', NULL, NULL)")

@@ -30,20 +30,9 @@ type logEnv struct {
 func newLogEnv(t *testing.T, tag string) *logEnv {
 	t.Helper()
 	conn := connect(t)
-	var walLevel string
-	if err := conn.QueryRow(context.Background(), "SHOW wal_level").Scan(&walLevel); err != nil {
-		t.Fatal(err)
-	}
-	if walLevel != "logical" {
-		t.Skipf("wal_level is %s, LOG_BASED needs logical", walLevel)
-	}
-	e := &logEnv{t: t, conn: conn, schema: testSchema(t, conn), slot: "pg4_" + tag + "_slot", pub: "pg4_" + tag + "_pub"}
-	drop := func() {
-		_, _ = conn.Exec(context.Background(), "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", e.slot)
-		_, _ = conn.Exec(context.Background(), "DROP PUBLICATION IF EXISTS "+quoteIdent(e.pub))
-	}
-	drop()
-	t.Cleanup(drop)
+	requireLogical(t, conn)
+	e := &logEnv{t: t, conn: conn, schema: testSchema(t, conn)}
+	e.slot, e.pub = replicationNames(t, tag)
 	return e
 }
 

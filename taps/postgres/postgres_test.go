@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/singerkit/singerkit/internal/testenv"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap/sqltaptest"
 )
@@ -29,10 +30,7 @@ func connect(t *testing.T) *pgx.Conn {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, testURL())
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL unreachable (TEST_POSTGRES_URL=%s): %v", testURL(), err)
-		}
-		t.Skipf("PostgreSQL unreachable, set TEST_POSTGRES_URL: %v", err)
+		testenv.Missing(t, "PostgreSQL unreachable, set TEST_POSTGRES_URL: %v", err)
 	}
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
@@ -163,4 +161,15 @@ func TestNativeBookmarks(t *testing.T) {
 	if got := strings.Join(states, " "); got != `"last_pk_fetched":{"k":"a","n":10} "last_pk_fetched":{"k":"b b","n":1}` {
 		t.Errorf("composite key states: %s", got)
 	}
+}
+
+// requireLogical skips (fails under CI=true) unless the server's wal_level
+// is logical, which LOG_BASED replication needs.
+func requireLogical(t *testing.T, conn *pgx.Conn) {
+	t.Helper()
+	var walLevel string
+	if err := conn.QueryRow(context.Background(), "SHOW wal_level").Scan(&walLevel); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Require(t, walLevel == "logical", "wal_level is "+walLevel+", LOG_BASED needs logical (ALTER SYSTEM SET wal_level = logical and restart the server)")
 }

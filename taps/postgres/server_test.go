@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/singerkit/singerkit/internal/testenv"
 )
 
 // pgServer is a throwaway PostgreSQL cluster a test starts in a temporary
@@ -36,7 +37,7 @@ const pgBin = "/usr/lib/postgresql/15/bin"
 func startPG(t *testing.T, settings ...string) *pgServer {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(pgBin, "initdb")); err != nil {
-		t.Skipf("%s/initdb is not installed (apt-get install postgresql-15): this test starts its own server", pgBin)
+		testenv.Missing(t, "%s/initdb is not installed (apt-get install postgresql-15): this test starts its own server", pgBin)
 	}
 	dir, err := os.MkdirTemp("", "pgsrv_")
 	if err != nil {
@@ -48,7 +49,7 @@ func startPG(t *testing.T, settings ...string) *pgServer {
 		// PostgreSQL refuses to run as root.
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			t.Skipf("running as root and there is no postgres user to run the server as: %v", err)
+			testenv.Missing(t, "running as root and there is no postgres user to run the server as: %v", err)
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)

@@ -23,7 +23,16 @@ type build struct {
 // the suite's command-line cases run the real program.
 func BuildBinary(t testing.TB, name string) string {
 	t.Helper()
-	v, _ := builds.LoadOrStore(name, &build{})
+	return BuildPackage(t, "./cmd/"+name)
+}
+
+// BuildPackage builds the command in pkg (a directory of this repository,
+// "./cmd/target-postgres") once per test process and returns the binary's
+// path, named after the directory.
+func BuildPackage(t testing.TB, pkg string) string {
+	t.Helper()
+	name := filepath.Base(pkg)
+	v, _ := builds.LoadOrStore(pkg, &build{})
 	b := v.(*build)
 	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", name+"-test")
@@ -33,7 +42,7 @@ func BuildBinary(t testing.TB, name string) string {
 		}
 		b.path = filepath.Join(dir, name)
 		_, file, _, _ := runtime.Caller(0)
-		cmd := exec.Command("go", "build", "-o", b.path, "./cmd/"+name)
+		cmd := exec.Command("go", "build", "-o", b.path, pkg)
 		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..", "..")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.err = fmt.Errorf("building %s: %v: %s", name, err, out)

@@ -33,7 +33,7 @@ var semanticCases = []suiteCase{
 			c, sch := h.Config(t)
 			r := Run(t, h, with(c, "hard_delete", true, "add_metadata_columns", meta, "batch_size_rows", 2), in)
 			expectOK(t, r)
-			if got := r.States(); len(got) == 0 || got[len(got)-1] != `{"s":2}` {
+			if got := strings.Join(r.States(), ","); got != `{"s":1},{"s":2}` {
 				t.Errorf("add_metadata_columns %v: states %q", meta, got)
 			}
 			expectRows(t, h.Rows(t, sch, "d", []string{"id", "name"}, "id"), []string{"1|a", "3|c", "4|d"})

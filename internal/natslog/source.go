@@ -1,0 +1,183 @@
+package natslog
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/singerkit/singerkit/internal/singerlog"
+	"github.com/singerkit/singerkit/singer"
+)
+
+// Source reads a topic; it implements singerlog.Source. Each Source reads
+// with its own ordered consumer (ephemeral, never shared), so any number
+// of readers of one topic are independent.
+type Source struct {
+	conn   *Conn
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	kv     jetstream.KeyValue // nil: the topic has no schema bucket
+}
+
+// NewSource connects to an existing topic.
+func NewSource(ctx context.Context, c *Conn, name string, log *singer.Log) (*Source, error) {
+	nc, js, err := c.Connect(ctx, name, log)
+	if err != nil {
+		return nil, err
+	}
+	s, err := c.stream(ctx, js)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	src := &Source{conn: c, nc: nc, js: js, stream: s}
+	kv, err := js.KeyValue(ctx, c.SchemaBucket())
+	switch {
+	case err == nil:
+		src.kv = kv
+	case errors.Is(err, jetstream.ErrBucketNotFound):
+	default:
+		nc.Close()
+		return nil, fmt.Errorf("schema bucket %q: %w", c.SchemaBucket(), err)
+	}
+	return src, nil
+}
+
+// Close closes the connection.
+func (s *Source) Close() error {
+	s.nc.Close()
+	return nil
+}
+
+// Bounds implements singerlog.Source.
+func (s *Source) Bounds(ctx context.Context) (first, last uint64, err error) {
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("topic %q: %w", s.conn.Topic, err)
+	}
+	first, last = info.State.FirstSeq, info.State.LastSeq
+	if first == 0 {
+		first = last + 1
+	}
+	return first, last, nil
+}
+
+// Seek implements singerlog.Source: the first message at or after t.
+func (s *Source) Seek(ctx context.Context, t time.Time) (uint64, error) {
+	c, err := s.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartTimePolicy,
+		OptStartTime:  &t,
+		HeadersOnly:   true,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("topic %q: %w", s.conn.Topic, err)
+	}
+	batch, err := c.FetchNoWait(1)
+	if err != nil {
+		return 0, fmt.Errorf("topic %q: %w", s.conn.Topic, err)
+	}
+	for m := range batch.Messages() {
+		md, err := m.Metadata()
+		if err != nil {
+			return 0, err
+		}
+		return md.Sequence.Stream, nil
+	}
+	if err := batch.Error(); err != nil {
+		return 0, fmt.Errorf("topic %q: %w", s.conn.Topic, err)
+	}
+	_, last, err := s.Bounds(ctx)
+	return last + 1, err
+}
+
+// readBatch is how many messages the consumer asks for at a time.
+const readBatch = 1000
+
+// Read implements singerlog.Source.
+func (s *Source) Read(ctx context.Context, from uint64) (singerlog.Cursor, error) {
+	c, err := s.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   from,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("topic %q: %w", s.conn.Topic, err)
+	}
+	it, err := c.Messages(jetstream.PullMaxMessages(readBatch))
+	if err != nil {
+		return nil, fmt.Errorf("topic %q: %w", s.conn.Topic, err)
+	}
+	return &cursor{topic: s.conn.Topic, it: it}, nil
+}
+
+type cursor struct {
+	topic string
+	it    jetstream.MessagesContext
+	m     singerlog.Message
+}
+
+func (c *cursor) Next(ctx context.Context) (*singerlog.Message, error) {
+	for {
+		msg, err := c.it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if errors.Is(err, jetstream.ErrNoHeartbeat) {
+				continue // the ordered consumer recreates itself
+			}
+			return nil, fmt.Errorf("topic %q: reading: %w", c.topic, err)
+		}
+		md, err := msg.Metadata()
+		if err != nil {
+			return nil, fmt.Errorf("topic %q: %w", c.topic, err)
+		}
+		h := msg.Headers()
+		c.m = singerlog.Message{
+			Position: md.Sequence.Stream,
+			ID:       h.Get(jetstream.MsgIDHeader),
+			Type:     singerlog.ParseType(h.Get(singerlog.HeaderType)),
+			Stream:   h.Get(singerlog.HeaderStream),
+			Producer: h.Get(singerlog.HeaderProducer),
+			Body:     msg.Data(),
+		}
+		if t, err := time.Parse(singerlog.FormatTime, h.Get(singerlog.HeaderWrittenAt)); err == nil {
+			c.m.WrittenAt = t
+		}
+		return &c.m, nil
+	}
+}
+
+func (c *cursor) Close() error {
+	c.it.Stop()
+	return nil
+}
+
+// Schema implements singerlog.Source.
+func (s *Source) Schema(ctx context.Context, stream string, before uint64) ([]byte, bool, error) {
+	if s.kv == nil {
+		return nil, false, nil
+	}
+	hist, err := s.kv.History(ctx, schemaKey(stream))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("schema bucket %q: %w", s.conn.SchemaBucket(), err)
+	}
+	for i := len(hist) - 1; i >= 0; i-- {
+		var e schemaEntry
+		if err := json.Unmarshal(hist[i].Value(), &e); err != nil {
+			return nil, false, fmt.Errorf("schema bucket %q: key %s: %w", s.conn.SchemaBucket(), hist[i].Key(), err)
+		}
+		if e.Position < before {
+			return e.Schema, true, nil
+		}
+	}
+	return nil, false, nil
+}

@@ -1,0 +1,213 @@
+package singerlog
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/singerkit/singerkit/singer"
+)
+
+// Writer is a backend's write side.
+type Writer interface {
+	// Publish appends m to the log without waiting for the log's
+	// acknowledgement. Messages land in the order Publish is called; a
+	// backend that retries keeps that order and deduplicates by m.ID, so a
+	// retried message is stored once.
+	Publish(ctx context.Context, m *Message) (Ack, error)
+	// KeepSchema records line, the SCHEMA of a Singer stream stored at
+	// position pos, where a reader that starts after pos finds it. It is
+	// called in log order, after the SCHEMA's Ack.
+	KeepSchema(ctx context.Context, stream string, pos uint64, line []byte) error
+}
+
+// Ack is the outcome of one Publish.
+type Ack interface {
+	// Wait blocks until the message is stored (replicated as the log is
+	// configured) and returns its position, or the error that made the
+	// backend give up. Acks are waited for in publish order.
+	Wait(ctx context.Context) (uint64, error)
+}
+
+// WriteOptions tune Write.
+type WriteOptions struct {
+	// Producer names the writer in each message's envelope.
+	Producer string
+	// MaxInFlight bounds the messages published and not yet acknowledged.
+	MaxInFlight int
+	// Now is the clock of the Singer-Written-At header (time.Now if nil).
+	Now func() time.Time
+}
+
+// pending is one published message waiting for its acknowledgement.
+type pending struct {
+	ack    Ack
+	typ    singer.MessageType
+	stream string
+	body   []byte // SCHEMA: the line to keep
+	state  []byte // STATE: the value to echo
+}
+
+// Write publishes every Singer message read from in to w, in order, and
+// echoes each STATE value on out once it and every message before it are
+// acknowledged. On ctx cancellation (a signal) it stops reading, waits for
+// what it has published, echoes the states that covers and returns
+// ctx.Err(). On a publish error it echoes nothing more and returns it:
+// rerunning the tap from the last echoed state repeats messages, never
+// loses one.
+func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in io.Reader, out *singer.Encoder) error {
+	if opts.MaxInFlight < 1 {
+		opts.MaxInFlight = 1
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	runID, err := newRunID()
+	if err != nil {
+		return err
+	}
+	// Work that must finish after the first signal (waiting for acks of
+	// what was published) runs on the abort context: only a second signal
+	// stops it.
+	actx, cancelAckers := context.WithCancel(singer.AbortContext(ctx))
+	defer cancelAckers()
+
+	queue := make(chan pending, opts.MaxInFlight)
+	a := &acker{w: w, out: out, log: log, done: make(chan struct{})}
+	go a.run(actx, queue)
+
+	metrics := singer.NewCounters(log, "record_count", 60*time.Second)
+	defer metrics.Close()
+
+	dec := singer.NewDecoder(singer.NewInputReader(ctx, in, nil, nil))
+	dec.Warn = func(msg string) { log.Warnf("%s", msg) }
+	schemas := make(map[string]bool)
+	var seq uint64
+	readErr := func() error {
+		for dec.Next() {
+			m := dec.Message()
+			switch m.Type {
+			case singer.TypeSchema:
+				schemas[m.Stream] = true
+			case singer.TypeRecord, singer.TypeBatch, singer.TypeActivateVersion:
+				if !schemas[m.Stream] {
+					return &singer.InputError{Line: m.Line, Msg: fmt.Sprintf("%s for stream %q comes before any SCHEMA for that stream", m.Type, m.Stream)}
+				}
+				if m.Type == singer.TypeRecord {
+					metrics.For(m.Stream).Add(1)
+				}
+			case singer.TypeState:
+			default:
+				continue
+			}
+			seq++
+			msg := &Message{
+				ID:        runID + "." + strconv.FormatUint(seq, 10),
+				Type:      m.Type,
+				Stream:    m.Stream,
+				Producer:  opts.Producer,
+				WrittenAt: now(),
+				Body:      bytes.Clone(m.Raw),
+			}
+			ack, err := w.Publish(actx, msg)
+			if err != nil {
+				return fmt.Errorf("line %d: publishing to the log: %w", m.Line, err)
+			}
+			p := pending{ack: ack, typ: m.Type, stream: m.Stream}
+			switch m.Type {
+			case singer.TypeSchema:
+				p.body = msg.Body
+			case singer.TypeState:
+				p.state = bytes.Clone(m.Value)
+			}
+			select {
+			case queue <- p:
+			case <-a.done:
+				return a.failure()
+			}
+		}
+		return dec.Err()
+	}()
+	close(queue)
+	interrupted := readErr != nil && ctx.Err() != nil && errors.Is(readErr, ctx.Err())
+	if readErr != nil && !interrupted {
+		// Nothing more is echoed: stop waiting for acks.
+		cancelAckers()
+		<-a.done
+		if err := a.failure(); err != nil && !errors.Is(err, context.Canceled) {
+			log.Warnf("%s", err)
+		}
+		return readErr
+	}
+	<-a.done
+	if err := a.failure(); err != nil {
+		return err
+	}
+	if interrupted {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// acker waits for the acknowledgements in publish order, keeps schemas and
+// echoes states.
+type acker struct {
+	w    Writer
+	out  *singer.Encoder
+	log  *singer.Log
+	done chan struct{}
+	mu   sync.Mutex
+	err  error
+}
+
+func (a *acker) failure() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.err
+}
+
+func (a *acker) run(ctx context.Context, queue <-chan pending) {
+	defer close(a.done)
+	fail := func(err error) {
+		a.mu.Lock()
+		a.err = err
+		a.mu.Unlock()
+	}
+	for p := range queue {
+		pos, err := p.ack.Wait(ctx)
+		if err != nil {
+			fail(fmt.Errorf("the log did not acknowledge a %s message: %w", p.typ, err))
+			return
+		}
+		switch p.typ {
+		case singer.TypeSchema:
+			if err := a.w.KeepSchema(ctx, p.stream, pos, p.body); err != nil {
+				fail(fmt.Errorf("stream %q: keeping its SCHEMA for readers: %w", p.stream, err))
+				return
+			}
+		case singer.TypeState:
+			if err := a.out.WriteStateValue(p.state); err != nil {
+				fail(fmt.Errorf("writing state to stdout: %w", err))
+				return
+			}
+		}
+	}
+}
+
+// newRunID returns a random id for this run: message ids are the run id and
+// a sequence number, unique across runs and producers.
+func newRunID() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("making a run id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}

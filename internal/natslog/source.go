@@ -57,9 +57,13 @@ func (s *Source) Close() error {
 
 // Bounds implements singerlog.Source.
 func (s *Source) Bounds(ctx context.Context) (first, last uint64, err error) {
-	info, err := s.stream.Info(ctx)
+	var info *jetstream.StreamInfo
+	err = retryTransient(ctx, func(ctx context.Context) (err error) {
+		info, err = s.stream.Info(ctx)
+		return err
+	})
 	if err != nil {
-		return 0, 0, fmt.Errorf("topic %q: %w", s.conn.Topic, err)
+		return 0, 0, fmt.Errorf("topic %q: asking for its first and last positions: %w", s.conn.Topic, err)
 	}
 	first, last = info.State.FirstSeq, info.State.LastSeq
 	if first == 0 {
@@ -82,7 +86,7 @@ func (s *Source) Seek(ctx context.Context, t time.Time) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("topic %q: %w", s.conn.Topic, err)
 	}
-	for m := range batch.Messages() {
+	if m, ok := <-batch.Messages(); ok {
 		md, err := m.Metadata()
 		if err != nil {
 			return 0, err
@@ -101,12 +105,16 @@ const readBatch = 1000
 
 // Read implements singerlog.Source.
 func (s *Source) Read(ctx context.Context, from uint64) (singerlog.Cursor, error) {
-	c, err := s.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:   from,
+	var c jetstream.Consumer
+	err := retryTransient(ctx, func(ctx context.Context) (err error) {
+		c, err = s.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+			DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+			OptStartSeq:   from,
+		})
+		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("topic %q: %w", s.conn.Topic, err)
+		return nil, fmt.Errorf("topic %q: creating a consumer from position %d: %w", s.conn.Topic, from, err)
 	}
 	it, err := c.Messages(jetstream.PullMaxMessages(readBatch))
 	if err != nil {
@@ -180,4 +188,34 @@ func (s *Source) Schema(ctx context.Context, stream string, before uint64) ([]by
 		}
 	}
 	return nil, false, nil
+}
+
+// transientFor is how long a request that timed out (a leader election
+// in a cluster) is retried before the run fails.
+const transientFor = 60 * time.Second
+
+// retryTransient runs f until it succeeds, fails otherwise than by a
+// timeout, or transientFor passes. Each attempt gets 5 seconds.
+func retryTransient(ctx context.Context, f func(ctx context.Context) error) error {
+	deadline := time.Now().Add(transientFor)
+	wait := 100 * time.Millisecond
+	for {
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := f(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		transient := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+			errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoHeartbeat)
+		if !transient || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
 }

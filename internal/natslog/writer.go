@@ -45,8 +45,8 @@ type Writer struct {
 	// window holds the published messages not yet waited for, oldest
 	// first: a recovery re-sends them in order.
 	window []*ack
-	// reordered counts messages stored after one that a failover lost
-	// before it was re-sent (see recover).
+	// lastID is the id of the last message published.
+	lastID        string
 	warnedReorder bool
 }
 
@@ -98,7 +98,11 @@ func (w *Writer) ensure(ctx context.Context) error {
 		if _, err := w.js.CreateStream(ctx, cfg); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			return fmt.Errorf("creating topic %q: %w", w.conn.Topic, err)
 		}
-		w.log.Infof("created topic %q (JetStream stream, %d replica(s), %s storage)", w.conn.Topic, w.opts.Replicas, storage)
+		kind := "file"
+		if w.opts.Memory {
+			kind = "memory"
+		}
+		w.log.Infof("created topic %q (JetStream stream, %d replica(s), %s storage)", w.conn.Topic, w.opts.Replicas, kind)
 	case err != nil:
 		return err
 	default:
@@ -168,6 +172,13 @@ func (w *Writer) Publish(ctx context.Context, m *singerlog.Message) (singerlog.A
 	a := &ack{w: w, msg: msg}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	// Each message of a run is stored only right after its predecessor:
+	// when a failover loses one, the stream refuses every later one until
+	// the recovery re-sends them in order, so none lands out of order.
+	if w.lastID != "" {
+		msg.Header[jetstream.ExpectedLastMsgIDHeader] = []string{w.lastID}
+	}
+	w.lastID = m.ID
 	fut, err := w.js.PublishMsgAsync(msg, jetstream.WithRetryAttempts(0), jetstream.WithStallWait(w.opts.RetryFor))
 	if err != nil {
 		// Not sent: settled by the next recovery, in order.
@@ -214,9 +225,9 @@ func (a *ack) Wait(ctx context.Context) (uint64, error) {
 // message in flight settles; then each message from the oldest on is
 // published again, synchronously, with its id: one the log already holds
 // is acknowledged as a duplicate with its original position and not
-// stored twice. A message of the window that was stored while an older
-// one was lost (a leader elected between the two) stays where it landed:
-// that reorder is reported once as a warning.
+// stored twice. Each message names its predecessor's id
+// (Nats-Expected-Last-Msg-Id), so none is stored after a lost one; should
+// the log still hold two out of order, a warning says so.
 func (w *Writer) recover(ctx context.Context, cause error) error {
 	for _, a := range w.window[1:] {
 		if a.done || a.err != nil || a.fut == nil {
@@ -235,12 +246,11 @@ func (w *Writer) recover(ctx context.Context, cause error) error {
 	deadline := time.Now().Add(w.opts.RetryFor)
 	var high uint64
 	for _, a := range w.window {
-		wasStored := a.done
 		pos, err := w.publishSync(ctx, a.msg, deadline)
 		if err != nil {
 			return err
 		}
-		if pos < high && !wasStored && !w.warnedReorder {
+		if pos < high && !w.warnedReorder {
 			w.warnedReorder = true
 			w.log.Warnf("topic %q: the message %s landed at position %d, after a later one (position %d) that the log stored while it was lost in a failover: the two are out of their original order",
 				w.conn.Topic, a.msg.Header.Get(jetstream.MsgIDHeader), pos, high)
@@ -266,6 +276,9 @@ func (w *Writer) publishSync(ctx context.Context, msg *nats.Msg, deadline time.T
 			return 0, context.Cause(ctx)
 		}
 		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeWrongLastMsgID {
+			return 0, fmt.Errorf("topic %q: another writer published to the topic meanwhile (%v): one target-nats at a time may write a topic", w.conn.Topic, err)
+		}
 		if errors.As(err, &apiErr) && apiErr.Code >= 400 && apiErr.Code < 500 && apiErr.Code != 408 {
 			// Refused (wrong stream, message too large...): retrying will
 			// not change the answer.
@@ -328,3 +341,6 @@ func ProducerName(binary, host string) string {
 	return binary + "@" + host
 }
 
+// errCodeWrongLastMsgID is JetStream's error code for a message whose
+// Nats-Expected-Last-Msg-Id is not the stream's last message id.
+const errCodeWrongLastMsgID jetstream.ErrorCode = 10070

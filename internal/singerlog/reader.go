@@ -126,28 +126,28 @@ func Read(ctx context.Context, src Source, opts ReadOptions, log *singer.Log, st
 	}
 	defer r.metrics.Close()
 	err = r.run(ctx, last)
+	// The state covers what was written out, whatever stopped the run:
+	// the end, a signal, or an error (a rerun meets the error again).
+	if werr := r.emitState(); werr != nil && err == nil {
+		err = werr
+	}
 	if ctx.Err() != nil && (err == nil || errors.Is(err, ctx.Err())) {
-		if werr := r.emitState(); werr != nil {
-			return werr
-		}
 		return ctx.Err()
 	}
-	if err != nil {
-		return err
-	}
-	return r.emitState()
+	return err
 }
 
 type reader struct {
-	src     Source
-	opts    ReadOptions
-	log     *singer.Log
-	out     *singer.Encoder
-	st      readerState
-	start   uint64          // where this run started
-	schemas map[string]bool // streams whose SCHEMA was written out
-	metrics *singer.Counters
-	emitted bool // the last message written out is a state of st
+	src      Source
+	opts     ReadOptions
+	log      *singer.Log
+	out      *singer.Encoder
+	st       readerState
+	start    uint64          // where this run started
+	schemas  map[string]bool // streams whose SCHEMA was written out
+	metrics  *singer.Counters
+	emitted  bool // the last message written out is a state of st
+	buffered bool // written out since the last flush
 }
 
 func (r *reader) run(ctx context.Context, last uint64) error {
@@ -160,7 +160,7 @@ func (r *reader) run(ctx context.Context, last uint64) error {
 	}
 	defer cur.Close()
 	for r.opts.Follow || r.st.Log.Next <= last {
-		m, err := cur.Next(ctx)
+		m, err := r.next(ctx, cur)
 		if err != nil {
 			return err
 		}
@@ -168,7 +168,7 @@ func (r *reader) run(ctx context.Context, last uint64) error {
 			if m.Position < r.st.Log.Next {
 				continue // delivered again after a reconnect
 			}
-			return &PositionError{Msg: fmt.Sprintf("topic %q: messages %d to %d were deleted from the log (retention) before this reader got to them: nothing was skipped; the state emitted last covers everything before %d",
+			return &PositionError{Msg: fmt.Sprintf("topic %q: messages %d to %d were deleted from the log (retention) before this reader got to them: nothing was skipped; the last state emitted covers everything before %d",
 				r.opts.Topic, r.st.Log.Next, m.Position-1, r.st.Log.Next)}
 		}
 		if err := r.handle(ctx, m); err != nil {
@@ -177,6 +177,30 @@ func (r *reader) run(ctx context.Context, last uint64) error {
 		r.st.Log.Next = m.Position + 1
 	}
 	return nil
+}
+
+// idleFlush is how long the reader waits for the next message before it
+// flushes what it wrote: a follower's downstream sees every message that
+// is in the log within about this much, however slowly the log grows.
+const idleFlush = 200 * time.Millisecond
+
+// next returns the next message; while output is buffered it waits at most
+// idleFlush before flushing it.
+func (r *reader) next(ctx context.Context, cur Cursor) (*Message, error) {
+	if !r.buffered {
+		return cur.Next(ctx)
+	}
+	wctx, cancel := context.WithTimeout(ctx, idleFlush)
+	m, err := cur.Next(wctx)
+	cancel()
+	if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+		return m, err
+	}
+	if err := r.out.Flush(); err != nil {
+		return nil, err
+	}
+	r.buffered = false
+	return cur.Next(ctx)
 }
 
 func (r *reader) handle(ctx context.Context, m *Message) error {
@@ -216,6 +240,7 @@ func (r *reader) handle(ctx context.Context, m *Message) error {
 		return fmt.Errorf("topic %q: position %d: the message has no %s header of a Singer type: was it written by target-nats or target-kafka?", r.opts.Topic, m.Position, HeaderType)
 	}
 	r.emitted = false
+	r.buffered = true
 	return r.out.WriteRaw(m.Body)
 }
 
@@ -224,6 +249,7 @@ func (r *reader) emitState() error {
 		return nil
 	}
 	r.emitted = true
+	r.buffered = false // WriteState flushes
 	b, err := json.Marshal(r.st)
 	if err != nil {
 		return err

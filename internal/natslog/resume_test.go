@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -163,5 +162,4 @@ func TestFollowUntilSignal(t *testing.T) {
 	if code != 1 || strings.Join(got, "\n")+"\n" != want || !strings.HasSuffix(stderr.String(), "tap-nats: error: interrupted by a signal\n") {
 		t.Errorf("exit %d, stdout:\n%s\nwant:\n%s\nstderr:\n%s", code, strings.Join(got, "\n"), want, stderr.String())
 	}
-	_ = os.Getenv
 }

@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X github.com/singerkit/singerkit/singer.Version=$(VERSION)
 BINARIES := $(notdir $(wildcard cmd/*))
 STATICCHECK ?= v0.8.2
 
-.PHONY: all build test test-short test-bigquery bench demo lint services clean
+.PHONY: all build test test-short test-bigquery test-kafka bench demo lint services clean
 
 all: build
 
@@ -19,13 +19,18 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK) ./...
 
-test: lint build test-bigquery
+test: lint build test-bigquery test-kafka
 	$(GO) test -race -count=1 ./...
 
 # The BigQuery suite runs against an in-process emulator, in a module of its
 # own so that the emulator stays out of the binaries' build.
 test-bigquery:
 	cd targets/bigquery/emulatortest && $(GO) vet ./... && $(GO) test -count=1 -timeout 60m ./...
+
+# target-kafka and tap-kafka run against kfake (franz-go's in-process Kafka),
+# in a module of its own so that kfake stays out of the binaries' build.
+test-kafka:
+	cd targets/kafka/kfaketest && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 10m ./...
 
 test-short:
 	$(GO) test -short ./...

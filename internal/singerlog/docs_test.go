@@ -1,4 +1,4 @@
-package natslog_test
+package singerlog_test
 
 import (
 	"encoding/json"
@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"github.com/singerkit/singerkit/schemas"
+	kafkatap "github.com/singerkit/singerkit/taps/kafka"
 	natstap "github.com/singerkit/singerkit/taps/nats"
+	kafkatarget "github.com/singerkit/singerkit/targets/kafka"
 	natstarget "github.com/singerkit/singerkit/targets/nats"
 )
 
@@ -24,6 +26,8 @@ func TestDocsSettings(t *testing.T) {
 	}{
 		{"target-nats", natstarget.Config{}},
 		{"tap-nats", natstap.Config{}},
+		{"target-kafka", kafkatarget.Config{}},
+		{"tap-kafka", kafkatap.Config{}},
 	} {
 		t.Run(b.name, func(t *testing.T) {
 			raw := schemas.Get(b.name + ".config.json")
@@ -92,7 +96,7 @@ func TestDocsSettings(t *testing.T) {
 					}
 					return
 				}
-				t.Errorf("%s: the settings table is not the one the schema gives (SINGERKIT_UPDATE_DOCS=1 go test ./internal/natslog/ -run Docs rewrites it):\n got %s\nwant %s", path, got, want)
+				t.Errorf("%s: the settings table is not the one the schema gives (SINGERKIT_UPDATE_DOCS=1 go test ./internal/singerlog/ -run Docs rewrites it):\n got %s\nwant %s", path, got, want)
 			}
 		})
 	}

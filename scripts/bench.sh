@@ -10,7 +10,7 @@
 # Knobs (environment): BENCH_RECORDS (1000000), BENCH_JUDGE_RECORDS (200000),
 # BENCH_SMALL_RECORDS (100000), BENCH_REPEAT (3: floor and plan runs, best kept),
 # BENCH_GOTEST (1: run the go test benchmarks; 0 skips them), BENCH_POSTGRES,
-# BENCH_MYSQL, BENCH_BIGQUERY (1: run that target's figures; 0 skips them).
+# BENCH_MYSQL, BENCH_BIGQUERY, BENCH_NATS (1: run that target's figures; 0 skips them).
 set -euo pipefail
 shopt -s inherit_errexit # a failed run inside $(...) stops the script too
 cd "$(dirname "$0")/.."
@@ -157,6 +157,11 @@ if [ "${BENCH_MYSQL:-1}" != 0 ]; then
 	bash scripts/bench-mysql.sh
 	echo
 	bash scripts/bench-tap-mysql.sh
+fi
+
+if [ "${BENCH_NATS:-1}" != 0 ]; then
+	echo
+	bash scripts/bench-nats.sh
 fi
 
 if [ "${BENCH_BIGQUERY:-1}" != 0 ]; then

@@ -1,0 +1,290 @@
+package singerlog_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/singerkit/singerkit/internal/singerlog"
+	"github.com/singerkit/singerkit/singer"
+)
+
+// memLog is an in-memory log: a Writer and a Source. Acks resolve when the
+// test releases them (release), so a test sees what the engine does while
+// messages are unacknowledged.
+type memLog struct {
+	mu      sync.Mutex
+	grew    *sync.Cond // signalled by Publish
+	msgs    []singerlog.Message
+	first   uint64 // position of msgs[0]
+	schemas map[string][]schemaAt
+	acks    []*memAck
+	failAt  uint64 // position whose ack fails (0: none)
+}
+
+type schemaAt struct {
+	pos  uint64
+	line []byte
+}
+
+type memAck struct {
+	pos  uint64
+	err  error
+	done chan struct{}
+}
+
+func newMemLog() *memLog {
+	l := &memLog{first: 1, schemas: map[string][]schemaAt{}}
+	l.grew = sync.NewCond(&l.mu)
+	return l
+}
+
+func (l *memLog) Publish(_ context.Context, m *singerlog.Message) (singerlog.Ack, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := *m
+	c.Position = l.first + uint64(len(l.msgs))
+	l.msgs = append(l.msgs, c)
+	a := &memAck{pos: c.Position, done: make(chan struct{})}
+	if c.Position == l.failAt {
+		a.err = errors.New("the log refused it")
+	}
+	l.acks = append(l.acks, a)
+	l.grew.Broadcast()
+	return a, nil
+}
+
+// release acknowledges the next n messages, waiting for them to be
+// published.
+func (l *memLog) release(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for n > 0 {
+		for _, a := range l.acks {
+			if n == 0 {
+				return
+			}
+			select {
+			case <-a.done:
+			default:
+				close(a.done)
+				n--
+			}
+		}
+		if n > 0 {
+			l.grew.Wait()
+		}
+	}
+}
+
+func (a *memAck) Wait(ctx context.Context) (uint64, error) {
+	select {
+	case <-a.done:
+		return a.pos, a.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (l *memLog) KeepSchema(_ context.Context, stream string, pos uint64, line []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.schemas[stream] = append(l.schemas[stream], schemaAt{pos, append([]byte(nil), line...)})
+	return nil
+}
+
+func (l *memLog) Bounds(context.Context) (uint64, uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.first, l.first + uint64(len(l.msgs)) - 1, nil
+}
+
+func (l *memLog) Seek(_ context.Context, t time.Time) (uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, m := range l.msgs {
+		if !m.WrittenAt.Before(t) {
+			return m.Position, nil
+		}
+	}
+	return l.first + uint64(len(l.msgs)), nil
+}
+
+func (l *memLog) Read(_ context.Context, from uint64) (singerlog.Cursor, error) {
+	return &memCursor{l: l, next: from}, nil
+}
+
+func (l *memLog) Schema(_ context.Context, stream string, before uint64) ([]byte, bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	es := l.schemas[stream]
+	for i := len(es) - 1; i >= 0; i-- {
+		if es[i].pos < before {
+			return es[i].line, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// dropBefore deletes the messages before pos (retention).
+func (l *memLog) dropBefore(pos uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.msgs = l.msgs[pos-l.first:]
+	l.first = pos
+}
+
+type memCursor struct {
+	l    *memLog
+	next uint64
+}
+
+func (c *memCursor) Next(ctx context.Context) (*singerlog.Message, error) {
+	c.l.mu.Lock()
+	defer c.l.mu.Unlock()
+	if c.next < c.l.first {
+		c.next = c.l.first // a broker's consumer moves on silently: the engine must notice
+	}
+	i := c.next - c.l.first
+	if i >= uint64(len(c.l.msgs)) {
+		return nil, errors.New("memLog: no message (follow is not simulated)")
+	}
+	m := c.l.msgs[i]
+	c.next++
+	return &m, nil
+}
+
+func (c *memCursor) Close() error { return nil }
+
+const (
+	sch1 = `{"type":"SCHEMA","stream":"s","schema":{"type":"object"},"key_properties":[]}`
+	sch2 = `{"type":"SCHEMA","stream":"s","schema":{"type":"object","properties":{"a":{"type":"integer"}}},"key_properties":[]}`
+	rec1 = `{"type":"RECORD","stream":"s","record":{"a":1.50}}`
+	rec2 = `{"type":"RECORD","stream":"s","record":{"a":2}}`
+	st1  = `{"type":"STATE","value":{"n":1}}`
+	st2  = `{"type":"STATE","value":{"n":2}}`
+)
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// writeAsync runs Write in the background.
+func writeAsync(l *memLog, input string) (out *syncBuffer, done chan error) {
+	out = &syncBuffer{}
+	done = make(chan error, 1)
+	go func() {
+		enc := singer.NewEncoder(out)
+		err := singerlog.Write(context.Background(), l, singerlog.WriteOptions{Producer: "p", MaxInFlight: 100}, singer.NewLog(&bytes.Buffer{}), strings.NewReader(input), enc)
+		enc.Flush()
+		done <- err
+	}()
+	return out, done
+}
+
+// TestStateWaitsForAcks: a STATE is echoed only once it and every message
+// before it are acknowledged, in order.
+func TestStateWaitsForAcks(t *testing.T) {
+	l := newMemLog()
+	out, done := writeAsync(l, strings.Join([]string{sch1, rec1, st1, rec2, st2}, "\n")+"\n")
+	l.release(2) // SCHEMA and RECORD, not the STATE: nothing echoed
+	if got := out.String(); got != "" {
+		t.Errorf("echoed %q before the STATE was acknowledged", got)
+	}
+	l.release(1) // the first STATE
+	l.release(2) // the rest
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), "{\"n\":1}\n{\"n\":2}\n"; got != want {
+		t.Errorf("stdout %q, want %q", got, want)
+	}
+	var bodies []string
+	for _, m := range l.msgs {
+		bodies = append(bodies, string(m.Body))
+	}
+	if got, want := strings.Join(bodies, "\n"), strings.Join([]string{sch1, rec1, st1, rec2, st2}, "\n"); got != want {
+		t.Errorf("log:\n%s\nwant:\n%s", got, want)
+	}
+	if m := l.msgs[1]; m.Type != singer.TypeRecord || m.Stream != "s" || m.Producer != "p" || m.ID == "" || m.WrittenAt.IsZero() {
+		t.Errorf("envelope %+v", m)
+	}
+}
+
+// TestFailedAckEchoesNothingAfter: the state before a failed message is
+// echoed, none after, and the run fails.
+func TestFailedAckEchoesNothingAfter(t *testing.T) {
+	l := newMemLog()
+	l.failAt = 4
+	out, done := writeAsync(l, strings.Join([]string{sch1, rec1, st1, rec2, st2}, "\n")+"\n")
+	l.release(5)
+	err := <-done
+	if err == nil || err.Error() != "the log did not acknowledge a RECORD message: the log refused it" {
+		t.Errorf("error %v", err)
+	}
+	if got, want := out.String(), "{\"n\":1}\n"; got != want {
+		t.Errorf("stdout %q, want %q", got, want)
+	}
+}
+
+// TestReadSchemaInForce: a reader that starts after a SCHEMA gets the one
+// in force at its position, not a later one; a deleted position and a
+// position skipped by the consumer are errors.
+func TestReadSchemaInForce(t *testing.T) {
+	l := newMemLog()
+	_, done := writeAsync(l, strings.Join([]string{sch1, rec1, st1, sch2, rec2, st2}, "\n")+"\n")
+	l.release(6)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	read := func(state string) (string, error) {
+		var out bytes.Buffer
+		st := singer.NewState()
+		if state != "" {
+			var err error
+			if st, err = singer.ParseState([]byte(state)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		enc := singer.NewEncoder(&out)
+		err := singerlog.Read(context.Background(), l, singerlog.ReadOptions{Topic: "t"}, singer.NewLog(&bytes.Buffer{}), st, enc)
+		enc.Flush()
+		return out.String(), err
+	}
+	// From position 2 (rec1): sch1 comes from the store, then the log.
+	got, err := read(`{"log":{"topic":"t","next":2}}`)
+	want := strings.Join([]string{sch1, rec1, `{"type":"STATE","value":{"log":{"topic":"t","next":4},"upstream":{"n":1}}}`, sch2, rec2,
+		`{"type":"STATE","value":{"log":{"topic":"t","next":7},"upstream":{"n":2}}}`}, "\n") + "\n"
+	if err != nil || got != want {
+		t.Errorf("from 2: %v\n%s\nwant:\n%s", err, got, want)
+	}
+	// From position 5 (rec2): sch2, the latest before 5.
+	got, err = read(`{"log":{"topic":"t","next":5},"upstream":{"n":1}}`)
+	want = strings.Join([]string{sch2, rec2, `{"type":"STATE","value":{"log":{"topic":"t","next":7},"upstream":{"n":2}}}`}, "\n") + "\n"
+	if err != nil || got != want {
+		t.Errorf("from 5: %v\n%s\nwant:\n%s", err, got, want)
+	}
+	// Retention took 1 to 3.
+	l.dropBefore(4)
+	if _, err := read(`{"log":{"topic":"t","next":2}}`); err == nil || !strings.Contains(err.Error(), "the state's position 2 is no longer in the log (its retention deleted messages 2 to 3; the oldest kept is 4)") {
+		t.Errorf("deleted position: %v", err)
+	}
+}

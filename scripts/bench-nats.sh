@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# target-nats / tap-nats figures on the 1M-record bench stream (the flat
+# stream of bench-postgres.sh; file storage, 1 replica, the local NATS),
+# next to a raw publish / consume loop of the same client library
+# (internal/natslog/rawbench: nats.go's jetstream package, no Singer), and
+# the two-hop pipeline tap-postgres | target-nats, tap-nats | target-postgres
+# next to the direct tap-postgres | target-postgres, in the same run.
+# Called by scripts/bench.sh; needs bin/ built, NATS with JetStream
+# (TEST_NATS_URL) and, for the pipeline, PostgreSQL (TEST_POSTGRES_URL) and
+# python3. BENCH_REPEAT runs of each (default 3), best kept.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+NATS="${TEST_NATS_URL:-nats://127.0.0.1:4222}"
+URL="${TEST_POSTGRES_URL:-postgres://root@127.0.0.1:5432/test?sslmode=disable}"
+N="${BENCH_RECORDS:-1000000}"
+REPEAT="${BENCH_REPEAT:-3}"
+WINDOW=1000 # target-nats's default max_in_flight, for both sides
+dir=.bench
+mkdir -p "$dir"
+if ! (exec 3<>"/dev/tcp/$(sed 's|nats://||; s|:.*||' <<<"$NATS")/$(sed 's|.*:||' <<<"$NATS")") 2>/dev/null; then
+  echo "NATS bench skipped: NATS unreachable at $NATS"
+  exit 0
+fi
+go build -o "$dir/rawbench" ./internal/natslog/rawbench
+stream="$dir/flat-$N.jsonl"
+[ -s "$stream" ] || bin/singer gen --shape flat --stream bench --records "$N" > "$stream"
+lines=$(wc -l < "$stream")
+records=$(grep -c '"type":"RECORD"' "$stream")
+
+now() { date +%s.%N; }
+del() { "$dir/rawbench" delete "$NATS" "$@"; }
+trap 'del SKBENCH_RAW SKBENCH_T SKBENCH_PG >/dev/null 2>&1 || true' EXIT
+
+# timed PREFIX CMD...: runs CMD under /usr/bin/time, which writes
+# "seconds peakKB" to PREFIX.time; took PREFIX reads it back.
+timed() {
+  local p=$1; shift
+  /usr/bin/time -f "%e %M" -o "$p.time" "$@"
+}
+took() { tail -1 "$1.time"; }
+
+best_rate() { # best of the "seconds" values: prints the smallest
+  sort -g | head -1
+}
+
+raw_pub=() ; tgt=() ; raw_con=() ; tap=()
+tgt_kb=0; tap_kb=0; rawp_kb=0; rawc_kb=0
+printf '%s\n' "{\"servers\":[\"$NATS\"],\"topic\":\"SKBENCH_T\",\"max_in_flight\":$WINDOW}" > "$dir/nats-target.json"
+printf '%s\n' "{\"servers\":[\"$NATS\"],\"topic\":\"SKBENCH_T\"}" > "$dir/nats-tap.json"
+for i in $(seq "$REPEAT"); do
+  # Interleaved: raw publish, target-nats, raw consume, tap-nats.
+  del SKBENCH_RAW SKBENCH_T
+  timed "$dir/rawpub" "$dir/rawbench" publish "$NATS" SKBENCH_RAW "$stream" "$WINDOW" > "$dir/rawpub.out"
+  read -r s kb < <(took "$dir/rawpub")
+  raw_pub+=("$s"); [ "$kb" -gt "$rawp_kb" ] && rawp_kb=$kb
+  timed "$dir/tgt" bin/target-nats --config "$dir/nats-target.json" < "$stream" > "$dir/tgt.state" 2> "$dir/tgt.log"
+  read -r s kb < <(took "$dir/tgt")
+  tgt+=("$s"); [ "$kb" -gt "$tgt_kb" ] && tgt_kb=$kb
+  timed "$dir/rawcon" "$dir/rawbench" consume "$NATS" SKBENCH_T > "$dir/rawcon.out"
+  read -r s kb < <(took "$dir/rawcon")
+  raw_con+=("$s"); [ "$kb" -gt "$rawc_kb" ] && rawc_kb=$kb
+  timed "$dir/tap" bin/tap-nats --config "$dir/nats-tap.json" > "$dir/tap.out" 2> "$dir/tap.log"
+  read -r s kb < <(took "$dir/tap")
+  tap+=("$s"); [ "$kb" -gt "$tap_kb" ] && tap_kb=$kb
+  got=$(grep -c '"type":"RECORD"' "$dir/tap.out" || true)
+  if [ "$got" -ne "$records" ]; then
+    echo "NATS bench: tap-nats wrote $got records, the stream has $records" >&2
+    exit 1
+  fi
+done
+rp=$(printf '%s\n' "${raw_pub[@]}" | best_rate); tg=$(printf '%s\n' "${tgt[@]}" | best_rate)
+rc=$(printf '%s\n' "${raw_con[@]}" | best_rate); tp=$(printf '%s\n' "${tap[@]}" | best_rate)
+msgs=$lines
+
+awk -v n="$msgs" -v rp="$rp" -v tg="$tg" -v rc="$rc" -v tp="$tp" -v rpkb="$rawp_kb" -v tgkb="$tgt_kb" -v rckb="$rawc_kb" -v tpkb="$tap_kb" \
+  -v runs="$(printf '%s ' "${tgt[@]}")" -v tapruns="$(printf '%s ' "${tap[@]}")" -v repeat="$REPEAT" 'BEGIN {
+  printf "\nNATS bench (%d messages of the flat bench stream, file storage, 1 replica, window %d; best of %d interleaved runs)\n", n, 1000, repeat
+  printf "%-46s %12s %9s %8s\n", "what", "messages/s", "peak RSS", "ratio"
+  printf "%-46s %12s %8dM %8s\n", "raw jetstream PublishAsync loop (nats.go)", sprintf("%\047d", n/rp), rpkb/1024, "1.00x"
+  printf "%-46s %12s %8dM %7.2fx\n", "target-nats < stream", sprintf("%\047d", n/tg), tgkb/1024, rp/tg
+  printf "%-46s %12s %8dM %8s\n", "raw ordered-consumer loop (nats.go)", sprintf("%\047d", n/rc), rckb/1024, "1.00x"
+  printf "%-46s %12s %8dM %7.2fx\n", "tap-nats > file", sprintf("%\047d", n/tp), tpkb/1024, rc/tp
+  printf "target-nats seconds per run: %s; tap-nats: %s\n", runs, tapruns
+}'
+
+# The two-hop pipeline against the direct pipe.
+if ! psql "$URL" -Atqc "SELECT 1" >/dev/null 2>&1 || ! command -v python3 >/dev/null; then
+  echo "NATS pipeline bench skipped: PostgreSQL unreachable at $URL (or no python3)"
+  exit 0
+fi
+psql "$URL" -q <<SQL 2>/dev/null
+DROP SCHEMA IF EXISTS skbench_nats CASCADE;
+DROP SCHEMA IF EXISTS skbench_nats_direct CASCADE;
+DROP SCHEMA IF EXISTS skbench_nats_hop CASCADE;
+CREATE SCHEMA skbench_nats;
+CREATE TABLE skbench_nats.src (
+  id bigint PRIMARY KEY, name text, email text, city text, qty integer, score double precision,
+  active boolean, code varchar(16), amount numeric(12,2), updated_at timestamptz);
+INSERT INTO skbench_nats.src
+SELECT i, 'customer number ' || i, 'user' || (i % 99991) || '@example.com', 'Berlin', i % 1000, (i % 977) / 7.0,
+       i % 3 = 0, 'AB-' || (i % 10000), (i % 100000) + 0.25, timestamptz '2024-01-01' + i * interval '1 second'
+FROM generate_series(1, $N) i;
+ANALYZE skbench_nats.src;
+SQL
+printf '%s\n' "{\"url\":\"$URL\",\"filter_schemas\":[\"skbench_nats\"],\"itersize\":100000}" > "$dir/nats-pg-tap.json"
+bin/tap-postgres --config "$dir/nats-pg-tap.json" --discover > "$dir/nats-catalog.json"
+python3 - "$dir/nats-catalog.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+for s in c["streams"]:
+    for m in s["metadata"]:
+        if m["breadcrumb"] == []:
+            m["metadata"]["selected"] = True
+json.dump(c, open(p, "w"))
+PY
+printf '%s\n' "{\"servers\":[\"$NATS\"],\"topic\":\"SKBENCH_PG\"}" > "$dir/nats-pg.json"
+direct=(); hop1=(); hop2=()
+for i in $(seq "$REPEAT"); do
+  psql "$URL" -qc "DROP SCHEMA IF EXISTS skbench_nats_direct CASCADE; DROP SCHEMA IF EXISTS skbench_nats_hop CASCADE" 2>/dev/null
+  del SKBENCH_PG
+  printf '%s\n' "{\"url\":\"$URL\",\"default_target_schema\":\"skbench_nats_direct\",\"load_method\":\"append\"}" > "$dir/nats-direct.json"
+  printf '%s\n' "{\"url\":\"$URL\",\"default_target_schema\":\"skbench_nats_hop\",\"load_method\":\"append\"}" > "$dir/nats-hop.json"
+  s=$(now)
+  bin/tap-postgres --config "$dir/nats-pg-tap.json" --catalog "$dir/nats-catalog.json" 2>/dev/null | bin/target-postgres --config "$dir/nats-direct.json" > /dev/null 2>&1
+  e=$(now); direct+=("$(echo "$e - $s" | bc)")
+  s=$(now)
+  bin/tap-postgres --config "$dir/nats-pg-tap.json" --catalog "$dir/nats-catalog.json" 2>/dev/null | bin/target-nats --config "$dir/nats-pg.json" > /dev/null 2>&1
+  e=$(now); hop1+=("$(echo "$e - $s" | bc)")
+  s=$(now)
+  bin/tap-nats --config "$dir/nats-pg.json" 2>/dev/null | bin/target-postgres --config "$dir/nats-hop.json" > /dev/null 2>&1
+  e=$(now); hop2+=("$(echo "$e - $s" | bc)")
+done
+rows_direct=$(psql "$URL" -Atc "SELECT count(*) FROM skbench_nats_direct.src")
+rows_hop=$(psql "$URL" -Atc "SELECT count(*) FROM skbench_nats_hop.src")
+psql "$URL" -qc "DROP SCHEMA skbench_nats CASCADE; DROP SCHEMA skbench_nats_direct CASCADE; DROP SCHEMA skbench_nats_hop CASCADE" 2>/dev/null
+d=$(printf '%s\n' "${direct[@]}" | best_rate); h1=$(printf '%s\n' "${hop1[@]}" | best_rate); h2=$(printf '%s\n' "${hop2[@]}" | best_rate)
+awk -v n="$N" -v d="$d" -v h1="$h1" -v h2="$h2" -v rd="$rows_direct" -v rh="$rows_hop" -v repeat="$REPEAT" 'BEGIN {
+  printf "\ncentral log pipeline (%d rows x 10 columns from PostgreSQL to PostgreSQL; %d and %d rows landed; best of %d interleaved runs)\n", n, rd, rh, repeat
+  printf "%-52s %10s %8s\n", "what", "rows/s", "ratio"
+  printf "%-52s %10s %8s\n", "tap-postgres | target-postgres (direct)", sprintf("%\047d", n/d), "1.00x"
+  printf "%-52s %10s %8s\n", "hop 1: tap-postgres | target-nats", sprintf("%\047d", n/h1), "-"
+  printf "%-52s %10s %8s\n", "hop 2: tap-nats | target-postgres", sprintf("%\047d", n/h2), sprintf("%.2fx", d/h2)
+  printf "%-52s %10s %7.2fx\n", "two hops, one after the other (hop 1 + hop 2)", sprintf("%\047d", n/(h1+h2)), d/(h1+h2)
+}'
+echo "(the machine is shared with other agents' builds and tests while this runs: figures vary between runs; compare the ratios of one run)"

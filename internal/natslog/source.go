@@ -31,13 +31,21 @@ func NewSource(ctx context.Context, c *Conn, name string, log *singer.Log) (*Sou
 	if err != nil {
 		return nil, err
 	}
-	s, err := c.stream(ctx, js)
+	var s jetstream.Stream
+	err = retryTransient(ctx, func(ctx context.Context) (err error) {
+		s, err = c.stream(ctx, js)
+		return err
+	})
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
 	src := &Source{conn: c, nc: nc, js: js, stream: s}
-	kv, err := js.KeyValue(ctx, c.SchemaBucket())
+	var kv jetstream.KeyValue
+	err = retryTransient(ctx, func(ctx context.Context) (err error) {
+		kv, err = js.KeyValue(ctx, c.SchemaBucket())
+		return err
+	})
 	switch {
 	case err == nil:
 		src.kv = kv

@@ -58,7 +58,7 @@ const ackTimeout = 5 * time.Second
 // missing and allowed.
 func NewWriter(ctx context.Context, c *Conn, producer string, opts WriterOptions, log *singer.Log) (*Writer, error) {
 	nc, js, err := c.Connect(ctx, producer, log,
-		jetstream.WithPublishAsyncMaxPending(opts.MaxInFlight+1),
+		jetstream.WithPublishAsyncMaxPending(opts.MaxInFlight+64), // never stalls: the engine bounds the window
 		jetstream.WithPublishAsyncTimeout(ackTimeout))
 	if err != nil {
 		return nil, err

@@ -189,11 +189,15 @@ func (b *syncBuffer) String() string {
 
 // writeAsync runs Write in the background.
 func writeAsync(l *memLog, input string) (out *syncBuffer, done chan error) {
+	return writeAsyncOpts(l, input, singerlog.WriteOptions{Producer: "p", MaxInFlight: 100})
+}
+
+func writeAsyncOpts(l *memLog, input string, opts singerlog.WriteOptions) (out *syncBuffer, done chan error) {
 	out = &syncBuffer{}
 	done = make(chan error, 1)
 	go func() {
 		enc := singer.NewEncoder(out)
-		err := singerlog.Write(context.Background(), l, singerlog.WriteOptions{Producer: "p", MaxInFlight: 100}, singer.NewLog(&bytes.Buffer{}), strings.NewReader(input), enc)
+		err := singerlog.Write(context.Background(), l, opts, singer.NewLog(&bytes.Buffer{}), strings.NewReader(input), enc)
 		enc.Flush()
 		done <- err
 	}()
@@ -286,5 +290,38 @@ func TestReadSchemaInForce(t *testing.T) {
 	l.dropBefore(4)
 	if _, err := read(`{"log":{"topic":"t","next":2}}`); err == nil || !strings.Contains(err.Error(), "the state's position 2 is no longer in the log (its retention deleted messages 2 to 3; the oldest kept is 4)") {
 		t.Errorf("deleted position: %v", err)
+	}
+}
+
+// TestBatchedRecords: consecutive RECORDs of one stream share a log message
+// (up to the line and byte limits); the reader writes them back one a line.
+func TestBatchedRecords(t *testing.T) {
+	l := newMemLog()
+	rec3 := `{"type":"RECORD","stream":"s","record":{"a":3}}`
+	other := `{"type":"SCHEMA","stream":"o","schema":{},"key_properties":[]}`
+	recO := `{"type":"RECORD","stream":"o","record":{}}`
+	input := []string{sch1, rec1, rec2, rec3, other, recO, rec1, st1}
+	_, done := writeAsyncOpts(l, strings.Join(input, "\n")+"\n", singerlog.WriteOptions{MaxInFlight: 100, BatchRecords: 2, BatchBytes: 1 << 20})
+	l.release(7)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var bodies []string
+	for _, m := range l.msgs {
+		bodies = append(bodies, m.Type.String()+" "+m.Stream+" "+string(m.Body))
+	}
+	want := []string{"SCHEMA s " + sch1, "RECORD s " + rec1 + "\n" + rec2, "RECORD s " + rec3, "SCHEMA o " + other, "RECORD o " + recO, "RECORD s " + rec1, "STATE  " + st1}
+	if strings.Join(bodies, "|") != strings.Join(want, "|") {
+		t.Errorf("log:\n%s\nwant:\n%s", strings.Join(bodies, "\n"), strings.Join(want, "\n"))
+	}
+	var out bytes.Buffer
+	enc := singer.NewEncoder(&out)
+	if err := singerlog.Read(context.Background(), l, singerlog.ReadOptions{Topic: "t"}, singer.NewLog(&bytes.Buffer{}), singer.NewState(), enc); err != nil {
+		t.Fatal(err)
+	}
+	enc.Flush()
+	wantOut := strings.Join(append(input[:7:7], `{"type":"STATE","value":{"log":{"topic":"t","next":8},"upstream":{"n":1}}}`), "\n") + "\n"
+	if out.String() != wantOut {
+		t.Errorf("read back:\n%s\nwant:\n%s", out.String(), wantOut)
 	}
 }

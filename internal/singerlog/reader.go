@@ -1,6 +1,7 @@
 package singerlog
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -223,7 +224,8 @@ func (r *reader) handle(ctx context.Context, m *Message) error {
 			r.schemas[m.Stream] = true
 		}
 		if m.Type == singer.TypeRecord {
-			r.metrics.For(m.Stream).Add(1)
+			// A RECORD message may hold several lines of its stream.
+			r.metrics.For(m.Stream).Add(int64(bytes.Count(m.Body, []byte{'\n'}) + 1))
 		}
 	case singer.TypeState:
 		var sm struct {

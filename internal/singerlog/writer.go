@@ -42,9 +42,17 @@ type WriteOptions struct {
 	Producer string
 	// MaxInFlight bounds the messages published and not yet acknowledged.
 	MaxInFlight int
+	// BatchRecords is how many consecutive RECORD lines of one stream may
+	// share a log message (1: one message per line).
+	BatchRecords int
+	// BatchBytes bounds a shared message's body.
+	BatchBytes int
 	// Now is the clock of the Singer-Written-At header (time.Now if nil).
 	Now func() time.Time
 }
+
+// batchAge is how long a batch of records waits for more.
+const batchAge = 200 * time.Millisecond
 
 // pending is one published message waiting for its acknowledgement.
 type pending struct {
@@ -65,6 +73,9 @@ type pending struct {
 func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in io.Reader, out *singer.Encoder) error {
 	if opts.MaxInFlight < 1 {
 		opts.MaxInFlight = 1
+	}
+	if opts.BatchRecords < 1 {
+		opts.BatchRecords = 1
 	}
 	now := opts.Now
 	if now == nil {
@@ -87,12 +98,68 @@ func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in
 	metrics := singer.NewCounters(log, "record_count", 60*time.Second)
 	defer metrics.Close()
 
-	dec := singer.NewDecoder(singer.NewInputReader(ctx, in, nil, nil))
+	var seq uint64
+	// publish sends one log message and queues it for the acker.
+	publish := func(typ singer.MessageType, stream string, body, state []byte) error {
+		seq++
+		msg := &Message{
+			ID:        runID + "." + strconv.FormatUint(seq, 10),
+			Type:      typ,
+			Stream:    stream,
+			Producer:  opts.Producer,
+			WrittenAt: now(),
+			Body:      body,
+		}
+		ack, err := w.Publish(actx, msg)
+		if err != nil {
+			return fmt.Errorf("publishing to the log: %w", err)
+		}
+		p := pending{ack: ack, typ: typ, stream: stream, state: state}
+		if typ == singer.TypeSchema {
+			p.body = body
+		}
+		select {
+		case queue <- p:
+			return nil
+		case <-a.done:
+			return a.failure()
+		}
+	}
+	// Consecutive RECORDs of one stream share a log message (lines
+	// joined by newlines), up to opts.BatchRecords lines and
+	// opts.BatchBytes bytes: each message costs the log an
+	// acknowledgement, the lines themselves are the tap's bytes.
+	var batch struct {
+		stream string
+		body   []byte
+		lines  int
+	}
+	flush := func() error {
+		if batch.lines == 0 {
+			return nil
+		}
+		body := batch.body
+		batch.body, batch.lines = nil, 0
+		return publish(singer.TypeRecord, batch.stream, body, nil)
+	}
+	// A batch waits at most batchAge for more records: a tap that pauses
+	// does not hold its records back from the log's readers.
+	ticker := time.NewTicker(batchAge)
+	defer ticker.Stop()
+	var tickErr error
+	onTick := func() {
+		if tickErr == nil {
+			tickErr = flush()
+		}
+	}
+	dec := singer.NewDecoder(singer.NewInputReader(ctx, in, ticker.C, onTick))
 	dec.Warn = func(msg string) { log.Warnf("%s", msg) }
 	schemas := make(map[string]bool)
-	var seq uint64
 	readErr := func() error {
 		for dec.Next() {
+			if tickErr != nil {
+				return tickErr
+			}
 			m := dec.Message()
 			switch m.Type {
 			case singer.TypeSchema:
@@ -108,33 +175,42 @@ func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in
 			default:
 				continue
 			}
-			seq++
-			msg := &Message{
-				ID:        runID + "." + strconv.FormatUint(seq, 10),
-				Type:      m.Type,
-				Stream:    m.Stream,
-				Producer:  opts.Producer,
-				WrittenAt: now(),
-				Body:      bytes.Clone(m.Raw),
+			if batch.lines > 0 && (m.Type != singer.TypeRecord || m.Stream != batch.stream ||
+				batch.lines >= opts.BatchRecords || len(batch.body)+1+len(m.Raw) > opts.BatchBytes) {
+				if err := flush(); err != nil {
+					return fmt.Errorf("line %d: %w", m.Line, err)
+				}
 			}
-			ack, err := w.Publish(actx, msg)
-			if err != nil {
-				return fmt.Errorf("line %d: publishing to the log: %w", m.Line, err)
+			if m.Type == singer.TypeRecord && opts.BatchRecords > 1 {
+				if batch.lines > 0 {
+					batch.body = append(batch.body, '\n')
+				} else {
+					batch.stream = m.Stream
+					batch.body = make([]byte, 0, min(opts.BatchBytes, 64*len(m.Raw)))
+				}
+				batch.body = append(batch.body, m.Raw...)
+				batch.lines++
+				continue
 			}
-			p := pending{ack: ack, typ: m.Type, stream: m.Stream}
-			switch m.Type {
-			case singer.TypeSchema:
-				p.body = msg.Body
-			case singer.TypeState:
-				p.state = bytes.Clone(m.Value)
+			var state []byte
+			if m.Type == singer.TypeState {
+				state = bytes.Clone(m.Value)
 			}
-			select {
-			case queue <- p:
-			case <-a.done:
-				return a.failure()
+			if err := publish(m.Type, m.Stream, bytes.Clone(m.Raw), state); err != nil {
+				return fmt.Errorf("line %d: %w", m.Line, err)
 			}
 		}
-		return dec.Err()
+		if tickErr != nil {
+			return tickErr
+		}
+		err := dec.Err()
+		if err == nil || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			// The end, or a signal: what was read goes to the log.
+			if ferr := flush(); ferr != nil {
+				return ferr
+			}
+		}
+		return err
 	}()
 	close(queue)
 	interrupted := readErr != nil && ctx.Err() != nil && errors.Is(readErr, ctx.Err())

@@ -21,6 +21,8 @@ type Config struct {
 	MaxAgeSeconds         int64  `json:"max_age_seconds"`
 	MaxBytes              int64  `json:"max_bytes"`
 	MaxInFlight           int    `json:"max_in_flight"`
+	BatchRecords          int    `json:"batch_records"`
+	BatchBytes            int    `json:"batch_bytes"`
 	PublishTimeoutSeconds int    `json:"publish_timeout_seconds"`
 }
 
@@ -31,6 +33,8 @@ func DefaultConfig() Config {
 		CreateIfMissing:       true,
 		Replicas:              1,
 		MaxInFlight:           10000,
+		BatchRecords:          100,
+		BatchBytes:            512 << 10,
 		PublishTimeoutSeconds: 60,
 	}
 }
@@ -46,6 +50,12 @@ func decodeConfig(c *singer.Config) (Config, error) {
 	}
 	if cfg.MaxInFlight < 1 {
 		p = append(p, "max_in_flight: must be at least 1")
+	}
+	if cfg.BatchRecords < 1 {
+		p = append(p, "batch_records: must be at least 1")
+	}
+	if cfg.BatchBytes < 1024 {
+		p = append(p, "batch_bytes: must be at least 1024")
 	}
 	if cfg.PublishTimeoutSeconds < 1 {
 		p = append(p, "publish_timeout_seconds: must be at least 1")
@@ -98,5 +108,5 @@ func Run(ctx context.Context, cfg Config, log *singer.Log, in io.Reader, out *si
 		return err
 	}
 	defer w.Close()
-	return singerlog.Write(ctx, w, singerlog.WriteOptions{Producer: cfg.Producer, MaxInFlight: cfg.MaxInFlight}, log, in, out)
+	return singerlog.Write(ctx, w, singerlog.WriteOptions{Producer: cfg.Producer, MaxInFlight: cfg.MaxInFlight, BatchRecords: cfg.BatchRecords, BatchBytes: cfg.BatchBytes}, log, in, out)
 }

@@ -23,6 +23,8 @@ type Config struct {
 	MaxBytes               int64  `json:"max_bytes"`
 	DuplicateWindowSeconds int    `json:"duplicate_window_seconds"`
 	MaxInFlight            int    `json:"max_in_flight"`
+	BatchRecords           int    `json:"batch_records"`
+	BatchBytes             int    `json:"batch_bytes"`
 	PublishTimeoutSeconds  int    `json:"publish_timeout_seconds"`
 }
 
@@ -35,6 +37,8 @@ func DefaultConfig() Config {
 		Storage:                "file",
 		DuplicateWindowSeconds: 120,
 		MaxInFlight:            1000,
+		BatchRecords:           100,
+		BatchBytes:             512 << 10,
 		PublishTimeoutSeconds:  60,
 	}
 }
@@ -53,6 +57,12 @@ func decodeConfig(c *singer.Config) (Config, error) {
 	}
 	if cfg.MaxInFlight < 1 {
 		p = append(p, "max_in_flight: must be at least 1")
+	}
+	if cfg.BatchRecords < 1 {
+		p = append(p, "batch_records: must be at least 1")
+	}
+	if cfg.BatchBytes < 1024 {
+		p = append(p, "batch_bytes: must be at least 1024")
 	}
 	if cfg.PublishTimeoutSeconds < 1 {
 		p = append(p, "publish_timeout_seconds: must be at least 1")
@@ -110,5 +120,5 @@ func Run(ctx context.Context, cfg Config, log *singer.Log, in io.Reader, out *si
 		return err
 	}
 	defer w.Close()
-	return singerlog.Write(ctx, w, singerlog.WriteOptions{Producer: cfg.Producer, MaxInFlight: cfg.MaxInFlight}, log, in, out)
+	return singerlog.Write(ctx, w, singerlog.WriteOptions{Producer: cfg.Producer, MaxInFlight: cfg.MaxInFlight, BatchRecords: cfg.BatchRecords, BatchBytes: cfg.BatchBytes}, log, in, out)
 }

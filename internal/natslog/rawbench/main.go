@@ -3,7 +3,8 @@
 // of a file to a JetStream stream, or consuming a stream to the end,
 // without Singer: no decoding, no envelope, no state.
 //
-//	rawbench publish NATS_URL STREAM FILE WINDOW   (creates STREAM, file storage, 1 replica)
+//	rawbench publish NATS_URL STREAM FILE WINDOW [LINES]   (creates STREAM, file storage, 1 replica;
+//	                                                         LINES lines a message, 1 by default)
 //	rawbench consume NATS_URL STREAM
 //	rawbench delete NATS_URL STREAM...            (and their schema buckets)
 //
@@ -58,16 +59,39 @@ func run(args []string) error {
 			return err
 		}
 		defer f.Close()
+		per := 1
+		if len(args) > 5 {
+			if per, err = strconv.Atoi(args[5]); err != nil {
+				return err
+			}
+		}
 		r := bufio.NewReaderSize(f, 1<<20)
 		start := time.Now()
 		n := 0
+		var body []byte
+		lines := 0
+		send := func() error {
+			if lines == 0 {
+				return nil
+			}
+			_, err := js.PublishAsync(args[2], body, jetstream.WithStallWait(time.Minute))
+			body, lines = nil, 0
+			return err
+		}
 		for {
 			line, err := r.ReadBytes('\n')
 			if len(line) > 1 {
-				if _, err := js.PublishAsync(args[2], line[:len(line)-1], jetstream.WithStallWait(time.Minute)); err != nil {
-					return err
+				if lines > 0 {
+					body = append(body, '\n')
 				}
+				body = append(body, line[:len(line)-1]...)
+				lines++
 				n++
+				if lines >= per {
+					if err := send(); err != nil {
+						return err
+					}
+				}
 			}
 			if err == io.EOF {
 				break
@@ -75,6 +99,9 @@ func run(args []string) error {
 			if err != nil {
 				return err
 			}
+		}
+		if err := send(); err != nil {
+			return err
 		}
 		select {
 		case <-js.PublishAsyncComplete():

@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X github.com/singerkit/singerkit/singer.Version=$(VERSION)
 BINARIES := $(notdir $(wildcard cmd/*))
 STATICCHECK ?= v0.8.2
 
-.PHONY: all build test test-short test-bigquery test-kafka bench demo lint services clean
+.PHONY: all build test test-short test-bigquery test-kafka bench demo docs lint services clean
 
 all: build
 
@@ -40,6 +40,11 @@ bench: build
 
 demo: build
 	bash scripts/demo.sh
+
+# Rewrite the generated settings tables of docs/<binary>.md from each
+# binary's `--about --format markdown`; `go test ./docs/` fails when they drift.
+docs:
+	SINGERKIT_UPDATE_DOCS=1 $(GO) test -count=1 -run TestPagesMatchBinaries ./docs/
 
 services:
 	bash scripts/services.sh

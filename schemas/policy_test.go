@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -97,57 +96,6 @@ func structKeys(typ reflect.Type, prefix string) []string {
 	return keys
 }
 
-// readmeSection returns the README text of one binary: from its "## name"
-// heading to the next "## " heading.
-func readmeSection(t *testing.T, name string) string {
-	b, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(b)
-	start := strings.Index(s, "\n## "+name+"\n")
-	if start < 0 {
-		t.Fatalf("README has no section ## %s", name)
-	}
-	rest := s[start+1:]
-	if end := strings.Index(rest[3:], "\n## "); end >= 0 {
-		rest = rest[:end+3]
-	}
-	return rest
-}
-
-var backticked = regexp.MustCompile("`([^`]+)`")
-
-// readmeKeys lists the keys named in the first column of the config table
-// of a binary's README section (the first table after a "### Config"
-// heading).
-func readmeKeys(t *testing.T, section string) []string {
-	i := strings.Index(section, "\n### Config")
-	if i < 0 {
-		t.Fatal("no ### Config heading")
-	}
-	var keys []string
-	inTable := false
-	for _, line := range strings.Split(section[i:], "\n") {
-		if strings.HasPrefix(line, "| key") {
-			inTable = true
-			continue
-		}
-		if !inTable {
-			continue
-		}
-		if !strings.HasPrefix(line, "|") {
-			break
-		}
-		cells := strings.Split(line, " | ")
-		for _, m := range backticked.FindAllStringSubmatch(cells[0], -1) {
-			keys = append(keys, m[1])
-		}
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func diff(a, b []string) []string {
 	in := map[string]bool{}
 	for _, k := range b {
@@ -163,9 +111,9 @@ func diff(a, b []string) []string {
 }
 
 // TestConfigHasOneSource: the config schema embedded in schemas/ is the
-// source of each binary's keys. The Go struct decodes exactly its keys,
-// the README table lists exactly its keys, and every other variant's key
-// it accepts (x-compat) is named in the binary's README section.
+// source of each binary's keys: the Go struct decodes exactly its keys.
+// (Each docs/<binary>.md carries the settings table generated from the
+// same schema; go test ./docs/ checks it.)
 func TestConfigHasOneSource(t *testing.T) {
 	for _, b := range binaries {
 		t.Run(b.name, func(t *testing.T) {
@@ -179,119 +127,8 @@ func TestConfigHasOneSource(t *testing.T) {
 			if d := diff(fromSchema, fromStruct); len(d) > 0 {
 				t.Errorf("schema properties without a struct field: %v", d)
 			}
-			section := readmeSection(t, b.name)
-			fromREADME := readmeKeys(t, section)
-			if d := diff(fromSchema, fromREADME); len(d) > 0 {
-				t.Errorf("schema keys missing from the README config table: %v", d)
-			}
-			if d := diff(fromREADME, fromSchema); len(d) > 0 {
-				t.Errorf("README config table keys that the schema does not declare: %v", d)
-			}
 		})
 	}
-}
-
-// TestREADMEListsAcceptedKeys: each binary's README section holds, between
-// <!-- compat:NAME --> and <!-- /compat --> markers, the table of the other
-// variants' keys it accepts, generated from the schema's x-compat.
-// SINGERKIT_UPDATE_README=1 rewrites the tables.
-func TestREADMEListsAcceptedKeys(t *testing.T) {
-	b, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme := string(b)
-	for _, bin := range binaries {
-		begin, end := "<!-- compat:"+bin.name+" -->\n", "<!-- /compat -->"
-		i := strings.Index(readme, begin)
-		if i < 0 {
-			t.Errorf("README: no %q marker in the section of %s", strings.TrimSpace(begin), bin.name)
-			continue
-		}
-		j := strings.Index(readme[i:], end)
-		if j < 0 {
-			t.Fatalf("README: %s has no end marker", begin)
-		}
-		want := compatTable(t, schemas.Get(bin.name+".config.json"))
-		got := readme[i+len(begin) : i+j]
-		if got != want {
-			if os.Getenv("SINGERKIT_UPDATE_README") == "1" {
-				readme = readme[:i+len(begin)] + want + readme[i+j:]
-				continue
-			}
-			t.Errorf("README table of the keys %s accepts from other variants is not the one its schema gives (SINGERKIT_UPDATE_README=1 go test ./schemas/ rewrites it):\n got %s\nwant %s", bin.name, got, want)
-		}
-	}
-	if os.Getenv("SINGERKIT_UPDATE_README") == "1" {
-		if err := os.WriteFile("../README.md", []byte(readme), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-type compatEntry struct {
-	Use    string                     `json:"use"`
-	Values map[string]json.RawMessage `json:"values"`
-	Ignore string                     `json:"ignore"`
-	Agrees []json.RawMessage          `json:"agrees"`
-	From   string                     `json:"from"`
-}
-
-// compatTable renders the x-compat entries of a schema (and of the objects
-// in its arrays) as a markdown table.
-func compatTable(t *testing.T, raw []byte) string {
-	var rows []string
-	var walk func(raw []byte, prefix string)
-	walk = func(raw []byte, prefix string) {
-		var d struct {
-			Properties map[string]json.RawMessage `json:"properties"`
-			Compat     map[string]compatEntry     `json:"x-compat"`
-		}
-		if err := json.Unmarshal(raw, &d); err != nil {
-			t.Fatal(err)
-		}
-		for k, e := range d.Compat {
-			effect := "read as `" + prefix + e.Use + "`"
-			if e.Use == "" {
-				effect = "ignored with one warning: " + e.Ignore
-				if len(e.Agrees) > 0 {
-					var vals []string
-					for _, a := range e.Agrees {
-						vals = append(vals, "`"+string(a)+"`")
-					}
-					effect = "ignored (silently when " + strings.Join(vals, " or ") + ", which is what happens anyway; else one warning): " + e.Ignore
-				}
-			} else if len(e.Values) > 0 {
-				var pairs []string
-				for from, to := range e.Values {
-					if string(to) == "null" {
-						pairs = append(pairs, "`"+from+"` -> the default")
-					} else {
-						pairs = append(pairs, "`"+from+"` -> `"+string(to)+"`")
-					}
-				}
-				sort.Strings(pairs)
-				effect += " (" + strings.Join(pairs, ", ") + ")"
-			}
-			rows = append(rows, "| `"+prefix+k+"` | "+e.From+" | "+effect+" |")
-		}
-		for k, v := range d.Properties {
-			var p struct {
-				Items json.RawMessage `json:"items"`
-				Addl  json.RawMessage `json:"additionalProperties"`
-			}
-			_ = json.Unmarshal(v, &p)
-			if p.Items != nil {
-				walk(p.Items, prefix+k+"[].")
-			}
-			if len(p.Addl) > 0 && p.Addl[0] == '{' {
-				walk(p.Addl, prefix+k+".*.")
-			}
-		}
-	}
-	walk(raw, "")
-	sort.Strings(rows)
-	return "| key | from | effect |\n|---|---|---|\n" + strings.Join(rows, "\n") + "\n"
 }
 
 // loadInto applies a binary's config policy to one config and decodes it

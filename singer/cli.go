@@ -8,11 +8,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/singerkit/singerkit/internal/configdoc"
 )
 
 // Exit codes shared by every binary.
@@ -357,47 +358,14 @@ func writeAbout(w io.Writer, a About, format string) error {
 }
 
 func writeAboutMarkdown(w io.Writer, a About) error {
+	section, err := configdoc.Section(a.Name, a.Settings, a.SettingsNotes)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "# %s\n\n%s\n\nVersion: %s\n\n## Capabilities\n\n", a.Name, a.Description, a.Version)
 	for _, c := range a.Capabilities {
 		fmt.Fprintf(w, "- `%s`\n", c)
 	}
-	fmt.Fprintf(w, "\n## Settings\n\n| key | type | required | description |\n|---|---|---|---|\n")
-	var schema struct {
-		Properties map[string]struct {
-			Type        any    `json:"type"`
-			Description string `json:"description"`
-			Default     any    `json:"default"`
-		} `json:"properties"`
-		Required []string `json:"required"`
-	}
-	if err := json.Unmarshal(a.Settings, &schema); err != nil {
-		return fmt.Errorf("config schema of %s: %w", a.Name, err)
-	}
-	req := map[string]bool{}
-	for _, r := range schema.Required {
-		req[r] = true
-	}
-	keys := make([]string, 0, len(schema.Properties))
-	for k := range schema.Properties {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		p := schema.Properties[k]
-		t, _ := json.Marshal(p.Type)
-		d := p.Description
-		if p.Default != nil {
-			def, _ := json.Marshal(p.Default)
-			d += fmt.Sprintf(" Default: `%s`.", def)
-		}
-		r := ""
-		if req[k] {
-			r = "yes"
-		}
-		fmt.Fprintf(w, "| `%s` | %s | %s | %s |\n", k, strings.Trim(string(t), `"`), r, strings.TrimSpace(d))
-	}
-	if a.SettingsNotes != "" {
-		fmt.Fprintf(w, "\n%s\n", a.SettingsNotes)
-	}
-	return nil
+	_, err = fmt.Fprintf(w, "\n## Settings\n\n%s", section)
+	return err
 }

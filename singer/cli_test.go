@@ -81,7 +81,7 @@ func TestAbout(t *testing.T) {
 		t.Errorf("about json: %d %s", code, out)
 	}
 	code, out, _ = runTapTest(t, testTap(nil), "--about", "--format", "markdown")
-	want := "| `port` | integer |  | Server port. Default: `5432`. |"
+	want := "| `port` | integer | `5432` | Server port. |"
 	if code != 0 || !strings.Contains(out, "# tap-test") || !strings.Contains(out, want) {
 		t.Errorf("about markdown: %d %s", code, out)
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // The config policy of every binary, driven by its config schema alone (so
-// the schema, the Go struct and the README cannot drift apart: a test
+// the schema, the Go struct and the docs pages cannot drift apart: a test
 // checks them against it):
 //
 //   - A key the schema declares is used. A string where the schema wants a

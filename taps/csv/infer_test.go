@@ -111,7 +111,7 @@ func TestConfigSchema(t *testing.T) {
 	}
 
 	r := run(t, context.Background(), "--about", "--format", "markdown")
-	if r.code != 0 || !strings.Contains(r.stdout, "| `sample_rows` | integer |  | Data rows of each file read to infer the column types.") {
+	if r.code != 0 || !strings.Contains(r.stdout, "| `sample_rows` | integer >= 1 | `1000` | Data rows of each file read to infer the column types.") {
 		t.Errorf("--about: exit %d\n%s", r.code, r.stdout)
 	}
 }

@@ -19,7 +19,7 @@ import (
 // This file maps nested properties to BigQuery's nested types when
 // object_columns is "record", and encodes their values for load jobs.
 //
-// The rule (README, "RECORD and REPEATED columns"):
+// The rule (docs/target-bigquery.md, "RECORD and REPEATED columns"):
 //   - an object with declared properties is a RECORD; each property is a
 //     NULLABLE sub-field named by FoldName, typed by the same type table
 //     (recursively), in the order of the property names sorted;
@@ -437,7 +437,7 @@ func mergeRecord(have, want *bigquery.FieldSchema, path string) (*bigquery.Field
 	return &out, added, nil
 }
 
-// fieldTypeText is a field's type as README writes it: INT64, REPEATED
+// fieldTypeText is a field's type as docs/target-bigquery.md writes it: INT64, REPEATED
 // STRING, RECORD.
 func fieldTypeText(f *bigquery.FieldSchema) string {
 	s := typeName(f)

@@ -7,7 +7,7 @@ import (
 	"github.com/singerkit/singerkit/singer"
 )
 
-// Config holds the keys every SQL target shares (see README).
+// Config holds the keys every SQL target shares (see docs/running.md and docs/target-postgres.md).
 type Config struct {
 	DefaultTargetSchema string            `json:"default_target_schema"`
 	SchemaMapping       map[string]Target `json:"schema_mapping"`

@@ -332,7 +332,7 @@ func (e *Engine) record(s *stream, rec []byte, m *singer.Message, line int64, fi
 			s.scratch = RemoveNUL(&vals[i], s.scratch)
 			if !s.warnedNUL {
 				s.warnedNUL = true
-				e.log.Warnf("line %d: stream %q: NUL characters (U+0000) removed from column %s, here and in any later value of the stream (no singerkit SQL target stores NUL: see the README)", line, s.name, s.table.Columns[i].Name)
+				e.log.Warnf("line %d: stream %q: NUL characters (U+0000) removed from column %s, here and in any later value of the stream (no singerkit SQL target stores NUL: see the type table in docs/target-postgres.md)", line, s.name, s.table.Columns[i].Name)
 			}
 		}
 	}
@@ -350,7 +350,7 @@ func (e *Engine) record(s *stream, rec []byte, m *singer.Message, line int64, fi
 					s.scratch = RemoveNUL(&vals[ms.col], s.scratch)
 					if !s.warnedNUL {
 						s.warnedNUL = true
-						e.log.Warnf("line %d: stream %q: NUL characters (U+0000) removed from column %s, here and in any later value of the stream (no singerkit SQL target stores NUL: see the README)", line, s.name, s.table.Columns[ms.col].Name)
+						e.log.Warnf("line %d: stream %q: NUL characters (U+0000) removed from column %s, here and in any later value of the stream (no singerkit SQL target stores NUL: see the type table in docs/target-postgres.md)", line, s.name, s.table.Columns[ms.col].Name)
 					}
 				}
 			}

@@ -49,7 +49,7 @@ func (t LogicalType) String() string {
 }
 
 // LogicalTypeOf resolves a property schema to a logical type. The rule for
-// type lists and anyOf (documented in README):
+// type lists and anyOf (documented in docs/target-postgres.md, Type table):
 //   - "null" only makes the column nullable;
 //   - one remaining type maps directly (string formats date-time, date and
 //     time, and the decimal formats, refine strings);

@@ -25,7 +25,7 @@ test: lint build test-bigquery test-kafka
 # The BigQuery suite runs against an in-process emulator, in a module of its
 # own so that the emulator stays out of the binaries' build.
 test-bigquery:
-	cd targets/bigquery/emulatortest && $(GO) vet ./... && $(GO) test -count=1 -timeout 60m ./...
+	cd targets/bigquery/emulatortest && $(GO) vet ./... && $(GO) test -count=1 -timeout 30m ./...
 
 # target-kafka and tap-kafka run against kfake (franz-go's in-process Kafka),
 # in a module of its own so that kfake stays out of the binaries' build.

@@ -33,6 +33,7 @@ var (
 	endpoint        string // REST, http://host:port
 	storageEndpoint string // Storage Write API, gRPC host:port
 	client          *bigquery.Client
+	shared          *instance // the emulator of TestMain
 )
 
 func TestMain(m *testing.M) {
@@ -48,14 +49,20 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "client:", err)
 		os.Exit(1)
 	}
+	shared = &instance{e: e, client: client}
 	code := m.Run()
 	client.Close()
 	e.Close()
 	os.Exit(code)
 }
 
-// harness runs the suite with one method of loading.
-type harness struct{ method string }
+// harness runs the suite with one method of loading. With own set, each
+// test gets an emulator of its own (see caseEmulator); otherwise all share
+// the one TestMain starts.
+type harness struct {
+	method string
+	own    bool
+}
 
 func (harness) Spec() singer.TargetSpec { return target.Spec() }
 
@@ -88,18 +95,78 @@ func (h harness) Config(t *testing.T) (map[string]any, string) {
 	if why, ok := unsupported[t.Name()[strings.LastIndexByte(t.Name(), '/')+1:]]; ok {
 		t.Skip("not possible on the emulator: " + why)
 	}
+	inst := shared
+	if h.own {
+		inst = caseEmulator(t)
+	}
 	name := safe.ReplaceAllString(strings.ToLower(t.Name()), "_")
 	if len(name) > 40 {
 		name = name[len(name)-40:]
 	}
 	ds := fmt.Sprintf("sk_%s_%d", name, seq.Add(1))
-	t.Cleanup(func() { client.Dataset(ds).DeleteWithContents(context.Background()) })
-	cfg := map[string]any{"project": project, "dataset": ds, "api_endpoint": endpoint, "emulator": true}
+	datasets.Store(ds, inst)
+	t.Cleanup(func() {
+		datasets.Delete(ds)
+		if inst == shared {
+			client.Dataset(ds).DeleteWithContents(context.Background())
+		}
+	})
+	cfg := map[string]any{"project": project, "dataset": ds, "api_endpoint": inst.e.URL, "emulator": true}
 	if h.method != "" {
 		cfg["method"] = h.method
-		cfg["storage_api_endpoint"] = storageEndpoint
+		cfg["storage_api_endpoint"] = inst.e.GRPCAddr
 	}
 	return cfg, ds
+}
+
+// instance is an emulator and a client of it.
+type instance struct {
+	e      *emu.Emulator
+	client *bigquery.Client
+}
+
+var (
+	perTest  sync.Map // *testing.T -> *instance
+	datasets sync.Map // dataset name -> *instance
+)
+
+// caseEmulator returns the emulator of a conformance case, started at the
+// case's first Config and closed when it ends. Each case has its own: the
+// emulator serves one request at a time and slows down as its catalog
+// grows (one shared emulator took 10 s for TestTableLayout fresh and 480 s
+// after the suite), so cases on separate emulators run in parallel and
+// stay as fast as the first.
+func caseEmulator(t *testing.T) *instance {
+	if v, ok := perTest.Load(t); ok {
+		return v.(*instance)
+	}
+	e, err := emu.Start(project, "127.0.0.1:0", "127.0.0.1:0", false)
+	if err != nil {
+		t.Fatalf("starting an emulator: %v", err)
+	}
+	c, err := bigquery.NewClient(context.Background(), project, option.WithEndpoint(e.URL), option.WithoutAuthentication())
+	if err != nil {
+		e.Close()
+		t.Fatal(err)
+	}
+	inst := &instance{e: e, client: c}
+	perTest.Store(t, inst)
+	t.Cleanup(func() {
+		perTest.Delete(t)
+		c.Close()
+		e.Close()
+	})
+	return inst
+}
+
+// clientFor is the client of the emulator that holds dataset: a
+// conformance case's own, or the shared one (tests outside the suite
+// create their datasets there).
+func clientFor(dataset string) *bigquery.Client {
+	if v, ok := datasets.Load(dataset); ok {
+		return v.(*instance).client
+	}
+	return client
 }
 
 func (harness) Rows(t *testing.T, dataset, table string, cols []string, orderBy string) []string {
@@ -124,7 +191,7 @@ func (harness) Rows(t *testing.T, dataset, table string, cols []string, orderBy 
 		q += " ORDER BY " + strings.Join(ob, ", ")
 	}
 	var out []string
-	queryRows(t, q, func(row []bigquery.Value, schema bigquery.Schema) {
+	queryRowsOn(t, clientFor(dataset), q, func(row []bigquery.Value, schema bigquery.Schema) {
 		parts := make([]string, len(row))
 		for i, v := range row {
 			parts[i] = render(t, v, schema[i].Type)
@@ -172,7 +239,7 @@ func render(t *testing.T, v bigquery.Value, typ bigquery.FieldType) string {
 }
 
 func (harness) Columns(t *testing.T, dataset, table string) []string {
-	md, err := client.Dataset(dataset).Table(target.FoldName(table)).Metadata(context.Background())
+	md, err := clientFor(dataset).Dataset(dataset).Table(target.FoldName(table)).Metadata(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +281,7 @@ func (harness) Binary(t *testing.T) string {
 // TestConformance runs the shared suite once per method.
 func TestConformance(t *testing.T) {
 	for _, m := range []string{target.MethodStorageWrite, target.MethodBatchJob} {
-		t.Run(m, func(t *testing.T) { sqltargettest.RunSuite(t, harness{method: m}) })
+		t.Run(m, func(t *testing.T) { sqltargettest.RunSuite(t, harness{method: m, own: true}) })
 	}
 }
 
@@ -222,7 +289,13 @@ func TestConformance(t *testing.T) {
 // result's schema; a failure stops the test.
 func queryRows(t *testing.T, q string, f func(row []bigquery.Value, schema bigquery.Schema)) {
 	t.Helper()
-	it, err := client.Query(q).Read(context.Background())
+	queryRowsOn(t, client, q, f)
+}
+
+// queryRowsOn is queryRows on the emulator of client c.
+func queryRowsOn(t *testing.T, c *bigquery.Client, q string, f func(row []bigquery.Value, schema bigquery.Schema)) {
+	t.Helper()
+	it, err := c.Query(q).Read(context.Background())
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}

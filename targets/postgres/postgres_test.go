@@ -479,3 +479,58 @@ func TestOverwriteWidensReplacement(t *testing.T) {
 	connect(t)
 	sqltargettest.OverwriteWidensReplacement(t, harness{})
 }
+
+// A table made by pipelinewise-target-postgres (or a Meltano SDK target)
+// has lower-case columns; properties spelled with capitals load into them
+// instead of into new columns beside them. Two candidate columns are
+// refused with one line, and nothing is loaded.
+func TestColumnsOfAnotherCase(t *testing.T) {
+	conn := connect(t)
+	h := harness{}
+	cfg, schema := h.Config(t)
+	ctx := context.Background()
+	tbl := pgx.Identifier{schema, "customers"}.Sanitize()
+	amb := pgx.Identifier{schema, "ambiguous"}.Sanitize()
+	for _, q := range []string{
+		"CREATE SCHEMA " + pgx.Identifier{schema}.Sanitize(),
+		"CREATE TABLE " + tbl + " (customerid bigint PRIMARY KEY, emailaddress text)",
+		"INSERT INTO " + tbl + " VALUES (1, 'a@example.com')",
+		"CREATE TABLE " + amb + ` (id bigint PRIMARY KEY, name text, "NAME" text)`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"customers","schema":{"type":"object","properties":{"CustomerId":{"type":"integer"},"EmailAddress":{"type":["null","string"]},"Note":{"type":["null","string"]}}},"key_properties":["CustomerId"]}
+{"type":"RECORD","stream":"customers","record":{"CustomerId":1,"EmailAddress":"b@example.com","Note":"n1"}}
+{"type":"RECORD","stream":"customers","record":{"CustomerId":2,"EmailAddress":"c@example.com","Note":"n2"}}
+{"type":"STATE","value":{"n":2}}
+`)
+	if r.Code != 0 || r.Stdout != "{\"n\":2}\n" {
+		t.Fatalf("exit %d stdout %q stderr\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	for _, p := range []string{"CustomerId", "EmailAddress"} {
+		want := `stream "customers": property "` + p + `" loads into the existing column "` + strings.ToLower(p) + `" of "` + schema + `"."customers" (same name in another case)`
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.Stderr)
+		}
+	}
+	if got := h.Columns(t, schema, "customers"); strings.Join(got, ",") != "customerid,emailaddress,Note" {
+		t.Errorf("columns %q", got)
+	}
+	if got := h.Rows(t, schema, "customers", []string{"customerid", "emailaddress", "Note"}, "customerid"); strings.Join(got, ",") != "1|b@example.com|n1,2|c@example.com|n2" {
+		t.Errorf("rows %q", got)
+	}
+
+	r = sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"ambiguous","schema":{"type":"object","properties":{"id":{"type":"integer"},"Name":{"type":["null","string"]}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"ambiguous","record":{"id":1,"Name":"x"}}
+{"type":"STATE","value":{"n":3}}
+`)
+	want := `target-postgres: error: preparing table for stream "ambiguous": stream "ambiguous", property "Name": table "` + schema + `"."ambiguous" has no column "Name" but has 2 that differ from it only in case ("NAME", "name"); rename or drop all but one of them, or rename the property (e.g. with a stream map)`
+	if r.Code != 1 || r.Stdout != "" || strings.TrimSpace(r.Stderr) != want {
+		t.Errorf("exit %d stdout %q stderr\n%s\nwant\n%s", r.Code, r.Stdout, r.Stderr, want)
+	}
+	if got := h.Columns(t, schema, "ambiguous"); strings.Join(got, ",") != "id,name,NAME" {
+		t.Errorf("columns of the refused table %q", got)
+	}
+}

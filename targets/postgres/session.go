@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -135,6 +136,9 @@ func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (sqltarg
 		}
 		s.log.Infof("created table %s (%d columns) for stream %q", ident.Sanitize(), len(t.Columns), t.Stream)
 	} else {
+		if err := adoptColumnCase(t, existing, ident.Sanitize(), s.log); err != nil {
+			return nil, err
+		}
 		want := map[string]bool{}
 		for _, c := range t.Columns {
 			want[c.Name] = true
@@ -513,4 +517,62 @@ func (s *session) ActivateVersion(ctx context.Context, t *sqltarget.Table, versi
 		_, err = s.conn.Exec(ctx, "UPDATE "+ident+" SET "+del+" = now() WHERE "+older+" AND "+del+" IS NULL", version)
 	}
 	return classify(err, s.conn.IsClosed())
+}
+
+// adoptColumnCase makes a column of t that the table lacks load into the
+// table's column of the same name in another case, when there is exactly
+// one: pipelinewise-target-postgres and the Meltano SDK's targets
+// lower-case column names, target-postgres keeps them as the schema spells
+// them, and a table either made must keep taking a property's values in
+// one column (never a second column next to it, splitting them). Two or
+// more such columns are ambiguous: one line, nothing changed.
+func adoptColumnCase(t *sqltarget.Table, existing map[string]existingColumn, table string, log interface{ Infof(string, ...any) }) error {
+	taken := map[string]bool{}
+	for _, c := range t.Columns {
+		if _, ok := existing[c.Name]; ok {
+			taken[c.Name] = true
+		}
+	}
+	byFold := map[string][]string{}
+	for name := range existing {
+		f := strings.ToLower(name)
+		byFold[f] = append(byFold[f], name)
+	}
+	for _, c := range t.Columns {
+		if _, ok := existing[c.Name]; ok {
+			continue
+		}
+		var free []string
+		for _, name := range byFold[strings.ToLower(c.Name)] {
+			if !taken[name] {
+				free = append(free, name)
+			}
+		}
+		switch len(free) {
+		case 0:
+			continue
+		case 1:
+		default:
+			slices.Sort(free)
+			return fmt.Errorf("stream %q, property %q: table %s has no column %s but has %d that differ from it only in case (%s); rename or drop all but one of them, or rename the property (e.g. with a stream map)",
+				t.Stream, c.Property, table, quote(c.Name), len(free), strings.Join(quoteAll(free), ", "))
+		}
+		for i, k := range t.Keys {
+			if k == c.Name {
+				t.Keys[i] = free[0]
+			}
+		}
+		log.Infof("stream %q: property %q loads into the existing column %s of %s (same name in another case)", t.Stream, c.Property, quote(free[0]), table)
+		c.Name = free[0]
+		taken[free[0]] = true
+	}
+	return nil
+}
+
+func quoteAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = quote(n)
+	}
+	return out
 }

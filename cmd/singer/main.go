@@ -1,14 +1,21 @@
-// Command singer is the singerkit toolkit: `singer check` validates a Singer
-// stream for conformance (for CI), `singer gen` writes synthetic streams.
+// Command singer is the singerkit toolkit: `singer run` runs the pipelines
+// of a project file (with `select`, `state` and `runs`), `singer check`
+// validates a Singer stream for conformance (for CI), `singer gen` writes
+// synthetic streams.
 package main
 
 import (
 	"context"
 	"os"
+	"slices"
 
+	"github.com/singerkit/singerkit/internal/runner"
 	"github.com/singerkit/singerkit/singer"
 )
 
 func main() {
+	if len(os.Args) > 1 && slices.Contains(runner.Commands, os.Args[1]) {
+		os.Exit(runner.Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	os.Exit(singer.RunToolkit(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

@@ -1,0 +1,239 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/singerkit/singerkit/internal/statestore"
+)
+
+const planted = "pl4nted-S3cret-pw"
+
+// project writes a singer.yaml using the test scripts and returns its path.
+func writeProject(t *testing.T, extra string) (dir, path string) {
+	t.Helper()
+	dir = t.TempDir()
+	wd, _ := os.Getwd()
+	td := filepath.Join(wd, "testdata")
+	src := `connectors:
+  counter:
+    command: ` + td + `/tap-counter.sh
+    config: {password: ${TEST_PW}, host: "h"}
+    select: ["items.*", "!items.ssn"]
+    metadata:
+      items: {replication-method: INCREMENTAL, replication-key: id}
+  lines:
+    command: ` + td + `/target-lines.sh
+    config: {token: ${TEST_PW}}
+pipelines:
+  p1:
+    tap: counter
+    target: lines
+` + extra + `
+state: file://state
+`
+	path = filepath.Join(dir, "singer.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEST_PW", planted)
+	t.Setenv("TARGET_OUT", filepath.Join(dir, "out.jsonl"))
+	t.Setenv("TAP_CATALOG_COPY", filepath.Join(dir, "catalog-seen.json"))
+	t.Setenv("TAP_ARGS_COPY", filepath.Join(dir, "args-seen.txt"))
+	t.Setenv("SINGER_RUN_BACKOFF", "1ms")
+	return dir, path
+}
+
+func runMain(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), args, strings.NewReader(""), &out, &errb)
+	for _, s := range []string{out.String(), errb.String()} {
+		if strings.Contains(s, planted) {
+			t.Fatalf("the planted password appears in the output:\n%s", s)
+		}
+	}
+	return code, out.String(), errb.String()
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+func TestRunThirdPartyScripts(t *testing.T) {
+	dir, path := writeProject(t, "")
+	code, _, stderr := runMain(t, "run", "--project", path, "p1")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	got := readLines(t, filepath.Join(dir, "out.jsonl"))
+	if len(got) != 5 || got[4] != `{"type":"RECORD","stream":"items","record":{"id":5,"name":"n5"}}` {
+		t.Fatalf("records landed: %q", got)
+	}
+	st, _ := os.ReadFile(filepath.Join(dir, "state", "p1.state.json"))
+	if string(st) != "{\"pos\":5}\n" {
+		t.Fatalf("saved state %q", st)
+	}
+	for _, want := range []string{"counter | discovering", "lines | target done", "p1: success in ", "records: items 5; states saved: 5"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	// The catalog the tap got: items selected without ssn, other not selected,
+	// the metadata override applied.
+	var cat struct {
+		Streams []struct {
+			ID       string `json:"tap_stream_id"`
+			Selected bool   `json:"selected"`
+			Metadata []struct {
+				Breadcrumb []string       `json:"breadcrumb"`
+				Metadata   map[string]any `json:"metadata"`
+			} `json:"metadata"`
+		} `json:"streams"`
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "catalog-seen.json"))
+	if err := json.Unmarshal(b, &cat); err != nil {
+		t.Fatal(err)
+	}
+	sel := map[string]any{}
+	for _, s := range cat.Streams {
+		sel[s.ID] = s.Selected
+		for _, m := range s.Metadata {
+			k := s.ID + "/" + strings.Join(m.Breadcrumb, "/")
+			sel[k] = m.Metadata["selected"]
+			if len(m.Breadcrumb) == 0 && s.ID == "items" {
+				sel[k+"method"] = m.Metadata["replication-method"]
+				sel[k+"key"] = m.Metadata["replication-key"]
+			}
+		}
+	}
+	want := map[string]any{"items": true, "items/": true, "items/method": "INCREMENTAL", "items/key": "id",
+		"items/properties/id": true, "items/properties/name": true, "items/properties/ssn": false,
+		"other": false, "other/": false, "other/properties/x": false}
+	for k, v := range want {
+		if sel[k] != v {
+			t.Errorf("catalog %s: selected %v, want %v", k, sel[k], v)
+		}
+	}
+	// The temporary config was 0600 and is gone.
+	args := readLines(t, filepath.Join(dir, "args-seen.txt"))
+	if !strings.HasPrefix(args[0], "-rw-------") {
+		t.Errorf("config file mode: %s", args[0])
+	}
+	f := strings.Fields(args[0])
+	if _, err := os.Stat(f[len(f)-1]); !os.IsNotExist(err) {
+		t.Errorf("temporary config %s still exists", f[len(f)-1])
+	}
+
+	// Second run: incremental from {"pos":5}, nothing new.
+	t.Setenv("TAP_ROWS", "7")
+	code, _, stderr = runMain(t, "run", "--project", path, "p1")
+	if code != 0 {
+		t.Fatalf("second run: exit %d\n%s", code, stderr)
+	}
+	got = readLines(t, filepath.Join(dir, "out.jsonl"))
+	if len(got) != 7 || !strings.Contains(got[5], `"id":6`) {
+		t.Fatalf("second run records: %q", got)
+	}
+	if strings.Contains(stderr, "discovering") {
+		t.Errorf("the cached catalog was not used:\n%s", stderr)
+	}
+	code, out, _ := runMain(t, "state", "get", "--project", path, "p1")
+	if code != 0 || out != "{\"pos\":7}\n" {
+		t.Fatalf("state get: %d %q", code, out)
+	}
+	code, out, _ = runMain(t, "runs", "--project", path, "p1")
+	if code != 0 || strings.Count(out, "success") != 2 || !strings.Contains(out, "items=2") {
+		t.Fatalf("runs: %d\n%s", code, out)
+	}
+	code, out, _ = runMain(t, "select", "--project", path, "p1", "--all")
+	wantSel := "STREAM  SELECTED  REPLICATION  KEY  COLUMNS\nitems   true      INCREMENTAL  id   id,name (left out: ssn)\nother   false     -            -    \n"
+	if code != 0 || out != wantSel {
+		t.Fatalf("select:\n%s\nwant:\n%s", out, wantSel)
+	}
+}
+
+func TestRetryResumesFromSavedState(t *testing.T) {
+	dir, path := writeProject(t, "    retries: 1")
+	t.Setenv("TAP_FAIL_AT", "3")
+	t.Setenv("TAP_FAIL_FLAG", filepath.Join(dir, "failed-once"))
+	code, _, stderr := runMain(t, "run", "--project", path, "p1")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	got := readLines(t, filepath.Join(dir, "out.jsonl"))
+	ids := []string{}
+	for _, l := range got {
+		var m struct{ Record struct{ ID int } }
+		json.Unmarshal([]byte(l), &m)
+		ids = append(ids, string(rune('0'+m.Record.ID)))
+	}
+	// Rows 1-3 in the first attempt, 4-5 in the retry: nothing twice.
+	if strings.Join(ids, "") != "12345" {
+		t.Fatalf("ids landed %v\n%s", ids, stderr)
+	}
+	for _, want := range []string{"counter exited with code 1; lines committed what it read", "retrying in 1ms from the saved state (1 of 1 retries)", "p1: failed in", "p1: success in"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestTargetFailsMidRun(t *testing.T) {
+	dir, path := writeProject(t, "")
+	t.Setenv("TARGET_FAIL_AT", "3")
+	code, _, stderr := runMain(t, "run", "--project", path, "p1")
+	if code != ExitFailed {
+		t.Fatalf("exit %d, want 1\n%s", code, stderr)
+	}
+	st, _ := os.ReadFile(filepath.Join(dir, "state", "p1.state.json"))
+	if string(st) != "{\"pos\":2}\n" {
+		t.Fatalf("saved state %q, want what the target committed", st)
+	}
+	if !strings.Contains(stderr, "lines | target failed on purpose") || !strings.Contains(stderr, "lines exited with code 1") {
+		t.Fatalf("stderr:\n%s", stderr)
+	}
+}
+
+func TestSecondRunIsRefused(t *testing.T) {
+	dir, path := writeProject(t, "")
+	st, err := statestore.OpenFile(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := st.Lock(context.Background(), "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	code, _, stderr := runMain(t, "run", "--project", path, "p1")
+	if code != ExitLocked || stderr != "singer run | another run of p1 is in progress (it holds the lock); this run did not start\n" {
+		t.Fatalf("exit %d\n%q", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out.jsonl")); !os.IsNotExist(err) {
+		t.Fatal("the refused run touched the target")
+	}
+}
+
+func TestProjectErrorsExit2(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "singer.yaml")
+	os.WriteFile(path, []byte("connectors:\n  a:\n    command: x\n    config: {pw: ${NOPE_NOT_SET}}\n    colour: red\npipelines:\n  p:\n    tap: a\n    target: a\n    retries: -1\n"), 0o600)
+	code, _, stderr := runMain(t, "run", "--project", path, "p")
+	want := "singer: singer.yaml:4: environment variable NOPE_NOT_SET is not set (export it, or write ${NOPE_NOT_SET:-default})\n" +
+		"singer.yaml:3: connectors.a: additionalProperties 'colour' not allowed\n" +
+		"singer.yaml:10: pipelines.p.retries: must be >= 0 but found -1\n"
+	if code != ExitUsage || stderr != want {
+		t.Fatalf("exit %d\n%s\nwant:\n%s", code, stderr, want)
+	}
+}

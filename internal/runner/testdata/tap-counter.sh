@@ -3,7 +3,8 @@
 # (id, name, ssn), state as a bare value {"pos":N}. Environment knobs:
 # TAP_ROWS (default 5), TAP_FAIL_AT (exit 1 after that row, once per
 # TAP_FAIL_FLAG file), TAP_CATALOG_COPY (copy the catalog it was given),
-# TAP_ARGS_COPY (copy its arguments).
+# TAP_ARGS_COPY (copy its arguments), TAP_BLOCK_AFTER (block after that
+# row, its pid in TAP_PID_FILE, until a signal).
 set -e
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -32,6 +33,10 @@ while [ "$pos" -lt "$rows" ]; do
   pos=$((pos+1)); n=$((n+1))
   echo "{\"type\":\"RECORD\",\"stream\":\"items\",\"record\":{\"id\":$pos,\"name\":\"n$pos\"}}"
   echo "{\"type\":\"STATE\",\"value\":{\"pos\":$pos}}"
+  if [ -n "$TAP_BLOCK_AFTER" ] && [ "$pos" -eq "$TAP_BLOCK_AFTER" ]; then
+    echo $$ > "$TAP_PID_FILE"
+    exec sleep 100000
+  fi
   if [ -n "$TAP_FAIL_AT" ] && [ "$pos" -eq "$TAP_FAIL_AT" ] && [ ! -e "$TAP_FAIL_FLAG" ]; then
     touch "$TAP_FAIL_FLAG"
     echo "INFO METRIC: {\"type\":\"counter\",\"metric\":\"record_count\",\"value\":$n,\"tags\":{\"endpoint\":\"items\"}}" >&2

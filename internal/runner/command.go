@@ -20,7 +20,7 @@ import (
 )
 
 // Commands are the `singer` subcommands this package serves.
-var Commands = []string{"run", "select", "state", "runs"}
+var Commands = []string{"run", "select", "state", "runs", "schedule"}
 
 // usageError is a mistake in the command line or the project file: exit 2.
 type usageError struct{ msg string }
@@ -286,7 +286,35 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			})
 		},
 	}
-	root.AddCommand(run, sel, state, runs)
+	// schedule
+	var asCrontab, asK8s bool
+	var image, secret, configMap string
+	schedule := &cobra.Command{
+		Use:   "schedule --crontab | --kubernetes",
+		Short: "Print crontab lines, or Kubernetes CronJobs, for the pipelines with a schedule",
+		Example: `  singer schedule --crontab | crontab -
+  singer schedule --kubernetes --image registry.example/singerkit:1.0 --secret singer-env | kubectl apply -f -`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if asCrontab == asK8s {
+				return usagef("pass one of --crontab or --kubernetes")
+			}
+			p, err := load()
+			if err != nil {
+				return err
+			}
+			if asCrontab {
+				return crontab(stdout, p, projectPath)
+			}
+			return kubernetes(stdout, p, image, secret, configMap)
+		},
+	}
+	schedule.Flags().BoolVar(&asCrontab, "crontab", false, "print crontab lines")
+	schedule.Flags().BoolVar(&asK8s, "kubernetes", false, "print one CronJob manifest per pipeline (concurrencyPolicy Forbid)")
+	schedule.Flags().StringVar(&image, "image", "singerkit:latest", "container image holding singer and the connectors")
+	schedule.Flags().StringVar(&secret, "secret", "singer-env", "Secret whose keys become the environment (SINGER_STATE_URL, passwords)")
+	schedule.Flags().StringVar(&configMap, "configmap", "singer-project", "ConfigMap holding singer.yaml")
+	root.AddCommand(run, sel, state, runs, schedule)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)

@@ -237,3 +237,35 @@ func TestProjectErrorsExit2(t *testing.T) {
 		t.Fatalf("exit %d\n%s\nwant:\n%s", code, stderr, want)
 	}
 }
+
+func TestSchedule(t *testing.T) {
+	dir, path := writeProject(t, "    schedule: \"*/15 * * * *\"")
+	code, out, stderr := runMain(t, "schedule", "--crontab", "--project", path)
+	want := "*/15 * * * * cd " + dir + " && singer run --project " + path + " p1\n"
+	if code != 0 || !strings.HasSuffix(out, want) {
+		t.Fatalf("exit %d %s\n%q\nwant suffix %q", code, stderr, out, want)
+	}
+	code, out, _ = runMain(t, "schedule", "--kubernetes", "--project", path, "--image", "img:1")
+	for _, w := range []string{"kind: CronJob", "name: p1\n", `schedule: "*/15 * * * *"`, "concurrencyPolicy: Forbid", "image: img:1", `args: ["run", "--project", "/etc/singer/singer.yaml", "p1"]`, "secretRef: {name: singer-env}"} {
+		if code != 0 || !strings.Contains(out, w) {
+			t.Errorf("manifest lacks %q:\n%s", w, out)
+		}
+	}
+	if code, _, stderr := runMain(t, "schedule", "--project", path); code != 2 || stderr != "singer: pass one of --crontab or --kubernetes\n" {
+		t.Errorf("no mode: %d %q", code, stderr)
+	}
+}
+
+func TestTimeoutStopsLikeSIGTERM(t *testing.T) {
+	dir, path := writeProject(t, "    timeout: 1s\n    retries: 3")
+	t.Setenv("TAP_BLOCK_AFTER", "2")
+	t.Setenv("TAP_PID_FILE", filepath.Join(dir, "tap.pid"))
+	code, _, stderr := runMain(t, "run", "--project", path, "p1")
+	if code != 1 || !strings.Contains(stderr, "timeout 1s expired: stopping counter; lines finishes what it read") || !strings.Contains(stderr, "p1: timeout in") || strings.Contains(stderr, "retrying") {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	st, _ := os.ReadFile(filepath.Join(dir, "state", "p1.state.json"))
+	if string(st) != "{\"pos\":2}\n" {
+		t.Fatalf("saved state %q", st)
+	}
+}

@@ -20,7 +20,7 @@ import (
 )
 
 // Commands are the `singer` subcommands this package serves.
-var Commands = []string{"run", "select", "state", "runs", "schedule"}
+var Commands = []string{"run", "select", "state", "runs", "schedule", "init"}
 
 // usageError is a mistake in the command line or the project file: exit 2.
 type usageError struct{ msg string }
@@ -314,7 +314,15 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	schedule.Flags().StringVar(&image, "image", "singerkit:latest", "container image holding singer and the connectors")
 	schedule.Flags().StringVar(&secret, "secret", "singer-env", "Secret whose keys become the environment (SINGER_STATE_URL, passwords)")
 	schedule.Flags().StringVar(&configMap, "configmap", "singer-project", "ConfigMap holding singer.yaml")
-	root.AddCommand(run, sel, state, runs, schedule)
+	initCmd := &cobra.Command{
+		Use:   "init",
+		Short: "Write a commented starter singer.yaml for the connectors found on PATH",
+		Example: `  singer init
+  singer init --project etl/singer.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return writeStarter(projectPath, stdout) },
+	}
+	root.AddCommand(run, sel, state, runs, schedule, initCmd)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)

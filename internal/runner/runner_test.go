@@ -269,3 +269,24 @@ func TestTimeoutStopsLikeSIGTERM(t *testing.T) {
 		t.Fatalf("saved state %q", st)
 	}
 }
+
+func TestInitWritesAValidStarter(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	os.Mkdir(bin, 0o755)
+	for _, n := range []string{"tap-zeta", "target-alpha"} {
+		os.WriteFile(filepath.Join(bin, n), []byte("#!/bin/sh\n"), 0o755)
+	}
+	t.Setenv("PATH", bin)
+	path := filepath.Join(dir, "singer.yaml")
+	code, out, stderr := runMain(t, "init", "--project", path)
+	if code != 0 || out != "wrote "+path+" (source: tap-zeta, destination: target-alpha)\n" {
+		t.Fatalf("exit %d %q %s", code, out, stderr)
+	}
+	if code, out, stderr := runMain(t, "select", "--project", path, "nope"); code != 2 || !strings.Contains(stderr, `no pipeline or connector named "nope"`) {
+		t.Fatalf("the starter does not load: %d %s %s", code, out, stderr)
+	}
+	if code, _, stderr := runMain(t, "init", "--project", path); code != 2 || !strings.Contains(stderr, "exists already") {
+		t.Fatalf("second init: %d %s", code, stderr)
+	}
+}

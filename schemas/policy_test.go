@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/singerkit/singerkit/schemas"
 	"github.com/singerkit/singerkit/singer"
 	csvtap "github.com/singerkit/singerkit/taps/csv"
@@ -133,18 +135,18 @@ func TestConfigHasOneSource(t *testing.T) {
 
 // loadInto applies a binary's config policy to one config and decodes it
 // into the binary's struct.
-func loadInto(t *testing.T, binary, config string, dst any) []string {
+func loadInto(t *testing.T, binary, text string, dst any) []string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.json")
-	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := singer.LoadConfig([]string{path}, schemas.Get(binary+".config.json"))
+	cfg, err := config.Load([]string{path}, schemas.Get(binary+".config.json"))
 	if err != nil {
-		t.Fatalf("%s: %v", config, err)
+		t.Fatalf("%s: %v", text, err)
 	}
 	if err := cfg.Decode(dst); err != nil {
-		t.Fatalf("%s: decode: %v", config, err)
+		t.Fatalf("%s: decode: %v", text, err)
 	}
 	return cfg.Warnings
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/singerkit/singerkit/internal/config"
 )
 
 // BatchFile is one file of a BATCH message's manifest (a file:// URL or a
@@ -52,7 +54,7 @@ func NewBatchRoots(dirs []string) (BatchRoots, error) {
 		r.dirs = append(r.dirs, abs)
 	}
 	if len(problems) > 0 {
-		return BatchRoots{}, &ConfigError{Problems: problems}
+		return BatchRoots{}, &config.Error{Problems: problems}
 	}
 	return r, nil
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/spf13/cobra"
 
 	"github.com/singerkit/singerkit/internal/configdoc"
@@ -69,7 +71,7 @@ type ExitCoder interface {
 // ExitCode maps an error to the exit code of the binaries.
 func ExitCode(err error) int {
 	var ue *UsageError
-	var ce *ConfigError
+	var ce *config.Error
 	var ec ExitCoder
 	switch {
 	case err == nil:
@@ -89,7 +91,7 @@ type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Log    *Log
-	Config *Config
+	Config *config.Config
 }
 
 // About describes a binary for --about.
@@ -193,7 +195,7 @@ func runTap(ctx context.Context, spec TapSpec, o *tapOptions, stdin io.Reader, s
 	if o.catalog != "" && o.properties != "" {
 		return Usagef("use --catalog or --properties, not both")
 	}
-	cfg, err := LoadConfig(o.configs, spec.About.Settings)
+	cfg, err := config.Load(o.configs, spec.About.Settings)
 	if err != nil {
 		return err
 	}
@@ -255,7 +257,7 @@ func runTarget(ctx context.Context, spec TargetSpec, o *targetOptions, stdin io.
 	if len(o.configs) == 0 {
 		return Usagef("--config is required (a JSON file; see --about for its keys)")
 	}
-	cfg, err := LoadConfig(o.configs, spec.About.Settings)
+	cfg, err := config.Load(o.configs, spec.About.Settings)
 	if err != nil {
 		return err
 	}
@@ -367,5 +369,13 @@ func writeAboutMarkdown(w io.Writer, a About) error {
 		fmt.Fprintf(w, "- `%s`\n", c)
 	}
 	_, err = fmt.Fprintf(w, "\n## Settings\n\n%s", section)
+	return err
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
 	return err
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/internal/config"
 )
 
 // Defaults of the config keys (schemas/tap-csv.config.json says the same).
@@ -63,8 +63,8 @@ var annotationKeys = map[string]bool{
 }
 
 // parseConfig decodes and checks the config. Every problem is reported at
-// once in a *singer.ConfigError (exit 2).
-func parseConfig(c *singer.Config) (*Config, error) {
+// once in a *config.Error (exit 2).
+func parseConfig(c *config.Config) (*Config, error) {
 	cfg := &Config{}
 	if err := c.Decode(cfg); err != nil {
 		return nil, err
@@ -139,7 +139,7 @@ func parseConfig(c *singer.Config) (*Config, error) {
 		}
 	}
 	if len(problems) > 0 {
-		return nil, &singer.ConfigError{Problems: problems}
+		return nil, &config.Error{Problems: problems}
 	}
 	return cfg, nil
 }
@@ -252,7 +252,7 @@ func (fc *FileConfig) columnProblems(columns []string) error {
 		}
 	}
 	if len(problems) > 0 {
-		return &singer.ConfigError{Problems: problems}
+		return &config.Error{Problems: problems}
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/singerkit/singerkit/schemas"
 	"github.com/singerkit/singerkit/singer"
 )
@@ -230,7 +232,7 @@ func TestCatalogSelection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := singer.LoadConfig([]string{cfgPath}, schemas.Get("tap-csv.config.json"))
+	cfg, err := config.Load([]string{cfgPath}, schemas.Get("tap-csv.config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

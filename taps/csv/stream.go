@@ -6,6 +6,8 @@ import (
 	"slices"
 	"unicode/utf8"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/singerkit/singerkit/singer"
 )
 
@@ -99,7 +101,7 @@ func buildStream(fc *FileConfig, columns []string, inf []inference, sampled int,
 	if len(fc.overrides) > 0 {
 		v, err := singer.CompileSchema(st.schema, singer.SchemaOptions{})
 		if err != nil {
-			return nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("stream %q: schema_overrides make an invalid schema: %v", fc.Stream, err)}}
+			return nil, &config.Error{Problems: []string{fmt.Sprintf("stream %q: schema_overrides make an invalid schema: %v", fc.Stream, err)}}
 		}
 		if needsCheck {
 			st.validator = v

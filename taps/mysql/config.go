@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	mysqldrv "github.com/go-sql-driver/mysql"
 	"github.com/singerkit/singerkit/internal/liveconn"
 	"github.com/singerkit/singerkit/internal/mysqlconn"
@@ -81,7 +83,7 @@ func (c *Config) driverConfig() (*mysqldrv.Config, error) {
 		var err error
 		mc, err = mysqldrv.ParseDSN(c.DSN)
 		if err != nil {
-			return nil, &singer.ConfigError{Problems: []string{"invalid dsn: " + singer.Redact(err.Error(), c.Password)}}
+			return nil, &config.Error{Problems: []string{"invalid dsn: " + singer.Redact(err.Error(), c.Password)}}
 		}
 	} else {
 		mc = mysqldrv.NewConfig()
@@ -112,7 +114,7 @@ func (c *Config) driverConfig() (*mysqldrv.Config, error) {
 	mc.Loc = time.UTC
 	mc.Collation = "utf8mb4_general_ci"
 	if problems := c.tls().Apply(mc, c.DSN != ""); len(problems) > 0 {
-		return nil, &singer.ConfigError{Problems: problems}
+		return nil, &config.Error{Problems: problems}
 	}
 	return mc, nil
 }
@@ -162,7 +164,7 @@ func (c *Config) Connect(ctx context.Context) (*sql.DB, *sql.Conn, error) {
 	}
 	connector, err := mysqldrv.NewConnector(mc)
 	if err != nil {
-		return nil, nil, &singer.ConfigError{Problems: []string{"invalid connection settings: " + singer.Redact(err.Error(), c.Password)}}
+		return nil, nil, &config.Error{Problems: []string{"invalid connection settings: " + singer.Redact(err.Error(), c.Password)}}
 	}
 	db := sql.OpenDB(connector)
 	db.SetMaxOpenConns(1)
@@ -173,7 +175,7 @@ func (c *Config) Connect(ctx context.Context) (*sql.DB, *sql.Conn, error) {
 		var me *mysqldrv.MySQLError
 		if errors.As(err, &me) && me.Number == 1049 {
 			// A database that does not exist: the config is at fault (2).
-			return nil, nil, &singer.ConfigError{Problems: []string{"connecting to MySQL: " + msg}}
+			return nil, nil, &config.Error{Problems: []string{"connecting to MySQL: " + msg}}
 		}
 		if errors.As(err, &me) && (me.Number == 1045 || me.Number == 1044 || me.Number == 1698) {
 			// Cannot authenticate (or no access yet): a runtime failure
@@ -187,7 +189,7 @@ func (c *Config) Connect(ctx context.Context) (*sql.DB, *sql.Conn, error) {
 			return nil, nil, errors.New("connecting to MySQL: " + msg)
 		}
 		if problem := tlsProblem(err, mc, c); problem != "" {
-			return nil, nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("connecting to MySQL at %s: %s", mc.Addr, problem)}}
+			return nil, nil, &config.Error{Problems: []string{fmt.Sprintf("connecting to MySQL at %s: %s", mc.Addr, problem)}}
 		}
 		return nil, nil, fmt.Errorf("connecting to MySQL at %s: %s", mc.Addr, msg)
 	}
@@ -199,7 +201,7 @@ func (c *Config) Connect(ctx context.Context) (*sql.DB, *sql.Conn, error) {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
 			conn.Close()
 			db.Close()
-			return nil, nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("session_sqls: %q: %s", s, singer.Redact(err.Error(), c.Password))}}
+			return nil, nil, &config.Error{Problems: []string{fmt.Sprintf("session_sqls: %q: %s", s, singer.Redact(err.Error(), c.Password))}}
 		}
 	}
 	return db, conn, nil

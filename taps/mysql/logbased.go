@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 	"github.com/singerkit/singerkit/internal/liveconn"
@@ -144,7 +146,7 @@ func (d *Driver) CheckLog(ctx context.Context, req *sqltap.LogRequest) error {
 		return fmt.Errorf("LOG_BASED: reading the binlog settings: %w", err)
 	}
 	if problems := binlogProblems(logBin, format, image); len(problems) > 0 {
-		return &singer.ConfigError{Problems: problems}
+		return &config.Error{Problems: problems}
 	}
 	files := map[string]bool{}
 	rows, err := conn.QueryContext(ctx, `SHOW BINARY LOGS`)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/singerkit/singerkit/internal/liveconn"
@@ -75,11 +77,11 @@ func (c *Config) connConfig() (*pgx.ConnConfig, error) {
 			"sslmode", keys.Mode, "sslrootcert", keys.RootCert, "sslcert", keys.Cert, "sslkey", keys.Key)
 	}
 	if len(problems) > 0 {
-		return nil, &singer.ConfigError{Problems: problems}
+		return nil, &config.Error{Problems: problems}
 	}
 	cc, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, &singer.ConfigError{Problems: []string{"invalid connection settings: " + singer.Redact(err.Error(), c.Password)}}
+		return nil, &config.Error{Problems: []string{"invalid connection settings: " + singer.Redact(err.Error(), c.Password)}}
 	}
 	// Dead peers: keepalives, and a read that waits longer than the read
 	// timeout fails.
@@ -116,7 +118,7 @@ func (c *Config) Connect(ctx context.Context) (*pgx.Conn, error) {
 			case "28P01", "28000":
 				return nil, fmt.Errorf("connecting to PostgreSQL: %s (SQLSTATE %s): check user and password in the config", singer.Redact(pgErr.Message, c.Password), pgErr.Code)
 			case "3D000":
-				return nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("connecting to PostgreSQL: %s (SQLSTATE %s): check dbname in the config", singer.Redact(pgErr.Message, c.Password), pgErr.Code)}}
+				return nil, &config.Error{Problems: []string{fmt.Sprintf("connecting to PostgreSQL: %s (SQLSTATE %s): check dbname in the config", singer.Redact(pgErr.Message, c.Password), pgErr.Code)}}
 			}
 		}
 		// The network's own words, once (pgx lists every address it tried).

@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -68,7 +70,7 @@ func (d *Driver) prepareLog(ctx context.Context, tables []*sqltap.Table) (pub st
 		return "", err
 	}
 	if walLevel != "logical" {
-		return "", &singer.ConfigError{Problems: []string{fmt.Sprintf("LOG_BASED needs wal_level = logical, the server has %q: run ALTER SYSTEM SET wal_level = logical and restart PostgreSQL", walLevel)}}
+		return "", &config.Error{Problems: []string{fmt.Sprintf("LOG_BASED needs wal_level = logical, the server has %q: run ALTER SYSTEM SET wal_level = logical and restart PostgreSQL", walLevel)}}
 	}
 	if pub, err = d.publicationName(ctx); err != nil {
 		return "", err
@@ -86,7 +88,7 @@ func (d *Driver) prepareLog(ctx context.Context, tables []*sqltap.Table) (pub st
 		// Without it, changes come under each partition's name, which is
 		// no stream: they would be lost.
 		if _, err := d.conn.Exec(ctx, "ALTER PUBLICATION "+quoteIdent(pub)+" SET (publish_via_partition_root = true)"); err != nil {
-			return "", &singer.ConfigError{Problems: []string{fmt.Sprintf("publication %q publishes partitions under their own names and a LOG_BASED stream is a partitioned table: run ALTER PUBLICATION %s SET (publish_via_partition_root = true) as its owner (%v)", pub, quoteIdent(pub), err)}}
+			return "", &config.Error{Problems: []string{fmt.Sprintf("publication %q publishes partitions under their own names and a LOG_BASED stream is a partitioned table: run ALTER PUBLICATION %s SET (publish_via_partition_root = true) as its owner (%v)", pub, quoteIdent(pub), err)}}
 		}
 		d.cfg.logf("publication %q now publishes partitions under their partitioned table (publish_via_partition_root)", pub)
 	}
@@ -226,7 +228,7 @@ func (d *Driver) checkLog(ctx context.Context, req *sqltap.LogRequest) (slot str
 		return "", 0, err
 	}
 	if walLevel != "logical" {
-		return "", 0, &singer.ConfigError{Problems: []string{fmt.Sprintf("LOG_BASED needs wal_level = logical, the server has %q: run ALTER SYSTEM SET wal_level = logical and restart PostgreSQL", walLevel)}}
+		return "", 0, &config.Error{Problems: []string{fmt.Sprintf("LOG_BASED needs wal_level = logical, the server has %q: run ALTER SYSTEM SET wal_level = logical and restart PostgreSQL", walLevel)}}
 	}
 	if slot, err = d.slotName(ctx); err != nil {
 		return "", 0, err
@@ -265,7 +267,7 @@ func (d *Driver) checkLog(ctx context.Context, req *sqltap.LogRequest) (slot str
 		}
 	}
 	if pid != nil {
-		return "", 0, &singer.ConfigError{Problems: []string{fmt.Sprintf("replication slot %q is in use by another process (pid %d): wait for the other run to end, or give each tap its own slot_name (or tap_id)", slot, *pid)}}
+		return "", 0, &config.Error{Problems: []string{fmt.Sprintf("replication slot %q is in use by another process (pid %d): wait for the other run to end, or give each tap its own slot_name (or tap_id)", slot, *pid)}}
 	}
 	for _, s := range positioned {
 		from, err := parseLSN(s.Position)

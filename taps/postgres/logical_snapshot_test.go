@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/singerkit/singerkit/internal/testenv"
 	"github.com/singerkit/singerkit/singer"
@@ -486,7 +488,7 @@ func TestLogBasedNoReplicationRole(t *testing.T) {
 	sqltaptest.Select(t, cat, singer.ReplicationLogBased, "", e.schema+"-a")
 	lines, err := sqltaptest.Sync(t, env, sqltaptest.Options(), cat, nil)
 	want := `invalid config: creating replication slot "` + e.slot + `": the user needs the REPLICATION attribute (ALTER ROLE ... REPLICATION)`
-	var ce *singer.ConfigError
+	var ce *config.Error
 	if !errors.As(err, &ce) || err.Error() != `stream "`+e.schema+`-a": `+want {
 		t.Errorf("err = %v, want a config error %q", err, want)
 	}

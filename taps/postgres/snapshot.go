@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -158,5 +160,5 @@ func isInsufficientPrivilege(err error) bool {
 }
 
 func noReplicationError(slot string) error {
-	return &singer.ConfigError{Problems: []string{fmt.Sprintf("creating replication slot %q: the user needs the REPLICATION attribute (ALTER ROLE ... REPLICATION)", slot)}}
+	return &config.Error{Problems: []string{fmt.Sprintf("creating replication slot %q: the user needs the REPLICATION attribute (ALTER ROLE ... REPLICATION)", slot)}}
 }

@@ -6,8 +6,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	"cloud.google.com/go/bigquery"
-	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
 
@@ -115,7 +116,7 @@ var clusterable = map[bigquery.FieldType]bool{
 
 // layoutFor builds the layout of a stream's table from its config,
 // checked against the columns of the table as target-bigquery creates
-// them. A problem is a *singer.ConfigError (exit 2).
+// them. A problem is a *config.Error (exit 2).
 func (o *tableOptions) layoutFor(t *sqltarget.Table) (*layout, error) {
 	if o.seen != nil {
 		o.seen.Store(t.Stream, true)
@@ -125,7 +126,7 @@ func (o *tableOptions) layoutFor(t *sqltarget.Table) (*layout, error) {
 		return nil, nil
 	}
 	bad := func(format string, args ...any) error {
-		return &singer.ConfigError{Problems: []string{fmt.Sprintf("streams.%s.", t.Stream) + fmt.Sprintf(format, args...)}}
+		return &config.Error{Problems: []string{fmt.Sprintf("streams.%s.", t.Stream) + fmt.Sprintf(format, args...)}}
 	}
 	column := func(key, name string) (*bigquery.FieldSchema, error) {
 		for _, c := range t.Columns {

@@ -8,8 +8,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	"cloud.google.com/go/bigquery"
-	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
@@ -101,7 +102,7 @@ func (s *session) ensureDataset(ctx context.Context, name string) error {
 		return fmt.Errorf("reading dataset %s: %w", name, err)
 	case s.d.location != "" && md.Location != "" && !strings.EqualFold(md.Location, s.d.location):
 		// The config disagrees with the dataset: a config error (exit 2).
-		return &singer.ConfigError{Problems: []string{fmt.Sprintf("dataset %s is in location %s, not %s (the location in the config): set location to %s or use another dataset", name, md.Location, s.d.location, md.Location)}}
+		return &config.Error{Problems: []string{fmt.Sprintf("dataset %s is in location %s, not %s (the location in the config): set location to %s or use another dataset", name, md.Location, s.d.location, md.Location)}}
 	}
 	s.datasets[name] = true
 	return nil

@@ -3,6 +3,8 @@ package bigquery
 import (
 	"context"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/singerkit/singerkit/schemas"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
@@ -28,7 +30,7 @@ func open(ctx context.Context, env *singer.Env) (sqltarget.Dialect, sqltarget.Co
 		cfg.DefaultTargetSchema = cfg.Dataset
 	}
 	if p := cfg.check(); len(p) > 0 {
-		return nil, sqltarget.Config{}, nil, &singer.ConfigError{Problems: p}
+		return nil, sqltarget.Config{}, nil, &config.Error{Problems: p}
 	}
 	d, err := NewDialect(ctx, &cfg, env.Log)
 	if err != nil {

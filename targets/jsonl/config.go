@@ -6,6 +6,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/singerkit/singerkit/singer"
 )
 
@@ -38,23 +40,23 @@ func DefaultConfig() Config {
 }
 
 // decodeConfig applies a validated config over the defaults.
-func decodeConfig(c *singer.Config) (Config, error) {
+func decodeConfig(c *config.Config) (Config, error) {
 	cfg := DefaultConfig()
 	if err := c.Decode(&cfg); err != nil {
 		return Config{}, err
 	}
 	// The schema enforces these; checked again for callers that skip it.
 	if cfg.DestinationPath == "" {
-		return Config{}, &singer.ConfigError{Problems: []string{"destination_path: is required"}}
+		return Config{}, &config.Error{Problems: []string{"destination_path: is required"}}
 	}
 	if cfg.BatchSizeRows < 1 {
-		return Config{}, &singer.ConfigError{Problems: []string{"batch_size_rows: must be at least 1"}}
+		return Config{}, &config.Error{Problems: []string{"batch_size_rows: must be at least 1"}}
 	}
 	if _, err := singer.NewBatchRoots(cfg.BatchRoots); err != nil {
 		return Config{}, err
 	}
 	if cfg.FileNaming != "stream" {
-		return Config{}, &singer.ConfigError{Problems: []string{`file_naming: must be "stream"`}}
+		return Config{}, &config.Error{Problems: []string{`file_naming: must be "stream"`}}
 	}
 	return cfg, nil
 }

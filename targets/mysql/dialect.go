@@ -9,6 +9,8 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/go-sql-driver/mysql"
 	"github.com/singerkit/singerkit/internal/liveconn"
 	"github.com/singerkit/singerkit/singer"
@@ -121,10 +123,10 @@ func (d *Dialect) Open(ctx context.Context) (sqltarget.Session, error) {
 		// retry), as in tap-mysql.
 		var me *mysql.MySQLError
 		if errors.As(err, &me) && me.Number == 1049 {
-			return nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("connecting to MySQL: %s: check database in the config", singer.Redact(me.Error(), d.cfg.Password))}}
+			return nil, &config.Error{Problems: []string{fmt.Sprintf("connecting to MySQL: %s: check database in the config", singer.Redact(me.Error(), d.cfg.Password))}}
 		}
 		if problem := d.cfg.tls().Problem(err, d.dc); problem != "" {
-			return nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("connecting to MySQL at %s: %s", d.dc.Addr, problem)}}
+			return nil, &config.Error{Problems: []string{fmt.Sprintf("connecting to MySQL at %s: %s", d.dc.Addr, problem)}}
 		}
 		return nil, s.classify(fmt.Errorf("connecting to MySQL: %s", singer.Redact(s.explain(err).Error(), d.cfg.Password)), err, false)
 	}

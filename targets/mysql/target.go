@@ -3,6 +3,8 @@ package mysql
 import (
 	"context"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/singerkit/singerkit/schemas"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
@@ -26,7 +28,7 @@ func open(_ context.Context, env *singer.Env) (sqltarget.Dialect, sqltarget.Conf
 	}
 	d, err := NewDialect(&cfg, env.Log)
 	if err != nil {
-		return nil, sqltarget.Config{}, nil, &singer.ConfigError{Problems: []string{err.Error()}}
+		return nil, sqltarget.Config{}, nil, &config.Error{Problems: []string{err.Error()}}
 	}
 	return d, cfg.Config, func() {}, nil
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/singerkit/singerkit/singer"
@@ -63,7 +65,7 @@ func (d *Dialect) Open(ctx context.Context) (sqltarget.Session, error) {
 		// refuses the login may answer on a retry (exit 1).
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "3D000" {
-			return nil, &singer.ConfigError{Problems: []string{fmt.Sprintf("connecting to PostgreSQL: %s (SQLSTATE %s): check dbname in the config", pe.Message, pe.Code)}}
+			return nil, &config.Error{Problems: []string{fmt.Sprintf("connecting to PostgreSQL: %s (SQLSTATE %s): check dbname in the config", pe.Message, pe.Code)}}
 		}
 		return nil, classify(fmt.Errorf("connecting to PostgreSQL: %w", err), true)
 	}

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/singerkit/singerkit/singer"
 )
 
@@ -117,11 +119,11 @@ type metaSlot struct {
 // states to out.
 func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (err error) {
 	if err := e.cfg.Validate(); err != nil {
-		var ce *singer.ConfigError
+		var ce *config.Error
 		if errors.As(err, &ce) {
 			return err
 		}
-		return &singer.ConfigError{Problems: []string{err.Error()}}
+		return &config.Error{Problems: []string{err.Error()}}
 	}
 	e.batchRoots, _ = singer.NewBatchRoots(e.cfg.BatchRoots) // checked by Validate
 	// The open batches are kept under twice batch_size_bytes, and each

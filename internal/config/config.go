@@ -1,4 +1,4 @@
-package singer
+package config
 
 import (
 	"bytes"
@@ -12,14 +12,14 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 )
 
-// ConfigError is a config that cannot be used: unreadable, not JSON, or not
+// Error is a config that cannot be used: unreadable, not JSON, or not
 // matching the binary's config schema. Problems lists every one of them.
 // Binaries exit 2 on it.
-type ConfigError struct {
+type Error struct {
 	Problems []string
 }
 
-func (e *ConfigError) Error() string {
+func (e *Error) Error() string {
 	if len(e.Problems) == 1 {
 		return "invalid config: " + e.Problems[0]
 	}
@@ -36,12 +36,12 @@ type Config struct {
 	Warnings []string
 }
 
-// LoadConfig reads one or more JSON config files, merges them (a later file
+// Load reads one or more JSON config files, merges them (a later file
 // wins key by key, objects merged recursively), applies the config policy
 // (configcompat.go: other variants' spellings and forms accepted, unknown
 // keys refused) and validates the result against schema (a JSON Schema;
 // nil skips both).
-func LoadConfig(paths []string, schema []byte) (*Config, error) {
+func Load(paths []string, schema []byte) (*Config, error) {
 	merged := map[string]any{}
 	var problems []string
 	for _, p := range paths {
@@ -66,7 +66,7 @@ func LoadConfig(paths []string, schema []byte) (*Config, error) {
 		mergeInto(merged, m)
 	}
 	if len(problems) > 0 {
-		return nil, &ConfigError{Problems: problems}
+		return nil, &Error{Problems: problems}
 	}
 	var warnings []string
 	if schema != nil {
@@ -78,7 +78,7 @@ func LoadConfig(paths []string, schema []byte) (*Config, error) {
 			for i := range problems {
 				problems[i] = redactSecrets(problems[i], merged)
 			}
-			return nil, &ConfigError{Problems: problems}
+			return nil, &Error{Problems: problems}
 		}
 	}
 	b, _ := json.Marshal(merged)
@@ -186,7 +186,7 @@ func (c *Config) Decode(dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(c.JSON))
 	dec.UseNumber()
 	if err := dec.Decode(dst); err != nil {
-		return &ConfigError{Problems: []string{err.Error()}}
+		return &Error{Problems: []string{err.Error()}}
 	}
 	return nil
 }
@@ -195,4 +195,17 @@ func (c *Config) Decode(dst any) error {
 func (c *Config) String(key string) string {
 	s, _ := c.Values[key].(string)
 	return s
+}
+
+func decodeJSONDoc(raw []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("unexpected data after the schema")
+	}
+	return v, nil
 }

@@ -1,4 +1,4 @@
-package singer
+package config
 
 import (
 	"encoding/json"

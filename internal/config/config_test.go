@@ -1,6 +1,7 @@
-package singer
+package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -24,7 +25,7 @@ func TestLoadConfigMerge(t *testing.T) {
 	dir := t.TempDir()
 	a := writeFile(t, dir, "a.json", `{"host":"h1","dbname":"d","port":5432,"batch":{"rows":10,"bytes":100}}`)
 	b := writeFile(t, dir, "b.json", `{"host":"h2","batch":{"rows":20}}`)
-	c, err := LoadConfig([]string{a, b}, []byte(testConfigSchema))
+	c, err := Load([]string{a, b}, []byte(testConfigSchema))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,11 +37,12 @@ func TestLoadConfigMerge(t *testing.T) {
 func TestLoadConfigProblems(t *testing.T) {
 	dir := t.TempDir()
 	bad := writeFile(t, dir, "bad.json", `{"port":"x","password":"hunter2-secret"}`)
-	_, err := LoadConfig([]string{bad}, []byte(testConfigSchema))
-	if err == nil || ExitCode(err) != ExitUsage {
+	_, err := Load([]string{bad}, []byte(testConfigSchema))
+	var ce *Error
+	if !errors.As(err, &ce) {
 		t.Fatalf("want a config error, got %v", err)
 	}
-	ce := err.(*ConfigError)
+
 	got := ce.Problems
 	wantProblems := []string{"missing properties: 'host', 'dbname'", "password: length must be >= 20, but got 14", "port: expected integer, but got string"}
 	if len(got) != len(wantProblems) {
@@ -51,7 +53,7 @@ func TestLoadConfigProblems(t *testing.T) {
 			t.Errorf("problem %d: %q want %q", i, got[i], wantProblems[i])
 		}
 	}
-	_, err = LoadConfig([]string{filepath.Join(dir, "missing.json"), writeFile(t, dir, "x.json", "{")}, nil)
+	_, err = Load([]string{filepath.Join(dir, "missing.json"), writeFile(t, dir, "x.json", "{")}, nil)
 	if err == nil || err.Error() != "invalid config (2 problems): cannot read "+filepath.Join(dir, "missing.json")+": no such file or directory; "+filepath.Join(dir, "x.json")+" is not valid JSON: unexpected EOF" {
 		t.Errorf("got %v", err)
 	}

@@ -3,7 +3,7 @@
 // whether it came from a dsn or from the host keys.
 //
 //	mc, _ := mysql.ParseDSN(cfg.DSN)
-//	if problems := mysqlconn.TLS{SSL: "true", Files: singer.TLSFiles{CA: "ca.pem"}}.Apply(mc, true); len(problems) > 0 {
+//	if problems := mysqlconn.TLS{SSL: "true", Files: TLSFiles{CA: "ca.pem"}}.Apply(mc, true); len(problems) > 0 {
 //		// one config error (exit 2)
 //	}
 package mysqlconn
@@ -16,7 +16,6 @@ import (
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
-	"github.com/singerkit/singerkit/singer"
 )
 
 // TLS is a config's TLS keys: ssl, ssl_ca, ssl_cert, ssl_key and
@@ -25,7 +24,7 @@ type TLS struct {
 	// SSL is the ssl key: "" when unset, "true", "false" or "preferred".
 	SSL        string
 	SkipVerify bool
-	Files      singer.TLSFiles
+	Files      TLSFiles
 }
 
 // Apply sets mc's TLS by the one policy of tap and target: any TLS key
@@ -65,7 +64,7 @@ func (k TLS) Apply(mc *mysql.Config, fromDSN bool) []string {
 	if err != nil {
 		host = mc.Addr
 	}
-	tc, problems := singer.TLSConfig(host, k.Files, k.SkipVerify)
+	tc, problems := TLSConfig(host, k.Files, k.SkipVerify)
 	if len(problems) > 0 {
 		return problems
 	}

@@ -83,7 +83,7 @@ func (c *Config) driverConfig() (*mysqldrv.Config, error) {
 		var err error
 		mc, err = mysqldrv.ParseDSN(c.DSN)
 		if err != nil {
-			return nil, &config.Error{Problems: []string{"invalid dsn: " + singer.Redact(err.Error(), c.Password)}}
+			return nil, &config.Error{Problems: []string{"invalid dsn: " + config.Redact(err.Error(), c.Password)}}
 		}
 	} else {
 		mc = mysqldrv.NewConfig()
@@ -121,7 +121,7 @@ func (c *Config) driverConfig() (*mysqldrv.Config, error) {
 
 // tls maps the ssl keys onto the policy tap-mysql shares with target-mysql.
 func (c *Config) tls() mysqlconn.TLS {
-	k := mysqlconn.TLS{SkipVerify: c.SSLSkipVerify, Files: singer.TLSFiles{CA: c.SSLCA, Cert: c.SSLCert, Key: c.SSLKey}}
+	k := mysqlconn.TLS{SkipVerify: c.SSLSkipVerify, Files: mysqlconn.TLSFiles{CA: c.SSLCA, Cert: c.SSLCert, Key: c.SSLKey}}
 	if c.SSL != nil {
 		k.SSL = strconv.FormatBool(*c.SSL)
 	}
@@ -164,14 +164,14 @@ func (c *Config) Connect(ctx context.Context) (*sql.DB, *sql.Conn, error) {
 	}
 	connector, err := mysqldrv.NewConnector(mc)
 	if err != nil {
-		return nil, nil, &config.Error{Problems: []string{"invalid connection settings: " + singer.Redact(err.Error(), c.Password)}}
+		return nil, nil, &config.Error{Problems: []string{"invalid connection settings: " + config.Redact(err.Error(), c.Password)}}
 	}
 	db := sql.OpenDB(connector)
 	db.SetMaxOpenConns(1)
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		db.Close()
-		msg := singer.Redact(err.Error(), c.Password)
+		msg := config.Redact(err.Error(), c.Password)
 		var me *mysqldrv.MySQLError
 		if errors.As(err, &me) && me.Number == 1049 {
 			// A database that does not exist: the config is at fault (2).
@@ -201,7 +201,7 @@ func (c *Config) Connect(ctx context.Context) (*sql.DB, *sql.Conn, error) {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
 			conn.Close()
 			db.Close()
-			return nil, nil, &config.Error{Problems: []string{fmt.Sprintf("session_sqls: %q: %s", s, singer.Redact(err.Error(), c.Password))}}
+			return nil, nil, &config.Error{Problems: []string{fmt.Sprintf("session_sqls: %q: %s", s, config.Redact(err.Error(), c.Password))}}
 		}
 	}
 	return db, conn, nil
@@ -265,7 +265,7 @@ func (c *Config) connErr(err error) error {
 		return &liveconn.StallError{Op: "read", Limit: c.readTimeout(), Err: err}
 	}
 	if cause != err.Error() {
-		return fmt.Errorf("%w (%s)", err, singer.Redact(cause, c.Password))
+		return fmt.Errorf("%w (%s)", err, config.Redact(cause, c.Password))
 	}
 	return err
 }

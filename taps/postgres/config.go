@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/pgdsn"
+
 	"github.com/singerkit/singerkit/internal/config"
 
 	"github.com/jackc/pgx/v5"
@@ -61,19 +63,19 @@ func (c *Config) warnf(format string, args ...any) {
 // session settings fix the text forms the encoders read: ISO dates, UTC
 // timestamps, hex bytea, shortest exact floats.
 func (c *Config) connConfig() (*pgx.ConnConfig, error) {
-	// One TLS policy with tap-postgres/target-postgres (singer.PostgresSSL):
+	// One TLS policy with tap-postgres/target-postgres (pgdsn.SSL):
 	// a certificate file given means TLS, verified.
-	keys := singer.PostgresSSL{Mode: c.SSLMode, RootCert: c.SSLRootCert, Cert: c.SSLCert, Key: c.SSLKey}
+	keys := pgdsn.SSL{Mode: c.SSLMode, RootCert: c.SSLRootCert, Cert: c.SSLCert, Key: c.SSLKey}
 	dsn, problems := c.URL, []string(nil)
 	if dsn != "" {
-		dsn, problems = singer.ResolvePostgresURL(dsn, keys)
+		dsn, problems = pgdsn.ResolveURL(dsn, keys)
 	} else {
 		keys, problems = keys.Resolve()
 		port := ""
 		if c.Port != 0 {
 			port = strconv.Itoa(c.Port)
 		}
-		dsn = singer.KeywordDSN("host", c.Host, "port", port, "user", c.User, "password", c.Password, "dbname", c.DBName,
+		dsn = pgdsn.Keywords("host", c.Host, "port", port, "user", c.User, "password", c.Password, "dbname", c.DBName,
 			"sslmode", keys.Mode, "sslrootcert", keys.RootCert, "sslcert", keys.Cert, "sslkey", keys.Key)
 	}
 	if len(problems) > 0 {
@@ -81,7 +83,7 @@ func (c *Config) connConfig() (*pgx.ConnConfig, error) {
 	}
 	cc, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, &config.Error{Problems: []string{"invalid connection settings: " + singer.Redact(err.Error(), c.Password)}}
+		return nil, &config.Error{Problems: []string{"invalid connection settings: " + config.Redact(err.Error(), c.Password)}}
 	}
 	// Dead peers: keepalives, and a read that waits longer than the read
 	// timeout fails.
@@ -108,7 +110,7 @@ func (c *Config) Connect(ctx context.Context) (*pgx.Conn, error) {
 	}
 	conn, err := pgx.ConnectConfig(ctx, cc)
 	if err != nil {
-		msg := singer.Redact(err.Error(), c.Password)
+		msg := config.Redact(err.Error(), c.Password)
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) {
 			// Cannot authenticate: a runtime failure (exit 1) that a retry
@@ -116,9 +118,9 @@ func (c *Config) Connect(ctx context.Context) (*pgx.Conn, error) {
 			// a database that does not exist: the config is at fault (2).
 			switch pgErr.Code {
 			case "28P01", "28000":
-				return nil, fmt.Errorf("connecting to PostgreSQL: %s (SQLSTATE %s): check user and password in the config", singer.Redact(pgErr.Message, c.Password), pgErr.Code)
+				return nil, fmt.Errorf("connecting to PostgreSQL: %s (SQLSTATE %s): check user and password in the config", config.Redact(pgErr.Message, c.Password), pgErr.Code)
 			case "3D000":
-				return nil, &config.Error{Problems: []string{fmt.Sprintf("connecting to PostgreSQL: %s (SQLSTATE %s): check dbname in the config", singer.Redact(pgErr.Message, c.Password), pgErr.Code)}}
+				return nil, &config.Error{Problems: []string{fmt.Sprintf("connecting to PostgreSQL: %s (SQLSTATE %s): check dbname in the config", config.Redact(pgErr.Message, c.Password), pgErr.Code)}}
 			}
 		}
 		// The network's own words, once (pgx lists every address it tried).

@@ -344,7 +344,7 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 	rcfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler { return readDeadline{pc.Conn()} }
 	rconn, err := pgconn.ConnectConfig(ctx, rcfg)
 	if err != nil {
-		return fmt.Errorf("opening a replication connection: %s", singer.Redact(err.Error(), d.cfg.Password))
+		return fmt.Errorf("opening a replication connection: %s", config.Redact(err.Error(), d.cfg.Password))
 	}
 	defer rconn.Close(context.Background())
 	err = pglogrepl.StartReplication(ctx, rconn, quoteIdent(slot), start, pglogrepl.StartReplicationOptions{
@@ -544,7 +544,7 @@ func (d *Driver) streamError(slot string, err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 		err = errors.New("the server closed the connection (restarted, or the connection was cut)")
 	}
-	return fmt.Errorf("reading from slot %q: %s: run again to resume from the last state", slot, singer.Redact(err.Error(), d.cfg.Password))
+	return fmt.Errorf("reading from slot %q: %s: run again to resume from the last state", slot, config.Redact(err.Error(), d.cfg.Password))
 }
 
 // statusInterval is how often the status sender writes: every want

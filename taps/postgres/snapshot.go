@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap"
 )
 
@@ -67,7 +66,7 @@ func (d *Driver) LogSnapshot(ctx context.Context, tables []*sqltap.Table) (any, 
 		if isInsufficientPrivilege(err) {
 			return nil, nil, noReplicationError(slot)
 		}
-		return nil, nil, fmt.Errorf("opening a replication connection: %s", singer.Redact(err.Error(), d.cfg.Password))
+		return nil, nil, fmt.Errorf("opening a replication connection: %s", config.Redact(err.Error(), d.cfg.Password))
 	}
 	res, err := pglogrepl.CreateReplicationSlot(ctx, rconn, quoteIdent(slot), "pgoutput", pglogrepl.CreateReplicationSlotOptions{
 		Mode:           pglogrepl.LogicalReplication,

@@ -15,7 +15,7 @@ import (
 )
 
 // TestTLSPolicy: tap-postgres follows target-postgres' TLS policy
-// (singer.PostgresSSL): sslrootcert alone means verify-full, so a CA that
+// (pgdsn.SSL): sslrootcert alone means verify-full, so a CA that
 // did not sign the server's certificate fails the connection (prefer used
 // to connect unverified), and sslmode prefer next to it is a config error.
 func TestTLSPolicy(t *testing.T) {

@@ -9,9 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/go-sql-driver/mysql"
 	"github.com/singerkit/singerkit/internal/mysqlconn"
-	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
 
@@ -62,7 +63,7 @@ var errSSLSetting = errors.New(`ssl must be true, false, "skip-verify" or "prefe
 
 // tls maps the ssl keys onto the policy target-mysql shares with tap-mysql.
 func (c *Config) tls() mysqlconn.TLS {
-	k := mysqlconn.TLS{SSL: string(c.SSL), Files: singer.TLSFiles{CA: c.SSLCA, Cert: c.SSLCert, Key: c.SSLKey}}
+	k := mysqlconn.TLS{SSL: string(c.SSL), Files: mysqlconn.TLSFiles{CA: c.SSLCA, Cert: c.SSLCert, Key: c.SSLKey}}
 	if c.SSL == "skip-verify" {
 		k.SSL, k.SkipVerify = "true", true
 	}
@@ -78,7 +79,7 @@ func (c *Config) driverConfig() (*mysql.Config, error) {
 		var err error
 		dc, err = mysql.ParseDSN(c.DSN)
 		if err != nil {
-			return nil, fmt.Errorf("invalid dsn: %s", singer.Redact(err.Error(), c.DSN, c.Password))
+			return nil, fmt.Errorf("invalid dsn: %s", config.Redact(err.Error(), c.DSN, c.Password))
 		}
 	} else {
 		dc = mysql.NewConfig()

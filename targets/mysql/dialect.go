@@ -41,7 +41,7 @@ func NewDialect(cfg *Config, log *singer.Log) (*Dialect, error) {
 		return nil, err
 	}
 	if _, err := mysql.NewConnector(dc); err != nil {
-		return nil, fmt.Errorf("invalid connection settings: %s", singer.Redact(err.Error(), cfg.Password))
+		return nil, fmt.Errorf("invalid connection settings: %s", config.Redact(err.Error(), cfg.Password))
 	}
 	return &Dialect{dc: dc, cfg: cfg, log: log}, nil
 }
@@ -113,7 +113,7 @@ func (d *Dialect) Open(ctx context.Context) (sqltarget.Session, error) {
 	dc.Logger = &s.driverLog
 	connector, err := mysql.NewConnector(dc)
 	if err != nil {
-		return nil, fmt.Errorf("invalid connection settings: %s", singer.Redact(err.Error(), d.cfg.Password))
+		return nil, fmt.Errorf("invalid connection settings: %s", config.Redact(err.Error(), d.cfg.Password))
 	}
 	s.db = sql.OpenDB(connector)
 	conn, err := s.db.Conn(ctx)
@@ -123,12 +123,12 @@ func (d *Dialect) Open(ctx context.Context) (sqltarget.Session, error) {
 		// retry), as in tap-mysql.
 		var me *mysql.MySQLError
 		if errors.As(err, &me) && me.Number == 1049 {
-			return nil, &config.Error{Problems: []string{fmt.Sprintf("connecting to MySQL: %s: check database in the config", singer.Redact(me.Error(), d.cfg.Password))}}
+			return nil, &config.Error{Problems: []string{fmt.Sprintf("connecting to MySQL: %s: check database in the config", config.Redact(me.Error(), d.cfg.Password))}}
 		}
 		if problem := d.cfg.tls().Problem(err, d.dc); problem != "" {
 			return nil, &config.Error{Problems: []string{fmt.Sprintf("connecting to MySQL at %s: %s", d.dc.Addr, problem)}}
 		}
-		return nil, s.classify(fmt.Errorf("connecting to MySQL: %s", singer.Redact(s.explain(err).Error(), d.cfg.Password)), err, false)
+		return nil, s.classify(fmt.Errorf("connecting to MySQL: %s", config.Redact(s.explain(err).Error(), d.cfg.Password)), err, false)
 	}
 	s.conn = conn
 	if err := s.init(ctx); err != nil {

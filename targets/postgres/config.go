@@ -6,9 +6,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/singerkit/singerkit/internal/config"
+	"github.com/singerkit/singerkit/internal/pgdsn"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/singerkit/singerkit/internal/liveconn"
-	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
 
@@ -29,19 +31,19 @@ type Config struct {
 
 // connConfig builds the pgx config. Errors never show the password.
 func (c *Config) connConfig() (*pgx.ConnConfig, error) {
-	// One TLS policy with tap-postgres/target-postgres (singer.PostgresSSL):
+	// One TLS policy with tap-postgres/target-postgres (pgdsn.SSL):
 	// a certificate file given means TLS, verified.
-	keys := singer.PostgresSSL{Mode: c.SSLMode, RootCert: c.SSLRootCert, Cert: c.SSLCert, Key: c.SSLKey}
+	keys := pgdsn.SSL{Mode: c.SSLMode, RootCert: c.SSLRootCert, Cert: c.SSLCert, Key: c.SSLKey}
 	dsn, problems := c.URL, []string(nil)
 	if dsn != "" {
-		dsn, problems = singer.ResolvePostgresURL(dsn, keys)
+		dsn, problems = pgdsn.ResolveURL(dsn, keys)
 	} else {
 		keys, problems = keys.Resolve()
 		port := ""
 		if c.Port != 0 {
 			port = strconv.Itoa(c.Port)
 		}
-		dsn = singer.KeywordDSN("host", c.Host, "port", port, "user", c.User, "password", c.Password, "dbname", c.DBName,
+		dsn = pgdsn.Keywords("host", c.Host, "port", port, "user", c.User, "password", c.Password, "dbname", c.DBName,
 			"sslmode", keys.Mode, "sslrootcert", keys.RootCert, "sslcert", keys.Cert, "sslkey", keys.Key)
 	}
 	if len(problems) > 0 {
@@ -49,7 +51,7 @@ func (c *Config) connConfig() (*pgx.ConnConfig, error) {
 	}
 	cc, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("invalid connection settings: %s", singer.Redact(err.Error(), c.Password))
+		return nil, fmt.Errorf("invalid connection settings: %s", config.Redact(err.Error(), c.Password))
 	}
 	cc.RuntimeParams["TimeZone"] = "UTC"
 	cc.RuntimeParams["application_name"] = "target-postgres"

@@ -1,33 +1,18 @@
-package singer
+// Package pgdsn holds what tap-postgres and target-postgres share about
+// connecting: the keyword/value connection string, and one TLS policy for
+// the sslmode keys and for a postgres:// URL.
+package pgdsn
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 )
 
-// These helpers build what the database drivers' configs need from a
-// binary's config, with no database import: the taps and targets of one
-// database share them.
-
-// Redact replaces every secret (of 3 bytes or more) in msg with ***, so that
-// an error from a driver never shows a password or a DSN.
-func Redact(msg string, secrets ...string) string {
-	for _, s := range secrets {
-		if len(s) >= 3 {
-			msg = strings.ReplaceAll(msg, s, "***")
-		}
-	}
-	return msg
-}
-
-// KeywordDSN joins key/value pairs into a keyword/value connection string
+// Keywords joins key/value pairs into a keyword/value connection string
 // (PostgreSQL's `host='h' port='5432'` form): values single-quoted with
 // backslash escapes, pairs with an empty value left out.
-func KeywordDSN(pairs ...string) string {
+func Keywords(pairs ...string) string {
 	var parts []string
 	for i := 0; i+1 < len(pairs); i += 2 {
 		if v := pairs[i+1]; v != "" {
@@ -37,46 +22,9 @@ func KeywordDSN(pairs ...string) string {
 	return strings.Join(parts, " ")
 }
 
-// TLSFiles are the PEM files of a TLS connection to a database.
-type TLSFiles struct {
-	CA   string // the CA that signed the server's certificate (empty: the system's trust store)
-	Cert string // the client certificate, with Key
-	Key  string
-}
-
-// TLSConfig builds a client TLS config for serverName from the files. It
-// returns every problem with the files, each naming the config key (ssl_ca,
-// ssl_cert, ssl_key).
-func TLSConfig(serverName string, f TLSFiles, skipVerify bool) (*tls.Config, []string) {
-	tc := &tls.Config{ServerName: serverName, InsecureSkipVerify: skipVerify}
-	var problems []string
-	if f.CA != "" {
-		pem, err := os.ReadFile(f.CA)
-		if err != nil {
-			problems = append(problems, "ssl_ca: "+err.Error())
-		} else {
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				problems = append(problems, "ssl_ca: "+f.CA+" holds no PEM certificate")
-			}
-			tc.RootCAs = pool
-		}
-	}
-	if (f.Cert == "") != (f.Key == "") {
-		problems = append(problems, "ssl_cert and ssl_key go together: set both or neither")
-	} else if f.Cert != "" {
-		cert, err := tls.LoadX509KeyPair(f.Cert, f.Key)
-		if err != nil {
-			problems = append(problems, "ssl_cert/ssl_key: "+err.Error())
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, problems
-}
-
-// PostgresSSL is a config's TLS keys for PostgreSQL, named as libpq names
+// SSL is a config's TLS keys for PostgreSQL, named as libpq names
 // them: sslmode, sslrootcert, sslcert, sslkey.
-type PostgresSSL struct {
+type SSL struct {
 	Mode, RootCert, Cert, Key string
 }
 
@@ -88,7 +36,7 @@ type PostgresSSL struct {
 // allows plaintext (disable, allow, prefer) it is a config error. require
 // with sslrootcert verifies the chain (verify-ca), as libpq does. With no
 // file, the keys are as given (libpq's prefer when unset).
-func (p PostgresSSL) Resolve() (PostgresSSL, []string) {
+func (p SSL) Resolve() (SSL, []string) {
 	var files []string
 	for _, f := range []struct{ key, v string }{{"sslrootcert", p.RootCert}, {"sslcert", p.Cert}, {"sslkey", p.Key}} {
 		if f.v != "" {
@@ -107,11 +55,11 @@ func (p PostgresSSL) Resolve() (PostgresSSL, []string) {
 	return p, nil
 }
 
-// ResolvePostgresURL applies the same policy to the query parameters of a
+// ResolveURL applies the same policy to the query parameters of a
 // postgres:// URL, and refuses TLS keys next to a url (the url replaces
 // the connection keys; TLS goes in its query). A url in libpq's keyword
 // form is left as it is.
-func ResolvePostgresURL(u string, keys PostgresSSL) (string, []string) {
+func ResolveURL(u string, keys SSL) (string, []string) {
 	var given []string
 	for _, k := range []struct{ key, v string }{{"sslmode", keys.Mode}, {"sslrootcert", keys.RootCert}, {"sslcert", keys.Cert}, {"sslkey", keys.Key}} {
 		if k.v != "" {
@@ -129,7 +77,7 @@ func ResolvePostgresURL(u string, keys PostgresSSL) (string, []string) {
 		return u, nil // pgx says what is wrong with it
 	}
 	q := parsed.Query()
-	p, problems := PostgresSSL{Mode: q.Get("sslmode"), RootCert: q.Get("sslrootcert"), Cert: q.Get("sslcert"), Key: q.Get("sslkey")}.Resolve()
+	p, problems := SSL{Mode: q.Get("sslmode"), RootCert: q.Get("sslrootcert"), Cert: q.Get("sslcert"), Key: q.Get("sslkey")}.Resolve()
 	if len(problems) > 0 || p.Mode == q.Get("sslmode") {
 		return u, problems
 	}

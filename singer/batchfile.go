@@ -189,3 +189,6 @@ func (b *BatchFile) Close() {
 	}
 	b.f.Close()
 }
+
+// chunkSize is the buffer of a BATCH file reader.
+const chunkSize = 256 << 10

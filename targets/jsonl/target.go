@@ -13,6 +13,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/singerkit/singerkit/internal/input"
+	"github.com/singerkit/singerkit/internal/watermark"
+
 	"github.com/singerkit/singerkit/schemas"
 	"github.com/singerkit/singerkit/singer"
 )
@@ -55,7 +58,7 @@ type target struct {
 	log        *singer.Log
 	out        *singer.Encoder
 	now        func() time.Time
-	mark       *singer.Watermark
+	mark       *watermark.Watermark
 	metrics    *singer.Counters
 	streams    map[string]*stream
 	dirty      []*stream // streams written to since the last commit
@@ -85,7 +88,7 @@ type stream struct {
 	schema  *singer.Schema
 	keyCols []int // the plan columns of the key properties
 	row     singer.Row
-	mark    *singer.StreamMark
+	mark    *watermark.StreamMark
 	count   *singer.Counter
 	file    *streamFile // nil until the first record
 	isDirty bool
@@ -111,7 +114,7 @@ func run(ctx context.Context, cfg Config, log *singer.Log, in io.Reader, out *si
 		log:        log,
 		out:        out,
 		now:        now,
-		mark:       singer.NewWatermark(),
+		mark:       watermark.New(),
 		metrics:    singer.NewCounters(log, "record_count", 60*time.Second),
 		streams:    make(map[string]*stream),
 		seq:        now().UnixNano(),
@@ -131,7 +134,7 @@ func run(ctx context.Context, cfg Config, log *singer.Log, in io.Reader, out *si
 		}
 	}()
 
-	dec := singer.NewDecoder(singer.NewInputReader(ctx, in, nil, nil))
+	dec := singer.NewDecoder(input.NewReader(ctx, in, nil, nil))
 	dec.Warn = func(msg string) { log.Warnf("%s", msg) }
 	// Cancellation surfaces as a read error once the lines already read are
 	// handled: what was read before the signal is written and committed, a
@@ -494,7 +497,7 @@ func (t *target) commitStreams(ss []*stream) error {
 	if len(ss) == 0 {
 		return nil
 	}
-	tokens := make([]singer.FlushToken, len(ss))
+	tokens := make([]watermark.FlushToken, len(ss))
 	for i, s := range ss {
 		tokens[i] = s.mark.Flush()
 		if err := s.file.flush(); err != nil {

@@ -4,7 +4,7 @@
 // identifier folding, type mapping to a logical type, metadata columns),
 // batches rows with a flush policy (rows, bytes, age), hands full batches to
 // loader goroutines so decoding overlaps loading, and echoes each STATE only
-// once every record before it is committed (singer.Watermark).
+// once every record before it is committed (watermark.Watermark).
 //
 // A destination plugs in as a Dialect: identifier rules, a type table from
 // LogicalType to its column types, and a Session that creates and evolves

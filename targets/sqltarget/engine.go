@@ -12,6 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/input"
+	"github.com/singerkit/singerkit/internal/watermark"
+
 	"github.com/singerkit/singerkit/internal/config"
 
 	"github.com/singerkit/singerkit/singer"
@@ -26,7 +29,7 @@ type Engine struct {
 
 	batchRoots singer.BatchRoots
 
-	wm      *singer.Watermark
+	wm      *watermark.Watermark
 	out     *singer.Encoder
 	outMu   sync.Mutex
 	streams map[string]*stream
@@ -68,7 +71,7 @@ type stream struct {
 	repl     *Table // overwrite: the table the run's records go to, swapped in at the end
 	batch    Batch
 	free     chan Batch
-	mark     *singer.StreamMark
+	mark     *watermark.StreamMark
 	row      singer.Row
 	vals     []singer.Value
 	keyIdx   []int
@@ -91,7 +94,7 @@ type stream struct {
 	versions   map[int64]bool // versions of this stream's records or ACTIVATE_VERSIONs seen in this run
 	pending    bool           // an ACTIVATE_VERSION waits to be told start from end
 	pendingVer int64
-	pendingTok singer.FlushToken
+	pendingTok watermark.FlushToken
 	// open: records of openVer came and it is not activated yet; records
 	// without a version belong to it.
 	open      bool
@@ -131,7 +134,7 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 	// keeps the collector from letting garbage double that.
 	singer.SetMemoryLimit(int64(4*e.policy.Bytes) + singer.BaseMemoryLimit)
 	e.out = out
-	e.wm = singer.NewWatermark()
+	e.wm = watermark.New()
 	e.hold = e.cfg.LoadMethod == "overwrite"
 	e.runStart = e.now()
 	e.metrics = singer.NewCounters(e.log, "record_count", 60*time.Second)
@@ -181,7 +184,7 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 		defer t.Stop()
 		tick = t.C
 	}
-	cr := singer.NewInputReader(ctx, in, tick, e.flushAged)
+	cr := input.NewReader(ctx, in, tick, e.flushAged)
 	dec := singer.NewDecoder(cr)
 	dec.OpenRecords = true // every record is decoded in place by its plan
 	dec.Warn = func(s string) { e.log.Warnf("%s", s) }
@@ -936,7 +939,7 @@ func (e *Engine) activate(s *stream, version int64, line int64) error {
 
 // token flushes the stream and returns a watermark token standing for one
 // more message of it (an ACTIVATE_VERSION).
-func (e *Engine) token(s *stream) singer.FlushToken {
+func (e *Engine) token(s *stream) watermark.FlushToken {
 	e.flush(s)
 	s.mark.Record()
 	return s.mark.Flush()
@@ -963,7 +966,7 @@ func (e *Engine) applyPending(s *stream) {
 	e.apply(s, s.pendingVer, s.pendingTok)
 }
 
-func (e *Engine) apply(s *stream, version int64, tok singer.FlushToken) {
+func (e *Engine) apply(s *stream, version int64, tok watermark.FlushToken) {
 	s.open, s.lastVerOK = false, false
 	e.flush(s)
 	e.quiesce(s)
@@ -1075,7 +1078,7 @@ type job struct {
 	kind       jobKind
 	table      *Table
 	batch      Batch
-	token      singer.FlushToken
+	token      watermark.FlushToken
 	mode       LoadMode
 	free       chan Batch
 	version    int64

@@ -1,4 +1,17 @@
-package singer
+// Package watermark tells a target when it may echo a STATE message: only
+// once every record that came before the STATE, in every stream, is
+// committed to the destination.
+//
+//	w := watermark.New()
+//	users := w.Stream("users")
+//	users.Record()            // a RECORD of users was read
+//	w.State(value)            // a STATE was read
+//	tok := users.Flush()      // the records so far go to a load
+//	w.Committed(tok)          // ... and were committed
+//	if v := w.Release(); v != nil {
+//		// write v: every record before it is in the destination
+//	}
+package watermark
 
 import "sync"
 
@@ -39,8 +52,8 @@ type FlushToken struct {
 	first uint64 // 0 for an empty flush
 }
 
-// NewWatermark returns an empty Watermark.
-func NewWatermark() *Watermark {
+// New returns an empty Watermark.
+func New() *Watermark {
 	return &Watermark{streams: make(map[string]*StreamMark)}
 }
 

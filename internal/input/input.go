@@ -1,4 +1,7 @@
-package singer
+// Package input reads a target's input (stdin or --input) in a goroutine of
+// its own, so that the target can stop on a signal, and flush batches that
+// grew too old, while no line arrives.
+package input
 
 import (
 	"context"
@@ -6,14 +9,14 @@ import (
 	"time"
 )
 
-// InputReader reads a target's input in a goroutine and hands it over in
+// Reader reads a target's input in a goroutine and hands it over in
 // chunks, so that the target's goroutine never blocks in a read it cannot
 // leave: Read waits on a channel, the context and an optional ticker, and
 // returns ctx.Err() once the context is cancelled (a signal). While it waits
 // it runs the tick function (flush batches that are too old) on the
 // caller's own goroutine. The reading goroutine may stay blocked in the
 // source's Read until the process exits: a pipe read cannot be abandoned.
-type InputReader struct {
+type Reader struct {
 	ctx    context.Context
 	chunks chan []byte
 	free   chan []byte
@@ -27,9 +30,9 @@ type InputReader struct {
 
 const chunkSize = 256 << 10
 
-// NewInputReader starts reading r. tick and onTick may be nil.
-func NewInputReader(ctx context.Context, r io.Reader, tick <-chan time.Time, onTick func()) *InputReader {
-	c := &InputReader{
+// NewReader starts reading r. tick and onTick may be nil.
+func NewReader(ctx context.Context, r io.Reader, tick <-chan time.Time, onTick func()) *Reader {
+	c := &Reader{
 		ctx:    ctx,
 		chunks: make(chan []byte, 4),
 		free:   make(chan []byte, 6),
@@ -44,7 +47,7 @@ func NewInputReader(ctx context.Context, r io.Reader, tick <-chan time.Time, onT
 	return c
 }
 
-func (c *InputReader) pump(r io.Reader) {
+func (c *Reader) pump(r io.Reader) {
 	for {
 		var buf []byte
 		select {
@@ -71,7 +74,7 @@ func (c *InputReader) pump(r io.Reader) {
 }
 
 // Read implements io.Reader.
-func (c *InputReader) Read(p []byte) (int, error) {
+func (c *Reader) Read(p []byte) (int, error) {
 	for len(c.cur) == 0 {
 		if c.back != nil {
 			c.free <- c.back[:cap(c.back)]

@@ -142,7 +142,7 @@ func (d *Decoder) readLine() ([]byte, error) {
 	if limit == 0 {
 		limit = MaxLineBytes
 	}
-	line, err := readLongLine(d.r, &d.long, limit)
+	line, err := ReadLine(d.r, &d.long, limit)
 	var tl *LineTooLongError
 	if errors.As(err, &tl) {
 		return nil, &InputError{Line: d.line + 1, Msg: tl.Error()}

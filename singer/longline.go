@@ -26,13 +26,13 @@ func (e *LineTooLongError) Error() string {
 	return "the line is longer than " + size + ", the longest line this toolkit reads: split the record, or send large values by reference"
 }
 
-// readLongLine reads a line from r, returning it without its '\n' (a final
+// ReadLine reads a line of any length up to limit bytes from r, returning it without its '\n' (a final
 // line without one too; io.EOF only when nothing is left). A line that fits
 // r's buffer is returned in place. A longer one is gathered in chunks, then
 // joined once into buf when it is large enough, else into a buffer of the
 // line's exact size: growing one slice by append would copy the line at
 // every step and leave each old copy as garbage (up to ~3x the line).
-func readLongLine(r *bufio.Reader, buf *[]byte, limit int) ([]byte, error) {
+func ReadLine(r *bufio.Reader, buf *[]byte, limit int) ([]byte, error) {
 	b, err := r.ReadSlice('\n')
 	if err == nil {
 		if len(b)-1 > limit {

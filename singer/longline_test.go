@@ -15,13 +15,13 @@ func TestReadLongLine(t *testing.T) {
 	r := bufio.NewReaderSize(strings.NewReader(in), 16)
 	var buf []byte
 	for _, want := range []string{strings.Repeat("a", 10), strings.Repeat("b", 70)} {
-		got, err := readLongLine(r, &buf, 100)
+		got, err := ReadLine(r, &buf, 100)
 		if err != nil || string(got) != want {
 			t.Fatalf("got %q, %v; want %q", got, err, want)
 		}
 	}
 	var tl *LineTooLongError
-	if _, err := readLongLine(r, &buf, 100); !errors.As(err, &tl) || tl.Limit != 100 {
+	if _, err := ReadLine(r, &buf, 100); !errors.As(err, &tl) || tl.Limit != 100 {
 		t.Fatalf("a 101-byte line with a limit of 100: %v", err)
 	}
 }
@@ -36,7 +36,7 @@ func TestReadLongLineAllocations(t *testing.T) {
 	allocs := testing.AllocsPerRun(3, func() {
 		r := bufio.NewReaderSize(strings.NewReader(line), 64<<10)
 		var buf []byte
-		got, err := readLongLine(r, &buf, size+1)
+		got, err := ReadLine(r, &buf, size+1)
 		if err != nil || len(got) != size || cap(got) != size {
 			t.Fatalf("len %d cap %d err %v", len(got), cap(got), err)
 		}

@@ -47,7 +47,7 @@ func Load(paths []string, schema []byte) (*Config, error) {
 	for _, p := range paths {
 		raw, err := os.ReadFile(p)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("cannot read %s: %v", p, unwrapPathError(err)))
+			problems = append(problems, fmt.Sprintf("cannot read %s: %v", p, WithoutPath(err)))
 			continue
 		}
 		if len(bytes.TrimSpace(raw)) == 0 {
@@ -83,14 +83,6 @@ func Load(paths []string, schema []byte) (*Config, error) {
 	}
 	b, _ := json.Marshal(merged)
 	return &Config{Values: merged, JSON: b, Warnings: warnings}, nil
-}
-
-func unwrapPathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 func mergeInto(dst, src map[string]any) {

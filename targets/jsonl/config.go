@@ -6,9 +6,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/singerkit/singerkit/internal/config"
+	"github.com/singerkit/singerkit/internal/batchfile"
 
-	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/internal/config"
 )
 
 // Config is target-jsonl's config (schemas/target-jsonl.config.json).
@@ -52,7 +52,7 @@ func decodeConfig(c *config.Config) (Config, error) {
 	if cfg.BatchSizeRows < 1 {
 		return Config{}, &config.Error{Problems: []string{"batch_size_rows: must be at least 1"}}
 	}
-	if _, err := singer.NewBatchRoots(cfg.BatchRoots); err != nil {
+	if _, err := batchfile.NewRoots(cfg.BatchRoots); err != nil {
 		return Config{}, err
 	}
 	if cfg.FileNaming != "stream" {

@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/singerkit/singerkit/internal/batchfile"
+
 	"github.com/singerkit/singerkit/internal/input"
 	"github.com/singerkit/singerkit/internal/watermark"
 
@@ -54,7 +56,7 @@ const settingsNotes = `A STATE is echoed (its bare value, one line) only after e
 type target struct {
 	cfg Config
 	// batchRoots are where BATCH files may be read from.
-	batchRoots singer.BatchRoots
+	batchRoots batchfile.Roots
 	log        *singer.Log
 	out        *singer.Encoder
 	now        func() time.Time
@@ -104,7 +106,7 @@ func run(ctx context.Context, cfg Config, log *singer.Log, in io.Reader, out *si
 	if err := os.MkdirAll(cfg.DestinationPath, 0o755); err != nil {
 		return fmt.Errorf("cannot create destination_path %s: %w", cfg.DestinationPath, unwrapPath(err))
 	}
-	roots, err := singer.NewBatchRoots(cfg.BatchRoots)
+	roots, err := batchfile.NewRoots(cfg.BatchRoots)
 	if err != nil {
 		return err
 	}
@@ -227,7 +229,7 @@ func (t *target) schema(m *singer.Message) error {
 
 // record validates and appends one record: a RECORD message's, or a line
 // of a BATCH file (bf, named in errors).
-func (t *target) record(s *stream, m *singer.Message, rec []byte, bf *singer.BatchFile) error {
+func (t *target) record(s *stream, m *singer.Message, rec []byte, bf *batchfile.File) error {
 	// Decoded even without validation: a record with a key twice or
 	// without a key value is refused by every target (DESIGN: one rule for
 	// the same input everywhere).
@@ -295,7 +297,7 @@ func (t *target) open(s *stream) error {
 
 // recordError names the input line, the stream and, for a BATCH record, the
 // file and its line.
-func recordError(s *stream, m *singer.Message, bf *singer.BatchFile, err error) error {
+func recordError(s *stream, m *singer.Message, bf *batchfile.File, err error) error {
 	if bf != nil {
 		return &singer.InputError{Line: m.Line, Msg: fmt.Sprintf("stream %q: batch file %s line %d: %v", s.name, bf.Path, bf.Line, err)}
 	}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/internal/batchfile"
 )
 
 // Config holds the keys every SQL target shares (see docs/running.md and docs/target-postgres.md).
@@ -74,7 +74,7 @@ func (c *Config) Validate() error {
 	if c.FlatteningMaxLevel < 0 {
 		return fmt.Errorf("flattening_max_level must be 0 or more")
 	}
-	if _, err := singer.NewBatchRoots(c.BatchRoots); err != nil {
+	if _, err := batchfile.NewRoots(c.BatchRoots); err != nil {
 		return err
 	}
 	return nil

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/batchfile"
+
 	"github.com/singerkit/singerkit/internal/input"
 	"github.com/singerkit/singerkit/internal/watermark"
 
@@ -27,7 +29,7 @@ type Engine struct {
 	log    *singer.Log
 	policy FlushPolicy
 
-	batchRoots singer.BatchRoots
+	batchRoots batchfile.Roots
 
 	wm      *watermark.Watermark
 	out     *singer.Encoder
@@ -128,7 +130,7 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 		}
 		return &config.Error{Problems: []string{err.Error()}}
 	}
-	e.batchRoots, _ = singer.NewBatchRoots(e.cfg.BatchRoots) // checked by Validate
+	e.batchRoots, _ = batchfile.NewRoots(e.cfg.BatchRoots) // checked by Validate
 	// The open batches are kept under twice batch_size_bytes, and each
 	// stream has one more batch loading: a soft limit at four times it
 	// keeps the collector from letting garbage double that.

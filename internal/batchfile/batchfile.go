@@ -1,4 +1,7 @@
-package singer
+// Package batchfile opens the files of a BATCH message's manifest for a
+// target, only inside the directories of its batch_roots config key, and
+// reads them a record line at a time.
+package batchfile
 
 import (
 	"bufio"
@@ -11,12 +14,14 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/singerkit/singerkit/singer"
+
 	"github.com/singerkit/singerkit/internal/config"
 )
 
-// BatchFile is one file of a BATCH message's manifest (a file:// URL or a
+// File is one file of a BATCH message's manifest (a file:// URL or a
 // local path; jsonl, gzip or not), read a record line at a time.
-type BatchFile struct {
+type File struct {
 	Path string
 	f    *os.File
 	gz   *gzip.Reader
@@ -25,21 +30,21 @@ type BatchFile struct {
 	Line int64 // lines read so far
 }
 
-// BatchRoots are the directories a target may read BATCH files from (the
+// Roots are the directories a target may read BATCH files from (the
 // batch_roots config key). A BATCH message comes from the input, so its
 // manifest must not make the target open any file it can read: an entry is
 // opened only when its path, written out with "." and ".." removed, lies
 // inside a root, and still does with every symlink resolved. The zero
 // value refuses every file.
-type BatchRoots struct {
+type Roots struct {
 	dirs []string // absolute and clean
 }
 
-// NewBatchRoots returns the roots of the config's batch_roots: absolute
+// NewRoots returns the roots of the config's batch_roots: absolute
 // paths, or paths relative to the working directory. The directories need
 // not exist yet (a tap may create them while the target runs).
-func NewBatchRoots(dirs []string) (BatchRoots, error) {
-	var r BatchRoots
+func NewRoots(dirs []string) (Roots, error) {
+	var r Roots
 	var problems []string
 	for i, d := range dirs {
 		if d == "" {
@@ -54,14 +59,14 @@ func NewBatchRoots(dirs []string) (BatchRoots, error) {
 		r.dirs = append(r.dirs, abs)
 	}
 	if len(problems) > 0 {
-		return BatchRoots{}, &config.Error{Problems: problems}
+		return Roots{}, &config.Error{Problems: problems}
 	}
 	return r, nil
 }
 
 // Open opens a manifest entry (a file:// URL or a local path) with the
 // message's compression ("gzip", "none" or ""), if it lies inside a root.
-func (r BatchRoots) Open(entry, compression string) (*BatchFile, error) {
+func (r Roots) Open(entry, compression string) (*File, error) {
 	path := entry
 	if strings.Contains(entry, "://") {
 		u, err := url.Parse(entry)
@@ -83,7 +88,7 @@ func (r BatchRoots) Open(entry, compression string) (*BatchFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &BatchFile{Path: path, f: f}
+	b := &File{Path: path, f: f}
 	var src io.Reader = f
 	switch compression {
 	case "gzip":
@@ -105,7 +110,7 @@ func (r BatchRoots) Open(entry, compression string) (*BatchFile, error) {
 // symlinks resolved. The file is opened through an os.Root of the resolved
 // root, so a symlink swapped in between the check and the open cannot lead
 // out of it either.
-func (r BatchRoots) open(path string) (*os.File, error) {
+func (r Roots) open(path string) (*os.File, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("batch file %s: %v", path, err)
@@ -128,7 +133,7 @@ func (r BatchRoots) open(path string) (*os.File, error) {
 	}
 	resolved, err := filepath.EvalSymlinks(abs)
 	if err != nil {
-		return nil, fmt.Errorf("batch file %s: %w", path, unwrapPathError(err))
+		return nil, fmt.Errorf("batch file %s: %w", path, config.WithoutPath(err))
 	}
 	for _, real := range reals {
 		if real == "" || !within(resolved, real) {
@@ -137,12 +142,12 @@ func (r BatchRoots) open(path string) (*os.File, error) {
 		rel, _ := filepath.Rel(real, resolved)
 		root, err := os.OpenRoot(real)
 		if err != nil {
-			return nil, fmt.Errorf("batch file %s: %w", path, unwrapPathError(err))
+			return nil, fmt.Errorf("batch file %s: %w", path, config.WithoutPath(err))
 		}
 		f, err := root.Open(rel)
 		root.Close()
 		if err != nil {
-			return nil, fmt.Errorf("batch file %s: %w", path, unwrapPathError(err))
+			return nil, fmt.Errorf("batch file %s: %w", path, config.WithoutPath(err))
 		}
 		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 			f.Close()
@@ -161,7 +166,7 @@ func within(path, dir string) bool {
 
 // Next returns the next non-blank line without its line ending, io.EOF at
 // the end. The line is valid until the next call.
-func (b *BatchFile) Next() ([]byte, error) {
+func (b *File) Next() ([]byte, error) {
 	for {
 		line, err := b.readLine()
 		if err != nil {
@@ -178,12 +183,12 @@ func (b *BatchFile) Next() ([]byte, error) {
 	}
 }
 
-func (b *BatchFile) readLine() ([]byte, error) {
-	return readLongLine(b.r, &b.long, MaxLineBytes)
+func (b *File) readLine() ([]byte, error) {
+	return singer.ReadLine(b.r, &b.long, singer.MaxLineBytes)
 }
 
 // Close closes the file.
-func (b *BatchFile) Close() {
+func (b *File) Close() {
 	if b.gz != nil {
 		b.gz.Close()
 	}

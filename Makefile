@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X github.com/singerkit/singerkit/singer.Version=$(VERSION)
+LDFLAGS := -s -w -X github.com/singerkit/singerkit/internal/cli.Version=$(VERSION)
 BINARIES := $(notdir $(wildcard cmd/*))
 STATICCHECK ?= v0.8.2
 

@@ -11,10 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/internal/config"
 
 	"github.com/singerkit/singerkit/schemas"
-	"github.com/singerkit/singerkit/singer"
 	csvtap "github.com/singerkit/singerkit/taps/csv"
 	tapmysql "github.com/singerkit/singerkit/taps/mysql"
 	tappostgres "github.com/singerkit/singerkit/taps/postgres"
@@ -274,14 +275,14 @@ func TestConfigPolicyRefusesUnknownKeys(t *testing.T) {
 	}
 }
 
-func runTap(spec singer.TapSpec, args []string, stderr *bytes.Buffer) int {
+func runTap(spec cli.TapSpec, args []string, stderr *bytes.Buffer) int {
 	var out bytes.Buffer
-	return singer.RunTap(context.Background(), spec, args, strings.NewReader(""), &out, stderr)
+	return cli.RunTap(context.Background(), spec, args, strings.NewReader(""), &out, stderr)
 }
 
-func runTarget(spec singer.TargetSpec, args []string, stderr *bytes.Buffer) int {
+func runTarget(spec cli.TargetSpec, args []string, stderr *bytes.Buffer) int {
 	var out bytes.Buffer
-	return singer.RunTarget(context.Background(), spec, args, strings.NewReader(""), &out, stderr)
+	return cli.RunTarget(context.Background(), spec, args, strings.NewReader(""), &out, stderr)
 }
 
 // TestConfigPolicyWarnsOnce: a key that means nothing here costs one

@@ -139,8 +139,8 @@ printf '%s\n' "$floor" "$file" "$plan_pipe" "$plan" "$plan_small" "$judge"
 
 if [ "${BENCH_GOTEST:-1}" != 0 ]; then
 	echo
-	echo "go test -run '^\$' -bench 'Tokenize|DecodeValidate|ReadLines' -benchmem ./singer/"
-	go test -run '^$' -bench 'Tokenize|DecodeValidate|ReadLines' -benchmem ./singer/
+	echo "go test -run '^\$' -bench 'Tokenize|DecodeValidate|ReadLines' -benchmem ./singer/ ./internal/gen/"
+	go test -run '^$' -bench 'Tokenize|DecodeValidate|ReadLines' -benchmem ./singer/ ./internal/gen/
 fi
 
 if [ "${BENCH_POSTGRES:-1}" != 0 ]; then

@@ -152,6 +152,35 @@ func (d *Decoder) readLine() ([]byte, error) {
 
 type errSkip struct{}
 
+// ErrUnknownType is what DecodeLine returns for a message of a type the
+// decoder skips (after warning through Warn).
+var ErrUnknownType = errors.New("message of an unknown type skipped")
+
+// NextLine reads the next input line, blank or not, without its line
+// ending, and counts it: for a reader that goes on after a line that is
+// not a message (a conformance checker), decoding each with DecodeLine.
+// It returns io.EOF at the end of the input, and an *InputError for a line
+// longer than the limit.
+func (d *Decoder) NextLine() ([]byte, error) {
+	line, err := d.readLine()
+	if err != nil {
+		return nil, err
+	}
+	d.line++
+	return bytes.TrimRight(line, "\r"), nil
+}
+
+// DecodeLine decodes a line from NextLine into Message, by the rules of
+// Next. An error ends only this line: an *InputError for a line that is not
+// a valid message, or ErrUnknownType for a message the decoder skipped.
+func (d *Decoder) DecodeLine(line []byte) error {
+	err := d.parse(line)
+	if errors.As(err, new(errSkip)) {
+		return ErrUnknownType
+	}
+	return err
+}
+
 func (errSkip) Error() string { return "skipped" }
 
 func (d *Decoder) fail(line []byte, format string, args ...any) error {

@@ -9,13 +9,14 @@ import (
 	"os"
 	"slices"
 
+	"github.com/singerkit/singerkit/internal/toolkit"
+
 	"github.com/singerkit/singerkit/internal/runner"
-	"github.com/singerkit/singerkit/singer"
 )
 
 func main() {
 	if len(os.Args) > 1 && slices.Contains(runner.Commands, os.Args[1]) {
 		os.Exit(runner.Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(singer.RunToolkit(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(toolkit.Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

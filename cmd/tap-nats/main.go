@@ -6,10 +6,11 @@ import (
 	"context"
 	"os"
 
-	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/internal/cli"
+
 	natstap "github.com/singerkit/singerkit/taps/nats"
 )
 
 func main() {
-	os.Exit(singer.RunTap(context.Background(), natstap.Spec(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(cli.RunTap(context.Background(), natstap.Spec(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

@@ -5,10 +5,11 @@ import (
 	"context"
 	"os"
 
-	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/taps/postgres"
 )
 
 func main() {
-	os.Exit(singer.RunTap(context.Background(), postgres.Spec(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(cli.RunTap(context.Background(), postgres.Spec(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

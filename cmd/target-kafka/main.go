@@ -5,10 +5,11 @@ import (
 	"context"
 	"os"
 
-	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/internal/cli"
+
 	kafkatarget "github.com/singerkit/singerkit/targets/kafka"
 )
 
 func main() {
-	os.Exit(singer.RunTarget(context.Background(), kafkatarget.Spec(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(cli.RunTarget(context.Background(), kafkatarget.Spec(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

@@ -6,10 +6,11 @@ import (
 	"context"
 	"os"
 
-	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/internal/cli"
+
 	natstarget "github.com/singerkit/singerkit/targets/nats"
 )
 
 func main() {
-	os.Exit(singer.RunTarget(context.Background(), natstarget.Spec(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(cli.RunTarget(context.Background(), natstarget.Spec(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

@@ -13,11 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/singerkit/singerkit/internal/testenv"
-	"github.com/singerkit/singerkit/singer"
 	tapnats "github.com/singerkit/singerkit/taps/nats"
 	tappg "github.com/singerkit/singerkit/taps/postgres"
 	targetmysql "github.com/singerkit/singerkit/targets/mysql"
@@ -57,7 +58,7 @@ func natsTopic(t *testing.T) string {
 
 // logPipe returns a function that runs tap-nats | target once, keeping the
 // target's last state for the next run (tap-nats has no catalog).
-func logPipe(t *testing.T, target singer.TargetSpec, tapCfg, tgtCfg map[string]any) func() {
+func logPipe(t *testing.T, target cli.TargetSpec, tapCfg, tgtCfg map[string]any) func() {
 	t.Helper()
 	dir := t.TempDir()
 	write := func(name string, v any) string {
@@ -80,11 +81,11 @@ func logPipe(t *testing.T, target singer.TargetSpec, tapCfg, tgtCfg map[string]a
 		var tapErr, tgtErr, states bytes.Buffer
 		done := make(chan int)
 		go func() {
-			code := singer.RunTap(context.Background(), tapnats.Spec(), args, nil, pw, &tapErr)
+			code := cli.RunTap(context.Background(), tapnats.Spec(), args, nil, pw, &tapErr)
 			pw.Close()
 			done <- code
 		}()
-		tgtCode := singer.RunTarget(context.Background(), target, []string{"--config", tgtPath}, pr, &states, &tgtErr)
+		tgtCode := cli.RunTarget(context.Background(), target, []string{"--config", tgtPath}, pr, &states, &tgtErr)
 		_, _ = io.Copy(io.Discard, pr)
 		if code := <-done; code != 0 {
 			t.Fatalf("tap-nats exit %d: %s", code, tapErr.String())

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	mysqldrv "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/singerkit/singerkit/internal/testenv"
@@ -116,7 +118,7 @@ func postgresSchema(t *testing.T, pg *pgx.Conn, name string) {
 // pipeline discovers with tap, selects every stream and returns a function
 // that runs tap | target once (in-process, through the command lines),
 // keeping the target's last state for the next run.
-func pipeline(t *testing.T, tap singer.TapSpec, target singer.TargetSpec, tapCfg, tgtCfg map[string]any) func() {
+func pipeline(t *testing.T, tap cli.TapSpec, target cli.TargetSpec, tapCfg, tgtCfg map[string]any) func() {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -136,7 +138,7 @@ func pipeline(t *testing.T, tap singer.TapSpec, target singer.TargetSpec, tapCfg
 	}
 	tapPath, tgtPath := write("tap.json", jsonOf(tapCfg)), write("target.json", jsonOf(tgtCfg))
 	var catOut, stderr bytes.Buffer
-	if code := singer.RunTap(ctx, tap, []string{"--config", tapPath, "--discover"}, nil, &catOut, &stderr); code != 0 {
+	if code := cli.RunTap(ctx, tap, []string{"--config", tapPath, "--discover"}, nil, &catOut, &stderr); code != 0 {
 		t.Fatalf("discover: exit %d: %s", code, stderr.String())
 	}
 	cat, err := singer.ReadCatalog(&catOut)
@@ -162,11 +164,11 @@ func pipeline(t *testing.T, tap singer.TapSpec, target singer.TargetSpec, tapCfg
 		var tapErr, tgtErr, states bytes.Buffer
 		done := make(chan int)
 		go func() {
-			code := singer.RunTap(ctx, tap, args, nil, pw, &tapErr)
+			code := cli.RunTap(ctx, tap, args, nil, pw, &tapErr)
 			pw.Close()
 			done <- code
 		}()
-		tgtCode := singer.RunTarget(ctx, target, []string{"--config", tgtPath}, pr, &states, &tgtErr)
+		tgtCode := cli.RunTarget(ctx, target, []string{"--config", tgtPath}, pr, &states, &tgtErr)
 		_, _ = io.Copy(io.Discard, pr)
 		if code := <-done; code != 0 {
 			t.Fatalf("tap exit %d: %s", code, tapErr.String())

@@ -11,13 +11,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
-
-	"github.com/singerkit/singerkit/singer"
 )
 
 // Conn is the connection part of target-kafka's and tap-kafka's config.
@@ -97,18 +98,18 @@ func (c *Conn) options(name string) ([]kgo.Opt, error) {
 		if c.TLSCAFile != "" {
 			pem, err := os.ReadFile(c.TLSCAFile)
 			if err != nil {
-				return nil, &singer.ConfigError{Problems: []string{"tls_ca_file: " + err.Error()}}
+				return nil, &config.Error{Problems: []string{"tls_ca_file: " + err.Error()}}
 			}
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(pem) {
-				return nil, &singer.ConfigError{Problems: []string{"tls_ca_file: " + c.TLSCAFile + " holds no PEM certificate"}}
+				return nil, &config.Error{Problems: []string{"tls_ca_file: " + c.TLSCAFile + " holds no PEM certificate"}}
 			}
 			cfg.RootCAs = pool
 		}
 		if c.TLSCertFile != "" {
 			cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
 			if err != nil {
-				return nil, &singer.ConfigError{Problems: []string{"tls_cert_file/tls_key_file: " + err.Error()}}
+				return nil, &config.Error{Problems: []string{"tls_cert_file/tls_key_file: " + err.Error()}}
 			}
 			cfg.Certificates = []tls.Certificate{cert}
 		}
@@ -130,7 +131,7 @@ type missingTopicError struct{ topic string }
 func (e *missingTopicError) Error() string {
 	return fmt.Sprintf("topic %q does not exist on the Kafka cluster: check topic, or let target-kafka create it (create_if_missing)", e.topic)
 }
-func (e *missingTopicError) ExitCode() int { return singer.ExitUsage }
+func (e *missingTopicError) ExitCode() int { return cli.ExitUsage }
 
 // partitionsError is a topic of more than one partition (exit 2): the log
 // keeps its order only in one.
@@ -142,7 +143,7 @@ type partitionsError struct {
 func (e *partitionsError) Error() string {
 	return fmt.Sprintf("topic %q has %d partitions: a Singer log needs exactly 1 (the order of its messages is the order of one partition); use a topic per source", e.topic, e.n)
 }
-func (e *partitionsError) ExitCode() int { return singer.ExitUsage }
+func (e *partitionsError) ExitCode() int { return cli.ExitUsage }
 
 // checkTopic finds the topic and checks it has one partition.
 func checkTopic(ctx context.Context, adm *kadm.Client, topic string, brokers []string) (exists bool, err error) {

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/singerkit/singerkit/internal/singerlog"
-	"github.com/singerkit/singerkit/singer"
 )
 
 // Source reads a topic; it implements singerlog.Source. It reads the
@@ -34,7 +35,7 @@ func NewSource(ctx context.Context, c *Conn, name string) (*Source, error) {
 	}
 	cl, err := kgo.NewClient(kopts...)
 	if err != nil {
-		return nil, &singer.ConfigError{Problems: []string{err.Error()}}
+		return nil, &config.Error{Problems: []string{err.Error()}}
 	}
 	s := &Source{conn: c, name: name, cl: cl, adm: kadm.NewClient(cl), kopts: kopts}
 	exists, err := checkTopic(ctx, s.adm, c.Topic, c.Brokers)

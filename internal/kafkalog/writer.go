@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -50,7 +52,7 @@ func NewWriter(ctx context.Context, c *Conn, producer string, opts WriterOptions
 	)
 	cl, err := kgo.NewClient(kopts...)
 	if err != nil {
-		return nil, &singer.ConfigError{Problems: []string{err.Error()}}
+		return nil, &config.Error{Problems: []string{err.Error()}}
 	}
 	w := &Writer{conn: c, cl: cl, adm: kadm.NewClient(cl), log: log}
 	if err := w.ensure(ctx, opts); err != nil {

@@ -13,10 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/singerkit/singerkit/internal/testenv"
-	"github.com/singerkit/singerkit/singer"
 	natstarget "github.com/singerkit/singerkit/targets/nats"
 )
 
@@ -134,7 +135,7 @@ func TestClusterNodeKilledMidLoad(t *testing.T) {
 	done := make(chan int, 1)
 	args := []string{"--config", writeConfig(t, cfg)}
 	go func() {
-		done <- singer.RunTarget(context.Background(), natstarget.Spec(), args, pr, &out, &stderr)
+		done <- cli.RunTarget(context.Background(), natstarget.Spec(), args, pr, &out, &stderr)
 	}()
 	js := jetStream(t, urls(nodes)...)
 	killed := ""

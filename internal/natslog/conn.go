@@ -8,6 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -107,7 +110,7 @@ func (c *Conn) Connect(ctx context.Context, name string, log *singer.Log, jsOpts
 	case c.NKeySeedFile != "":
 		o, err := nats.NkeyOptionFromSeed(c.NKeySeedFile)
 		if err != nil {
-			return nil, nil, &singer.ConfigError{Problems: []string{"nkey_seed_file: " + err.Error()}}
+			return nil, nil, &config.Error{Problems: []string{"nkey_seed_file: " + err.Error()}}
 		}
 		opts = append(opts, o)
 	case c.User != "":
@@ -157,7 +160,7 @@ type missingTopicError struct{ topic string }
 func (e *missingTopicError) Error() string {
 	return fmt.Sprintf("topic %q does not exist on the NATS server (no JetStream stream of that name): check topic, or let target-nats create it (create_if_missing)", e.topic)
 }
-func (e *missingTopicError) ExitCode() int { return singer.ExitUsage }
+func (e *missingTopicError) ExitCode() int { return cli.ExitUsage }
 
 // stream returns the topic's stream.
 func (c *Conn) stream(ctx context.Context, js jetstream.JetStream) (jetstream.Stream, error) {

@@ -13,11 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/singerkit/singerkit/internal/testenv"
-	"github.com/singerkit/singerkit/singer"
 	natstap "github.com/singerkit/singerkit/taps/nats"
 	natstarget "github.com/singerkit/singerkit/targets/nats"
 )
@@ -115,7 +116,7 @@ type result struct {
 func runTarget(t testing.TB, cfg map[string]any, input string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := singer.RunTarget(context.Background(), natstarget.Spec(), []string{"--config", writeConfig(t, cfg)}, strings.NewReader(input), &out, &errb)
+	code := cli.RunTarget(context.Background(), natstarget.Spec(), []string{"--config", writeConfig(t, cfg)}, strings.NewReader(input), &out, &errb)
 	return result{out.String(), errb.String(), code}
 }
 
@@ -131,7 +132,7 @@ func runTap(t testing.TB, ctx context.Context, cfg map[string]any, state string)
 		args = append(args, "--state", p)
 	}
 	var out, errb bytes.Buffer
-	code := singer.RunTap(ctx, natstap.Spec(), args, nil, &out, &errb)
+	code := cli.RunTap(ctx, natstap.Spec(), args, nil, &out, &errb)
 	return result{out.String(), errb.String(), code}
 }
 

@@ -11,7 +11,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/internal/cli"
+
 	natstap "github.com/singerkit/singerkit/taps/nats"
 )
 
@@ -129,7 +130,7 @@ func TestFollowUntilSignal(t *testing.T) {
 	fcfg := baseConfig(topic, "follow", true)
 	args := []string{"--config", writeConfig(t, fcfg)}
 	go func() {
-		code := singer.RunTap(ctx, natstap.Spec(), args, nil, pw, &stderr)
+		code := cli.RunTap(ctx, natstap.Spec(), args, nil, pw, &stderr)
 		pw.Close()
 		done <- code
 	}()

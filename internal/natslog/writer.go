@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -108,7 +110,7 @@ func (w *Writer) ensure(ctx context.Context) error {
 	default:
 		info := s.CachedInfo()
 		if !hasSubject(info.Config.Subjects, w.conn.Topic) {
-			return &singer.ConfigError{Problems: []string{fmt.Sprintf("topic: the JetStream stream %q exists but does not take subject %q (its subjects: %v): target-nats publishes on the topic's name", w.conn.Topic, w.conn.Topic, info.Config.Subjects)}}
+			return &config.Error{Problems: []string{fmt.Sprintf("topic: the JetStream stream %q exists but does not take subject %q (its subjects: %v): target-nats publishes on the topic's name", w.conn.Topic, w.conn.Topic, info.Config.Subjects)}}
 		}
 	}
 	kv, err := w.js.KeyValue(ctx, w.conn.SchemaBucket())

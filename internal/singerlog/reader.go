@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/singer"
 )
 
@@ -72,7 +74,7 @@ func (e *PositionError) Error() string { return e.Msg }
 type stateError struct{ msg string }
 
 func (e *stateError) Error() string { return e.msg }
-func (e *stateError) ExitCode() int { return singer.ExitUsage }
+func (e *stateError) ExitCode() int { return cli.ExitUsage }
 
 // Read writes the log's messages to out, from the position in state (or,
 // without one, from opts.StartFrom), each line as the tap wrote it. Before

@@ -12,6 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+	"github.com/singerkit/singerkit/internal/input"
+
 	"github.com/singerkit/singerkit/singer"
 )
 
@@ -88,7 +91,7 @@ func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in
 	// Work that must finish after the first signal (waiting for acks of
 	// what was published) runs on the abort context: only a second signal
 	// stops it.
-	actx, cancelAckers := context.WithCancel(singer.AbortContext(ctx))
+	actx, cancelAckers := context.WithCancel(cli.AbortContext(ctx))
 	defer cancelAckers()
 
 	queue := make(chan pending, opts.MaxInFlight)
@@ -152,7 +155,7 @@ func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in
 			tickErr = flush()
 		}
 	}
-	dec := singer.NewDecoder(singer.NewInputReader(ctx, in, ticker.C, onTick))
+	dec := singer.NewDecoder(input.NewReader(ctx, in, ticker.C, onTick))
 	dec.Warn = func(msg string) { log.Warnf("%s", msg) }
 	schemas := make(map[string]bool)
 	readErr := func() error {

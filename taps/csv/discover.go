@@ -7,13 +7,15 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/singer"
 )
 
 // Discover writes the catalog of the configured files: one stream per file,
 // its inferred schema (with schema_overrides applied) and standard
 // metadata. Nothing in it is selected: that is the user's choice.
-func Discover(ctx context.Context, env *singer.Env) error {
+func Discover(ctx context.Context, env *cli.Env) error {
 	cfg, err := parseConfig(env.Config)
 	if err != nil {
 		return err
@@ -127,7 +129,7 @@ func selectionOf(catalog *singer.Catalog) (map[string]*streamSelection, error) {
 func parseSelection(raw []byte) (map[string]*streamSelection, error) {
 	cat, err := singer.ReadCatalog(bytes.NewReader(raw))
 	if err != nil {
-		return nil, singer.Usagef("cannot use the catalog: %v", err)
+		return nil, cli.Usagef("cannot use the catalog: %v", err)
 	}
 	return selectionOf(cat)
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/internal/config"
 
 	"github.com/singerkit/singerkit/schemas"
@@ -237,7 +239,7 @@ func TestCatalogSelection(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer
-	env := &singer.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Log: singer.NewLog(&errb), Config: cfg}
+	env := &cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Log: singer.NewLog(&errb), Config: cfg}
 	enc := singer.NewEncoder(&out)
 	if err := syncSelected(context.Background(), env, sel, singer.NewState(), enc); err != nil {
 		t.Fatal(err)
@@ -263,7 +265,7 @@ func TestCatalogSelectsNothing(t *testing.T) {
 		t.Errorf("selection %v, want none", sel)
 	}
 	_, err = parseSelection([]byte(`{"streams":{}}`))
-	var ue *singer.UsageError
+	var ue *cli.UsageError
 	if !errors.As(err, &ue) || !strings.HasPrefix(err.Error(), "cannot use the catalog: ") {
 		t.Errorf("err = %v, want a usage error about the catalog", err)
 	}

@@ -19,7 +19,7 @@
 // resumed after its bookmarked row, or skipped when done; a changed file is
 // read again from the start.
 //
-// Wire it into a binary with singer.RunTap:
+// Wire it into a binary with cli.RunTap:
 //
-//	os.Exit(singer.RunTap(ctx, csvtap.Spec(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+//	os.Exit(cli.RunTap(ctx, csvtap.Spec(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 package csvtap

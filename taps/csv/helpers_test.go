@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/singer"
 )
 
@@ -54,13 +56,13 @@ type result struct {
 func run(t *testing.T, ctx context.Context, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := singer.RunTap(ctx, Spec(), args, strings.NewReader(""), &out, &errb)
+	code := cli.RunTap(ctx, Spec(), args, strings.NewReader(""), &out, &errb)
 	return result{out.String(), errb.String(), code}
 }
 
 // runTapTo runs tap-csv in-process with the given output streams.
 func runTapTo(ctx context.Context, stdout, stderr io.Writer, args ...string) int {
-	return singer.RunTap(ctx, Spec(), args, strings.NewReader(""), stdout, stderr)
+	return cli.RunTap(ctx, Spec(), args, strings.NewReader(""), stdout, stderr)
 }
 
 var timeExtracted = regexp.MustCompile(`"time_extracted":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"`)

@@ -8,6 +8,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/singer"
 )
 
@@ -21,7 +23,7 @@ const (
 
 // Sync writes SCHEMA, RECORD and STATE messages for the selected files, in
 // config order. See the package documentation for the state it keeps.
-func Sync(ctx context.Context, env *singer.Env, catalog *singer.Catalog, state *singer.State, out *singer.Encoder) error {
+func Sync(ctx context.Context, env *cli.Env, catalog *singer.Catalog, state *singer.State, out *singer.Encoder) error {
 	selection, err := selectionOf(catalog)
 	if err != nil {
 		return err
@@ -30,7 +32,7 @@ func Sync(ctx context.Context, env *singer.Env, catalog *singer.Catalog, state *
 }
 
 // syncSelected syncs the streams of selection (all when it is nil).
-func syncSelected(ctx context.Context, env *singer.Env, selection map[string]*streamSelection, state *singer.State, out *singer.Encoder) error {
+func syncSelected(ctx context.Context, env *cli.Env, selection map[string]*streamSelection, state *singer.State, out *singer.Encoder) error {
 	cfg, err := parseConfig(env.Config)
 	if err != nil {
 		return err

@@ -1,17 +1,17 @@
 package csvtap
 
 import (
+	"github.com/singerkit/singerkit/internal/cli"
 	"github.com/singerkit/singerkit/schemas"
-	"github.com/singerkit/singerkit/singer"
 )
 
-// Spec wires tap-csv into the shared command line (singer.RunTap).
-func Spec() singer.TapSpec {
-	return singer.TapSpec{
-		About: singer.About{
+// Spec wires tap-csv into the shared command line (cli.RunTap).
+func Spec() cli.TapSpec {
+	return cli.TapSpec{
+		About: cli.About{
 			Name:         "tap-csv",
 			Description:  "Reads CSV files and writes them as Singer streams, one stream per file, with types inferred from the data and resumable state.",
-			Version:      singer.Version,
+			Version:      cli.Version,
 			Capabilities: []string{"discover", "catalog", "properties", "state"},
 			Settings:     schemas.Get("tap-csv.config.json"),
 		},

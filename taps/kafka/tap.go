@@ -6,6 +6,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/singerkit/singerkit/internal/kafkalog"
 	"github.com/singerkit/singerkit/internal/singerlog"
 	"github.com/singerkit/singerkit/schemas"
@@ -24,7 +27,7 @@ func DefaultConfig() Config {
 	return Config{Conn: kafkalog.DefaultConn(), StartFrom: "beginning"}
 }
 
-func decodeConfig(c *singer.Config) (Config, time.Time, error) {
+func decodeConfig(c *config.Config) (Config, time.Time, error) {
 	cfg := DefaultConfig()
 	if err := c.Decode(&cfg); err != nil {
 		return Config{}, time.Time{}, err
@@ -39,26 +42,26 @@ func decodeConfig(c *singer.Config) (Config, time.Time, error) {
 		start = t
 	}
 	if len(p) > 0 {
-		return Config{}, time.Time{}, &singer.ConfigError{Problems: p}
+		return Config{}, time.Time{}, &config.Error{Problems: p}
 	}
 	return cfg, start, nil
 }
 
-// Spec returns tap-kafka's command-line spec for singer.RunTap.
-func Spec() singer.TapSpec {
-	return singer.TapSpec{
-		About: singer.About{
+// Spec returns tap-kafka's command-line spec for cli.RunTap.
+func Spec() cli.TapSpec {
+	return cli.TapSpec{
+		About: cli.About{
 			Name:          "tap-kafka",
 			Description:   "Reads the Singer messages target-kafka wrote to a Kafka topic and writes them out as they were written, from its state's position, the beginning or a time; drains and exits, or follows.",
-			Version:       singer.Version,
+			Version:       cli.Version,
 			Capabilities:  []string{"about", "state"},
 			Settings:      schemas.Get("tap-kafka.config.json"),
 			SettingsNotes: "The state is {\"log\":{\"topic\":...,\"next\":N},\"upstream\":<the upstream tap's latest state>}. A position the topic's retention already deleted stops the run (exit 1), it is never skipped.",
 		},
-		Discover: func(ctx context.Context, env *singer.Env) error {
-			return &singer.UsageError{Msg: "tap-kafka has no catalog: it writes every stream of the topic as the upstream tap wrote it"}
+		Discover: func(ctx context.Context, env *cli.Env) error {
+			return &cli.UsageError{Msg: "tap-kafka has no catalog: it writes every stream of the topic as the upstream tap wrote it"}
 		},
-		Sync: func(ctx context.Context, env *singer.Env, _ *singer.Catalog, state *singer.State, out *singer.Encoder) error {
+		Sync: func(ctx context.Context, env *cli.Env, _ *singer.Catalog, state *singer.State, out *singer.Encoder) error {
 			cfg, start, err := decodeConfig(env.Config)
 			if err != nil {
 				return err

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/internal/testenv"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap"
@@ -147,7 +149,7 @@ func TestMy5AlterTable(t *testing.T) {
 		t.Errorf("changes within one run:\n%s\nwant\n%s", g, want)
 	}
 	wantErr := `LOG_BASED: stream "` + id + `": selected column "b" was dropped from the table (binlog after <pos>): run --discover, deselect the column in the catalog and run again (the state resumes at the change)`
-	if err == nil || singer.ExitCode(err) != singer.ExitUsage || gtidPosRE.ReplaceAllString(err.Error(), "binlog after <pos>)") != wantErr {
+	if err == nil || cli.ExitCode(err) != cli.ExitUsage || gtidPosRE.ReplaceAllString(err.Error(), "binlog after <pos>)") != wantErr {
 		t.Fatalf("err = %v\nwant (exit 2) %s", err, wantErr)
 	}
 

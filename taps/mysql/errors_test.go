@@ -8,8 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	mysqldrv "github.com/go-sql-driver/mysql"
-	"github.com/singerkit/singerkit/singer"
 )
 
 // TestBadConfig drives the command line with bad configs: one line on
@@ -35,18 +36,18 @@ func TestBadConfig(t *testing.T) {
 	}{
 		// Cannot reach or authenticate: exit 1 (a retry may succeed); a
 		// database that does not exist: exit 2 (the config names it).
-		{"wrong password", map[string]any{"host": host, "port": port, "user": "no_such_user_x", "password": "s3cret-pw"}, singer.ExitRuntime, "connecting to MySQL: Error 1045"},
-		{"unknown host", map[string]any{"host": "no-such-host.invalid", "port": port, "user": "u"}, singer.ExitRuntime, "connecting to MySQL at no-such-host.invalid:"},
-		{"unknown database", map[string]any{"host": host, "port": port, "user": mc.User, "password": mc.Passwd, "database": "no_such_db_x"}, singer.ExitUsage, "connecting to MySQL: Error 1049"},
-		{"bad session sql", map[string]any{"host": host, "port": port, "user": mc.User, "password": mc.Passwd, "session_sqls": []string{"SET nonsense"}}, singer.ExitUsage, `session_sqls: "SET nonsense"`},
-		{"unreachable", map[string]any{"host": "127.0.0.1", "port": 1, "user": "u"}, singer.ExitRuntime, "connecting to MySQL at 127.0.0.1:1"},
-		{"bad key", map[string]any{"chunk_size": 0}, singer.ExitUsage, "chunk_size"},
-		{"ssl key without cert", map[string]any{"host": host, "ssl_key": "/nope"}, singer.ExitUsage, "ssl_cert and ssl_key go together"},
+		{"wrong password", map[string]any{"host": host, "port": port, "user": "no_such_user_x", "password": "s3cret-pw"}, cli.ExitRuntime, "connecting to MySQL: Error 1045"},
+		{"unknown host", map[string]any{"host": "no-such-host.invalid", "port": port, "user": "u"}, cli.ExitRuntime, "connecting to MySQL at no-such-host.invalid:"},
+		{"unknown database", map[string]any{"host": host, "port": port, "user": mc.User, "password": mc.Passwd, "database": "no_such_db_x"}, cli.ExitUsage, "connecting to MySQL: Error 1049"},
+		{"bad session sql", map[string]any{"host": host, "port": port, "user": mc.User, "password": mc.Passwd, "session_sqls": []string{"SET nonsense"}}, cli.ExitUsage, `session_sqls: "SET nonsense"`},
+		{"unreachable", map[string]any{"host": "127.0.0.1", "port": 1, "user": "u"}, cli.ExitRuntime, "connecting to MySQL at 127.0.0.1:1"},
+		{"bad key", map[string]any{"chunk_size": 0}, cli.ExitUsage, "chunk_size"},
+		{"ssl key without cert", map[string]any{"host": host, "ssl_key": "/nope"}, cli.ExitUsage, "ssl_cert and ssl_key go together"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var out, stderr bytes.Buffer
-			code := singer.RunTap(context.Background(), Spec(), []string{"--config", write("c.json", c.config), "--discover"}, nil, &out, &stderr)
+			code := cli.RunTap(context.Background(), Spec(), []string{"--config", write("c.json", c.config), "--discover"}, nil, &out, &stderr)
 			if code != c.code {
 				t.Errorf("exit %d, want %d: %s", code, c.code, stderr.String())
 			}
@@ -88,7 +89,7 @@ func TestBadState(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			state := writeConfig(t, dir, "state.json", json.RawMessage(`{"bookmarks":{"`+id+`":{"last_pk_fetched":{"id":`+c.pk+`},"version":1}}}`))
 			var out, stderr bytes.Buffer
-			code := singer.RunTap(context.Background(), Spec(), []string{"--config", cfgPath, "--catalog", catPath, "--state", state}, nil, &out, &stderr)
+			code := cli.RunTap(context.Background(), Spec(), []string{"--config", cfgPath, "--catalog", catPath, "--state", state}, nil, &out, &stderr)
 			wantUsageLine(t, code, out.String(), stderr.String(), `tap-mysql: error: catalog stream "`+id+`": state bookmark last_pk_fetched: key "id" holds `+c.shown+`, which is not a value of the column (int(11)): remove the stream's bookmarks from the state to read it again from the start`)
 		})
 	}

@@ -8,9 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	mysqldrv "github.com/go-sql-driver/mysql"
 	"github.com/singerkit/singerkit/internal/faultproxy"
-	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap/sqltaptest"
 )
 
@@ -94,7 +95,7 @@ func wantOneLine(t *testing.T, code int, stderr, prefix, suffix string) {
 			errs = append(errs, l)
 		}
 	}
-	if code != singer.ExitRuntime || len(errs) != 1 || !strings.HasPrefix(errs[0], prefix) || !strings.HasSuffix(errs[0], suffix) {
+	if code != cli.ExitRuntime || len(errs) != 1 || !strings.HasPrefix(errs[0], prefix) || !strings.HasSuffix(errs[0], suffix) {
 		t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and one line (besides INFO lines) %q...%q", code, stderr, prefix, suffix)
 	}
 }

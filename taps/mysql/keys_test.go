@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap/sqltaptest"
 )
@@ -110,8 +112,8 @@ func TestMy5FloatEnumKeys(t *testing.T) {
 		want := `stream "` + id + `": reading ` + id + `: bookmark of column "e": "gone" is not a value of enum('zz','aa','mm') (the column changed? remove the bookmark to read the stream again)`
 		if err == nil || err.Error() != want {
 			t.Errorf("err = %v\nwant %s", err, want)
-		} else if singer.ExitCode(err) != singer.ExitUsage {
-			t.Errorf("err %v: exit %d, want 2", err, singer.ExitCode(err))
+		} else if cli.ExitCode(err) != cli.ExitUsage {
+			t.Errorf("err %v: exit %d, want 2", err, cli.ExitCode(err))
 		}
 	})
 

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/internal/config"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
@@ -176,7 +178,7 @@ func (d *Driver) CheckLog(ctx context.Context, req *sqltap.LogRequest) error {
 		}
 		p, err := parsePos(s.Position)
 		if err != nil {
-			return &singer.UsageError{Msg: fmt.Sprintf("state of stream %q: %v", s.Table.TapStreamID, err)}
+			return &cli.UsageError{Msg: fmt.Sprintf("state of stream %q: %v", s.Table.TapStreamID, err)}
 		}
 		// A GTID set is checked by the server when the run starts from it
 		// (a purged GTID also ends in a ResyncError).
@@ -427,8 +429,8 @@ type actionError struct{ msg string }
 
 func (e *actionError) Error() string { return e.msg }
 
-// ExitCode is singer.ExitUsage.
-func (e *actionError) ExitCode() int { return singer.ExitUsage }
+// ExitCode is cli.ExitUsage.
+func (e *actionError) ExitCode() int { return cli.ExitUsage }
 
 // columnDropped says a selected column left the table while its changes
 // were being streamed: the catalog must change (exit 2); the state stops

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/singer"
 )
 
@@ -146,7 +148,7 @@ func TestMy5TLS(t *testing.T) {
 		// Without the certificate the server refuses the user.
 		cfg = writeConfig(t, dir, "no-cert.json", with("user", "my5_x509", "password", "my5-pw", "ssl", true, "ssl_ca", ca))
 		code, _, stderr = runTap(t, "--config", cfg, "--discover")
-		if code != singer.ExitRuntime || !strings.Contains(stderr, "Access denied for user 'my5_x509'") || strings.Contains(stderr, "my5-pw") {
+		if code != cli.ExitRuntime || !strings.Contains(stderr, "Access denied for user 'my5_x509'") || strings.Contains(stderr, "my5-pw") {
 			t.Errorf("without the client certificate: exit %d: %s", code, stderr)
 		}
 	})
@@ -186,7 +188,7 @@ func TestMy5TLS(t *testing.T) {
 			cfg := writeConfig(t, dir, "config.json", c.config)
 			code, out, stderr := runTap(t, "--config", cfg, "--discover")
 			if !strings.Contains(c.want, "invalid config") {
-				if code != singer.ExitRuntime || strings.TrimSuffix(stderr, "\n") != c.want || out != "" {
+				if code != cli.ExitRuntime || strings.TrimSuffix(stderr, "\n") != c.want || out != "" {
 					t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 1 and\n%s", code, out, stderr, c.want)
 				}
 				return
@@ -219,8 +221,8 @@ func TestMy5AlterWithoutColumnNames(t *testing.T) {
 	}
 	s.exec(t, "INSERT INTO my5_db.my5_t VALUES (2, 'b')", "ALTER TABLE my5_db.my5_t ADD COLUMN w int", "INSERT INTO my5_db.my5_t VALUES (3, 'c', 3)")
 	code, _, stderr = runTap(t, "--config", cfg, "--catalog", cat, "--state", statePath)
-	if code != singer.ExitUsage {
-		t.Errorf("exit %d, want %d", code, singer.ExitUsage)
+	if code != cli.ExitUsage {
+		t.Errorf("exit %d, want %d", code, cli.ExitUsage)
 	}
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	want := `tap-mysql: error: LOG_BASED: stream "my5_db-my5_t": the binlog row has 2 columns, discovery found 3 (the table changed) and the binlog carries no column names: set binlog_row_metadata=FULL on the server (MariaDB 10.5+, MySQL 8.0.1+) to follow column changes, then remove the stream's bookmark from the state to resync it`
@@ -247,8 +249,8 @@ func writeConfig(t *testing.T, dir, name string, config any) string {
 // 2, nothing on stdout, exactly the line want on stderr.
 func wantUsageLine(t *testing.T, code int, stdout, stderr, want string) {
 	t.Helper()
-	if code != singer.ExitUsage {
-		t.Errorf("exit %d, want %d", code, singer.ExitUsage)
+	if code != cli.ExitUsage {
+		t.Errorf("exit %d, want %d", code, cli.ExitUsage)
 	}
 	// A problem with the catalog or state adds the pointer to --help.
 	if got := strings.TrimSuffix(strings.TrimSuffix(stderr, "\n"), "\nRun 'tap-mysql --help' for usage."); got != want {

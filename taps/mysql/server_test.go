@@ -6,8 +6,9 @@ import (
 	"database/sql"
 	"testing"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/internal/mariadbtest"
-	"github.com/singerkit/singerkit/singer"
 )
 
 // testServer is a throwaway MariaDB server (internal/mariadbtest) with
@@ -41,6 +42,6 @@ func testCerts(t *testing.T, dir string) (ca, cert, key, otherCA, clientCert, cl
 func runTap(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, stderr bytes.Buffer
-	code := singer.RunTap(context.Background(), Spec(), args, nil, &out, &stderr)
+	code := cli.RunTap(context.Background(), Spec(), args, nil, &out, &stderr)
 	return code, out.String(), stderr.String()
 }

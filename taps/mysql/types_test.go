@@ -69,7 +69,7 @@ var datatypeCases = []struct {
 // TestDatatypes runs the type table against the server: each case is a
 // table (id, v) with one row; the discovered schema of v and the emitted
 // value of v must be exactly the expected ones, and the output passes
-// singer.Check (in sqltaptest.Sync).
+// check.Check (in sqltaptest.Sync).
 func TestDatatypes(t *testing.T) {
 	db := connect(t)
 	name := testDB(t, db)

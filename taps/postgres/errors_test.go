@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -59,7 +61,7 @@ func TestBadInput(t *testing.T) {
 	badHost := write("badhost.json", `{"host":"no-such-host.invalid","user":"root","password":"s3cret-pw","dbname":"test"}`)
 
 	var catBuf bytes.Buffer
-	if code := singer.RunTap(context.Background(), Spec(), []string{"-c", good, "--discover"}, nil, &catBuf, os.Stderr); code != 0 {
+	if code := cli.RunTap(context.Background(), Spec(), []string{"-c", good, "--discover"}, nil, &catBuf, os.Stderr); code != 0 {
 		t.Fatalf("discover exit %d", code)
 	}
 	cat, err := singer.ReadCatalog(&catBuf)
@@ -98,7 +100,7 @@ func TestBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	var evBuf bytes.Buffer
-	if code := singer.RunTap(context.Background(), Spec(), []string{"-c", good, "--discover"}, nil, &evBuf, os.Stderr); code != 0 {
+	if code := cli.RunTap(context.Background(), Spec(), []string{"-c", good, "--discover"}, nil, &evBuf, os.Stderr); code != 0 {
 		t.Fatalf("discover exit %d", code)
 	}
 	evCat, err := singer.ReadCatalog(&evBuf)
@@ -204,7 +206,7 @@ func TestBadInput(t *testing.T) {
 				c.args = c.argsFn()
 			}
 			var out, errOut bytes.Buffer
-			code := singer.RunTap(context.Background(), Spec(), c.args, nil, &out, &errOut)
+			code := cli.RunTap(context.Background(), Spec(), c.args, nil, &out, &errOut)
 			msg := errOut.String()
 			first, _, _ := strings.Cut(msg, "\n")
 			if code != c.code || first != c.want && !(c.prefix && strings.HasPrefix(first, c.want)) {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/singerkit/singerkit/internal/faultproxy"
 	"github.com/singerkit/singerkit/singer"
@@ -32,7 +34,7 @@ func newFaultEnv(t *testing.T, settings ...string) *faultEnv {
 	e := &faultEnv{t: t, srv: startPG(t, settings...), dir: t.TempDir()}
 	e.exec("CREATE TABLE items (id integer PRIMARY KEY, v text)", "INSERT INTO items VALUES (1, 'a')")
 	var out, stderr bytes.Buffer
-	if code := singer.RunTap(context.Background(), Spec(), []string{"-c", e.config(nil), "--discover"}, nil, &out, &stderr); code != 0 {
+	if code := cli.RunTap(context.Background(), Spec(), []string{"-c", e.config(nil), "--discover"}, nil, &out, &stderr); code != 0 {
 		t.Fatalf("discover: exit %d: %s", code, stderr.String())
 	}
 	cat, err := singer.ReadCatalog(&out)
@@ -112,7 +114,7 @@ func wantOneLine(t *testing.T, code int, stderr, prefix string) string {
 			errs = append(errs, l)
 		}
 	}
-	if code != singer.ExitRuntime || len(errs) != 1 || !strings.HasPrefix(errs[0], prefix) {
+	if code != cli.ExitRuntime || len(errs) != 1 || !strings.HasPrefix(errs[0], prefix) {
 		t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and one line (besides INFO lines) starting %q", code, stderr, prefix)
 		return ""
 	}

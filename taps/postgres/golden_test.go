@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/singerkit/singerkit/singer"
 )
@@ -115,7 +117,7 @@ func TestGolden(t *testing.T) {
 	run := func(args ...string) []byte {
 		t.Helper()
 		var out, errOut bytes.Buffer
-		if code := singer.RunTap(ctx, Spec(), append([]string{"--config", cfgPath}, args...), nil, &out, &errOut); code != 0 {
+		if code := cli.RunTap(ctx, Spec(), append([]string{"--config", cfgPath}, args...), nil, &out, &errOut); code != 0 {
 			t.Fatalf("tap-postgres %v: exit %d: %s", args, code, errOut.String())
 		}
 		return out.Bytes()

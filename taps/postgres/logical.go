@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/internal/config"
 
 	"github.com/jackc/pglogrepl"
@@ -247,7 +249,7 @@ func (d *Driver) checkLog(ctx context.Context, req *sqltap.LogRequest) (slot str
 		return "", 0, err
 	}
 	if !ok {
-		return "", 0, &singer.UsageError{Msg: fmt.Sprintf("replication slot %q does not exist: the changes since the state's lsn cannot be read; remove the LOG_BASED streams' bookmarks from the state to snapshot them again", slot)}
+		return "", 0, &cli.UsageError{Msg: fmt.Sprintf("replication slot %q does not exist: the changes since the state's lsn cannot be read; remove the LOG_BASED streams' bookmarks from the state to snapshot them again", slot)}
 	}
 	// A slot serves one consumer at a time: say so before writing anything.
 	// The server releases it shortly after its consumer disconnects (a run
@@ -272,10 +274,10 @@ func (d *Driver) checkLog(ctx context.Context, req *sqltap.LogRequest) (slot str
 	for _, s := range positioned {
 		from, err := parseLSN(s.Position)
 		if err != nil {
-			return "", 0, &singer.UsageError{Msg: fmt.Sprintf("state of stream %q: %v", s.Table.TapStreamID, err)}
+			return "", 0, &cli.UsageError{Msg: fmt.Sprintf("state of stream %q: %v", s.Table.TapStreamID, err)}
 		}
 		if from < confirmed {
-			return "", 0, &singer.UsageError{Msg: fmt.Sprintf("stream %q: replication slot %q was confirmed up to %s, past the state's lsn %s (another consumer used the slot, or the state is old): remove the stream's bookmark to snapshot it again", s.Table.TapStreamID, slot, confirmed, from)}
+			return "", 0, &cli.UsageError{Msg: fmt.Sprintf("stream %q: replication slot %q was confirmed up to %s, past the state's lsn %s (another consumer used the slot, or the state is old): remove the stream's bookmark to snapshot it again", s.Table.TapStreamID, slot, confirmed, from)}
 		}
 	}
 	return slot, confirmed, nil

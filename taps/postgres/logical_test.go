@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap"
@@ -144,7 +146,7 @@ func TestLogBased(t *testing.T) {
 	wantErr := fmt.Sprintf(`stream %q: replication slot %q was confirmed up to %s, past the state's lsn %s (another consumer used the slot, or the state is old): remove the stream's bookmark to snapshot it again`, id, slot, lsn2, lsn1)
 	if err == nil || err.Error() != wantErr {
 		t.Errorf("stale state: err = %v, want %s", err, wantErr)
-	} else if !errors.As(err, new(*singer.UsageError)) {
+	} else if !errors.As(err, new(*cli.UsageError)) {
 		t.Errorf("stale state: %T is not a usage error (exit 2)", err)
 	}
 	if len(lines) != 1 || lines[0] != "" {
@@ -157,7 +159,7 @@ func TestLogBased(t *testing.T) {
 	if len(lines) != 1 || lines[0] != "" {
 		t.Errorf("missing slot: output before the error: %q", lines)
 	}
-	var ue *singer.UsageError
+	var ue *cli.UsageError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), `replication slot "`+slot+`" does not exist`) {
 		t.Errorf("missing slot: err = %v, want a usage error naming the slot", err)
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/singerkit/singerkit/singer"
@@ -320,7 +322,7 @@ func (d *Driver) beginPhysical(ctx context.Context, conn *pgx.Conn, info *tableI
 	var afterNode json.Number
 	if req.After != nil {
 		if err := d.CheckPosition(req.Table, req.After[0]); err != nil {
-			return "", nil, &singer.UsageError{Msg: fmt.Sprintf("state of stream %q: last_ctid: %v", req.Table.TapStreamID, err)}
+			return "", nil, &cli.UsageError{Msg: fmt.Sprintf("state of stream %q: last_ctid: %v", req.Table.TapStreamID, err)}
 		}
 		pos := req.After[0].(map[string]any)
 		after, afterNode = pos["ctid"].(string), bookmarkNumber(pos["relfilenode"])

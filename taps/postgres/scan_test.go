@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap/sqltaptest"
@@ -105,7 +107,7 @@ func TestKeylessResumeByCtid(t *testing.T) {
 	// A last_ctid that is not the tap's: a usage error.
 	bad, _ := singer.ParseState([]byte(`{"bookmarks":{"` + id + `":{"last_ctid":"(0,2)","version":1}}}`))
 	lines, err = sqltaptest.Sync(t, env, opts, cat, bad)
-	var ue *singer.UsageError
+	var ue *cli.UsageError
 	if want := `catalog stream "` + id + `": state bookmark last_ctid: "(0,2)" is not {"ctid": "(page,item)", "relfilenode": n} (a state from another tap?): remove the stream's bookmark to read it again`; err == nil || err.Error() != want {
 		t.Errorf("corrupt last_ctid: %v\nwant %s", err, want)
 	} else if !errors.As(err, &ue) {

@@ -4,23 +4,25 @@ import (
 	"context"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/schemas"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap"
 )
 
-// Spec is tap-postgres for the shared command line (singer.RunTap).
-func Spec() singer.TapSpec {
-	return sqltap.Spec(singer.About{
+// Spec is tap-postgres for the shared command line (cli.RunTap).
+func Spec() cli.TapSpec {
+	return sqltap.Spec(cli.About{
 		Name:         "tap-postgres",
 		Description:  "Reads PostgreSQL tables and views as Singer streams: discovery with full metadata, resumable key-ordered FULL_TABLE, INCREMENTAL, and LOG_BASED through logical replication (pgoutput)",
-		Version:      singer.Version,
+		Version:      cli.Version,
 		Capabilities: sqltap.Capabilities,
 		Settings:     schemas.Get("tap-postgres.config.json"),
 	}, open)
 }
 
-func open(ctx context.Context, env *singer.Env) (*sqltap.Engine, func(), error) {
+func open(ctx context.Context, env *cli.Env) (*sqltap.Engine, func(), error) {
 	var cfg Config
 	if err := env.Config.Decode(&cfg); err != nil {
 		return nil, nil, err

@@ -9,9 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/internal/mariadbtest"
 	"github.com/singerkit/singerkit/internal/testenv"
-	"github.com/singerkit/singerkit/singer"
 )
 
 // TestTLSPolicy: tap-postgres follows target-postgres' TLS policy
@@ -32,7 +33,7 @@ func TestTLSPolicy(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out, stderr bytes.Buffer
-		code := singer.RunTap(context.Background(), Spec(), []string{"--config", p, "--discover"}, nil, &out, &stderr)
+		code := cli.RunTap(context.Background(), Spec(), []string{"--config", p, "--discover"}, nil, &out, &stderr)
 		return code, out.String(), stderr.String()
 	}
 	base := func(kv ...any) map[string]any {
@@ -54,7 +55,7 @@ func TestTLSPolicy(t *testing.T) {
 	t.Run("sslmode prefer and sslrootcert", func(t *testing.T) {
 		code, out, stderr := run(t, base("sslmode", "prefer", "sslrootcert", ca))
 		want := "tap-postgres: error: invalid config: sslmode prefer may connect without TLS, but sslrootcert is set: set sslmode to verify-full (or verify-ca, or require), or remove sslrootcert\n"
-		if code != singer.ExitUsage || out != "" || stderr != want {
+		if code != cli.ExitUsage || out != "" || stderr != want {
 			t.Errorf("exit %d stdout %q stderr %q, want 2 and %q", code, out, stderr, want)
 		}
 	})

@@ -12,7 +12,7 @@ import (
 // TestDatatypes runs the type table against the server: each case is a
 // table (id, v) with one row; the discovered schema of v and the emitted
 // value of v must be exactly the expected ones, and the output must pass
-// singer.Check.
+// check.Check.
 func TestDatatypes(t *testing.T) {
 	const (
 		intSchema      = `{"type":["null","integer"],"minimum":-2147483648,"maximum":2147483647}`

@@ -3,6 +3,8 @@ package sqltap
 import (
 	"context"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/singer"
 )
 
@@ -11,14 +13,14 @@ var Capabilities = []string{"discover", "catalog", "properties", "state", "log-b
 
 // Opener decodes a driver's config and connects: it returns the engine over
 // the driver and a function that closes the connection.
-type Opener func(ctx context.Context, env *singer.Env) (*Engine, func(), error)
+type Opener func(ctx context.Context, env *cli.Env) (*Engine, func(), error)
 
 // Spec wires a driver into the shared command line: --discover writes the
 // engine's catalog, a sync runs the engine with the catalog and state.
-func Spec(about singer.About, open Opener) singer.TapSpec {
-	return singer.TapSpec{
+func Spec(about cli.About, open Opener) cli.TapSpec {
+	return cli.TapSpec{
 		About: about,
-		Discover: func(ctx context.Context, env *singer.Env) error {
+		Discover: func(ctx context.Context, env *cli.Env) error {
 			e, closeFn, err := open(ctx, env)
 			if err != nil {
 				return err
@@ -30,7 +32,7 @@ func Spec(about singer.About, open Opener) singer.TapSpec {
 			}
 			return cat.WriteJSON(env.Stdout)
 		},
-		Sync: func(ctx context.Context, env *singer.Env, catalog *singer.Catalog, state *singer.State, out *singer.Encoder) error {
+		Sync: func(ctx context.Context, env *cli.Env, catalog *singer.Catalog, state *singer.State, out *singer.Encoder) error {
 			e, closeFn, err := open(ctx, env)
 			if err != nil {
 				return err

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/singer"
 )
 
@@ -68,15 +70,15 @@ type stream struct {
 
 // Sync writes SCHEMA, RECORD, ACTIVATE_VERSION and STATE messages for the
 // selected streams of catalog to out, starting from state. Problems with the
-// catalog or the state are *singer.UsageError (exit 2), reported all at once
+// catalog or the state are *cli.UsageError (exit 2), reported all at once
 // before anything is written. On ctx cancellation it writes the state of
 // what it sent and returns ctx.Err().
 func (e *Engine) Sync(ctx context.Context, catalog *singer.Catalog, state *singer.State, out *singer.Encoder) error {
 	if catalog == nil {
-		return singer.Usagef("--catalog is required: run --discover, select streams, and pass the edited catalog")
+		return cli.Usagef("--catalog is required: run --discover, select streams, and pass the edited catalog")
 	}
 	if err := catalog.Validate(); err != nil {
-		return singer.Usagef("invalid catalog: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
+		return cli.Usagef("invalid catalog: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	tables, err := e.Driver.Discover(ctx)
 	if err != nil {
@@ -355,7 +357,7 @@ func (e *Engine) resolve(catalog *singer.Catalog, tables []*Table, state *singer
 		out = append(out, s)
 	}
 	if len(problems) > 0 {
-		return nil, &singer.UsageError{Msg: strings.Join(problems, "; ")}
+		return nil, &cli.UsageError{Msg: strings.Join(problems, "; ")}
 	}
 	return out, nil
 }
@@ -448,7 +450,7 @@ func (e *Engine) checkKeys(ctx context.Context, streams []*stream, state *singer
 		}
 	}
 	if len(problems) > 0 {
-		return &singer.UsageError{Msg: strings.Join(problems, "; ")}
+		return &cli.UsageError{Msg: strings.Join(problems, "; ")}
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/singer"
 )
 
@@ -110,7 +112,7 @@ func TestSyncRefusals(t *testing.T) {
 			var buf bytes.Buffer
 			e := &Engine{Driver: &memDriver{n: 1}}
 			err := e.Sync(context.Background(), c.catalog, singer.NewState(), singer.NewEncoder(&buf))
-			var ue *singer.UsageError
+			var ue *cli.UsageError
 			if !errors.As(err, &ue) || err.Error() != c.want {
 				t.Errorf("err = %v, want usage error %q", err, c.want)
 			}
@@ -250,7 +252,7 @@ func TestSyncPhysicalBadPosition(t *testing.T) {
 	st, _ := singer.ParseState([]byte(`{"bookmarks":{"s-k":{"last_pos":7,"version":1}}}`))
 	var buf bytes.Buffer
 	err := (&Engine{Driver: &physDriver{n: 1}}).Sync(context.Background(), &singer.Catalog{Streams: []singer.CatalogEntry{e}}, st, singer.NewEncoder(&buf))
-	var ue *singer.UsageError
+	var ue *cli.UsageError
 	if want := `catalog stream "s-k": state bookmark last_pos: 7 is not gen:id`; !errors.As(err, &ue) || err.Error() != want {
 		t.Errorf("err = %v, want usage error %q", err, want)
 	}

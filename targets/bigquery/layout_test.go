@@ -6,8 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"cloud.google.com/go/bigquery"
-	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
 
@@ -70,8 +71,8 @@ func TestLayout(t *testing.T) {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("error %v\nwant %s", err, tt.wantErr)
 				}
-				if singer.ExitCode(err) != 2 {
-					t.Errorf("exit code %d, want 2", singer.ExitCode(err))
+				if cli.ExitCode(err) != 2 {
+					t.Errorf("exit code %d, want 2", cli.ExitCode(err))
 				}
 				return
 			}

@@ -16,7 +16,7 @@
 // The command is a few lines:
 //
 //	func main() {
-//		os.Exit(singer.RunTarget(context.Background(), jsonl.Spec(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+//		os.Exit(cli.RunTarget(context.Background(), jsonl.Spec(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 //	}
 //
 // and runs as

@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/internal/batchfile"
 
 	"github.com/singerkit/singerkit/internal/input"
@@ -22,22 +24,22 @@ import (
 	"github.com/singerkit/singerkit/singer"
 )
 
-// Spec returns target-jsonl's command-line spec for singer.RunTarget.
-func Spec() singer.TargetSpec {
+// Spec returns target-jsonl's command-line spec for cli.RunTarget.
+func Spec() cli.TargetSpec {
 	return spec(time.Now)
 }
 
-func spec(now func() time.Time) singer.TargetSpec {
-	return singer.TargetSpec{
-		About: singer.About{
+func spec(now func() time.Time) cli.TargetSpec {
+	return cli.TargetSpec{
+		About: cli.About{
 			Name:          "target-jsonl",
 			Description:   "Appends each stream's records to <destination_path>/<stream>.jsonl and echoes a STATE only once the records before it are on disk.",
-			Version:       singer.Version,
+			Version:       cli.Version,
 			Capabilities:  []string{"about", "batch", "validate-records"},
 			Settings:      schemas.Get("target-jsonl.config.json"),
 			SettingsNotes: settingsNotes,
 		},
-		Run: func(ctx context.Context, env *singer.Env, in io.Reader, out *singer.Encoder) error {
+		Run: func(ctx context.Context, env *cli.Env, in io.Reader, out *singer.Encoder) error {
 			cfg, err := decodeConfig(env.Config)
 			if err != nil {
 				return err

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/internal/testenv"
 	"github.com/singerkit/singerkit/singer"
 )
@@ -75,7 +77,7 @@ func runTarget(t *testing.T, ctx context.Context, dir string, cfg map[string]any
 	if stdout == nil {
 		stdout = &out
 	}
-	code := singer.RunTarget(ctx, spec(testNow), []string{"--config", cfgPath}, in, stdout, &errb)
+	code := cli.RunTarget(ctx, spec(testNow), []string{"--config", cfgPath}, in, stdout, &errb)
 	r := result{code: code, stdout: out.String()}
 	for _, l := range strings.SplitAfter(errb.String(), "\n") {
 		if strings.HasPrefix(l, "INFO METRIC: ") {
@@ -570,8 +572,8 @@ func TestErrorsCutFilesBackToTheLastEchoedState(t *testing.T) {
 				}
 				probe := &stateProbe{t: t, dir: dir}
 				r := runTarget(t, context.Background(), dir, cfg, strings.NewReader(tt.input), probe)
-				if r.code != singer.ExitRuntime {
-					t.Errorf("exit %d, want %d", r.code, singer.ExitRuntime)
+				if r.code != cli.ExitRuntime {
+					t.Errorf("exit %d, want %d", r.code, cli.ExitRuntime)
 				}
 				stderr := strings.ReplaceAll(strings.ReplaceAll(r.stderr, dir, "DIR"), src, "SRC")
 				if stderr != tt.stderr {
@@ -1030,8 +1032,8 @@ func TestInterruptCommitsWhatWasRead(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the target did not stop within 10s of the cancellation")
 	}
-	if r.code != singer.ExitRuntime {
-		t.Errorf("exit %d, want %d", r.code, singer.ExitRuntime)
+	if r.code != cli.ExitRuntime {
+		t.Errorf("exit %d, want %d", r.code, cli.ExitRuntime)
 	}
 	if want := "target-jsonl: error: interrupted by a signal\n"; r.stderr != want {
 		t.Errorf("stderr %q, want %q", r.stderr, want)
@@ -1056,7 +1058,7 @@ func TestInterruptBeforeAnyInput(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the target did not stop within 10s of the cancellation")
 	}
-	if r.code != singer.ExitRuntime || r.stderr != "target-jsonl: error: interrupted by a signal\n" || r.stdout != "" {
+	if r.code != cli.ExitRuntime || r.stderr != "target-jsonl: error: interrupted by a signal\n" || r.stdout != "" {
 		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	checkFiles(t, dir, nil)

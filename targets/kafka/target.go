@@ -6,6 +6,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/singerkit/singerkit/internal/kafkalog"
 	"github.com/singerkit/singerkit/internal/singerlog"
 	"github.com/singerkit/singerkit/schemas"
@@ -39,7 +42,7 @@ func DefaultConfig() Config {
 	}
 }
 
-func decodeConfig(c *singer.Config) (Config, error) {
+func decodeConfig(c *config.Config) (Config, error) {
 	cfg := DefaultConfig()
 	if err := c.Decode(&cfg); err != nil {
 		return Config{}, err
@@ -64,7 +67,7 @@ func decodeConfig(c *singer.Config) (Config, error) {
 		p = append(p, "max_age_seconds and max_bytes: must be 0 (no limit) or more")
 	}
 	if len(p) > 0 {
-		return Config{}, &singer.ConfigError{Problems: p}
+		return Config{}, &config.Error{Problems: p}
 	}
 	if cfg.Producer == "" {
 		host, _ := os.Hostname()
@@ -73,18 +76,18 @@ func decodeConfig(c *singer.Config) (Config, error) {
 	return cfg, nil
 }
 
-// Spec returns target-kafka's command-line spec for singer.RunTarget.
-func Spec() singer.TargetSpec {
-	return singer.TargetSpec{
-		About: singer.About{
+// Spec returns target-kafka's command-line spec for cli.RunTarget.
+func Spec() cli.TargetSpec {
+	return cli.TargetSpec{
+		About: cli.About{
 			Name:          "target-kafka",
 			Description:   "Publishes every Singer message, byte for byte and in order, to a one-partition Kafka topic, and echoes a STATE only once the topic acknowledged it and everything before it.",
-			Version:       singer.Version,
+			Version:       cli.Version,
 			Capabilities:  []string{"about"},
 			Settings:      schemas.Get("target-kafka.config.json"),
 			SettingsNotes: "Delivery is at least once across runs (a rerun from the last echoed state may publish messages again) and exactly once within a run (the idempotent producer stores a retried record once).",
 		},
-		Run: func(ctx context.Context, env *singer.Env, in io.Reader, out *singer.Encoder) error {
+		Run: func(ctx context.Context, env *cli.Env, in io.Reader, out *singer.Encoder) error {
 			cfg, err := decodeConfig(env.Config)
 			if err != nil {
 				return err

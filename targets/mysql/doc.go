@@ -7,5 +7,5 @@
 // server refuses LOCAL INFILE the same rows go in as server-side prepared
 // multi-row INSERTs.
 //
-//	os.Exit(singer.RunTarget(ctx, mysql.Spec(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+//	os.Exit(cli.RunTarget(ctx, mysql.Spec(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 package mysql

@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/internal/testenv"
-	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
 )
 
@@ -46,7 +47,7 @@ type harness struct {
 	extra map[string]any // config keys added to every test's config
 }
 
-func (harness) Spec() singer.TargetSpec { return Spec() }
+func (harness) Spec() cli.TargetSpec { return Spec() }
 
 var nameSafe = regexp.MustCompile(`[^a-z0-9_]+`)
 

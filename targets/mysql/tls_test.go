@@ -5,8 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/internal/mariadbtest"
-	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
 )
 
@@ -95,7 +96,7 @@ func TestTLS(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			cfg, _ := config(c.kv...)
 			r := sqltargettest.Run(t, harness{}, cfg, input)
-			if r.Code != singer.ExitUsage || strings.TrimSpace(r.Stderr) != c.want || r.Stdout != "" {
+			if r.Code != cli.ExitUsage || strings.TrimSpace(r.Stderr) != c.want || r.Stdout != "" {
 				t.Errorf("exit %d stdout %q stderr:\n%s\nwant exit 2 and:\n%s", r.Code, r.Stdout, r.Stderr, c.want)
 			}
 		})

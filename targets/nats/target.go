@@ -6,6 +6,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/singerkit/singerkit/internal/natslog"
 	"github.com/singerkit/singerkit/internal/singerlog"
 	"github.com/singerkit/singerkit/schemas"
@@ -43,7 +46,7 @@ func DefaultConfig() Config {
 	}
 }
 
-func decodeConfig(c *singer.Config) (Config, error) {
+func decodeConfig(c *config.Config) (Config, error) {
 	cfg := DefaultConfig()
 	if err := c.Decode(&cfg); err != nil {
 		return Config{}, err
@@ -74,7 +77,7 @@ func decodeConfig(c *singer.Config) (Config, error) {
 		p = append(p, "max_age_seconds and max_bytes: must be 0 (no limit) or more")
 	}
 	if len(p) > 0 {
-		return Config{}, &singer.ConfigError{Problems: p}
+		return Config{}, &config.Error{Problems: p}
 	}
 	if cfg.Producer == "" {
 		host, _ := os.Hostname()
@@ -83,18 +86,18 @@ func decodeConfig(c *singer.Config) (Config, error) {
 	return cfg, nil
 }
 
-// Spec returns target-nats's command-line spec for singer.RunTarget.
-func Spec() singer.TargetSpec {
-	return singer.TargetSpec{
-		About: singer.About{
+// Spec returns target-nats's command-line spec for cli.RunTarget.
+func Spec() cli.TargetSpec {
+	return cli.TargetSpec{
+		About: cli.About{
 			Name:          "target-nats",
 			Description:   "Publishes every Singer message, byte for byte and in order, to a NATS JetStream stream, and echoes a STATE only once the stream acknowledged it and everything before it.",
-			Version:       singer.Version,
+			Version:       cli.Version,
 			Capabilities:  []string{"about"},
 			Settings:      schemas.Get("target-nats.config.json"),
 			SettingsNotes: "Delivery is at least once across runs (a rerun from the last echoed state may publish messages again) and exactly once within a run (a retried publish keeps its message id and the stream drops the duplicate).",
 		},
-		Run: func(ctx context.Context, env *singer.Env, in io.Reader, out *singer.Encoder) error {
+		Run: func(ctx context.Context, env *cli.Env, in io.Reader, out *singer.Encoder) error {
 			cfg, err := decodeConfig(env.Config)
 			if err != nil {
 				return err

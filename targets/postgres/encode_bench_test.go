@@ -5,6 +5,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/singerkit/singerkit/internal/toolkit"
+
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
@@ -14,7 +16,7 @@ import (
 // (what the decoding goroutine does; the COPY itself is the server's).
 func BenchmarkDecodeEncode(b *testing.B) {
 	var stream, stderr bytes.Buffer
-	if code := singer.RunToolkit(context.Background(), []string{"gen", "--shape", "flat", "--records", "20000", "--stream", "bench"}, nil, &stream, &stderr); code != 0 {
+	if code := toolkit.Run(context.Background(), []string{"gen", "--shape", "flat", "--records", "20000", "--stream", "bench"}, nil, &stream, &stderr); code != 0 {
 		b.Fatalf("singer gen: %s", stderr.String())
 	}
 	d := singer.NewDecoder(bytes.NewReader(stream.Bytes()))

@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/singerkit/singerkit/internal/testenv"
-	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
 )
 
@@ -47,7 +48,7 @@ func connect(t *testing.T) *pgx.Conn {
 
 type harness struct{}
 
-func (harness) Spec() singer.TargetSpec { return Spec() }
+func (harness) Spec() cli.TargetSpec { return Spec() }
 
 var schemaSafe = regexp.MustCompile(`[^a-z0-9_]+`)
 

@@ -8,9 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/internal/mariadbtest"
 	"github.com/singerkit/singerkit/internal/testenv"
-	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
 )
 
@@ -87,7 +88,7 @@ func TestTLSPolicy(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			cfg, _ := h.Config(t)
 			r := sqltargettest.Run(t, h, keys(cfg, c.kv...), input)
-			if r.Code != singer.ExitUsage || strings.TrimSpace(r.Stderr) != c.want || r.Stdout != "" {
+			if r.Code != cli.ExitUsage || strings.TrimSpace(r.Stderr) != c.want || r.Stdout != "" {
 				t.Errorf("exit %d stdout %q stderr:\n%s\nwant exit 2 and:\n%s", r.Code, r.Stdout, r.Stderr, c.want)
 			}
 		})

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/internal/batchfile"
 
 	"github.com/singerkit/singerkit/internal/input"
@@ -134,7 +136,7 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 	// The open batches are kept under twice batch_size_bytes, and each
 	// stream has one more batch loading: a soft limit at four times it
 	// keeps the collector from letting garbage double that.
-	singer.SetMemoryLimit(int64(4*e.policy.Bytes) + singer.BaseMemoryLimit)
+	cli.SetMemoryLimit(int64(4*e.policy.Bytes) + cli.BaseMemoryLimit)
 	e.out = out
 	e.wm = watermark.New()
 	e.hold = e.cfg.LoadMethod == "overwrite"
@@ -143,8 +145,8 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 	defer e.metrics.Close()
 	// Loaders use their own context: a first signal stops the reading, not
 	// the commit of what was read, which gets shutdown_timeout_seconds; a
-	// second signal stops the loaders at once (singer.AbortContext).
-	lctx, cancelLoaders := context.WithCancelCause(singer.AbortContext(ctx))
+	// second signal stops the loaders at once (cli.AbortContext).
+	lctx, cancelLoaders := context.WithCancelCause(cli.AbortContext(ctx))
 	defer cancelLoaders(nil)
 	stopWatch := context.AfterFunc(ctx, func() {
 		d := e.cfg.shutdownTimeout()
@@ -159,7 +161,7 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 		defer t.Stop()
 		select {
 		case <-t.C:
-			cancelLoaders(fmt.Errorf("%w, and the loads under way did not finish within shutdown_timeout_seconds (%s)", singer.ErrInterrupted, d))
+			cancelLoaders(fmt.Errorf("%w, and the loads under way did not finish within shutdown_timeout_seconds (%s)", cli.ErrInterrupted, d))
 		case <-lctx.Done():
 		}
 	})
@@ -225,7 +227,7 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 			if err == nil {
 				err = readErr
 				if interrupted && (err == nil || errors.Is(err, context.Canceled)) {
-					err = singer.ErrInterrupted
+					err = cli.ErrInterrupted
 				}
 			}
 			return err
@@ -246,7 +248,7 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 	case readErr != nil && !(interrupted && errors.Is(readErr, context.Canceled)):
 		return readErr
 	case interrupted:
-		return singer.ErrInterrupted
+		return cli.ErrInterrupted
 	}
 	return nil
 }

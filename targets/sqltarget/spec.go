@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/singerkit/singerkit/singer"
 )
 
@@ -13,22 +15,22 @@ var Capabilities = []string{"upsert", "append", "overwrite", "activate-version",
 // Opener decodes a dialect's config and connects: it returns the dialect,
 // the engine's part of the config and a function that closes the
 // connection.
-type Opener func(ctx context.Context, env *singer.Env) (Dialect, Config, func(), error)
+type Opener func(ctx context.Context, env *cli.Env) (Dialect, Config, func(), error)
 
 // Spec wires a dialect into the shared command line: the engine reads the
 // stream from stdin, loads it and writes the committed states to stdout,
 // with a progress line when stderr is a terminal.
-func Spec(about singer.About, open Opener) singer.TargetSpec {
-	return singer.TargetSpec{
+func Spec(about cli.About, open Opener) cli.TargetSpec {
+	return cli.TargetSpec{
 		About: about,
-		Run: func(ctx context.Context, env *singer.Env, in io.Reader, out *singer.Encoder) error {
+		Run: func(ctx context.Context, env *cli.Env, in io.Reader, out *singer.Encoder) error {
 			d, cfg, closeFn, err := open(ctx, env)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
 			e := New(d, cfg, env.Log)
-			if singer.IsTerminal(env.Stderr) {
+			if cli.IsTerminal(env.Stderr) {
 				e.Progress = env.Stderr
 			}
 			return e.Run(ctx, in, out)

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/internal/cli"
 )
 
 // Output is a tap's stdout in a fault test: it keeps every line, lets the
@@ -161,12 +161,12 @@ type Run struct {
 }
 
 // Start runs spec with args in the background.
-func Start(spec singer.TapSpec, args ...string) *Run {
+func Start(spec cli.TapSpec, args ...string) *Run {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Run{Out: NewOutput(), Stderr: NewOutput(), Done: make(chan struct{}), cancel: cancel}
 	go func() {
 		defer close(r.Done)
-		r.Code = singer.RunTap(ctx, spec, args, nil, r.Out, r.Stderr)
+		r.Code = cli.RunTap(ctx, spec, args, nil, r.Out, r.Stderr)
 	}()
 	return r
 }

@@ -2,7 +2,7 @@
 // cases every driver runs against a real database (discovery, selection,
 // chunked FULL_TABLE, resume after a kill, INCREMENTAL with >=, keyless
 // tables, views, a missing table), checking exact output and that it passes
-// singer.Check.
+// check.Check.
 //
 //	func TestConformance(t *testing.T) { sqltaptest.RunSuite(t, harness{}) }
 package sqltaptest
@@ -16,6 +16,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/singerkit/singerkit/internal/check"
+	"github.com/singerkit/singerkit/internal/cli"
 
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap"
@@ -70,7 +73,7 @@ func RunSuite(t *testing.T, h Harness) {
 }
 
 // Sync runs the engine and returns its output lines; it fails the test
-// when the output does not pass singer.Check.
+// when the output does not pass check.Check.
 func Sync(t *testing.T, env *Env, opts sqltap.Options, cat *singer.Catalog, state *singer.State) ([]string, error) {
 	t.Helper()
 	if opts.Now == nil {
@@ -87,12 +90,12 @@ func Sync(t *testing.T, env *Env, opts sqltap.Options, cat *singer.Catalog, stat
 		t.Fatal(ferr)
 	}
 	if err == nil {
-		rep, cerr := singer.Check(context.Background(), bytes.NewReader(buf.Bytes()), singer.CheckOptions{Strict: true, MaxFindings: 10})
+		rep, cerr := check.Check(context.Background(), bytes.NewReader(buf.Bytes()), check.Options{Strict: true, MaxFindings: 10})
 		if cerr != nil {
 			t.Fatal(cerr)
 		}
 		if !rep.OK {
-			t.Errorf("output fails singer.Check: %v\n%s", rep.Violations, buf.String())
+			t.Errorf("output fails check.Check: %v\n%s", rep.Violations, buf.String())
 		}
 	}
 	return strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n"), err
@@ -290,7 +293,7 @@ func testResume(t *testing.T, h Harness) {
 	// A state whose key does not match the table is refused up front.
 	bad, _ := singer.ParseState([]byte(fmt.Sprintf(`{"bookmarks":{%q:{"last_pk_fetched":{"code":"x"},"version":1}}}`, id)))
 	_, err = Sync(t, env, sqltap.Options{}, cat, bad)
-	var ue *singer.UsageError
+	var ue *cli.UsageError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), `does not hold key "id"`) {
 		t.Errorf("foreign state: err = %v, want a usage error naming key \"id\"", err)
 	}
@@ -531,7 +534,7 @@ func testMissingTable(t *testing.T, h Harness) {
 	Select(t, cat, "", "", id)
 	env.Exec("DROP TABLE " + env.Table("items"))
 	got, err := Sync(t, env, sqltap.Options{}, cat, nil)
-	var ue *singer.UsageError
+	var ue *cli.UsageError
 	want := fmt.Sprintf(`catalog stream %q: no such table or view in the database (run --discover again)`, id)
 	if !errors.As(err, &ue) || err.Error() != want {
 		t.Errorf("err = %v, want usage error %q", err, want)

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"cloud.google.com/go/bigquery"
 	"github.com/singerkit/singerkit/singer"
 	target "github.com/singerkit/singerkit/targets/bigquery"
@@ -122,7 +124,7 @@ INSERT INTO ` + schema + `.items VALUES
 		t.Fatal(err)
 	}
 	var out, tgtErr bytes.Buffer
-	code := singer.RunTarget(context.Background(), target.Spec(), []string{"--config", tgtCfg}, pipe, &out, &tgtErr)
+	code := cli.RunTarget(context.Background(), target.Spec(), []string{"--config", tgtCfg}, pipe, &out, &tgtErr)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("tap-postgres: %v\n%s", err, tapErr.String())
 	}

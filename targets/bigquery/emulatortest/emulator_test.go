@@ -17,9 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"cloud.google.com/go/bigquery"
 	"cloud.google.com/go/civil"
-	"github.com/singerkit/singerkit/singer"
 	target "github.com/singerkit/singerkit/targets/bigquery"
 	"github.com/singerkit/singerkit/targets/bigquery/emulatortest/emu"
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
@@ -64,7 +65,7 @@ type harness struct {
 	own    bool
 }
 
-func (harness) Spec() singer.TargetSpec { return target.Spec() }
+func (harness) Spec() cli.TargetSpec { return target.Spec() }
 
 // unsupported lists the conformance cases the emulator cannot run, and why;
 // each has a golden-SQL test in targets/bigquery instead.

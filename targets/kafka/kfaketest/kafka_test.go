@@ -12,13 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/singerkit/singerkit/singer"
 	kafkatap "github.com/singerkit/singerkit/taps/kafka"
 	kafkatarget "github.com/singerkit/singerkit/targets/kafka"
 )
@@ -51,7 +52,7 @@ type result struct {
 func runTarget(t *testing.T, cfg map[string]any, input string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := singer.RunTarget(context.Background(), kafkatarget.Spec(), []string{"--config", writeConfig(t, cfg)}, strings.NewReader(input), &out, &errb)
+	code := cli.RunTarget(context.Background(), kafkatarget.Spec(), []string{"--config", writeConfig(t, cfg)}, strings.NewReader(input), &out, &errb)
 	return result{out.String(), errb.String(), code}
 }
 
@@ -66,7 +67,7 @@ func runTap(t *testing.T, cfg map[string]any, state string) result {
 		args = append(args, "--state", p)
 	}
 	var out, errb bytes.Buffer
-	code := singer.RunTap(context.Background(), kafkatap.Spec(), args, nil, &out, &errb)
+	code := cli.RunTap(context.Background(), kafkatap.Spec(), args, nil, &out, &errb)
 	return result{out.String(), errb.String(), code}
 }
 

@@ -8,7 +8,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/internal/cli"
+	"github.com/singerkit/singerkit/internal/config"
+
 	"github.com/singerkit/singerkit/targets/sqltarget"
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
 )
@@ -21,22 +23,22 @@ type Config struct {
 }
 
 // Spec is target-memory for the shared command line.
-func Spec() singer.TargetSpec {
-	return sqltarget.Spec(singer.About{
+func Spec() cli.TargetSpec {
+	return sqltarget.Spec(cli.About{
 		Name:         "target-memory",
 		Description:  "The SQL target engine on an in-memory dialect kept in one file (a test tool)",
-		Version:      singer.Version,
+		Version:      cli.Version,
 		Capabilities: sqltarget.Capabilities,
 	}, open)
 }
 
-func open(_ context.Context, env *singer.Env) (sqltarget.Dialect, sqltarget.Config, func(), error) {
+func open(_ context.Context, env *cli.Env) (sqltarget.Dialect, sqltarget.Config, func(), error) {
 	var cfg Config
 	if err := env.Config.Decode(&cfg); err != nil {
 		return nil, sqltarget.Config{}, nil, err
 	}
 	if cfg.Database == "" {
-		return nil, sqltarget.Config{}, nil, &singer.ConfigError{Problems: []string{"database is required: the directory that holds the tables"}}
+		return nil, sqltarget.Config{}, nil, &config.Error{Problems: []string{"database is required: the directory that holds the tables"}}
 	}
 	if cfg.DefaultTargetSchema == "" {
 		cfg.DefaultTargetSchema = "public"
@@ -65,7 +67,7 @@ var (
 )
 
 // Spec is target-memory's.
-func (Harness) Spec() singer.TargetSpec { return Spec() }
+func (Harness) Spec() cli.TargetSpec { return Spec() }
 
 // Config returns a config whose database is a new file, and its schema.
 func (h Harness) Config(t *testing.T) (map[string]any, string) {

@@ -19,13 +19,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/internal/cli"
 )
 
 // Harness connects the suite to one dialect.
 type Harness interface {
 	// Spec is the target's command line spec (run in-process).
-	Spec() singer.TargetSpec
+	Spec() cli.TargetSpec
 	// Config returns the connection config for a fresh, empty destination
 	// schema owned by the test (dropped in t.Cleanup).
 	Config(t *testing.T) (cfg map[string]any, schema string)
@@ -69,7 +69,7 @@ func Run(t *testing.T, h Harness, cfg map[string]any, input string) Result {
 		t.Fatal(err)
 	}
 	var o, e bytes.Buffer
-	code := singer.RunTarget(context.Background(), h.Spec(), []string{"--config", p}, strings.NewReader(input), &o, &e)
+	code := cli.RunTarget(context.Background(), h.Spec(), []string{"--config", p}, strings.NewReader(input), &o, &e)
 	return Result{Code: code, Stdout: o.String(), Stderr: e.String()}
 }
 

@@ -1,21 +1,28 @@
-package singer
+package gen
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/singerkit/singerkit/singer"
+
+	"github.com/singerkit/singerkit/internal/cli"
+	"github.com/spf13/cobra"
 )
 
 // runSinger runs the toolkit binary in-process.
 func runSinger(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code = RunToolkit(context.Background(), args, strings.NewReader(""), &out, &errOut)
+	code = runToolkit(context.Background(), args, strings.NewReader(""), &out, &errOut)
 	return out.String(), errOut.String(), code
 }
 
@@ -58,19 +65,19 @@ func TestGenerateStreams(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			stdout, stderr, code := runSinger(t, tt.args...)
-			if code != ExitOK || stderr != "" {
+			if code != cli.ExitOK || stderr != "" {
 				t.Fatalf("exit %d, stderr %q", code, stderr)
 			}
-			d := NewDecoder(strings.NewReader(stdout))
-			schemas := map[string]*Schema{}
-			rows := map[string]*Row{}
+			d := singer.NewDecoder(strings.NewReader(stdout))
+			schemas := map[string]*singer.Schema{}
+			rows := map[string]*singer.Row{}
 			lastTS := map[string]string{}
 			var records, sinceState, lineBytes int
 			var states []string
 			for d.Next() {
 				m := d.Message()
 				switch m.Type {
-				case TypeSchema:
+				case singer.TypeSchema:
 					if records > 0 || len(schemas) >= len(tt.streams) || m.Stream != tt.streams[len(schemas)] {
 						t.Fatalf("line %d: unexpected SCHEMA for %q", m.Line, m.Stream)
 					}
@@ -79,13 +86,13 @@ func TestGenerateStreams(t *testing.T) {
 					}
 					// A copy: the decoder reuses its buffer and the compiled
 					// plan keeps slices of the schema bytes.
-					s, err := CompileSchema(bytes.Clone(m.Schema), SchemaOptions{})
+					s, err := singer.CompileSchema(bytes.Clone(m.Schema), singer.SchemaOptions{})
 					if err != nil {
 						t.Fatalf("line %d: %v", m.Line, err)
 					}
 					schemas[m.Stream] = s
-					rows[m.Stream] = &Row{}
-				case TypeRecord:
+					rows[m.Stream] = &singer.Row{}
+				case singer.TypeRecord:
 					if want := tt.streams[records%len(tt.streams)]; m.Stream != want {
 						t.Fatalf("line %d: record for %q, want %q", m.Line, m.Stream, want)
 					}
@@ -120,7 +127,7 @@ func TestGenerateStreams(t *testing.T) {
 							lastTS[m.Stream] = string(row.Values[i].Bytes)
 						}
 					}
-				case TypeState:
+				case singer.TypeState:
 					if sinceState != tt.stateEvery && records != tt.records {
 						t.Errorf("line %d: STATE after %d records, want every %d", m.Line, sinceState, tt.stateEvery)
 					}
@@ -198,7 +205,7 @@ func TestGenerateExactOutput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			stdout, stderr, code := runSinger(t, tt.args...)
-			if code != ExitOK || stderr != "" {
+			if code != cli.ExitOK || stderr != "" {
 				t.Fatalf("exit %d, stderr %q", code, stderr)
 			}
 			if stdout != tt.want {
@@ -241,8 +248,8 @@ func TestGenerateUsageErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			stdout, stderr, code := runSinger(t, tt.args...)
-			if code != ExitUsage {
-				t.Errorf("exit %d, want %d", code, ExitUsage)
+			if code != cli.ExitUsage {
+				t.Errorf("exit %d, want %d", code, cli.ExitUsage)
 			}
 			if stdout != "" {
 				t.Errorf("stdout %q, want nothing", stdout)
@@ -266,7 +273,7 @@ func writeTempFile(t *testing.T, name, content string) string {
 
 func TestBenchDecode(t *testing.T) {
 	stream, _, code := runSinger(t, "gen", "--records", "3000", "--streams", "2")
-	if code != ExitOK {
+	if code != cli.ExitOK {
 		t.Fatal("gen failed")
 	}
 	path := writeTempFile(t, "stream.jsonl", stream)
@@ -289,7 +296,7 @@ func TestBenchDecode(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			stdout, stderr, code := runSinger(t, append(append([]string{"gen", "bench-decode"}, tt.args...), path)...)
-			if code != ExitOK || stderr != "" {
+			if code != cli.ExitOK || stderr != "" {
 				t.Fatalf("exit %d, stderr %q", code, stderr)
 			}
 			if strings.Count(stdout, "\n") != 1 {
@@ -356,8 +363,8 @@ func TestBenchDecodeBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeTempFile(t, "bad.jsonl", tt.input)
 			stdout, stderr, code := runSinger(t, "gen", "bench-decode", "--mode", tt.mode, path)
-			if code != ExitRuntime {
-				t.Errorf("exit %d, want %d", code, ExitRuntime)
+			if code != cli.ExitRuntime {
+				t.Errorf("exit %d, want %d", code, cli.ExitRuntime)
 			}
 			want := strings.ReplaceAll(tt.wantStdout, "FILE", path)
 			if !strings.HasPrefix(stdout, want) || (want == "") != (stdout == "") {
@@ -387,9 +394,26 @@ func TestAppendQuotedTimestamp(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			at := mustTime(t, tt.at)
 			got := string(appendQuotedTimestamp(nil, at.UnixMicro()))
-			if want := `"` + string(AppendTimestamp(nil, at)) + `"`; got != want || got != `"`+tt.at+`"` {
+			if want := `"` + string(singer.AppendTimestamp(nil, at)) + `"`; got != want || got != `"`+tt.at+`"` {
 				t.Errorf("got %s, want %s", got, want)
 			}
 		})
 	}
+}
+
+// runToolkit runs the command under a root named singer, as the toolkit
+// binary does.
+func runToolkit(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := &cobra.Command{Use: "singer", SilenceErrors: true, SilenceUsage: true}
+	root.AddCommand(NewCommand(stdout, stderr))
+	return cli.Execute(ctx, root, args, stderr, "singer")
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

@@ -1,4 +1,4 @@
-package singer
+package check
 
 import (
 	"bytes"
@@ -15,11 +15,15 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/singerkit/singerkit/internal/cli"
+	"github.com/singerkit/singerkit/internal/config"
+	"github.com/singerkit/singerkit/singer"
+
 	"github.com/spf13/cobra"
 )
 
-// CheckOptions tune Check.
-type CheckOptions struct {
+// Options tune Check.
+type Options struct {
 	// Strict makes a message of an unknown type a violation instead of a
 	// warning.
 	Strict bool
@@ -71,8 +75,8 @@ type StreamSummary struct {
 	SchemaMessages int             `json:"schema_messages"`
 }
 
-// CheckReport is the outcome of a conformance check.
-type CheckReport struct {
+// Report is the outcome of a conformance check.
+type Report struct {
 	OK              bool            `json:"ok"`
 	Lines           int64           `json:"lines"`
 	Messages        int64           `json:"messages"`
@@ -87,20 +91,20 @@ type CheckReport struct {
 
 // AddViolation records a violation found outside the stream itself (such as
 // a tap's exit status). It is listed first and always kept, whatever the cap.
-func (r *CheckReport) AddViolation(f Finding) {
+func (r *Report) AddViolation(f Finding) {
 	r.Violations = append([]Finding{f}, r.Violations...)
 	r.ViolationsTotal++
 	r.OK = false
 }
 
-func (r *CheckReport) violation(line int64, stream, msg string) {
+func (r *Report) violation(line int64, stream, msg string) {
 	r.ViolationsTotal++
 	if len(r.Violations) < r.maxFindings {
 		r.Violations = append(r.Violations, Finding{Line: line, Stream: stream, Message: msg})
 	}
 }
 
-func (r *CheckReport) warning(line int64, stream, msg string) {
+func (r *Report) warning(line int64, stream, msg string) {
 	r.WarningsTotal++
 	if len(r.Warnings) < r.maxFindings {
 		r.Warnings = append(r.Warnings, Finding{Line: line, Stream: stream, Message: msg})
@@ -113,19 +117,19 @@ type streamCheck struct {
 	name        string
 	records     int64
 	schemas     int
-	hasSchema   bool    // a SCHEMA came, even one that could not be used
-	schema      *Schema // nil when the latest SCHEMA was invalid
+	hasSchema   bool           // a SCHEMA came, even one that could not be used
+	schema      *singer.Schema // nil when the latest SCHEMA was invalid
 	properties  int
 	keys        []string
 	keyCols     []int // plan columns of the keys that are properties
 	firstState  json.RawMessage
-	row         Row
+	row         singer.Row
 	awaitsState bool
 }
 
 // checker holds the state of one Check run.
 type checker struct {
-	rep       *CheckReport
+	rep       *Report
 	streams   map[string]*streamCheck
 	order     []*streamCheck
 	awaiting  []*streamCheck // streams with no STATE since their first message
@@ -147,23 +151,23 @@ const checkCtxEvery = 4096
 // every violation (up to opts.MaxFindings, counting the rest). Memory does not
 // depend on the input's length. The error is for reading failures and ctx
 // cancellation only; violations are in the report.
-func Check(ctx context.Context, r io.Reader, opts CheckOptions) (*CheckReport, error) {
+func Check(ctx context.Context, r io.Reader, opts Options) (*Report, error) {
 	c := &checker{
-		rep:     &CheckReport{maxFindings: max(opts.MaxFindings, 0)},
+		rep:     &Report{maxFindings: max(opts.MaxFindings, 0)},
 		streams: make(map[string]*streamCheck),
 	}
-	d := NewDecoder(r)
+	d := singer.NewDecoder(r)
 	d.Strict = opts.Strict
 	// The decoder warns once per unknown type name.
 	d.Warn = func(msg string) {
-		msg = strings.TrimPrefix(msg, fmt.Sprintf("line %d: ", d.line))
-		c.rep.warning(d.line, "", msg+" (--strict makes them violations)")
+		msg = strings.TrimPrefix(msg, fmt.Sprintf("line %d: ", d.Line()))
+		c.rep.warning(d.Line(), "", msg+" (--strict makes them violations)")
 	}
 	for n := 0; ; n++ {
 		if n%checkCtxEvery == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		line, err := d.readLine()
+		line, err := d.NextLine()
 		if err == io.EOF {
 			break
 		}
@@ -171,16 +175,14 @@ func Check(ctx context.Context, r io.Reader, opts CheckOptions) (*CheckReport, e
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, fmt.Errorf("reading input after line %d: %w", d.line, err)
+			return nil, fmt.Errorf("reading input after line %d: %w", d.Line(), err)
 		}
-		d.line++
-		line = bytes.TrimRight(line, "\r")
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
 		// The decoder's own per-line parse, so the rules are exactly a
 		// target's; but an error ends only this line, not the check.
-		if err := d.parse(line); err != nil {
+		if err := d.DecodeLine(line); err != nil {
 			c.undecodable(d, err)
 			continue
 		}
@@ -190,33 +192,33 @@ func Check(ctx context.Context, r io.Reader, opts CheckOptions) (*CheckReport, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return c.finish(d.line), nil
+	return c.finish(d.Line()), nil
 }
 
 // undecodable records a line the decoder rejected (or skipped, for an
 // unknown type).
-func (c *checker) undecodable(d *Decoder, err error) {
+func (c *checker) undecodable(d *singer.Decoder, err error) {
 	m := d.Message()
-	if errors.As(err, new(errSkip)) {
+	if errors.Is(err, singer.ErrUnknownType) {
 		return // an unknown type, warned about through d.Warn
 	}
-	var ie *InputError
+	var ie *singer.InputError
 	if errors.As(err, &ie) {
 		msg := ie.Msg
 		// Quote the line only when it could not be read as a message at
 		// all (a log line on stdout, broken JSON): once the type is known
 		// the message says what is wrong with it.
-		if ie.Excerpt != "" && m.Type == TypeUnknown {
+		if ie.Excerpt != "" && m.Type == singer.TypeUnknown {
 			msg += " (line starts " + ie.Excerpt + ")"
 		}
 		c.rep.violation(ie.Line, "", msg)
 	} else {
-		c.rep.violation(d.line, "", err.Error())
+		c.rep.violation(d.Line(), "", err.Error())
 	}
 	// A SCHEMA that names its stream but cannot be used still counts as the
 	// stream's schema: its records are not checked against anything, rather
 	// than each reported as coming before a schema.
-	if m.Type == TypeSchema && m.Stream != "" {
+	if m.Type == singer.TypeSchema && m.Stream != "" {
 		st := c.stream(m.Stream)
 		st.schemas++
 		st.hasSchema = true
@@ -237,11 +239,11 @@ func (c *checker) stream(name string) *streamCheck {
 	return st
 }
 
-func (c *checker) message(m *Message) {
+func (c *checker) message(m *singer.Message) {
 	switch m.Type {
-	case TypeSchema:
+	case singer.TypeSchema:
 		c.schema(m)
-	case TypeRecord:
+	case singer.TypeRecord:
 		st := c.stream(m.Stream)
 		st.records++
 		if !st.hasSchema {
@@ -260,24 +262,24 @@ func (c *checker) message(m *Message) {
 				c.rep.violation(m.Line, m.Stream, err.Error())
 			}
 		}
-	case TypeState:
+	case singer.TypeState:
 		c.state(m)
-	case TypeActivateVersion:
+	case singer.TypeActivateVersion:
 		c.stream(m.Stream)
-	case TypeBatch:
+	case singer.TypeBatch:
 		if st := c.stream(m.Stream); !st.hasSchema {
 			c.rep.violation(m.Line, m.Stream, "BATCH before any SCHEMA of the stream")
 		}
 	}
 }
 
-func (c *checker) schema(m *Message) {
+func (c *checker) schema(m *singer.Message) {
 	st := c.stream(m.Stream)
 	st.schemas++
 	st.hasSchema = true
 	st.keys = append(st.keys[:0], m.KeyProperties...)
 	st.schema, st.properties = nil, 0
-	s, err := CompileSchema(m.Schema, SchemaOptions{})
+	s, err := singer.CompileSchema(m.Schema, singer.SchemaOptions{})
 	if err != nil {
 		c.rep.violation(m.Line, m.Stream, err.Error())
 		return
@@ -300,7 +302,7 @@ func (c *checker) schema(m *Message) {
 	}
 }
 
-func (c *checker) state(m *Message) {
+func (c *checker) state(m *singer.Message) {
 	c.states++
 	c.stateBuf.Reset()
 	if err := json.Compact(&c.stateBuf, m.Value); err != nil {
@@ -320,7 +322,7 @@ func (c *checker) state(m *Message) {
 	}
 }
 
-func (c *checker) finish(lines int64) *CheckReport {
+func (c *checker) finish(lines int64) *Report {
 	rep := c.rep
 	rep.Lines = lines
 	rep.Streams = make([]StreamSummary, 0, len(c.order))
@@ -356,7 +358,7 @@ func (c *checker) finish(lines int64) *CheckReport {
 // WriteText writes the report for people: a summary line, a line per
 // stream, the warnings, then OK or FAIL with the violations. stateWidth
 // truncates the states shown (0: no limit).
-func (r *CheckReport) WriteText(w io.Writer, stateWidth int) error {
+func (r *Report) WriteText(w io.Writer, stateWidth int) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "singer check: %s, %s, %s\n", plural(r.Lines, "line", "lines"),
 		plural(r.Messages, "message", "messages"), plural(int64(len(r.Streams)), "stream", "streams"))
@@ -393,7 +395,7 @@ func (r *CheckReport) WriteText(w io.Writer, stateWidth int) error {
 }
 
 // WriteJSON writes the report as one JSON document on one line.
-func (r *CheckReport) WriteJSON(w io.Writer) error {
+func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(r)
@@ -430,7 +432,7 @@ type checkOptions struct {
 	maxViolations int
 }
 
-func newCheckCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+func NewCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	opts := &checkOptions{}
 	cmd := &cobra.Command{
 		Use:   "check [--input FILE | --tap COMMAND]",
@@ -448,7 +450,7 @@ tap failed, or the check was interrupted), 2 for a usage error.`,
   singer check --tap "tap-mysql --config tap.json --catalog catalog.json"`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return Usagef("check takes no arguments, got %q (use --input FILE or --tap COMMAND)", args[0])
+				return cli.Usagef("check takes no arguments, got %q (use --input FILE or --tap COMMAND)", args[0])
 			}
 			return nil
 		},
@@ -466,19 +468,19 @@ tap failed, or the check was interrupted), 2 for a usage error.`,
 }
 
 func runCheck(ctx context.Context, o *checkOptions, stdin io.Reader, stdout, stderr io.Writer) error {
-	SetMemoryLimit(BaseMemoryLimit)
+	cli.SetMemoryLimit(cli.BaseMemoryLimit)
 	if o.format != "text" && o.format != "json" {
-		return Usagef("--format must be text or json, not %q", o.format)
+		return cli.Usagef("--format must be text or json, not %q", o.format)
 	}
 	if o.maxViolations < 0 {
-		return Usagef("--max-violations must be 0 or more, not %d", o.maxViolations)
+		return cli.Usagef("--max-violations must be 0 or more, not %d", o.maxViolations)
 	}
 	if o.input != "" && o.tap != "" {
-		return Usagef("use --input or --tap, not both")
+		return cli.Usagef("use --input or --tap, not both")
 	}
-	opts := CheckOptions{Strict: o.strict, MaxFindings: o.maxViolations}
+	opts := Options{Strict: o.strict, MaxFindings: o.maxViolations}
 	var (
-		rep *CheckReport
+		rep *Report
 		err error
 	)
 	switch {
@@ -487,7 +489,7 @@ func runCheck(ctx context.Context, o *checkOptions, stdin io.Reader, stdout, std
 	case o.input != "" && o.input != "-":
 		f, ferr := os.Open(o.input)
 		if ferr != nil {
-			return Usagef("cannot read --input %s: %v", o.input, unwrapPathError(ferr))
+			return cli.Usagef("cannot read --input %s: %v", o.input, config.WithoutPath(ferr))
 		}
 		defer f.Close()
 		rep, err = Check(ctx, f, opts)
@@ -517,7 +519,7 @@ const tapStopGrace = 5 * time.Second
 
 // checkTap runs command with sh -c, checks its stdout and counts a non-zero
 // exit as a violation. The tap's stderr goes to stderr as it comes.
-func checkTap(ctx context.Context, command string, stderr io.Writer, opts CheckOptions) (*CheckReport, error) {
+func checkTap(ctx context.Context, command string, stderr io.Writer, opts Options) (*Report, error) {
 	cmd := exec.CommandContext(ctx, "sh", "-c", command)
 	cmd.Stderr = stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }

@@ -1,4 +1,4 @@
-package singer
+package cli
 
 import (
 	"bytes"
@@ -10,6 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/singerkit/singerkit/internal/config"
+
+	"github.com/singerkit/singerkit/singer"
 )
 
 var testAbout = About{
@@ -25,7 +29,7 @@ func testTap(syncErr error) TapSpec {
 			_, err := io.WriteString(env.Stdout, `{"streams":[]}`+"\n")
 			return err
 		},
-		Sync: func(ctx context.Context, env *Env, c *Catalog, s *State, out *Encoder) error {
+		Sync: func(ctx context.Context, env *Env, c *singer.Catalog, s *singer.State, out *singer.Encoder) error {
 			if syncErr != nil {
 				return syncErr
 			}
@@ -97,10 +101,10 @@ func TestRunTargetInput(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "c.json", `{"host":"x"}`)
 	in := writeFile(t, dir, "in.jsonl", `{"type":"STATE","value":{"a":1}}`+"\n")
-	spec := TargetSpec{About: testAbout, Run: func(ctx context.Context, env *Env, r io.Reader, out *Encoder) error {
-		d := NewDecoder(r)
+	spec := TargetSpec{About: testAbout, Run: func(ctx context.Context, env *Env, r io.Reader, out *singer.Encoder) error {
+		d := singer.NewDecoder(r)
 		for d.Next() {
-			if d.Message().Type == TypeState {
+			if d.Message().Type == singer.TypeState {
 				if err := out.WriteRaw(d.Message().Value); err != nil {
 					return err
 				}
@@ -139,26 +143,19 @@ func TestExitCodeOfExitCoder(t *testing.T) {
 func TestStrayArgumentIsUsage(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "c.json", `{"host":"x"}`)
-	spec := TargetSpec{About: testAbout, Run: func(ctx context.Context, env *Env, r io.Reader, out *Encoder) error { return nil }}
+	spec := TargetSpec{About: testAbout, Run: func(ctx context.Context, env *Env, r io.Reader, out *singer.Encoder) error { return nil }}
 	var o, e bytes.Buffer
 	code := RunTarget(context.Background(), spec, []string{"-c", cfg, "stray"}, strings.NewReader(""), &o, &e)
 	if want := "tap-test: error: unexpected argument \"stray\": tap-test takes flags only\nRun 'tap-test --help' for usage.\n"; code != 2 || e.String() != want {
 		t.Errorf("target: code %d stderr %q, want 2 %q", code, e.String(), want)
 	}
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"stray"}, "singer: error: unknown command \"stray\" (commands: check, gen)\nRun 'singer --help' for usage.\n"},
-		{[]string{"check", "stray"}, "singer: error: check takes no arguments, got \"stray\" (use --input FILE or --tap COMMAND)\nRun 'singer check --help' for usage.\n"},
-		{[]string{"gen", "stray"}, "singer: error: gen takes no arguments, got [\"stray\"]\nRun 'singer gen --help' for usage.\n"},
-	} {
-		o.Reset()
-		e.Reset()
-		code := RunToolkit(context.Background(), c.args, strings.NewReader(""), &o, &e)
-		if code != 2 || e.String() != c.want {
-			t.Errorf("singer %v: code %d stderr %q, want 2 %q", c.args, code, e.String(), c.want)
-		}
+
+}
+
+// A config error is a usage error (exit 2).
+func TestExitCodeOfConfigError(t *testing.T) {
+	if got := ExitCode(fmt.Errorf("loading: %w", &config.Error{Problems: []string{"port: not an integer"}})); got != ExitUsage {
+		t.Errorf("exit code %d, want %d", got, ExitUsage)
 	}
 }
 

@@ -1,4 +1,4 @@
-package singer
+package cli
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/singerkit/singerkit/singer"
 
 	"github.com/singerkit/singerkit/internal/config"
 
@@ -26,7 +28,7 @@ const (
 )
 
 // Version is the toolkit's version, set at build time with
-// -ldflags "-X github.com/singerkit/singerkit/singer.Version=...".
+// -ldflags "-X github.com/singerkit/singerkit/internal/cli.Version=...".
 var Version = "0.1.0-dev"
 
 // UsageError is a mistake in how the binary was called (exit 2).
@@ -90,7 +92,7 @@ type Env struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
-	Log    *Log
+	Log    *singer.Log
 	Config *config.Config
 }
 
@@ -111,7 +113,7 @@ type TapSpec struct {
 	Discover func(ctx context.Context, env *Env) error
 	// Sync writes SCHEMA, RECORD, STATE... to out. On ctx cancellation it
 	// writes its last state and returns ctx.Err().
-	Sync func(ctx context.Context, env *Env, catalog *Catalog, state *State, out *Encoder) error
+	Sync func(ctx context.Context, env *Env, catalog *singer.Catalog, state *singer.State, out *singer.Encoder) error
 }
 
 // TargetSpec wires a target into the shared command line.
@@ -120,7 +122,7 @@ type TargetSpec struct {
 	// Run reads messages from in and writes released states to out. On ctx
 	// cancellation it stops reading, commits what it has, writes the state
 	// the commits cover and returns ctx.Err().
-	Run func(ctx context.Context, env *Env, in io.Reader, out *Encoder) error
+	Run func(ctx context.Context, env *Env, in io.Reader, out *singer.Encoder) error
 }
 
 // commonOptions are the flags of every tap and target.
@@ -178,7 +180,7 @@ func RunTap(ctx context.Context, spec TapSpec, args []string, stdin io.Reader, s
 	f.StringVar(&opts.catalog, "catalog", "", "catalog file selecting streams (from --discover, edited)")
 	f.StringVarP(&opts.properties, "properties", "p", "", "legacy alias of --catalog")
 	f.BoolVarP(&opts.discover, "discover", "d", false, "write the catalog of available streams to stdout")
-	return execute(ctx, cmd, args, stderr, spec.About.Name)
+	return Execute(ctx, cmd, args, stderr, spec.About.Name)
 }
 
 func runTap(ctx context.Context, spec TapSpec, o *tapOptions, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -199,30 +201,30 @@ func runTap(ctx context.Context, spec TapSpec, o *tapOptions, stdin io.Reader, s
 	if err != nil {
 		return err
 	}
-	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Log: NewLog(stderr), Config: cfg}
+	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Log: singer.NewLog(stderr), Config: cfg}
 	for _, w := range cfg.Warnings {
 		env.Log.Warnf("%s", w)
 	}
 	if o.discover {
 		return spec.Discover(ctx, env)
 	}
-	var catalog *Catalog
+	var catalog *singer.Catalog
 	catPath := o.catalog
 	if catPath == "" {
 		catPath = o.properties
 	}
 	if catPath != "" {
-		if catalog, err = LoadCatalogFile(catPath); err != nil {
+		if catalog, err = singer.LoadCatalogFile(catPath); err != nil {
 			return Usagef("cannot use catalog %s: %v", catPath, unwrapPathError(err))
 		}
 	}
-	state := NewState()
+	state := singer.NewState()
 	if o.state != "" {
-		if state, err = LoadStateFile(o.state); err != nil {
+		if state, err = singer.LoadStateFile(o.state); err != nil {
 			return Usagef("cannot use state %s: %v", o.state, unwrapPathError(err))
 		}
 	}
-	out := NewEncoder(stdout)
+	out := singer.NewEncoder(stdout)
 	err = spec.Sync(ctx, env, catalog, state, out)
 	if ferr := out.Flush(); err == nil {
 		err = ferr
@@ -242,7 +244,7 @@ func RunTarget(ctx context.Context, spec TargetSpec, args []string, stdin io.Rea
 		return runTarget(ctx, spec, opts, stdin, stdout, stderr)
 	})
 	cmd.Flags().StringVarP(&opts.input, "input", "i", "", "read messages from this file instead of stdin")
-	return execute(ctx, cmd, args, stderr, spec.About.Name)
+	return Execute(ctx, cmd, args, stderr, spec.About.Name)
 }
 
 func runTarget(ctx context.Context, spec TargetSpec, o *targetOptions, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -270,11 +272,11 @@ func runTarget(ctx context.Context, spec TargetSpec, o *targetOptions, stdin io.
 		defer f.Close()
 		in = f
 	}
-	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Log: NewLog(stderr), Config: cfg}
+	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Log: singer.NewLog(stderr), Config: cfg}
 	for _, w := range cfg.Warnings {
 		env.Log.Warnf("%s", w)
 	}
-	out := NewEncoder(stdout)
+	out := singer.NewEncoder(stdout)
 	err = spec.Run(ctx, env, in, out)
 	if ferr := out.Flush(); err == nil {
 		err = ferr
@@ -282,12 +284,12 @@ func runTarget(ctx context.Context, spec TargetSpec, o *targetOptions, stdin io.
 	return err
 }
 
-// execute runs a root command with signal handling and turns its error into
+// Execute runs a root command with signal handling and turns its error into
 // one line on stderr and an exit code. The first SIGINT or SIGTERM cancels
 // the run's context (stop reading, finish what can be finished); the
 // second cancels its AbortContext (give up at once); after that the
 // signals' default action applies again, so a third ends the process.
-func execute(ctx context.Context, cmd *cobra.Command, args []string, stderr io.Writer, name string) int {
+func Execute(ctx context.Context, cmd *cobra.Command, args []string, stderr io.Writer, name string) int {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)

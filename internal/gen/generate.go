@@ -1,4 +1,4 @@
-package singer
+package gen
 
 import (
 	"bufio"
@@ -14,6 +14,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/singerkit/singerkit/internal/cli"
+	"github.com/singerkit/singerkit/internal/config"
+	"github.com/singerkit/singerkit/singer"
 
 	"github.com/spf13/cobra"
 )
@@ -33,7 +37,7 @@ type genOptions struct {
 	stream     string
 }
 
-func newGenerateCommand(stdout, stderr io.Writer) *cobra.Command {
+func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	opts := &genOptions{}
 	cmd := &cobra.Command{
 		Use:   "gen",
@@ -51,7 +55,7 @@ Shapes:
   singer gen --shape flat --streams 4 --seed 7 | target-postgres --config target.json`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return Usagef("gen takes no arguments, got %q", args)
+				return cli.Usagef("gen takes no arguments, got %q", args)
 			}
 			return nil
 		},
@@ -73,16 +77,16 @@ Shapes:
 func (o *genOptions) check() error {
 	switch {
 	case o.records < 0:
-		return Usagef("--records must be 0 or more, not %d", o.records)
+		return cli.Usagef("--records must be 0 or more, not %d", o.records)
 	case o.stateEvery < 1:
-		return Usagef("--state-every must be 1 or more, not %d", o.stateEvery)
+		return cli.Usagef("--state-every must be 1 or more, not %d", o.stateEvery)
 	case o.streams < 1:
-		return Usagef("--streams must be 1 or more, not %d", o.streams)
+		return cli.Usagef("--streams must be 1 or more, not %d", o.streams)
 	case o.streams > 1 && o.stream != "":
-		return Usagef("use --stream or --streams, not both (several streams are named s1..sN)")
+		return cli.Usagef("use --stream or --streams, not both (several streams are named s1..sN)")
 	}
 	if genShapes[o.shape] == nil {
-		return Usagef("unknown --shape %q (known: %s)", o.shape, strings.Join(genShapeNames(), ", "))
+		return cli.Usagef("unknown --shape %q (known: %s)", o.shape, strings.Join(genShapeNames(), ", "))
 	}
 	return nil
 }
@@ -237,14 +241,14 @@ func (g *generator) appendPerson(b []byte, nameKey string) []byte {
 	g.scratch = append(g.scratch, ' ')
 	g.scratch = append(g.scratch, genLastNames[li]...)
 	b = append(b, nameKey...)
-	b = AppendJSONBytes(b, g.scratch)
+	b = singer.AppendJSONBytes(b, g.scratch)
 	g.scratch = append(g.scratch[:0], genFirstASCII[fi][0])
 	g.scratch = append(g.scratch, genLastASCII[li]...)
 	g.scratch = strconv.AppendInt(g.scratch, int64(g.intn(100)), 10)
 	g.scratch = append(g.scratch, '@')
 	g.scratch = append(g.scratch, genDomains[g.intn(len(genDomains))]...)
 	b = append(b, `,"email":`...)
-	return AppendJSONBytes(b, g.scratch)
+	return singer.AppendJSONBytes(b, g.scratch)
 }
 
 func appendFoundationRecord(g *generator, b []byte, i int64) []byte {
@@ -265,9 +269,9 @@ func appendFoundationRecord(g *generator, b []byte, i int64) []byte {
 	g.scratch = strconv.AppendInt(g.scratch[:0], int64(1+g.intn(999)), 10)
 	g.scratch = append(g.scratch, ' ')
 	g.scratch = append(g.scratch, genStreets[g.intn(len(genStreets))]...)
-	b = AppendJSONBytes(b, g.scratch)
+	b = singer.AppendJSONBytes(b, g.scratch)
 	b = append(b, `,"city":`...)
-	b = AppendJSONString(b, genCities[g.intn(len(genCities))])
+	b = singer.AppendJSONString(b, genCities[g.intn(len(genCities))])
 	b = append(b, `,"zip":"`...)
 	zip := g.intn(100000)
 	for d := 10000; d > 0; d /= 10 { // five digits, leading zeros kept
@@ -275,7 +279,7 @@ func appendFoundationRecord(g *generator, b []byte, i int64) []byte {
 	}
 	b = append(b, `"},"note":`...)
 	if n := g.intn(len(genNotes) * 4); n < len(genNotes) {
-		b = AppendJSONString(b, genNotes[n])
+		b = singer.AppendJSONString(b, genNotes[n])
 	} else {
 		b = append(b, "null"...)
 	}
@@ -287,7 +291,7 @@ func appendFlatRecord(g *generator, b []byte, i int64) []byte {
 	b = strconv.AppendInt(b, i+1, 10)
 	b = g.appendPerson(b, `,"customer":`)
 	b = append(b, `,"city":`...)
-	b = AppendJSONString(b, genCities[g.intn(len(genCities))])
+	b = singer.AppendJSONString(b, genCities[g.intn(len(genCities))])
 	b = append(b, `,"quantity":`...)
 	b = strconv.AppendInt(b, int64(1+g.intn(500)), 10)
 	b = append(b, `,"paid":`...)
@@ -322,9 +326,9 @@ func generateStream(ctx context.Context, o *genOptions, w io.Writer) error {
 		}
 	}
 	g := &generator{shape: shape, rng: rand.NewPCG(o.seed, 0x5eed_5147)}
-	enc := NewEncoder(w)
+	enc := singer.NewEncoder(w)
 	for _, name := range names {
-		err := enc.WriteSchema(SchemaMessage{Stream: name, Schema: json.RawMessage(shape.schema),
+		err := enc.WriteSchema(singer.SchemaMessage{Stream: name, Schema: json.RawMessage(shape.schema),
 			KeyProperties: shape.keys, BookmarkProperties: []string{shape.bookmarkProp}})
 		if err != nil {
 			return err
@@ -343,9 +347,9 @@ func generateStream(ctx context.Context, o *genOptions, w io.Writer) error {
 				state = append(state, ',')
 			}
 			first = false
-			state = AppendJSONString(state, name)
+			state = singer.AppendJSONString(state, name)
 			state = append(state, `:{"replication_key":`...)
-			state = AppendJSONString(state, shape.bookmarkProp)
+			state = singer.AppendJSONString(state, shape.bookmarkProp)
 			state = append(state, `,"replication_key_value":`...)
 			state = appendQuotedTimestamp(state, last[k])
 			state = append(state, '}')
@@ -358,7 +362,7 @@ func generateStream(ctx context.Context, o *genOptions, w io.Writer) error {
 		k := int(i % int64(len(names)))
 		g.rec = shape.appendRecord(g, g.rec[:0], i)
 		last[k] = g.lastTS
-		if err := enc.WriteRecord(RecordMessage{Stream: names[k], Record: g.rec}); err != nil {
+		if err := enc.WriteRecord(singer.RecordMessage{Stream: names[k], Record: g.rec}); err != nil {
 			return err
 		}
 		if sinceState++; sinceState == o.stateEvery {
@@ -381,7 +385,7 @@ func generateStream(ctx context.Context, o *genOptions, w io.Writer) error {
 
 func runGenerate(ctx context.Context, o *genOptions, stdout io.Writer) error {
 	if err := generateStream(ctx, o, stdout); err != nil {
-		var ue *UsageError
+		var ue *cli.UsageError
 		if errors.As(err, &ue) || errors.Is(err, context.Canceled) {
 			return err
 		}
@@ -419,7 +423,7 @@ func newBenchDecodeCommand(stdout, _ io.Writer) *cobra.Command {
 		Hidden: true,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return Usagef("bench-decode needs one FILE argument, got %d", len(args))
+				return cli.Usagef("bench-decode needs one FILE argument, got %d", len(args))
 			}
 			return nil
 		},
@@ -443,16 +447,16 @@ func runBenchDecode(ctx context.Context, o *benchDecodeOptions, path string, std
 	case "judge":
 		run = benchJudge
 	default:
-		return Usagef("--mode must be floor, plan or judge, not %q", o.mode)
+		return cli.Usagef("--mode must be floor, plan or judge, not %q", o.mode)
 	}
 	if o.limit < 0 {
-		return Usagef("--limit must be 0 or more, not %d", o.limit)
+		return cli.Usagef("--limit must be 0 or more, not %d", o.limit)
 	}
 	var in io.Reader = os.Stdin
 	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {
-			return Usagef("cannot read %s: %v", path, unwrapPathError(err))
+			return cli.Usagef("cannot read %s: %v", path, config.WithoutPath(err))
 		}
 		defer f.Close()
 		in = f
@@ -507,8 +511,8 @@ func benchFloor(ctx context.Context, r io.Reader, limit int64, res *benchResult)
 
 // benchStream is a stream's compiled schema and reused row.
 type benchStream struct {
-	schema *Schema
-	row    Row
+	schema *singer.Schema
+	row    singer.Row
 }
 
 // benchDecode runs the Decoder over r and hands each RECORD with its
@@ -516,7 +520,7 @@ type benchStream struct {
 // returned as the error.
 func benchDecode(ctx context.Context, r io.Reader, limit int64, res *benchResult, lazy bool,
 	validate func(s *benchStream, record []byte) (judged bool, err error)) error {
-	d := NewDecoder(r)
+	d := singer.NewDecoder(r)
 	// As the SQL targets read: every record is decoded in place by its
 	// plan (Decoder.OpenRecords), which checks its grammar once.
 	d.OpenRecords = lazy
@@ -526,16 +530,16 @@ func benchDecode(ctx context.Context, r io.Reader, limit int64, res *benchResult
 		m := d.Message()
 		res.Bytes += int64(len(m.Raw)) + 1
 		switch m.Type {
-		case TypeSchema:
+		case singer.TypeSchema:
 			// A copy: the message's bytes are reused by the next line, and
 			// CompileSchema's plan keeps slices of its input (min/max bounds,
 			// enum values, Column.Raw).
-			s, err := CompileSchema(bytes.Clone(m.Schema), SchemaOptions{})
+			s, err := singer.CompileSchema(bytes.Clone(m.Schema), singer.SchemaOptions{})
 			if err != nil {
 				return fmt.Errorf("line %d: SCHEMA for stream %q: %w", m.Line, m.Stream, err)
 			}
 			streams[m.Stream] = &benchStream{schema: s}
-		case TypeRecord:
+		case singer.TypeRecord:
 			s := streams[m.Stream]
 			if s == nil {
 				return fmt.Errorf("line %d: RECORD for stream %q before its SCHEMA", m.Line, m.Stream)
@@ -625,3 +629,6 @@ func processCPUAndPeakRSS() (cpuS float64, peakKB int64) {
 	}
 	return cpuS, peakKB
 }
+
+// readBufferSize is the read buffer of the decoder's floor: the decoder's own.
+const readBufferSize = 1 << 20

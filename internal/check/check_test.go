@@ -1,4 +1,4 @@
-package singer
+package check
 
 import (
 	"bytes"
@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/singerkit/singerkit/internal/cli"
+	"github.com/spf13/cobra"
 )
 
 // runCheckCLI runs `singer check args...` in-process and returns the exit
@@ -16,7 +19,7 @@ import (
 func runCheckCLI(t *testing.T, ctx context.Context, stdin io.Reader, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := RunToolkit(ctx, append([]string{"check"}, args...), stdin, &stdout, &stderr)
+	code := runToolkit(ctx, append([]string{"check"}, args...), stdin, &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }
 
@@ -24,8 +27,8 @@ func runCheckCLI(t *testing.T, ctx context.Context, stdin io.Reader, args ...str
 func jsonl(lines ...string) string { return strings.Join(lines, "\n") + "\n" }
 
 const (
-	goodPath = "../testdata/check/good.jsonl"
-	badPath  = "../testdata/check/bad.jsonl"
+	goodPath = "../../testdata/check/good.jsonl"
+	badPath  = "../../testdata/check/bad.jsonl"
 
 	usersSchema = `{"type":"SCHEMA","stream":"users","schema":{"type":"object","properties":{"id":{"type":"integer"},"name":{"type":"string"}}},"key_properties":["id"]}`
 	usersState  = `{"type":"STATE","value":{"bookmarks":{"users":{"id":1}}}}`
@@ -412,7 +415,7 @@ func TestCheckKeepsCountNotMessages(t *testing.T) {
 	if testing.Short() {
 		n = 2000
 	}
-	rep, err := Check(context.Background(), &badRecords{n: n}, CheckOptions{MaxFindings: 5})
+	rep, err := Check(context.Background(), &badRecords{n: n}, Options{MaxFindings: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,7 +509,7 @@ func TestCheckTapCancelled(t *testing.T) {
 	defer cancel()
 	time.AfterFunc(100*time.Millisecond, cancel)
 	code, stdout, stderr := runCheckCLI(t, ctx, strings.NewReader(""), "--tap", "echo '"+usersSchema+"'; exec sleep 60")
-	if code != ExitRuntime || stdout != "" || stderr != "singer: error: interrupted by a signal\n" {
+	if code != cli.ExitRuntime || stdout != "" || stderr != "singer: error: interrupted by a signal\n" {
 		t.Errorf("exit %d stdout %q stderr %q", code, stdout, stderr)
 	}
 }
@@ -521,14 +524,14 @@ func TestCheckUsage(t *testing.T) {
 		{"format", []string{"--format", "xml"}, `singer: error: --format must be text or json, not "xml"`},
 		{"negative cap", []string{"--max-violations", "-1"}, `singer: error: --max-violations must be 0 or more, not -1`},
 		{"input and tap", []string{"--input", goodPath, "--tap", "cat"}, `singer: error: use --input or --tap, not both`},
-		{"missing input", []string{"--input", "../testdata/check/missing.jsonl"}, `singer: error: cannot read --input ../testdata/check/missing.jsonl: no such file or directory`},
+		{"missing input", []string{"--input", "../../testdata/check/missing.jsonl"}, `singer: error: cannot read --input ../../testdata/check/missing.jsonl: no such file or directory`},
 		{"unknown flag", []string{"--stricter"}, `singer: error: unknown flag: --stricter`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			code, stdout, stderr := runCheckCLI(t, context.Background(), strings.NewReader(""), c.args...)
 			first, _, _ := strings.Cut(stderr, "\n")
-			if code != ExitUsage || stdout != "" || first != c.want {
+			if code != cli.ExitUsage || stdout != "" || first != c.want {
 				t.Errorf("exit %d stdout %q stderr %q, want exit 2 and %q", code, stdout, stderr, c.want)
 			}
 		})
@@ -548,10 +551,18 @@ func BenchmarkCheck(b *testing.B) {
 	b.SetBytes(int64(in.Len()))
 	b.ReportAllocs()
 	for b.Loop() {
-		rep, err := Check(context.Background(), bytes.NewReader(in.Bytes()), CheckOptions{MaxFindings: 50})
+		rep, err := Check(context.Background(), bytes.NewReader(in.Bytes()), Options{MaxFindings: 50})
 		if err != nil || !rep.OK {
 			b.Fatalf("%v %+v", err, rep.Violations)
 		}
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// runToolkit runs the command under a root named singer, as the toolkit
+// binary does.
+func runToolkit(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := &cobra.Command{Use: "singer", SilenceErrors: true, SilenceUsage: true}
+	root.AddCommand(NewCommand(stdin, stdout, stderr))
+	return cli.Execute(ctx, root, args, stderr, "singer")
 }

@@ -152,6 +152,8 @@ func (d *Decoder) readLine() ([]byte, error) {
 
 type errSkip struct{}
 
+func (errSkip) Error() string { return "skipped" }
+
 // ErrUnknownType is what DecodeLine returns for a message of a type the
 // decoder skips (after warning through Warn).
 var ErrUnknownType = errors.New("message of an unknown type skipped")
@@ -180,8 +182,6 @@ func (d *Decoder) DecodeLine(line []byte) error {
 	}
 	return err
 }
-
-func (errSkip) Error() string { return "skipped" }
 
 func (d *Decoder) fail(line []byte, format string, args ...any) error {
 	return &InputError{Line: d.line, Excerpt: Excerpt(line), Msg: fmt.Sprintf(format, args...)}

@@ -35,19 +35,6 @@ func benchRecordLines(tb testing.TB, n int) [][]byte {
 	return lines
 }
 
-// benchRecordLine is one foundation RECORD line of typical length, with a
-// non-null note, so that every kind of value is in it.
-func benchRecordLine(tb testing.TB) []byte {
-	tb.Helper()
-	for _, l := range benchRecordLines(tb, 200) {
-		if len(l) >= 280 && len(l) <= 300 && !bytes.Contains(l, []byte(`"note":null`)) {
-			return l
-		}
-	}
-	tb.Fatal("no foundation record line of 280-300 bytes with a note")
-	return nil
-}
-
 func reportRecords(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }

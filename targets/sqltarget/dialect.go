@@ -2,7 +2,6 @@ package sqltarget
 
 import (
 	"context"
-	"time"
 
 	"github.com/singerkit/singerkit/singer"
 )
@@ -140,15 +139,6 @@ func (t *Table) ColumnIndex(name string) int {
 		}
 	}
 	return -1
-}
-
-// RecordMeta is what the engine knows of a record beyond its values.
-type RecordMeta struct {
-	ExtractedAt time.Time
-	ReceivedAt  time.Time
-	Sequence    int64
-	Version     int64
-	HasVersion  bool
 }
 
 // TransientError is a failure that another attempt of the same work may

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"sort"
 )
@@ -155,4 +156,26 @@ func (s *State) Streams() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// BookmarkInt reads an integer bookmark (a table version, a row count, a
+// file size) as ParseState or a tap left it: a json.Number, int64, int, or
+// a float64 holding a whole number. A value with a fraction (1.5) or out
+// of int64's range is refused (false), never truncated.
+func BookmarkInt(v any) (int64, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		if i, err := n.Int64(); err == nil {
+			return i, true
+		}
+	case int64:
+		return n, true
+	case int:
+		return int64(n), true
+	case float64:
+		if n == math.Trunc(n) && math.Abs(n) < 1<<53 {
+			return int64(n), true
+		}
+	}
+	return 0, false
 }

@@ -1,6 +1,7 @@
 package singer
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -51,6 +52,32 @@ func TestParseStateForms(t *testing.T) {
 			b, _ := s.MarshalJSON()
 			if string(b) != c.want {
 				t.Errorf("got %s want %s", b, c.want)
+			}
+		})
+	}
+}
+
+func TestBookmarkInt(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		v    any
+		want int64
+		ok   bool
+	}{
+		{"json number", json.Number("1700000000000"), 1700000000000, true},
+		{"int64", int64(7), 7, true},
+		{"int", 7, 7, true},
+		{"whole float", float64(42), 42, true},
+		{"fraction as text is refused", json.Number("1.5"), 0, false},
+		{"fraction as float is refused, not truncated", 1.5, 0, false},
+		{"beyond int64", json.Number("9223372036854775808"), 0, false},
+		{"string", "7", 0, false},
+		{"missing", nil, 0, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := BookmarkInt(tt.v)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("BookmarkInt(%#v) = %d, %v; want %d, %v", tt.v, got, ok, tt.want, tt.ok)
 			}
 		})
 	}

@@ -2,10 +2,8 @@ package csvtap
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
-	"math"
 	"time"
 
 	"github.com/singerkit/singerkit/internal/cli"
@@ -152,7 +150,7 @@ func (s *syncer) resumePoint(fc *FileConfig, info fileInfo) (skip int64, done bo
 	if bm == nil {
 		return 0, false
 	}
-	size, okSize := asInt64(bm[bookmarkSize])
+	size, okSize := singer.BookmarkInt(bm[bookmarkSize])
 	mtime, okMtime := bm[bookmarkMtime].(string)
 	if !okSize || !okMtime {
 		s.log.Infof("stream %q: the state's bookmark has no file_size and file_mtime; reading %s from the start", fc.Stream, fc.Path)
@@ -167,7 +165,7 @@ func (s *syncer) resumePoint(fc *FileConfig, info fileInfo) (skip int64, done bo
 		s.log.Infof("stream %q: skipped: %s was emitted whole and has not changed since (state)", fc.Stream, fc.Path)
 		return 0, true
 	}
-	row, ok := asInt64(bm[bookmarkRow])
+	row, ok := singer.BookmarkInt(bm[bookmarkRow])
 	if !ok || row < 0 {
 		s.log.Infof("stream %q: the state's bookmark has no valid row; reading %s from the start", fc.Stream, fc.Path)
 		return 0, false
@@ -176,24 +174,6 @@ func (s *syncer) resumePoint(fc *FileConfig, info fileInfo) (skip int64, done bo
 		s.log.Infof("stream %q: resuming %s after row %d (state)", fc.Stream, fc.Path, row)
 	}
 	return row, false
-}
-
-// asInt64 reads an integer bookmark value as ParseState or a caller left it.
-func asInt64(v any) (int64, bool) {
-	switch n := v.(type) {
-	case json.Number:
-		i, err := n.Int64()
-		return i, err == nil
-	case int64:
-		return n, true
-	case int:
-		return int64(n), true
-	case float64:
-		if n == math.Trunc(n) && math.Abs(n) < 1<<53 {
-			return int64(n), true
-		}
-	}
-	return 0, false
 }
 
 // syncFile emits one file: SCHEMA, then its rows from the resume point,

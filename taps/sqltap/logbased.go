@@ -177,7 +177,7 @@ func (e *Engine) logPhase(ctx context.Context, lr LogReader, streams []*stream, 
 		pos, _ := state.Bookmark(s.table.TapStreamID, BookmarkLogPosition)
 		req.Streams = append(req.Streams, LogStream{Table: s.table, Columns: s.cols, Position: pos})
 		m := singer.RecordMessage{Stream: s.entry.Stream}
-		if v, ok := bookmarkInt(state.Bookmarks[s.table.TapStreamID][BookmarkVersion]); ok {
+		if v, ok := singer.BookmarkInt(state.Bookmarks[s.table.TapStreamID][BookmarkVersion]); ok {
 			m.Version, m.HasVersion = v, true
 		}
 		l.recs = append(l.recs, m)

@@ -509,7 +509,7 @@ func (r *run) fullTable(ctx context.Context) error {
 	bm := r.state.Bookmarks[id]
 	var after []any
 	physical := r.physicalBookmark()
-	version, hasVersion := bookmarkInt(bm[BookmarkVersion])
+	version, hasVersion := singer.BookmarkInt(bm[BookmarkVersion])
 	if pk, ok := bm[BookmarkLastPKFetched].(map[string]any); ok && hasVersion && len(s.keys) > 0 {
 		for _, k := range s.chunkKey {
 			after = append(after, pk[k])
@@ -619,7 +619,7 @@ func (r *run) physicalScan(ctx context.Context, bookmark string, after []any, ch
 	if errors.Is(err, ErrPositionStale) && n == 0 {
 		r.e.log().Warnf("stream %q: %v (VACUUM FULL, CLUSTER, TRUNCATE or a table rewrite): reading it again from the start in a new version", id, err)
 		r.version = r.now.UnixMilli()
-		if v, ok := bookmarkInt(r.state.Bookmarks[id][BookmarkVersion]); ok && v >= r.version {
+		if v, ok := singer.BookmarkInt(r.state.Bookmarks[id][BookmarkVersion]); ok && v >= r.version {
 			r.version = v + 1
 		}
 		r.state.ClearBookmark(id, bookmark)
@@ -678,17 +678,4 @@ func (r *run) incremental(ctx context.Context) error {
 		return err
 	}
 	return writeState(r.out, r.state)
-}
-
-func bookmarkInt(v any) (int64, bool) {
-	switch n := v.(type) {
-	case json.Number:
-		i, err := n.Int64()
-		return i, err == nil
-	case int64:
-		return n, true
-	case float64:
-		return int64(n), true
-	}
-	return 0, false
 }

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# singer run's overhead: `singer run` of tap-postgres -> target-postgres on
+# a 1M-row, 10-column table next to the same shell pipe (tap-postgres |
+# target-postgres, same catalog selection, load_method append), interleaved
+# BENCH_REPEAT times (default 3) in the same run; the runner's own peak RSS
+# (VmHWM of the singer process, sampled from /proc, children excluded).
+# Called by scripts/bench.sh; needs bin/ built, the local PostgreSQL
+# (TEST_POSTGRES_URL) and python3 (to select the stream for the shell pipe).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+URL="${TEST_POSTGRES_URL:-postgres://root@127.0.0.1:5432/test?sslmode=disable}"
+N="${BENCH_ROWS:-1000000}"
+REPEAT="${BENCH_REPEAT:-3}"
+dir=$PWD/.bench/runner
+mkdir -p "$dir"
+if ! psql "$URL" -Atqc "SELECT 1" >/dev/null 2>&1; then
+  echo "singer run bench skipped: PostgreSQL unreachable at $URL"
+  exit 0
+fi
+psql "$URL" -q <<SQL 2>/dev/null
+DROP SCHEMA IF EXISTS singerkit_runbench CASCADE;
+DROP SCHEMA IF EXISTS singerkit_runbench_dst CASCADE;
+CREATE SCHEMA singerkit_runbench;
+CREATE TABLE singerkit_runbench.src (
+  id bigint PRIMARY KEY, name text, email text, city text, qty integer, score double precision,
+  active boolean, code varchar(16), amount numeric(12,2), updated_at timestamptz);
+INSERT INTO singerkit_runbench.src
+SELECT i, 'customer number ' || i, 'user' || (i % 99991) || '@example.com', 'Berlin', i % 1000, (i % 977) / 7.0,
+       i % 3 = 0, 'AB-' || (i % 10000), (i % 100000) + 0.25, timestamptz '2024-01-01' + i * interval '1 second'
+FROM generate_series(1, $N) i;
+ANALYZE singerkit_runbench.src;
+SQL
+trap 'psql "$URL" -qc "DROP SCHEMA IF EXISTS singerkit_runbench CASCADE; DROP SCHEMA IF EXISTS singerkit_runbench_dst CASCADE" 2>/dev/null || true' EXIT
+tapcfg="{\"url\":\"$URL\",\"filter_schemas\":[\"singerkit_runbench\"],\"itersize\":100000}"
+tgtcfg="{\"url\":\"$URL\",\"default_target_schema\":\"singerkit_runbench_dst\",\"load_method\":\"append\"}"
+printf '%s\n' "$tapcfg" > "$dir/tap.json"
+printf '%s\n' "$tgtcfg" > "$dir/target.json"
+cat > "$dir/singer.yaml" <<YAML
+connectors:
+  src:
+    command: $PWD/bin/tap-postgres
+    config: $tapcfg
+    select: ["*.*"]
+  dst:
+    command: $PWD/bin/target-postgres
+    config: $tgtcfg
+pipelines:
+  bench:
+    tap: src
+    target: dst
+state: file://state
+YAML
+bin/tap-postgres --config "$dir/tap.json" --discover > "$dir/catalog.json"
+python3 - "$dir/catalog.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+for s in c["streams"]:
+    for m in s["metadata"]:
+        if m["breadcrumb"] == []:
+            m["metadata"]["selected"] = True
+json.dump(c, open(p, "w"))
+PY
+bin/singer select --project "$dir/singer.yaml" bench > /dev/null # discovery cached before the timed runs
+
+now() { date +%s.%N; }
+fresh() { psql "$URL" -qc "DROP SCHEMA IF EXISTS singerkit_runbench_dst CASCADE" 2>/dev/null; }
+pipe=(); run=(); hwm=0
+for i in $(seq "$REPEAT"); do
+  fresh
+  s=$(now)
+  bin/tap-postgres --config "$dir/tap.json" --catalog "$dir/catalog.json" 2> "$dir/pipe-tap.log" \
+    | bin/target-postgres --config "$dir/target.json" > "$dir/pipe.state" 2> "$dir/pipe-target.log"
+  e=$(now); pipe+=("$(echo "$e - $s" | bc)")
+  fresh
+  bin/singer state clear --project "$dir/singer.yaml" bench
+  s=$(now)
+  bin/singer run --project "$dir/singer.yaml" bench 2> "$dir/run.log" &
+  pid=$!
+  peak=0
+  while kill -0 "$pid" 2>/dev/null; do
+    k=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$pid/status" 2>/dev/null || true)
+    [ -n "$k" ] && [ "$k" -gt "$peak" ] && peak=$k
+    sleep 0.05
+  done
+  wait "$pid" || { echo "singer run failed:"; tail -5 "$dir/run.log"; exit 1; }
+  e=$(now); run+=("$(echo "$e - $s" | bc)")
+  [ "$peak" -gt "$hwm" ] && hwm=$peak
+done
+rows=$(psql "$URL" -Atc "SELECT count(*) FROM singerkit_runbench_dst.src")
+printf '%s\n' "${pipe[@]}" > "$dir/pipe.times"
+printf '%s\n' "${run[@]}" > "$dir/run.times"
+med() { sort -g "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+range() { sort -g "$1" | awk 'NR==1{lo=$1} {hi=$1} END {printf "%.2f-%.2f", lo, hi}'; }
+awk -v n="$N" -v rows="$rows" -v r="$REPEAT" -v p="$(med "$dir/pipe.times")" -v q="$(med "$dir/run.times")" \
+    -v pr="$(range "$dir/pipe.times")" -v qr="$(range "$dir/run.times")" -v kb="$hwm" 'BEGIN {
+  printf "\nsinger run bench (%d rows x 10 columns, tap-postgres -> target-postgres append; %d rows landed by the last run; median of %d interleaved runs)\n", n, rows, r
+  printf "%-44s %8s %13s %10s\n", "what", "seconds", "range", "rows/s"
+  printf "%-44s %8.2f %13s %10d\n", "tap-postgres | target-postgres (shell pipe)", p, pr, n/p
+  printf "%-44s %8.2f %13s %10d\n", "singer run (same pipeline)", q, qr, n/q
+  printf "overhead of singer run: %+.1f%% (goal <= 3%%); runner peak RSS %.1f MB (goal < 30 MB)\n", (q/p-1)*100, kb/1024
+}'

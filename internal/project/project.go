@@ -105,7 +105,7 @@ func Parse(path string, src []byte, lookup func(string) (string, bool)) (*Projec
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}
 	}
-	return build(path, doc)
+	return build(path, doc, body)
 }
 
 // shield replaces each ${...} with a placeholder YAML reads as a plain
@@ -381,7 +381,7 @@ func child(n ast.Node, seg string) ast.Node {
 
 // build turns the validated document into a Project; cross references
 // (a pipeline naming a connector) are checked here.
-func build(path string, doc any) (*Project, error) {
+func build(path string, doc any, body ast.Node) (*Project, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
@@ -428,13 +428,13 @@ func build(path string, doc any) (*Project, error) {
 		if s, ok := m["timeout"].(string); ok {
 			d, err := time.ParseDuration(s)
 			if err != nil {
-				problems = append(problems, fmt.Sprintf("%s: pipelines.%s.timeout: %v", name, pname, err))
+				problems = append(problems, fmt.Sprintf("%s:%d: pipelines.%s.timeout: %v", name, line(nodeAt(body, "pipelines/"+pname+"/timeout")), pname, err))
 			}
 			pl.Timeout = d
 		}
 		for _, ref := range []struct{ role, conn string }{{"tap", pl.Tap}, {"target", pl.Target}} {
 			if _, ok := p.Connectors[ref.conn]; !ok {
-				problems = append(problems, fmt.Sprintf("%s: pipelines.%s.%s: no connector named %q (connectors: %s)", name, pname, ref.role, ref.conn, strings.Join(p.ConnectorNames(), ", ")))
+				problems = append(problems, fmt.Sprintf("%s:%d: pipelines.%s.%s: no connector named %q (connectors: %s)", name, line(nodeAt(body, "pipelines/"+pname+"/"+ref.role)), pname, ref.role, ref.conn, strings.Join(p.ConnectorNames(), ", ")))
 			}
 		}
 		p.Pipelines[pname] = pl

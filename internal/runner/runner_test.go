@@ -290,3 +290,13 @@ func TestInitWritesAValidStarter(t *testing.T) {
 		t.Fatalf("second init: %d %s", code, stderr)
 	}
 }
+
+func TestUnknownConnectorNamesTheLine(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "singer.yaml")
+	os.WriteFile(path, []byte("connectors:\n  a: {command: x}\npipelines:\n  p:\n    tap: a\n    target: b\n"), 0o600)
+	code, _, stderr := runMain(t, "run", "--project", path, "p")
+	if want := "singer: singer.yaml:6: pipelines.p.target: no connector named \"b\" (connectors: a)\n"; code != 2 || stderr != want {
+		t.Fatalf("exit %d %q, want %q", code, stderr, want)
+	}
+}

@@ -363,5 +363,10 @@ func timeOfDay(v *singer.Value) (time.Time, error) {
 			return time.Time{}, fmt.Errorf("%s is not a time of day (HH:MM:SS[.ffffff])", sqltarget.Shown(v))
 		}
 	}
+	if t.Nanosecond()%1000 != 0 {
+		// TIME keeps microseconds: a finer value is refused, as the other
+		// dialects do, never cut.
+		return time.Time{}, fmt.Errorf("%s has more than 6 fraction digits (TIME keeps microseconds; no silent rounding)", sqltarget.Shown(v))
+	}
 	return t, nil
 }

@@ -475,6 +475,11 @@ func timeOfDayMicros(v *singer.Value) (int64, error) {
 			if h == 24 && s[i] != '0' {
 				return 0, fmt.Errorf("%s is after the end of the day (24:00:00)", sqltarget.Shown(v))
 			}
+			if scale == 0 && s[i] != '0' {
+				// time keeps microseconds: a finer value is refused, as
+				// target-mysql's TIME(6) does, never cut.
+				return 0, fmt.Errorf("%s has more than 6 fraction digits (time keeps microseconds; no silent rounding)", sqltarget.Shown(v))
+			}
 			us += int64(s[i]-'0') * scale
 			scale /= 10
 			i++

@@ -163,11 +163,3 @@ func checkTopic(ctx context.Context, adm *kadm.Client, topic string, brokers []s
 	}
 	return true, nil
 }
-
-// ProducerName is the default producer: the binary and the host.
-func ProducerName(binary, host string) string {
-	if host == "" {
-		return binary
-	}
-	return binary + "@" + host
-}

@@ -335,14 +335,6 @@ func (w *Writer) KeepSchema(ctx context.Context, stream string, pos uint64, line
 	}
 }
 
-// ProducerName is the default producer: the binary and the host.
-func ProducerName(binary, host string) string {
-	if host == "" {
-		return binary
-	}
-	return binary + "@" + host
-}
-
 // errCodeWrongLastMsgID is JetStream's error code for a message whose
 // Nats-Expected-Last-Msg-Id is not the stream's last message id.
 const errCodeWrongLastMsgID jetstream.ErrorCode = 10070

@@ -50,3 +50,12 @@ func ParseType(s string) singer.MessageType {
 
 // FormatTime is the Singer-Written-At header's format.
 const FormatTime = time.RFC3339Nano
+
+// ProducerName names a writer or reader in the log's envelope: the binary,
+// and the host it runs on when known (binary@host).
+func ProducerName(binary, host string) string {
+	if host == "" {
+		return binary
+	}
+	return binary + "@" + host
+}

@@ -74,7 +74,7 @@ func Spec() cli.TapSpec {
 // Run reads the topic of cfg to out.
 func Run(ctx context.Context, cfg Config, start time.Time, log *singer.Log, state *singer.State, out *singer.Encoder) error {
 	host, _ := os.Hostname()
-	src, err := kafkalog.NewSource(ctx, &cfg.Conn, kafkalog.ProducerName("tap-kafka", host))
+	src, err := kafkalog.NewSource(ctx, &cfg.Conn, singerlog.ProducerName("tap-kafka", host))
 	if err != nil {
 		return err
 	}

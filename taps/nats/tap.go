@@ -74,7 +74,7 @@ func Spec() cli.TapSpec {
 // Run reads the topic of cfg to out.
 func Run(ctx context.Context, cfg Config, start time.Time, log *singer.Log, state *singer.State, out *singer.Encoder) error {
 	host, _ := os.Hostname()
-	src, err := natslog.NewSource(ctx, &cfg.Conn, natslog.ProducerName("tap-nats", host), log)
+	src, err := natslog.NewSource(ctx, &cfg.Conn, singerlog.ProducerName("tap-nats", host), log)
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,7 @@ func decodeConfig(c *config.Config) (Config, error) {
 	}
 	if cfg.Producer == "" {
 		host, _ := os.Hostname()
-		cfg.Producer = kafkalog.ProducerName("target-kafka", host)
+		cfg.Producer = singerlog.ProducerName("target-kafka", host)
 	}
 	return cfg, nil
 }

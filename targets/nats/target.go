@@ -81,7 +81,7 @@ func decodeConfig(c *config.Config) (Config, error) {
 	}
 	if cfg.Producer == "" {
 		host, _ := os.Hostname()
-		cfg.Producer = natslog.ProducerName("target-nats", host)
+		cfg.Producer = singerlog.ProducerName("target-nats", host)
 	}
 	return cfg, nil
 }

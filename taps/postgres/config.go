@@ -2,9 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net"
 	"strconv"
 	"time"
 
@@ -13,7 +10,6 @@ import (
 	"github.com/singerkit/singerkit/internal/config"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/singerkit/singerkit/internal/liveconn"
 	"github.com/singerkit/singerkit/singer"
 )
@@ -110,31 +106,7 @@ func (c *Config) Connect(ctx context.Context) (*pgx.Conn, error) {
 	}
 	conn, err := pgx.ConnectConfig(ctx, cc)
 	if err != nil {
-		msg := config.Redact(err.Error(), c.Password)
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) {
-			// Cannot authenticate: a runtime failure (exit 1) that a retry
-			// may get past (a password being rotated, a role being made);
-			// a database that does not exist: the config is at fault (2).
-			switch pgErr.Code {
-			case "28P01", "28000":
-				return nil, fmt.Errorf("connecting to PostgreSQL: %s (SQLSTATE %s): check user and password in the config", config.Redact(pgErr.Message, c.Password), pgErr.Code)
-			case "3D000":
-				return nil, &config.Error{Problems: []string{fmt.Sprintf("connecting to PostgreSQL: %s (SQLSTATE %s): check dbname in the config", config.Redact(pgErr.Message, c.Password), pgErr.Code)}}
-			}
-		}
-		// The network's own words, once (pgx lists every address it tried).
-		// A host that does not resolve cannot be reached: exit 1, as a
-		// refused connection (DNS may answer on a retry).
-		var dnsErr *net.DNSError
-		if errors.As(err, &dnsErr) {
-			return nil, fmt.Errorf("connecting to PostgreSQL: host %q: %s: check host in the config", dnsErr.Name, dnsErr.Err)
-		}
-		var opErr *net.OpError
-		if errors.As(err, &opErr) && opErr.Op == "dial" {
-			return nil, fmt.Errorf("connecting to PostgreSQL at %s: %v: check host and port in the config, and that the server is running and accepts TCP connections", opErr.Addr, opErr.Err)
-		}
-		return nil, fmt.Errorf("connecting to PostgreSQL: %s", msg)
+		return nil, pgdsn.ConnectError(err, c.Password)
 	}
 	return conn, nil
 }

@@ -10,9 +10,9 @@ import (
 	"sync"
 
 	"github.com/singerkit/singerkit/internal/config"
+	"github.com/singerkit/singerkit/internal/pgdsn"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
@@ -60,14 +60,16 @@ func (d *Dialect) MaxIdentifier() int { return maxIdentifier }
 func (d *Dialect) Open(ctx context.Context) (sqltarget.Session, error) {
 	conn, err := pgx.ConnectConfig(ctx, d.connConfig)
 	if err != nil {
-		// A database that does not exist is the config's fault (exit 2, no
-		// retry), as in tap-postgres; a server that cannot be reached or
-		// refuses the login may answer on a retry (exit 1).
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "3D000" {
-			return nil, &config.Error{Problems: []string{fmt.Sprintf("connecting to PostgreSQL: %s (SQLSTATE %s): check dbname in the config", pe.Message, pe.Code)}}
+		// One explanation for tap and target (pgdsn.ConnectError): a
+		// database that does not exist is the config's fault (exit 2, no
+		// retry); a server that cannot be reached or refuses the login may
+		// answer on a retry (exit 1).
+		err = pgdsn.ConnectError(err, d.connConfig.Password)
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			return nil, err
 		}
-		return nil, classify(fmt.Errorf("connecting to PostgreSQL: %w", err), true)
+		return nil, classify(err, true)
 	}
 	return &session{d: d, conn: conn, log: d.log, stages: map[string]string{}, schemas: map[string]bool{}, conflicts: map[string]bool{}}, nil
 }

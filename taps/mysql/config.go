@@ -49,12 +49,17 @@ type Config struct {
 	BinlogIdleSeconds        float64  `json:"binlog_idle_seconds"`
 	StateEverySeconds        float64  `json:"state_every_seconds"`
 	ReadTimeoutSeconds       *float64 `json:"read_timeout_seconds"`
+	UseGTID                  *bool    `json:"use_gtid"`
 
 	log *singer.Log
 
 	logOnce sync.Once
 	lastLog *lastLog
 }
+
+// useGTID says whether LOG_BASED bookmarks keep GTID sets (use_gtid,
+// default true).
+func (c *Config) useGTID() bool { return c.UseGTID == nil || *c.UseGTID }
 
 // DefaultSessionSQLs run on the tap's connection unless session_sqls is
 // set: UTC for TIMESTAMP values (the encoders write them with a Z), a

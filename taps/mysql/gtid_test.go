@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"context"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -224,5 +225,71 @@ func TestStartPosition(t *testing.T) {
 				t.Errorf("start %q set %q, want %q %q", start, got, c.start, c.set)
 			}
 		})
+	}
+}
+
+// TestUseGTIDFalse: with use_gtid false (PipelineWise's default) the
+// bookmarks are binlog file:pos only, on a server that has GTIDs, and a
+// bookmark's GTID set is ignored: the run resumes from its file:pos (a
+// set naming a domain the server never logged would be a resync error if
+// it were used).
+func TestUseGTIDFalse(t *testing.T) {
+	db := connect(t)
+	var gtidNow string
+	if err := db.QueryRow(`SELECT @@global.gtid_binlog_pos`).Scan(&gtidNow); err != nil {
+		testenv.Missing(t, "the server is not MariaDB (no gtid_binlog_pos): %v", err)
+	}
+	name := testDB(t, db)
+	exec := func(s string) { t.Helper(); mustExec(t, db, s) }
+	tbl := quoteIdent(name) + ".nogtid_items"
+	exec("CREATE TABLE " + tbl + " (id int PRIMARY KEY, name varchar(20))")
+	exec("INSERT INTO " + tbl + " VALUES (1, 'a')")
+	cfg := testConfig(t, name)
+	off := false
+	cfg.UseGTID = &off
+	d, err := Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	env := &sqltaptest.Env{Driver: d}
+	id := name + "-nogtid_items"
+	cat := sqltaptest.Discover(t, env)
+	sqltaptest.Select(t, cat, singer.ReplicationLogBased, "", id)
+
+	lines, err := sqltaptest.Sync(t, env, logOptions(), cat, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := changeRecords(t, lines), `{"id":1,"name":"a"}`; got != want {
+		t.Errorf("snapshot:\n%s\nwant\n%s", got, want)
+	}
+	v, _ := lastState(t, lines).Bookmark(id, "lsn")
+	pos1, err := parsePos(v)
+	if err != nil || pos1.gtid != "" || pos1.file == "" {
+		t.Fatalf("snapshot bookmark %q (%v): want file:pos only", v, err)
+	}
+
+	exec("INSERT INTO " + tbl + " VALUES (2, 'b')")
+	exec("UPDATE " + tbl + " SET name = 'A' WHERE id = 1")
+	// The file:pos of the bookmark with a GTID set the server never
+	// logged: ignored, so the run resumes from file:pos.
+	st := singer.NewState()
+	st.SetBookmark(id, "lsn", pos1.String()+gtidSep+"77-77-1")
+	lines, err = sqltaptest.Sync(t, env, logOptions(), cat, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{
+		`{"id":2,"name":"b","_sdc_deleted_at":null}`,
+		`{"id":1,"name":"A","_sdc_deleted_at":null}`,
+	}, "\n")
+	if got := changeRecords(t, lines); got != want {
+		t.Errorf("changes from file:pos:\n%s\nwant\n%s", got, want)
+	}
+	v, _ = lastState(t, lines).Bookmark(id, "lsn")
+	pos2, err := parsePos(v)
+	if err != nil || pos2.gtid != "" || pos2.compare(pos1) <= 0 {
+		t.Errorf("bookmark %q after the changes (%v): want file:pos only, past %q", v, err, pos1)
 	}
 }

@@ -176,7 +176,7 @@ func (d *Driver) CheckLog(ctx context.Context, req *sqltap.LogRequest) error {
 		if s.Position == nil {
 			continue
 		}
-		p, err := parsePos(s.Position)
+		p, err := d.position(s.Position)
 		if err != nil {
 			return &cli.UsageError{Msg: fmt.Sprintf("state of stream %q: %v", s.Table.TapStreamID, err)}
 		}
@@ -199,7 +199,7 @@ func (d *Driver) CheckLog(ctx context.Context, req *sqltap.LogRequest) error {
 			if s.Position == nil {
 				continue
 			}
-			p, _ := parsePos(s.Position)
+			p, _ := d.position(s.Position)
 			set, _ := p.gtidSet()
 			ms, ok := set.(*gomysql.MariadbGTIDSet)
 			if !ok || known == nil {
@@ -300,13 +300,16 @@ func (d *Driver) LogPosition(ctx context.Context, tables []*sqltap.Table) (any, 
 	if !found {
 		return nil, errors.New("SHOW MASTER STATUS is empty: the binary log is off")
 	}
-	if flavor == gomysql.MariaDBFlavor {
+	switch {
+	case !d.cfg.useGTID():
+		// use_gtid: false: bookmarks are file:pos only.
+	case flavor == gomysql.MariaDBFlavor:
 		// The GTID position of exactly this file:pos.
 		p.gtid, err = d.mariadbGTIDAt(ctx, p)
 		if err != nil {
 			return nil, err
 		}
-	} else {
+	default:
 		// MySQL gives the set of the same moment in the same row; it is
 		// empty unless gtid_mode=ON.
 		p.gtid = strings.Join(strings.Fields(executed.String), "")
@@ -439,6 +442,16 @@ func columnDropped(stream, column, pos string) error {
 	return &actionError{fmt.Sprintf("stream %q: selected column %q was dropped from the table (binlog after %s): run --discover, deselect the column in the catalog and run again (the state resumes at the change)", stream, column, pos)}
 }
 
+// position parses a stream's bookmark; with use_gtid false its GTID set
+// is dropped (the run resumes from its file:pos).
+func (d *Driver) position(v any) (binlogPos, error) {
+	p, err := parsePos(v)
+	if err == nil && !d.cfg.useGTID() {
+		p.gtid = ""
+	}
+	return p, err
+}
+
 // startPosition is where a run over positions starts: the GTID set every
 // other stream's set holds, when every stream has one; else the earliest
 // file:pos, with MariaDB's GTID position of it when the server has one,
@@ -478,7 +491,7 @@ func (d *Driver) startPosition(ctx context.Context, positions []binlogPos, flavo
 		// start from, the earliest file:pos is.
 		start.gtid = ""
 	}
-	if flavor == gomysql.MariaDBFlavor && start.gtid == "" {
+	if flavor == gomysql.MariaDBFlavor && start.gtid == "" && d.cfg.useGTID() {
 		// An older state: the server knows the GTID position of a file:pos.
 		if gtid, err := d.mariadbGTIDAt(ctx, start); err == nil && gtid != "" {
 			start.gtid = gtid
@@ -521,7 +534,7 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 	gtids := make([]gomysql.GTIDSet, len(req.Streams))
 	tables := map[string]*logTable{}
 	for i, s := range req.Streams {
-		p, err := parsePos(s.Position)
+		p, err := d.position(s.Position)
 		if err != nil {
 			return fmt.Errorf("stream %q: %w", s.Table.TapStreamID, err)
 		}
@@ -627,7 +640,7 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 				skip[i] = err == nil && set != nil && set.Contain(txn)
 			}
 		case *replication.XIDEvent:
-			if e.GSet != nil {
+			if e.GSet != nil && d.cfg.useGTID() {
 				cur.gtid = e.GSet.String()
 			}
 			advanced = cur.String()
@@ -636,7 +649,7 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 			}
 		case *replication.QueryEvent:
 			if q := string(e.Query); !strings.EqualFold(q, "BEGIN") {
-				if e.GSet != nil {
+				if e.GSet != nil && d.cfg.useGTID() {
 					cur.gtid = e.GSet.String()
 				}
 				advanced = cur.String()

@@ -2,13 +2,9 @@ package kafkatap
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"time"
+	"io"
 
 	"github.com/singerkit/singerkit/internal/cli"
-	"github.com/singerkit/singerkit/internal/config"
-
 	"github.com/singerkit/singerkit/internal/kafkalog"
 	"github.com/singerkit/singerkit/internal/singerlog"
 	"github.com/singerkit/singerkit/schemas"
@@ -18,66 +14,20 @@ import (
 // Config is tap-kafka's config (schemas/tap-kafka.config.json).
 type Config struct {
 	kafkalog.Conn
-	StartFrom string `json:"start_from"`
-	Follow    bool   `json:"follow"`
-}
-
-// DefaultConfig returns the config with every default of the schema.
-func DefaultConfig() Config {
-	return Config{Conn: kafkalog.DefaultConn(), StartFrom: "beginning"}
-}
-
-func decodeConfig(c *config.Config) (Config, time.Time, error) {
-	cfg := DefaultConfig()
-	if err := c.Decode(&cfg); err != nil {
-		return Config{}, time.Time{}, err
-	}
-	p := cfg.Check()
-	var start time.Time
-	if cfg.StartFrom != "beginning" {
-		t, err := time.Parse(time.RFC3339Nano, cfg.StartFrom)
-		if err != nil {
-			p = append(p, fmt.Sprintf(`start_from: %q is neither "beginning" nor an RFC 3339 time (e.g. 2026-12-01T00:00:00Z)`, cfg.StartFrom))
-		}
-		start = t
-	}
-	if len(p) > 0 {
-		return Config{}, time.Time{}, &config.Error{Problems: p}
-	}
-	return cfg, start, nil
+	singerlog.TapSettings
 }
 
 // Spec returns tap-kafka's command-line spec for cli.RunTap.
 func Spec() cli.TapSpec {
-	return cli.TapSpec{
-		About: cli.About{
-			Name:          "tap-kafka",
-			Description:   "Reads the Singer messages target-kafka wrote to a Kafka topic and writes them out as they were written, from its state's position, the beginning or a time; drains and exits, or follows.",
-			Version:       cli.Version,
-			Capabilities:  []string{"about", "state"},
-			Settings:      schemas.Get("tap-kafka.config.json"),
-			SettingsNotes: "The state is {\"log\":{\"topic\":...,\"next\":N},\"upstream\":<the upstream tap's latest state>}. A position the topic's retention already deleted stops the run (exit 1), it is never skipped.",
+	return singerlog.TapBroker[kafkalog.Conn, *kafkalog.Conn]{
+		Name:        "tap-kafka",
+		Description: "Reads the Singer messages target-kafka wrote to a Kafka topic and writes them out as they were written, from its state's position, the beginning or a time; drains and exits, or follows.",
+		Schema:      schemas.Get("tap-kafka.config.json"),
+		Defaults:    kafkalog.DefaultConn(),
+		Topic:       func(c *kafkalog.Conn) string { return c.Topic },
+		Open: func(ctx context.Context, c *kafkalog.Conn, name string, _ *singer.Log) (singerlog.Source, io.Closer, error) {
+			src, err := kafkalog.NewSource(ctx, c, name)
+			return src, src, err
 		},
-		Discover: func(ctx context.Context, env *cli.Env) error {
-			return &cli.UsageError{Msg: "tap-kafka has no catalog: it writes every stream of the topic as the upstream tap wrote it"}
-		},
-		Sync: func(ctx context.Context, env *cli.Env, _ *singer.Catalog, state *singer.State, out *singer.Encoder) error {
-			cfg, start, err := decodeConfig(env.Config)
-			if err != nil {
-				return err
-			}
-			return Run(ctx, cfg, start, env.Log, state, out)
-		},
-	}
-}
-
-// Run reads the topic of cfg to out.
-func Run(ctx context.Context, cfg Config, start time.Time, log *singer.Log, state *singer.State, out *singer.Encoder) error {
-	host, _ := os.Hostname()
-	src, err := kafkalog.NewSource(ctx, &cfg.Conn, singerlog.ProducerName("tap-kafka", host))
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	return singerlog.Read(ctx, src, singerlog.ReadOptions{Topic: cfg.Topic, StartFrom: start, Follow: cfg.Follow}, log, state, out)
+	}.Spec()
 }

@@ -3,12 +3,9 @@ package kafkatarget
 import (
 	"context"
 	"io"
-	"os"
 	"time"
 
 	"github.com/singerkit/singerkit/internal/cli"
-	"github.com/singerkit/singerkit/internal/config"
-
 	"github.com/singerkit/singerkit/internal/kafkalog"
 	"github.com/singerkit/singerkit/internal/singerlog"
 	"github.com/singerkit/singerkit/schemas"
@@ -18,98 +15,31 @@ import (
 // Config is target-kafka's config (schemas/target-kafka.config.json).
 type Config struct {
 	kafkalog.Conn
-	Producer              string `json:"producer"`
-	CreateIfMissing       bool   `json:"create_if_missing"`
-	Replicas              int    `json:"replicas"`
-	MaxAgeSeconds         int64  `json:"max_age_seconds"`
-	MaxBytes              int64  `json:"max_bytes"`
-	MaxInFlight           int    `json:"max_in_flight"`
-	BatchRecords          int    `json:"batch_records"`
-	BatchBytes            int    `json:"batch_bytes"`
-	PublishTimeoutSeconds int    `json:"publish_timeout_seconds"`
-}
-
-// DefaultConfig returns the config with every default of the schema.
-func DefaultConfig() Config {
-	return Config{
-		Conn:                  kafkalog.DefaultConn(),
-		CreateIfMissing:       true,
-		Replicas:              1,
-		MaxInFlight:           10000,
-		BatchRecords:          100,
-		BatchBytes:            512 << 10,
-		PublishTimeoutSeconds: 60,
-	}
-}
-
-func decodeConfig(c *config.Config) (Config, error) {
-	cfg := DefaultConfig()
-	if err := c.Decode(&cfg); err != nil {
-		return Config{}, err
-	}
-	p := cfg.Check()
-	if cfg.Replicas < 1 || cfg.Replicas > 32767 {
-		p = append(p, "replicas: must be 1 to 32767")
-	}
-	if cfg.MaxInFlight < 1 {
-		p = append(p, "max_in_flight: must be at least 1")
-	}
-	if cfg.BatchRecords < 1 {
-		p = append(p, "batch_records: must be at least 1")
-	}
-	if cfg.BatchBytes < 1024 {
-		p = append(p, "batch_bytes: must be at least 1024")
-	}
-	if cfg.PublishTimeoutSeconds < 1 {
-		p = append(p, "publish_timeout_seconds: must be at least 1")
-	}
-	if cfg.MaxAgeSeconds < 0 || cfg.MaxBytes < 0 {
-		p = append(p, "max_age_seconds and max_bytes: must be 0 (no limit) or more")
-	}
-	if len(p) > 0 {
-		return Config{}, &config.Error{Problems: p}
-	}
-	if cfg.Producer == "" {
-		host, _ := os.Hostname()
-		cfg.Producer = singerlog.ProducerName("target-kafka", host)
-	}
-	return cfg, nil
+	singerlog.TargetSettings
 }
 
 // Spec returns target-kafka's command-line spec for cli.RunTarget.
 func Spec() cli.TargetSpec {
-	return cli.TargetSpec{
-		About: cli.About{
-			Name:          "target-kafka",
-			Description:   "Publishes every Singer message, byte for byte and in order, to a one-partition Kafka topic, and echoes a STATE only once the topic acknowledged it and everything before it.",
-			Version:       cli.Version,
-			Capabilities:  []string{"about"},
-			Settings:      schemas.Get("target-kafka.config.json"),
-			SettingsNotes: "Delivery is at least once across runs (a rerun from the last echoed state may publish messages again) and exactly once within a run (the idempotent producer stores a retried record once).",
+	common := singerlog.DefaultTargetSettings()
+	common.MaxInFlight = 10000
+	return singerlog.TargetBroker[kafkalog.Conn, *kafkalog.Conn]{
+		Name:        "target-kafka",
+		Description: "Publishes every Singer message, byte for byte and in order, to a one-partition Kafka topic, and echoes a STATE only once the topic acknowledged it and everything before it.",
+		Notes:       "Delivery is at least once across runs (a rerun from the last echoed state may publish messages again) and exactly once within a run (the idempotent producer stores a retried record once).",
+		Schema:      schemas.Get("target-kafka.config.json"),
+		Defaults:    kafkalog.DefaultConn(),
+		Common:      common,
+		MaxReplicas: 32767,
+		Open: func(ctx context.Context, c *kafkalog.Conn, t singerlog.TargetSettings, log *singer.Log) (singerlog.Writer, io.Closer, error) {
+			w, err := kafkalog.NewWriter(ctx, c, t.Producer, kafkalog.WriterOptions{
+				CreateIfMissing: t.CreateIfMissing,
+				Replicas:        t.Replicas,
+				MaxAge:          time.Duration(t.MaxAgeSeconds) * time.Second,
+				MaxBytes:        t.MaxBytes,
+				MaxInFlight:     t.MaxInFlight,
+				RetryFor:        time.Duration(t.PublishTimeoutSeconds) * time.Second,
+			}, log)
+			return w, w, err
 		},
-		Run: func(ctx context.Context, env *cli.Env, in io.Reader, out *singer.Encoder) error {
-			cfg, err := decodeConfig(env.Config)
-			if err != nil {
-				return err
-			}
-			return Run(ctx, cfg, env.Log, in, out)
-		},
-	}
-}
-
-// Run publishes in to the topic of cfg and echoes the acknowledged states.
-func Run(ctx context.Context, cfg Config, log *singer.Log, in io.Reader, out *singer.Encoder) error {
-	w, err := kafkalog.NewWriter(ctx, &cfg.Conn, cfg.Producer, kafkalog.WriterOptions{
-		CreateIfMissing: cfg.CreateIfMissing,
-		Replicas:        cfg.Replicas,
-		MaxAge:          time.Duration(cfg.MaxAgeSeconds) * time.Second,
-		MaxBytes:        cfg.MaxBytes,
-		MaxInFlight:     cfg.MaxInFlight,
-		RetryFor:        time.Duration(cfg.PublishTimeoutSeconds) * time.Second,
-	}, log)
-	if err != nil {
-		return err
-	}
-	defer w.Close()
-	return singerlog.Write(ctx, w, singerlog.WriteOptions{Producer: cfg.Producer, MaxInFlight: cfg.MaxInFlight, BatchRecords: cfg.BatchRecords, BatchBytes: cfg.BatchBytes}, log, in, out)
+	}.Spec()
 }

@@ -7,16 +7,10 @@ package main
 import (
 	"context"
 	"os"
-	"slices"
 
 	"github.com/singerkit/singerkit/internal/toolkit"
-
-	"github.com/singerkit/singerkit/internal/runner"
 )
 
 func main() {
-	if len(os.Args) > 1 && slices.Contains(runner.Commands, os.Args[1]) {
-		os.Exit(runner.Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
-	}
 	os.Exit(toolkit.Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

@@ -19,9 +19,6 @@ import (
 	"github.com/singerkit/singerkit/internal/statestore"
 )
 
-// Commands are the `singer` subcommands this package serves.
-var Commands = []string{"run", "select", "state", "runs", "schedule", "init"}
-
 // usageError is a mistake in the command line or the project file: exit 2.
 type usageError struct{ msg string }
 

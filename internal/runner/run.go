@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/config"
 	"github.com/singerkit/singerkit/internal/project"
 	"github.com/singerkit/singerkit/internal/statestore"
 )
@@ -427,15 +428,41 @@ func selectPatterns(c *project.Connector) []string {
 }
 
 // configHash names a connector's cached catalog: a change of command or
-// config discovers again.
+// config discovers again. Secret values (config.IsSecretKey) are left out:
+// a file name must not let anyone test password guesses offline, and a new
+// password does not change what discovery finds.
 func configHash(c *project.Connector) string {
 	b, _ := json.Marshal(struct {
 		Command string
 		Args    []string
-		Config  map[string]any
-	}{c.Command, c.Args, c.Config})
+		Config  any
+	}{c.Command, c.Args, withoutSecrets(c.Config)})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:8])
+}
+
+// withoutSecrets is v with the values of secret keys, at any depth,
+// replaced by whether they were set.
+func withoutSecrets(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			if config.IsSecretKey(k) {
+				out[k] = x != nil && x != ""
+				continue
+			}
+			out[k] = withoutSecrets(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = withoutSecrets(x)
+		}
+		return out
+	}
+	return v
 }
 
 // catalog returns the tap's catalog: the connector's catalog file, the

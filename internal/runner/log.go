@@ -100,7 +100,26 @@ func (r *relay) line(s string) {
 	if r.records != nil {
 		r.metric(s)
 	}
-	r.l.emit(r.name, "", s, nil)
+	r.l.emit(r.name, childLevel(s), s, nil)
+}
+
+// childLevel reads a child's stderr line's level: the Singer and Python
+// logging prefixes (INFO, WARNING, ERROR, CRITICAL, DEBUG) and our
+// binaries' "name: error: ..." line; anything else is info.
+func childLevel(s string) string {
+	word, _, _ := strings.Cut(s, " ")
+	switch strings.TrimRight(strings.ToUpper(word), ":") {
+	case "DEBUG":
+		return "debug"
+	case "WARNING", "WARN":
+		return "warning"
+	case "ERROR", "CRITICAL", "FATAL":
+		return "error"
+	}
+	if strings.Contains(s, ": error: ") {
+		return "error"
+	}
+	return "info"
 }
 
 // metric adds a Singer record_count counter ("INFO METRIC: {...}").

@@ -300,3 +300,65 @@ func TestUnknownConnectorNamesTheLine(t *testing.T) {
 		t.Fatalf("exit %d %q, want %q", code, stderr, want)
 	}
 }
+
+// TestLogFormatJSON: with --log-format json every line on stderr is one
+// JSON object with time, source, level and msg; the children's lines keep
+// their source, the summary carries the run, and no secret appears.
+func TestLogFormatJSON(t *testing.T) {
+	_, path := writeProject(t, "")
+	code, _, stderr := runMain(t, "run", "--project", path, "--log-format", "json", "p1")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	sources := map[string]bool{}
+	var summary *statestore.Run
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		var m struct {
+			Time     string          `json:"time"`
+			Source   string          `json:"source"`
+			Level    string          `json:"level"`
+			Msg      string          `json:"msg"`
+			Pipeline string          `json:"pipeline"`
+			Summary  *statestore.Run `json:"summary"`
+		}
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&m); err != nil {
+			t.Fatalf("not a JSON log line (%v): %s", err, line)
+		}
+		if m.Time == "" || m.Source == "" || m.Level == "" || m.Msg == "" {
+			t.Errorf("line lacks a field: %s", line)
+		}
+		sources[m.Source] = true
+		if m.Summary != nil {
+			summary = m.Summary
+			if m.Pipeline != "p1" || m.Level != "info" {
+				t.Errorf("summary line: %s", line)
+			}
+		}
+	}
+	for _, s := range []string{"singer run", "counter", "lines"} {
+		if !sources[s] {
+			t.Errorf("no line from %q:\n%s", s, stderr)
+		}
+	}
+	if summary == nil || summary.Status != "success" || summary.Records["items"] != 5 || summary.StatesSaved != 5 {
+		t.Errorf("summary %+v", summary)
+	}
+}
+
+func TestChildLevel(t *testing.T) {
+	for line, want := range map[string]string{
+		"INFO METRIC: {}":                   "info",
+		"WARNING stream x: a warning":       "warning",
+		"ERROR something broke":             "error",
+		"CRITICAL boom":                     "error",
+		"DEBUG detail":                      "debug",
+		"target-x: error: connecting: boom": "error",
+		"discovering":                       "info",
+	} {
+		if got := childLevel(line); got != want {
+			t.Errorf("childLevel(%q) = %q, want %q", line, got, want)
+		}
+	}
+}

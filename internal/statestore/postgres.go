@@ -1,6 +1,7 @@
 package statestore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,10 +62,11 @@ func (s *PostgresStore) State(ctx context.Context, pipeline string) ([]byte, err
 	return []byte(st), nil
 }
 
-// SetState implements Store (committed before it returns).
+// SetState implements Store (committed before it returns); the state is
+// kept without surrounding white space, as in the file store.
 func (s *PostgresStore) SetState(ctx context.Context, pipeline string, state []byte) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO singer_state (pipeline, state) VALUES ($1, $2)
-ON CONFLICT (pipeline) DO UPDATE SET state = excluded.state, updated_at = now()`, pipeline, string(state))
+ON CONFLICT (pipeline) DO UPDATE SET state = excluded.state, updated_at = now()`, pipeline, string(bytes.TrimSpace(state)))
 	if err != nil {
 		return fmt.Errorf("state store: saving the state of %s: %w", pipeline, err)
 	}

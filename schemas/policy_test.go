@@ -17,11 +17,15 @@ import (
 
 	"github.com/singerkit/singerkit/schemas"
 	csvtap "github.com/singerkit/singerkit/taps/csv"
+	kafkatap "github.com/singerkit/singerkit/taps/kafka"
 	tapmysql "github.com/singerkit/singerkit/taps/mysql"
+	natstap "github.com/singerkit/singerkit/taps/nats"
 	tappostgres "github.com/singerkit/singerkit/taps/postgres"
 	"github.com/singerkit/singerkit/targets/bigquery"
 	"github.com/singerkit/singerkit/targets/jsonl"
+	kafkatarget "github.com/singerkit/singerkit/targets/kafka"
 	targetmysql "github.com/singerkit/singerkit/targets/mysql"
+	natstarget "github.com/singerkit/singerkit/targets/nats"
 	targetpostgres "github.com/singerkit/singerkit/targets/postgres"
 )
 
@@ -31,6 +35,10 @@ var binaries = []struct {
 	config any
 }{
 	{"tap-csv", csvtap.Config{}},
+	{"tap-nats", natstap.Config{}},
+	{"tap-kafka", kafkatap.Config{}},
+	{"target-nats", natstarget.Config{}},
+	{"target-kafka", kafkatarget.Config{}},
 	{"tap-postgres", tappostgres.Config{}},
 	{"tap-mysql", tapmysql.Config{}},
 	{"target-jsonl", jsonl.Config{}},
@@ -243,6 +251,10 @@ func TestConfigPolicyRefusesUnknownKeys(t *testing.T) {
 		{"tap-postgres", `{"filter_schema":"public"}`, `unknown config key "filter_schema": did you mean "filter_schemas"?`},
 		{"tap-mysql", `{"filter_dbz":"a"}`, `unknown config key "filter_dbz": did you mean "filter_db"?`},
 		{"tap-csv", `{"files":[{"stream":"s","path":"p","delimeter":";"}]}`, `unknown config key "files[0].delimeter": did you mean "files[0].delimiter"?`},
+		{"tap-nats", `{"servers":["nats://x"],"topic":"t","start_form":"beginning"}`, `unknown config key "start_form": did you mean "start_from"?`},
+		{"tap-kafka", `{"brokers":["x:9092"],"topic":"t","folow":true}`, `unknown config key "folow": did you mean "follow"?`},
+		{"target-nats", `{"servers":["nats://x"],"topic":"t","max_inflight":5}`, `unknown config key "max_inflight": did you mean "max_in_flight"?`},
+		{"target-kafka", `{"brokers":["x:9092"],"topic":"t","replica":3}`, `unknown config key "replica": did you mean "replicas"?`},
 		{"target-postgres", `{"zzzzqqqq":1}`, `unknown config key "zzzzqqqq" (see --about for the keys)`},
 		{"target-mysql", `{"database":"d","schema_mapping":{"shop":{"target_schema":"x","target_shema":"y"}}}`, `unknown config key "schema_mapping.shop.target_shema": did you mean "schema_mapping.shop.target_schema"?`},
 		{"target-postgres", `{"flattening_max_level":1,"data_flattening_max_level":2}`, `config keys "flattening_max_level" and "data_flattening_max_level" (PipelineWise's name for it) are both set: keep one`},
@@ -250,6 +262,10 @@ func TestConfigPolicyRefusesUnknownKeys(t *testing.T) {
 	}
 	specs := map[string]func([]string, *bytes.Buffer) int{
 		"tap-csv":      func(a []string, e *bytes.Buffer) int { return runTap(csvtap.Spec(), a, e) },
+		"tap-nats":     func(a []string, e *bytes.Buffer) int { return runTap(natstap.Spec(), a, e) },
+		"tap-kafka":    func(a []string, e *bytes.Buffer) int { return runTap(kafkatap.Spec(), a, e) },
+		"target-nats":  func(a []string, e *bytes.Buffer) int { return runTarget(natstarget.Spec(), a, e) },
+		"target-kafka": func(a []string, e *bytes.Buffer) int { return runTarget(kafkatarget.Spec(), a, e) },
 		"tap-postgres": func(a []string, e *bytes.Buffer) int { return runTap(tappostgres.Spec(), a, e) },
 		"tap-mysql":    func(a []string, e *bytes.Buffer) int { return runTap(tapmysql.Spec(), a, e) },
 		"target-jsonl": func(a []string, e *bytes.Buffer) int { return runTarget(jsonl.Spec(), a, e) },

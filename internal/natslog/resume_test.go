@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/singerkit/singerkit/internal/cli"
 
@@ -122,7 +123,9 @@ func TestFollowUntilSignal(t *testing.T) {
 	if r := runTarget(t, cfg, lines(upstreamLines[:5]...)); r.code != 0 {
 		t.Fatalf("target-nats: %d %s", r.code, r.err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	// A line that never comes ends the run after a minute (the pipe
+	// closes and readUntil fails with what came), never a hung test.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	pr, pw := io.Pipe()
 	var stderr strings.Builder

@@ -31,8 +31,8 @@ var Commands = []Command{
 }
 
 // Run runs the `singer` binary: the project commands (run, select,
-// state...), conformance checks for CI and a generator of synthetic
-// streams.
+// state...), conformance checks for CI, a generator of synthetic streams
+// and stream maps as a filter (map).
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		for _, c := range Commands {
@@ -43,7 +43,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	root := &cobra.Command{
 		Use:           "singer",
-		Short:         "The singerkit toolkit: run pipelines, check Singer streams for conformance, generate test streams",
+		Short:         "The singerkit toolkit: run pipelines, check Singer streams for conformance, map them, generate test streams",
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Version:       cli.Version,
@@ -59,6 +59,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	root.AddCommand(check.NewCommand(stdin, stdout, stderr))
 	root.AddCommand(gen.NewCommand(stdout, stderr))
+	root.AddCommand(newMapCommand(stdin, stdout, stderr))
 	for _, c := range Commands {
 		// Listed in the help; Run hands them their arguments before cobra
 		// sees them.
@@ -69,7 +70,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // names are the commands, for the unknown-command line.
 func names() []string {
-	n := []string{"check", "gen"}
+	n := []string{"check", "gen", "map"}
 	for _, c := range Commands {
 		n = append(n, c.Name)
 	}

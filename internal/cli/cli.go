@@ -215,13 +215,13 @@ func runTap(ctx context.Context, spec TapSpec, o *tapOptions, stdin io.Reader, s
 	}
 	if catPath != "" {
 		if catalog, err = singer.LoadCatalogFile(catPath); err != nil {
-			return Usagef("cannot use catalog %s: %v", catPath, unwrapPathError(err))
+			return Usagef("cannot use catalog %s: %v", catPath, config.WithoutPath(err))
 		}
 	}
 	state := singer.NewState()
 	if o.state != "" {
 		if state, err = singer.LoadStateFile(o.state); err != nil {
-			return Usagef("cannot use state %s: %v", o.state, unwrapPathError(err))
+			return Usagef("cannot use state %s: %v", o.state, config.WithoutPath(err))
 		}
 	}
 	out := singer.NewEncoder(stdout)
@@ -267,7 +267,7 @@ func runTarget(ctx context.Context, spec TargetSpec, o *targetOptions, stdin io.
 	if o.input != "" {
 		f, err := os.Open(o.input)
 		if err != nil {
-			return Usagef("cannot read --input %s: %v", o.input, unwrapPathError(err))
+			return Usagef("cannot read --input %s: %v", o.input, config.WithoutPath(err))
 		}
 		defer f.Close()
 		in = f
@@ -371,13 +371,5 @@ func writeAboutMarkdown(w io.Writer, a About) error {
 		fmt.Fprintf(w, "- `%s`\n", c)
 	}
 	_, err = fmt.Fprintf(w, "\n## Settings\n\n%s", section)
-	return err
-}
-
-func unwrapPathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
 	return err
 }

@@ -54,7 +54,7 @@ type Config struct {
 	log *singer.Log
 
 	logOnce sync.Once
-	lastLog *lastLog
+	lastLog *mysqlconn.DriverLog
 }
 
 // useGTID says whether LOG_BASED bookmarks keep GTID sets (use_gtid,
@@ -229,27 +229,8 @@ func (c *Config) readTimeout() time.Duration {
 	return time.Duration(*c.ReadTimeoutSeconds * float64(time.Second))
 }
 
-// lastLog keeps the driver's last log line: the cause behind its
-// "invalid connection".
-type lastLog struct {
-	mu   sync.Mutex
-	line string
-}
-
-func (l *lastLog) Print(v ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.line = strings.TrimSpace(fmt.Sprint(v...))
-}
-
-func (l *lastLog) last() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.line
-}
-
-func (c *Config) driverLog() *lastLog {
-	c.logOnce.Do(func() { c.lastLog = &lastLog{} })
+func (c *Config) driverLog() *mysqlconn.DriverLog {
+	c.logOnce.Do(func() { c.lastLog = &mysqlconn.DriverLog{} })
 	return c.lastLog
 }
 
@@ -262,7 +243,7 @@ func (c *Config) connErr(err error) error {
 	}
 	cause := err.Error()
 	if errors.Is(err, mysqldrv.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) {
-		if l := c.driverLog().last(); l != "" {
+		if l := c.driverLog().Last(); l != "" {
 			cause = l
 		}
 	}

@@ -3,7 +3,6 @@ package bigquery
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 
@@ -143,13 +142,6 @@ func validDataset(s string) bool {
 		}
 	}
 	return true
-}
-
-func unwrapPath(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }
 
 // credentials: credentials_path loaded as the credentials type the file

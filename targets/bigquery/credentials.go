@@ -3,6 +3,7 @@ package bigquery
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/singerkit/singerkit/internal/config"
 	"os"
 
 	"google.golang.org/api/option"
@@ -16,7 +17,7 @@ import (
 func checkCredentials(path string) (option.CredentialsType, string) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Sprintf("credentials_path %s cannot be read: %v", path, unwrapPath(err))
+		return "", fmt.Sprintf("credentials_path %s cannot be read: %v", path, config.WithoutPath(err))
 	}
 	var key struct {
 		Type string `json:"type"`

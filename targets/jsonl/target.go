@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/singerkit/singerkit/internal/config"
 	"io"
 	"os"
 	"strconv"
@@ -106,7 +107,7 @@ type stream struct {
 // and returns ctx.Err(). now is the clock of the metadata columns.
 func run(ctx context.Context, cfg Config, log *singer.Log, in io.Reader, out *singer.Encoder, now func() time.Time) (err error) {
 	if err := os.MkdirAll(cfg.DestinationPath, 0o755); err != nil {
-		return fmt.Errorf("cannot create destination_path %s: %w", cfg.DestinationPath, unwrapPath(err))
+		return fmt.Errorf("cannot create destination_path %s: %w", cfg.DestinationPath, config.WithoutPath(err))
 	}
 	roots, err := batchfile.NewRoots(cfg.BatchRoots)
 	if err != nil {

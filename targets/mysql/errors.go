@@ -4,11 +4,9 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/go-sql-driver/mysql"
@@ -29,29 +27,6 @@ var transientErrors = map[uint16]bool{
 	1159: true, // ER_NET_READ_INTERRUPTED
 	1160: true, // ER_NET_ERROR_ON_WRITE
 	1161: true, // ER_NET_WRITE_INTERRUPTED
-}
-
-// driverLog keeps the driver's log lines (go-sql-driver/mysql prints
-// "[mysql] packets.go:58 unexpected EOF" on stderr before it returns
-// "invalid connection"): the last one is the cause of the session's next
-// error, reported in its one line.
-type driverLog struct {
-	mu   sync.Mutex
-	last string
-}
-
-func (l *driverLog) Print(v ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.last = strings.TrimSpace(fmt.Sprint(v...))
-}
-
-func (l *driverLog) take() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s := l.last
-	l.last = ""
-	return s
 }
 
 func (s *session) setNetConn(c *liveconn.Conn) {
@@ -84,7 +59,7 @@ func (s *session) explain(err error) error {
 		}
 	}
 	s.netMu.Unlock()
-	logged := s.driverLog.take()
+	logged := s.driverLog.Take()
 	if cause == "" {
 		cause = logged
 	}

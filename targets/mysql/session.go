@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/singerkit/singerkit/internal/liveconn"
+	"github.com/singerkit/singerkit/internal/mysqlconn"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
@@ -34,8 +35,8 @@ type session struct {
 	conn      *sql.Conn
 	db        *sql.DB // the session's own pool (one connector, one connection)
 	netMu     sync.Mutex
-	netConn   *liveconn.Conn // the network connection under conn
-	driverLog driverLog
+	netConn   *liveconn.Conn      // the network connection under conn
+	driverLog mysqlconn.DriverLog // the cause behind the driver's "invalid connection"
 	d         *Dialect
 	log       *singer.Log
 	dbs       map[string]bool

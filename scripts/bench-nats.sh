@@ -132,11 +132,15 @@ for i in $(seq "$REPEAT"); do
   # topic while hop 1 fills it; the time is until the last row landed
   # (polled every 50 ms), then the follower is stopped with SIGTERM.
   printf '%s\n' "{\"url\":\"$URL\",\"default_target_schema\":\"skbench_nats_live\",\"load_method\":\"append\"}" > "$dir/nats-live.json"
+  bin/target-nats --config "$dir/nats-pg.json" < /dev/null > /dev/null 2>&1 # creates the topic the follower reads
   s=$(now)
-  ( bin/tap-nats --config "$dir/nats-pg-follow.json" 2>/dev/null | bin/target-postgres --config "$dir/nats-live.json" > /dev/null 2>&1 ) &
+  ( bin/tap-nats --config "$dir/nats-pg-follow.json" 2>"$dir/follower.err" | bin/target-postgres --config "$dir/nats-live.json" > /dev/null 2>>"$dir/follower.err" ) &
   follower=$!
   bin/tap-postgres --config "$dir/nats-pg-tap.json" --catalog "$dir/nats-catalog.json" 2>/dev/null | bin/target-nats --config "$dir/nats-pg.json" > /dev/null 2>&1
-  until [ "$(psql "$URL" -Atc "SELECT count(*) FROM skbench_nats_live.src" 2>/dev/null)" = "$N" ]; do sleep 0.05; done
+  until [ "$(psql "$URL" -Atc "SELECT count(*) FROM skbench_nats_live.src" 2>/dev/null)" = "$N" ]; do
+    if ! kill -0 "$follower" 2>/dev/null; then echo "the following tap-nats | target-postgres ended early:"; cat "$dir/follower.err"; exit 1; fi
+    sleep 0.05
+  done
   e=$(now); both+=("$(echo "$e - $s" | bc)")
   pkill -TERM -f "tap-nats --config $dir/nats-pg-follow.json" || true
   wait "$follower" 2>/dev/null || true

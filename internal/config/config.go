@@ -68,6 +68,29 @@ func Load(paths []string, schema []byte) (*Config, error) {
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}
 	}
+	return fromMerged(merged, schema)
+}
+
+// FromValues is Load on a config already decoded (numbers as json.Number),
+// as a project file holds it: the same policy and validation. values is
+// not changed.
+func FromValues(values map[string]any, schema []byte) (*Config, error) {
+	b, err := json.Marshal(values)
+	if err != nil {
+		return nil, &Error{Problems: []string{err.Error()}}
+	}
+	doc, err := decodeJSONDoc(b)
+	if err != nil {
+		return nil, &Error{Problems: []string{err.Error()}}
+	}
+	m, _ := doc.(map[string]any)
+	if m == nil {
+		m = map[string]any{}
+	}
+	return fromMerged(m, schema)
+}
+
+func fromMerged(merged map[string]any, schema []byte) (*Config, error) {
 	var warnings []string
 	if schema != nil {
 		var problems []string

@@ -51,6 +51,38 @@ type Pipeline struct {
 	Schedule string
 	Retries  int
 	Timeout  time.Duration
+	// Canary is the pipeline's canary section (singer canary), nil when
+	// it has none.
+	Canary *Canary
+}
+
+// Defaults of a canary section.
+const (
+	DefaultCanaryOverdue = time.Hour
+	DefaultCanaryKeep    = 100
+)
+
+// Canary says where a pipeline's tracers are injected and where they must
+// arrive. Empty fields take defaults that depend on the connectors
+// (internal/canary decides them).
+type Canary struct {
+	Table        string // source table (schema.table or database.table)
+	Topic        string // or a topic of the tap's log servers
+	Overdue      time.Duration
+	Keep         int
+	Destinations []CanaryDestination
+	// Where is "FILE:LINE" of the section, for messages about it.
+	Where string
+}
+
+// CanaryDestination is one place a tracer must arrive: the connector whose
+// connection settings are used, and a table or file overriding the one
+// its naming rules give.
+type CanaryDestination struct {
+	Connector string
+	Table     string
+	File      string
+	Where     string // "FILE:LINE" of the entry
 }
 
 // Error lists every problem found in a project file, one line each.
@@ -432,6 +464,11 @@ func build(path string, doc any, body ast.Node) (*Project, error) {
 			}
 			pl.Timeout = d
 		}
+		if c, ok := m["canary"].(map[string]any); ok {
+			var cp []string
+			pl.Canary, cp = buildCanary(name, body, pname, c, p.Connectors)
+			problems = append(problems, cp...)
+		}
 		for _, ref := range []struct{ role, conn string }{{"tap", pl.Tap}, {"target", pl.Target}} {
 			if _, ok := p.Connectors[ref.conn]; !ok {
 				problems = append(problems, fmt.Sprintf("%s:%d: pipelines.%s.%s: no connector named %q (connectors: %s)", name, line(nodeAt(body, "pipelines/"+pname+"/"+ref.role)), pname, ref.role, ref.conn, strings.Join(p.ConnectorNames(), ", ")))
@@ -444,6 +481,47 @@ func build(path string, doc any, body ast.Node) (*Project, error) {
 		return nil, &Error{Problems: problems}
 	}
 	return p, nil
+}
+
+// buildCanary reads a pipeline's canary section; a problem names its line.
+func buildCanary(name string, body ast.Node, pname string, m map[string]any, conns map[string]*Connector) (*Canary, []string) {
+	at := func(ptr string) string {
+		return fmt.Sprintf("%s:%d", name, line(nodeAt(body, "pipelines/"+pname+"/canary"+ptr)))
+	}
+	c := &Canary{Overdue: DefaultCanaryOverdue, Keep: DefaultCanaryKeep, Where: at("")}
+	var problems []string
+	c.Table, _ = m["table"].(string)
+	c.Topic, _ = m["topic"].(string)
+	if c.Table != "" && c.Topic != "" {
+		problems = append(problems, fmt.Sprintf("%s: pipelines.%s.canary: give table or topic, not both (a tracer is injected in one place)", at("/topic"), pname))
+	}
+	if s, ok := m["overdue"].(string); ok {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			problems = append(problems, fmt.Sprintf("%s: pipelines.%s.canary.overdue: %q is not a positive duration (write 30m, 2h)", at("/overdue"), pname, s))
+		}
+		c.Overdue = d
+	}
+	if n, ok := m["keep"].(json.Number); ok {
+		k, _ := n.Int64()
+		c.Keep = int(k)
+	}
+	for i, raw := range asSlice(m["destinations"]) {
+		dm := raw.(map[string]any)
+		ptr := fmt.Sprintf("/destinations/%d", i)
+		d := CanaryDestination{Where: at(ptr)}
+		d.Connector, _ = dm["connector"].(string)
+		d.Table, _ = dm["table"].(string)
+		d.File, _ = dm["file"].(string)
+		if _, ok := conns[d.Connector]; !ok {
+			problems = append(problems, fmt.Sprintf("%s: pipelines.%s.canary.destinations.%d.connector: no connector named %q", at(ptr+"/connector"), pname, i, d.Connector))
+		}
+		if d.Table != "" && d.File != "" {
+			problems = append(problems, fmt.Sprintf("%s: pipelines.%s.canary.destinations.%d: give table or file, not both", at(ptr), pname, i))
+		}
+		c.Destinations = append(c.Destinations, d)
+	}
+	return c, problems
 }
 
 func asSlice(v any) []any {

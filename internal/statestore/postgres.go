@@ -17,6 +17,9 @@ import (
 // (singer_state, singer_runs) are created on first use.
 type PostgresStore struct {
 	pool *pgxpool.Pool
+
+	tracerOnce sync.Once // creates singer_canary_tracers
+	tracerErr  error
 }
 
 // OpenPostgres connects to the store; the URL is never put in an error.

@@ -126,6 +126,66 @@ func storeCases(t *testing.T, open func(t *testing.T) Store) {
 		}
 	})
 
+	t.Run("tracers", func(t *testing.T) {
+		ts, ok := s.(TracerStore)
+		if !ok {
+			t.Fatalf("%T does not keep tracers", s)
+		}
+		sent := time.Date(2026, 12, 3, 7, 0, 0, 123456000, time.UTC)
+		for i, id := range []string{"t1", "t2", "t3", "t4"} {
+			tr := Tracer{ID: id, Pipeline: "c1", SentAt: sent.Add(time.Duration(i) * time.Minute), Destinations: []string{"pg:public.singer_canary", "files:x.jsonl"}}
+			if err := ts.AddTracer(ctx, tr, 3); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := ts.AddTracer(ctx, Tracer{ID: "o1", Pipeline: "other", SentAt: sent}, 3); err != nil {
+			t.Fatal(err)
+		}
+		arrived := sent.Add(90 * time.Second)
+		if err := ts.AddArrivals(ctx, "c1", "t2", map[string]Arrival{"pg:public.singer_canary": {At: arrived}}); err != nil {
+			t.Fatal(err)
+		}
+		// The first arrival counts; a later one for the same destination
+		// is ignored, one for another destination is added.
+		if err := ts.AddArrivals(ctx, "c1", "t2", map[string]Arrival{"pg:public.singer_canary": {At: arrived.Add(time.Hour)}, "files:x.jsonl": {At: arrived.Add(time.Second)}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := ts.AddArrivals(ctx, "c1", "t1", map[string]Arrival{"pg:public.singer_canary": {At: arrived}}); err != nil {
+			t.Fatalf("arrival of a tracer no longer kept: %v", err)
+		}
+		o := open(t)
+		defer o.Close()
+		got, err := o.(TracerStore).Tracers(ctx, "c1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, tr := range got {
+			ids = append(ids, tr.ID)
+		}
+		if !reflect.DeepEqual(ids, []string{"t2", "t3", "t4"}) {
+			t.Fatalf("kept tracers %v, want the last 3", ids)
+		}
+		if l, ok := got[0].Latency("pg:public.singer_canary"); !ok || l != 30*time.Second {
+			t.Errorf("latency of t2 in pg: %v %v, want 30s", l, ok)
+		}
+		if l, ok := got[0].Latency("files:x.jsonl"); !ok || l != 31*time.Second {
+			t.Errorf("latency of t2 in files: %v %v, want 31s", l, ok)
+		}
+		if _, ok := got[1].Latency("pg:public.singer_canary"); ok {
+			t.Error("t3 has an arrival it never had")
+		}
+		if !got[2].SentAt.Equal(sent.Add(3*time.Minute)) || !reflect.DeepEqual(got[2].Destinations, []string{"pg:public.singer_canary", "files:x.jsonl"}) {
+			t.Errorf("t4 came back as %+v", got[2])
+		}
+		if other, _ := ts.Tracers(ctx, "other"); len(other) != 1 {
+			t.Errorf("tracers of another pipeline: %+v", other)
+		}
+		if none, err := ts.Tracers(ctx, "none"); err != nil || len(none) != 0 {
+			t.Errorf("tracers of a pipeline with none: %v %v", none, err)
+		}
+	})
+
 	t.Run("lock", func(t *testing.T) {
 		o := open(t)
 		defer o.Close()

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/singerkit/singerkit/internal/canary"
 	"github.com/singerkit/singerkit/internal/check"
 	"github.com/singerkit/singerkit/internal/cli"
 	"github.com/singerkit/singerkit/internal/gen"
@@ -28,6 +29,7 @@ var Commands = []Command{
 	{"runs", "Show the run history of a pipeline", runner.Main},
 	{"schedule", "Print crontab lines or Kubernetes CronJobs for the pipelines with a schedule", runner.Main},
 	{"init", "Write a starter singer.yaml for the connectors found on PATH", runner.Main},
+	{"canary", "Tracer bullets: send tracers through pipelines, check they arrived and how late (init, send, check)", canary.Main},
 }
 
 // Run runs the `singer` binary: the project commands (run, select,

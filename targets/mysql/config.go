@@ -72,8 +72,10 @@ func (c *Config) tls() mysqlconn.TLS {
 
 func (c *Config) localInfile() bool { return c.LocalInfile == nil || *c.LocalInfile }
 
-// driverConfig builds the driver's config. Errors never show the password.
-func (c *Config) driverConfig() (*mysql.Config, error) {
+// DriverConfig builds the driver's config target-mysql connects with, and
+// sets default_target_schema to the connection's database when unset.
+// Errors never show the password.
+func (c *Config) DriverConfig() (*mysql.Config, error) {
 	var dc *mysql.Config
 	if c.DSN != "" {
 		var err error

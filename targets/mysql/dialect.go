@@ -36,7 +36,7 @@ type Dialect struct {
 
 // NewDialect returns the dialect for a config.
 func NewDialect(cfg *Config, log *singer.Log) (*Dialect, error) {
-	dc, err := cfg.driverConfig()
+	dc, err := cfg.DriverConfig()
 	if err != nil {
 		return nil, err
 	}

@@ -251,7 +251,7 @@ func TestSSLSetting(t *testing.T) {
 		if string(c.SSL) != want {
 			t.Errorf("%s: got %q", in, c.SSL)
 		}
-		dc, err := c.driverConfig()
+		dc, err := c.DriverConfig()
 		if err != nil {
 			t.Fatalf("%s: %v", in, err)
 		}

@@ -14,6 +14,9 @@ import (
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
 
+// DefaultSchema is where tables go when default_target_schema is unset.
+const DefaultSchema = "public"
+
 // Config is target-postgres' config: the connection and the engine's keys.
 type Config struct {
 	sqltarget.Config
@@ -29,8 +32,9 @@ type Config struct {
 	SSLKey      string `json:"sslkey"`
 }
 
-// connConfig builds the pgx config. Errors never show the password.
-func (c *Config) connConfig() (*pgx.ConnConfig, error) {
+// ConnConfig builds the pgx config target-postgres connects with (its
+// session settings and timeouts). Errors never show the password.
+func (c *Config) ConnConfig() (*pgx.ConnConfig, error) {
 	// One TLS policy with tap-postgres/target-postgres (pgdsn.SSL):
 	// a certificate file given means TLS, verified.
 	keys := pgdsn.SSL{Mode: c.SSLMode, RootCert: c.SSLRootCert, Cert: c.SSLCert, Key: c.SSLKey}

@@ -29,7 +29,7 @@ type Dialect struct {
 
 // NewDialect returns the dialect for a config.
 func NewDialect(cfg *Config, log *singer.Log) (*Dialect, error) {
-	cc, err := cfg.connConfig()
+	cc, err := cfg.ConnConfig()
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ func open(_ context.Context, env *cli.Env) (sqltarget.Dialect, sqltarget.Config,
 		return nil, sqltarget.Config{}, nil, err
 	}
 	if cfg.DefaultTargetSchema == "" {
-		cfg.DefaultTargetSchema = "public"
+		cfg.DefaultTargetSchema = DefaultSchema
 	}
 	d, err := NewDialect(&cfg, env.Log)
 	if err != nil {

@@ -677,16 +677,25 @@ func (e *Engine) planTable(s *stream, sch *singer.Schema, keys []string) (*Table
 }
 
 // destination maps a stream to its destination schema and table name
-// (before the dialect folds it): see SplitStreamName.
+// (before the dialect folds it): see Config.Destination.
 func (e *Engine) destination(streamName string) (schema, table string) {
+	return e.cfg.Destination(streamName)
+}
+
+// Destination is the schema and table (before the dialect folds the name)
+// a stream loads into under this config: SplitStreamName's table, or the
+// whole stream name with full_stream_names, in the schema_mapping target of
+// its source schema, else in default_target_schema. singer canary looks for
+// its tracers where this says.
+func (c *Config) Destination(streamName string) (schema, table string) {
 	source, table := SplitStreamName(streamName)
-	if e.cfg.FullStreamNames {
+	if c.FullStreamNames {
 		table = streamName
 	}
-	if m, ok := e.cfg.SchemaMapping[source]; ok && source != "" && m.TargetSchema != "" {
+	if m, ok := c.SchemaMapping[source]; ok && source != "" && m.TargetSchema != "" {
 		return m.TargetSchema, table
 	}
-	return e.cfg.DefaultTargetSchema, table
+	return c.DefaultTargetSchema, table
 }
 
 // SplitStreamName reads a stream name the way PipelineWise's targets do, so

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/singerkit/singerkit/internal/cli"
 	"github.com/singerkit/singerkit/internal/project"
 	"github.com/singerkit/singerkit/internal/statestore"
 )
@@ -87,7 +88,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 				return err
 			}
 			defer st.Close()
-			r := &Runner{Project: p, Store: st, Log: NewLogger(stderr, logFormat == "json"), RefreshCatalog: refresh, Abort: abort}
+			r := &Runner{Project: p, Store: st, Log: NewLogger(stderr, logFormat == "json"), RefreshCatalog: refresh, Abort: abort,
+				Progress: logFormat == "text" && cli.IsTerminal(stderr)}
 			if s := os.Getenv("SINGER_RUN_BACKOFF"); s != "" {
 				if d, err := time.ParseDuration(s); err == nil {
 					r.Backoff = d

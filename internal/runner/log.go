@@ -19,16 +19,39 @@ type Logger struct {
 	mu   sync.Mutex
 	w    io.Writer
 	json bool
+	// status is the live progress line drawn last (a terminal only): a
+	// log line clears it and draws it again below itself.
+	status string
 }
 
 // NewLogger logs to w; asJSON selects JSON lines.
 func NewLogger(w io.Writer, asJSON bool) *Logger { return &Logger{w: w, json: asJSON} }
 
+// clearLine erases the terminal's current line (carriage return, erase
+// to the end of the line).
+const clearLine = "\r\x1b[K"
+
+// Status draws line as the live progress line ("" removes it).
+func (l *Logger) Status(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.status != "" || line != "" {
+		io.WriteString(l.w, clearLine+line)
+	}
+	l.status = line
+}
+
 func (l *Logger) emit(source, level, msg string, extra map[string]any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.json {
+		if l.status != "" {
+			io.WriteString(l.w, clearLine)
+		}
 		fmt.Fprintf(l.w, "%s | %s\n", source, msg)
+		if l.status != "" {
+			io.WriteString(l.w, l.status)
+		}
 		return
 	}
 	m := map[string]any{"time": time.Now().UTC().Format(time.RFC3339Nano), "source": source, "level": level, "msg": msg}

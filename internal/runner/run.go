@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -44,6 +45,40 @@ type Runner struct {
 	// Grace is how long a child may take to exit after SIGTERM before it is
 	// killed.
 	Grace time.Duration
+	// Progress draws a live progress line every ProgressEvery (a second
+	// when zero): for a terminal, with text logs.
+	Progress      bool
+	ProgressEvery time.Duration
+}
+
+// showProgress redraws the progress line until the returned stop is
+// called, which removes it.
+func (r *Runner) showProgress(pipeline string, tapPID int, saved *atomic.Int64) (stop func()) {
+	every := r.ProgressEvery
+	if every == 0 {
+		every = time.Second
+	}
+	p := &progress{pipeline: pipeline, tapPID: tapPID, saved: saved, start: time.Now()}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				r.Log.Status(p.line(now))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		r.Log.Status("")
+	}
 }
 
 // Result is the outcome of one pipeline run (its last attempt).
@@ -246,6 +281,11 @@ func (r *Runner) attempt(ctx context.Context, pl *project.Pipeline, n int) (res 
 	pw.Close()
 
 	// Save every state the target prints, as it arrives.
+	var saved atomic.Int64
+	if r.Progress {
+		stop := r.showProgress(pl.Name, tapCmd.Process.Pid, &saved)
+		defer stop()
+	}
 	var saveErr error
 	statesDone := make(chan struct{})
 	go func() {
@@ -261,6 +301,7 @@ func (r *Runner) attempt(ctx context.Context, pl *project.Pipeline, n int) (res 
 					saveErr = serr
 				} else {
 					res.Run.StatesSaved++
+					saved.Add(1)
 				}
 			}
 			if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/singerkit/singerkit/internal/cli"
 
 	"github.com/singerkit/singerkit/internal/config"
+	"github.com/singerkit/singerkit/internal/streammap"
 
 	"github.com/singerkit/singerkit/schemas"
 	csvtap "github.com/singerkit/singerkit/taps/csv"
@@ -121,15 +122,58 @@ func diff(a, b []string) []string {
 	return out
 }
 
+// sharedKeys are the keys the shared command line reads for every binary
+// (internal/cli: stream maps), not the binary's own struct; the SQL
+// targets flatten by their own flattening_max_level, which Meltano's
+// flattening_max_depth spells.
+func sharedKeys(binary string) []string {
+	switch binary {
+	case "target-postgres", "target-mysql", "target-bigquery":
+		return []string{streammap.KeyStreamMaps, streammap.KeyStreamMapConfig}
+	}
+	return []string{streammap.KeyStreamMaps, streammap.KeyStreamMapConfig, streammap.KeyFlatteningEnabled, streammap.KeyFlatteningMaxDepth}
+}
+
+// TestStreamMapKeysEverywhere: every tap and target declares the stream
+// map keys, each exactly as singer map does (one text for all).
+func TestStreamMapKeysEverywhere(t *testing.T) {
+	var canon struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if err := json.Unmarshal(schemas.Get("singer-map.config.json"), &canon); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range binaries {
+		var d schemaDoc
+		if err := json.Unmarshal(schemas.Get(b.name+".config.json"), &d); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range sharedKeys(b.name) {
+			if !jsonEqual(t, d.Properties[k], canon.Properties[k]) {
+				t.Errorf("%s: %s is %s, want singer-map.config.json's %s", b.name, k, d.Properties[k], canon.Properties[k])
+			}
+		}
+	}
+}
+
+func jsonEqual(t *testing.T, a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
+}
+
 // TestConfigHasOneSource: the config schema embedded in schemas/ is the
-// source of each binary's keys: the Go struct decodes exactly its keys.
+// source of each binary's keys: the Go struct decodes exactly its keys
+// (but the shared ones, which internal/cli reads).
 // (Each docs/<binary>.md carries the settings table generated from the
 // same schema; go test ./docs/ checks it.)
 func TestConfigHasOneSource(t *testing.T) {
 	for _, b := range binaries {
 		t.Run(b.name, func(t *testing.T) {
 			raw := schemas.Get(b.name + ".config.json")
-			fromSchema := schemaKeys(t, raw, "")
+			fromSchema := diff(schemaKeys(t, raw, ""), sharedKeys(b.name))
 			fromStruct := structKeys(reflect.TypeOf(b.config), "")
 			fromStruct = diff(fromStruct, notOffered[b.name])
 			if d := diff(fromStruct, fromSchema); len(d) > 0 {
@@ -306,13 +350,13 @@ func runTarget(spec cli.TargetSpec, args []string, stderr *bytes.Buffer) int {
 func TestConfigPolicyWarnsOnce(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.json")
-	if err := os.WriteFile(path, []byte(`{"destination_path":"`+dir+`/out","do_timestamp_file":true,"stream_maps":{}}`), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(`{"destination_path":"`+dir+`/out","do_timestamp_file":true,"custom_name":"x"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var stderr bytes.Buffer
 	code := runTarget(jsonl.Spec(), []string{"--config", path}, &stderr)
-	want := "WARNING config key \"do_timestamp_file\" (Meltano) is accepted but ignored: each stream appends to <destination_path>/<stream>.jsonl\n" +
-		"WARNING config key \"stream_maps\" (Meltano) is accepted but ignored: stream maps are not supported: records pass unmapped\n"
+	want := "WARNING config key \"custom_name\" (Meltano) is accepted but ignored: each stream appends to <destination_path>/<stream>.jsonl\n" +
+		"WARNING config key \"do_timestamp_file\" (Meltano) is accepted but ignored: each stream appends to <destination_path>/<stream>.jsonl\n"
 	if code != 0 || stderr.String() != want {
 		t.Errorf("exit %d, stderr %q\nwant 0, %q", code, stderr.String(), want)
 	}

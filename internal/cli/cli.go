@@ -14,6 +14,7 @@ import (
 	"github.com/singerkit/singerkit/singer"
 
 	"github.com/singerkit/singerkit/internal/config"
+	"github.com/singerkit/singerkit/internal/streammap"
 
 	"github.com/spf13/cobra"
 
@@ -224,12 +225,46 @@ func runTap(ctx context.Context, spec TapSpec, o *tapOptions, stdin io.Reader, s
 			return Usagef("cannot use state %s: %v", o.state, config.WithoutPath(err))
 		}
 	}
-	out := singer.NewEncoder(stdout)
+	maps, err := compileMaps(cfg, env.Log)
+	if err != nil {
+		return err
+	}
+	if maps == nil {
+		out := singer.NewEncoder(stdout)
+		err = spec.Sync(ctx, env, catalog, state, out)
+		if ferr := out.Flush(); err == nil {
+			err = ferr
+		}
+		return err
+	}
+	// Stream maps: the tap's messages are mapped as they leave its
+	// encoder, so every tap gets them without code of its own.
+	mw := maps.NewWriter(stdout)
+	out := singer.NewEncoder(mw)
 	err = spec.Sync(ctx, env, catalog, state, out)
-	if ferr := out.Flush(); err == nil {
+	ferr := out.Flush()
+	if merr := mw.Close(); merr != nil {
+		return merr // the cause: the tap only saw its writes fail
+	}
+	if err == nil {
 		err = ferr
 	}
 	return err
+}
+
+// compileMaps compiles the stream map settings of a tap's or target's
+// config; nil when it has none (and then nothing is re-read).
+func compileMaps(cfg *config.Config, log *singer.Log) (*streammap.Mapper, error) {
+	s, err := streammap.SettingsFrom(cfg.Values)
+	if err != nil || !s.Active() {
+		return nil, err
+	}
+	m, err := streammap.Compile(s)
+	if err != nil {
+		return nil, err
+	}
+	m.Warn = func(msg string) { log.Warnf("%s", msg) }
+	return m, nil
 }
 
 type targetOptions struct {
@@ -276,10 +311,26 @@ func runTarget(ctx context.Context, spec TargetSpec, o *targetOptions, stdin io.
 	for _, w := range cfg.Warnings {
 		env.Log.Warnf("%s", w)
 	}
+	maps, err := compileMaps(cfg, env.Log)
+	if err != nil {
+		return err
+	}
+	var mapped *streammap.Reader
+	if maps != nil {
+		// Stream maps: the target reads its input mapped, so every target
+		// gets them without code of its own.
+		mapped = maps.NewReader(in, func(msg string) { env.Log.Warnf("%s", msg) })
+		in = mapped
+	}
 	out := singer.NewEncoder(stdout)
 	err = spec.Run(ctx, env, in, out)
 	if ferr := out.Flush(); err == nil {
 		err = ferr
+	}
+	if mapped != nil && err != nil {
+		if merr := mapped.Err(); merr != nil {
+			return merr // the cause, not the target's read error around it
+		}
 	}
 	return err
 }

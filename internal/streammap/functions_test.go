@@ -89,7 +89,7 @@ func TestFunctionsPassNull(t *testing.T) {
 // A runtime failure names the line, stream, map property and expression.
 func TestRuntimeErrorNamesTheRecord(t *testing.T) {
 	_, _, err := eval(t, `int(email)`, rec)
-	want := `line 2: RECORD for stream "s": stream_maps.s.v "int(email)": int: "Ada.L@Example.com " is not a whole number (1:1)`
+	want := `line 2: RECORD for stream "s": stream_maps.s.v "int(email)": int: "Ada.L@Example.com " is not a whole number`
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v\nwant  %s", err, want)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/singerkit/singerkit/singer"
 )
@@ -119,7 +120,10 @@ type Reader struct {
 	dec *singer.Decoder
 	buf bytes.Buffer
 	enc *singer.Encoder
-	err error
+	err error // of the reading goroutine
+
+	mu     sync.Mutex
+	failed error // what Err reports to another goroutine
 }
 
 // NewReader returns a Reader of the mapped messages of r.
@@ -128,6 +132,14 @@ func (m *Mapper) NewReader(r io.Reader, warn func(string)) *Reader {
 	rd.dec.Warn = warn
 	rd.enc = singer.NewEncoder(&rd.buf)
 	return rd
+}
+
+// Err returns the error that ended the mapping (a bad input line, a map
+// that does not fit a SCHEMA, a failed expression), or nil.
+func (r *Reader) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failed
 }
 
 // Read returns mapped lines.
@@ -153,6 +165,11 @@ func (r *Reader) Read(p []byte) (int, error) {
 		}
 		if err := r.enc.Flush(); err != nil && r.err == nil {
 			r.err = err
+		}
+		if r.err != nil && r.err != io.EOF {
+			r.mu.Lock()
+			r.failed = r.err
+			r.mu.Unlock()
 		}
 	}
 	return r.buf.Read(p)

@@ -2,6 +2,7 @@ package streammap
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"reflect"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/singerkit/singerkit/singer"
@@ -259,7 +261,7 @@ func (m *Mapper) plan(msg *singer.Message, sm *streamMap, props, top []member) (
 	// An exact map may only read properties the stream has: a typo is
 	// found here, not as a column of nulls. A glob map applies to streams
 	// that may lack some (they read as null).
-	if sm != nil && !sm.glob {
+	if sm != nil && !sm.glob && hasMember(top, "properties") {
 		var unknown []string
 		for _, v := range append(append([]string{}, sm.vars...), sm.raws...) {
 			if _, ok := has[v]; !ok {
@@ -421,6 +423,15 @@ func renamedTo(sm *streamMap, prop string) string {
 		}
 	}
 	return found
+}
+
+func hasMember(ms []member, key string) bool {
+	for _, m := range ms {
+		if m.key == key {
+			return true
+		}
+	}
+	return false
 }
 
 func contains(ss []string, s string) bool {
@@ -750,6 +761,10 @@ func (m *Mapper) fillEnv(sm *streamMap, stream string) error {
 
 func (m *Mapper) runError(msg *singer.Message, in *inputStream, sm *streamMap, prop string, p *program, err error) error {
 	text := err.Error()
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		text = fe.Message
+	}
 	if i := strings.IndexByte(text, '\n'); i >= 0 {
 		text = text[:i]
 	}

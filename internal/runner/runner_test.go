@@ -291,6 +291,52 @@ func TestInitWritesAValidStarter(t *testing.T) {
 	}
 }
 
+// TestInitReadsAbout: the starter's configs come from each connector's
+// --about: required settings first, the connection settings with their
+// defaults, secrets from the environment; tap-postgres and target-postgres
+// are preferred when found.
+func TestInitReadsAbout(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	os.Mkdir(bin, 0o755)
+	about := func(settings string) []byte {
+		// PATH holds only bin: shell builtins only.
+		return []byte("#!/bin/sh\n[ \"$1\" = --about ] && echo '{\"name\":\"x\",\"settings\":" + settings + "}'\n")
+	}
+	os.WriteFile(filepath.Join(bin, "tap-aaa"), []byte("#!/bin/sh\nexit 1\n"), 0o755)
+	os.WriteFile(filepath.Join(bin, "tap-postgres"), about(`{"type":"object","properties":{"port":{"type":"integer","default":5432,"description":"Server port. More."},"host":{"type":"string","description":"Host."},"password":{"type":"string"},"filter_schemas":{"type":"array"}}}`), 0o755)
+	os.WriteFile(filepath.Join(bin, "target-zzz"), about(`{"type":"object","required":["files"],"properties":{"files":{"type":"array","description":"The files."},"dbname":{"type":["string","null"]}}}`), 0o755)
+	t.Setenv("PATH", bin)
+	path := filepath.Join(dir, "singer.yaml")
+	if code, out, stderr := runMain(t, "init", "--project", path); code != 0 || out != "wrote "+path+" (source: tap-postgres, destination: target-zzz)\n" {
+		t.Fatalf("exit %d %q %s", code, out, stderr)
+	}
+	b, _ := os.ReadFile(path)
+	want := `connectors:
+  source:
+    command: tap-postgres
+    config:                 # from tap-postgres --about; every setting: tap-postgres --about --format markdown
+      host: ""  # Host.
+      port: 5432  # Server port.
+      password: ${SOURCE_PASSWORD:-}
+    select: ["*.*"]         # stream.property globs; "!stream.column" leaves a column out
+    # metadata:
+    #   some-stream: {replication-method: INCREMENTAL, replication-key: updated_at}
+  destination:
+    command: target-zzz
+    config:                 # from target-zzz --about; every setting: target-zzz --about --format markdown
+      files: []  # required. The files.
+      dbname: ""
+pipelines:
+`
+	if !strings.Contains(string(b), want) {
+		t.Errorf("starter:\n%s\nwant it to hold:\n%s", b, want)
+	}
+	if code, out, stderr := runMain(t, "select", "--project", path, "nope"); code != 2 || !strings.Contains(stderr, `no pipeline or connector named "nope"`) {
+		t.Fatalf("the starter does not load: %d %s %s", code, out, stderr)
+	}
+}
+
 func TestUnknownConnectorNamesTheLine(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "singer.yaml")

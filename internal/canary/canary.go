@@ -120,8 +120,10 @@ func (c *Canary) Init(ctx context.Context, names []string, report func(pipeline,
 	for _, r := range rs {
 		if err := r.src.init(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("pipeline %s: %w", r.pl.Name, err))
+		} else if _, topic := r.src.(*natsSource); topic {
+			report(r.pl.Name, "tracers are published to "+r.src.where()+" (nothing to create)")
 		} else {
-			report(r.pl.Name, r.src.where())
+			report(r.pl.Name, "canary table "+r.src.where()+" ready")
 		}
 		r.close()
 	}

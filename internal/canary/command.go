@@ -66,8 +66,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
   singer canary init shop-to-warehouse`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return with(cmd.Context(), func(c *Canary) error {
-				return c.Init(cmd.Context(), args, func(pipeline, where string) {
-					fmt.Fprintf(stdout, "%s: canary table %s ready\n", pipeline, where)
+				return c.Init(cmd.Context(), args, func(pipeline, what string) {
+					fmt.Fprintf(stdout, "%s: %s\n", pipeline, what)
 				})
 			})
 		},

@@ -3,6 +3,7 @@ package canary
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/singerkit/singerkit/internal/runner"
@@ -27,6 +29,34 @@ func pgURL() string {
 		return u
 	}
 	return "postgres://root@127.0.0.1:5432/test?sslmode=disable"
+}
+
+func myDSN() string {
+	if u := os.Getenv("TEST_MYSQL_URL"); u != "" {
+		return u
+	}
+	return "root@tcp(127.0.0.1:3306)/test"
+}
+
+func mysqlDB(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("mysql", myDSN())
+	if err == nil {
+		err = db.PingContext(context.Background())
+	}
+	if err != nil {
+		testenv.Missing(t, "MariaDB unreachable, set TEST_MYSQL_URL: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func mysqlDatabase(t *testing.T, db *sql.DB, name string) {
+	t.Helper()
+	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Exec("DROP DATABASE IF EXISTS " + name) })
 }
 
 func withPassword(u string) string {

@@ -109,3 +109,37 @@ func TestSIGKILLThenRerun(t *testing.T) {
 		t.Fatalf("the rerun did not resume from the state:\n%s", stderr)
 	}
 }
+
+// TestConcurrentRunsOneWins: two singer run processes of one pipeline
+// started together: exactly one runs, the other exits 3 at once with one
+// line and touches nothing; the rows are those of one run.
+func TestConcurrentRunsOneWins(t *testing.T) {
+	dir, path := writeProject(t, "")
+	t.Setenv("TAP_BLOCK_AFTER", "3")
+	t.Setenv("TAP_PID_FILE", filepath.Join(dir, "tap.pid"))
+	a, errA := startSinger(t, path)
+	b, errB := startSinger(t, path)
+	done := make(chan struct {
+		i    int
+		code int
+	}, 2)
+	for i, c := range []*exec.Cmd{a, b} {
+		go func() { done <- struct{ i, code int }{i, exitCode(c.Wait())} }()
+	}
+	first := <-done
+	if first.code != ExitLocked {
+		t.Fatalf("the first process to end exited %d, want %d (locked)\n%s\n%s", first.code, ExitLocked, errA, errB)
+	}
+	loser, winner := []*bytes.Buffer{errA, errB}[first.i], []*exec.Cmd{a, b}[1-first.i]
+	if got := loser.String(); got != "singer run | another run of p1 is in progress (it holds the lock); this run did not start\n" {
+		t.Errorf("the refused run's stderr: %q", got)
+	}
+	waitFor(t, "the state of row 3", stateIs(dir, `{"pos":3}`))
+	winner.Process.Signal(syscall.SIGTERM)
+	if second := <-done; second.code != 1 {
+		t.Fatalf("the running one exited %d after SIGTERM, want 1", second.code)
+	}
+	if got := readLines(t, filepath.Join(dir, "out.jsonl")); len(got) != 3 {
+		t.Fatalf("records %q, want the 3 of one run", got)
+	}
+}

@@ -46,7 +46,9 @@ type need struct {
 
 func newTextBatch(t *sqltarget.Table, cols []encoder, plan *loadPlan) *textBatch {
 	b := &textBatch{table: t, cols: cols, plan: plan, buf: make([]byte, 0, 1<<20), need: make([]need, len(cols))}
-	if t != nil {
+	// Only a merge by key reads dups: an append (UniqueKey false) keeps no
+	// key set.
+	if t != nil && t.UniqueKey {
 		for i, c := range t.Columns {
 			if c.Key {
 				b.keyCols = append(b.keyCols, i)

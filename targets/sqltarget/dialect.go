@@ -97,7 +97,9 @@ type Table struct {
 	Keys    []string // folded names of the key columns, in key order
 	// UniqueKey: a table created for t gets a primary key on Keys (upsert
 	// and overwrite merge by it). Append creates none: its replays after a
-	// resume add rows, they never fail on a duplicate key.
+	// resume add rows, they never fail on a duplicate key. It is also
+	// exactly when the table's loads merge by key (LoadMode.Upsert): a
+	// batch needs to notice repeated keys only then.
 	UniqueKey bool
 }
 

@@ -1,6 +1,9 @@
 package singer
 
-import "time"
+import (
+	"bytes"
+	"time"
+)
 
 // These parsers accept a subset of what jsonschema/v5's date, time and
 // date-time format checks accept (RFC 3339), without allocating. What they
@@ -59,6 +62,28 @@ func parseTimeOfDay(b []byte) (h, m, s, nsec, offset int, ok bool) {
 func parsePartialTime(b []byte) bool {
 	_, _, _, _, _, ok := parseClock(b, true)
 	return ok
+}
+
+// ParseTimeOfDay reads a value of format "time" by the rule the schema
+// check applies (hh:mm:ss[.frac] with an optional zone, or the end of the
+// day, 24:00:00). It returns the time since midnight in microseconds
+// (86,400,000,000 for 24:00:00; a zone is dropped: SQL time columns keep
+// none), and finer, true when the fraction has a non-zero digit beyond the
+// sixth, which no time column holds.
+func ParseTimeOfDay(b []byte) (micros int64, finer bool, ok bool) {
+	h, m, s, nsec, _, ok := parseClock(b, true)
+	if !ok {
+		return 0, false, false
+	}
+	if i := bytes.IndexByte(b, '.'); i >= 0 {
+		for j := i + 7; j < len(b) && b[j] >= '0' && b[j] <= '9'; j++ {
+			if b[j] != '0' {
+				finer = true
+				break
+			}
+		}
+	}
+	return (int64(h*3600+m*60+s))*1_000_000 + int64(nsec/1000), finer, true
 }
 
 func parseClock(b []byte, zoneOptional bool) (h, m, s, nsec, offset int, ok bool) {

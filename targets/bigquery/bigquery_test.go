@@ -203,7 +203,7 @@ func TestEncode(t *testing.T) {
 		{"date", bigquery.FieldSchema{Type: bigquery.DateFieldType}, str("2024-02-29"), `"2024-02-29"`, ""},
 		{"time", bigquery.FieldSchema{Type: bigquery.TimeFieldType}, str("12:34:56.5"), `"12:34:56.500000"`, ""},
 		{"time, zeros beyond microseconds", bigquery.FieldSchema{Type: bigquery.TimeFieldType}, str("12:34:56.123456000"), `"12:34:56.123456"`, ""},
-		{"time finer than microseconds", bigquery.FieldSchema{Type: bigquery.TimeFieldType}, str("12:34:56.1234567"), "", `column "c": "12:34:56.1234567" has more than 6 fraction digits (TIME keeps microseconds; no silent rounding)`},
+		{"time finer than microseconds", bigquery.FieldSchema{Type: bigquery.TimeFieldType}, str("12:34:56.1234567"), "", `column "c": "12:34:56.1234567" has more than 6 fraction digits (the column keeps microseconds; no silent rounding)`},
 		{"time end of day", bigquery.FieldSchema{Type: bigquery.TimeFieldType}, str("24:00:00"), "", `column "c": "24:00:00" (the end of the day) is outside BigQuery's TIME range, 00:00:00 to 23:59:59.999999 (load the property as STRING with x-sql-datatype to keep it)`},
 		{"float", bigquery.FieldSchema{Type: bigquery.FloatFieldType}, num("1.5e300"), `1.5e300`, ""},
 	}

@@ -212,12 +212,11 @@ func appendValue(buf []byte, f *fieldEnc, v *singer.Value) ([]byte, error) {
 		buf = t.AppendFormat(buf, "2006-01-02")
 		return append(buf, '"'), nil
 	case bigquery.TimeFieldType:
-		t, err := timeOfDay(v)
+		buf = append(buf, '"')
+		buf, err := timeOfDay(buf, v)
 		if err != nil {
 			return buf, valueErr(f, "%v", err)
 		}
-		buf = append(buf, '"')
-		buf = t.AppendFormat(buf, "15:04:05.000000")
 		return append(buf, '"'), nil
 	}
 	return buf, valueErr(f, "column type %s is not supported by target-bigquery", f.typ)
@@ -348,25 +347,17 @@ func dateOf(v *singer.Value) (time.Time, error) {
 	return t, nil
 }
 
-func timeOfDay(v *singer.Value) (time.Time, error) {
-	if v.Kind != singer.String {
-		return time.Time{}, fmt.Errorf("%s is not a time string", sqltarget.Shown(v))
+// timeOfDay reads a value for a TIME column (sqltarget.TimeOfDay) as
+// hh:mm:ss.ffffff; BigQuery's TIME does not hold the end of the day.
+func timeOfDay(buf []byte, v *singer.Value) ([]byte, error) {
+	us, err := sqltarget.TimeOfDay(v)
+	if err != nil {
+		return buf, err
 	}
-	if bytes.HasPrefix(v.Bytes, []byte("24:00:00")) {
+	if us == sqltarget.EndOfDay {
 		// The end of the day: format "time" accepts it (the toolkit's
 		// rule, as PostgreSQL and MySQL hold it), BigQuery's TIME does not.
-		return time.Time{}, fmt.Errorf("%s (the end of the day) is outside BigQuery's TIME range, 00:00:00 to 23:59:59.999999 (load the property as STRING with x-sql-datatype to keep it)", sqltarget.Shown(v))
+		return buf, fmt.Errorf("%s (the end of the day) is outside BigQuery's TIME range, 00:00:00 to 23:59:59.999999 (load the property as STRING with x-sql-datatype to keep it)", sqltarget.Shown(v))
 	}
-	t, err := time.Parse("15:04:05.999999999", string(v.Bytes))
-	if err != nil {
-		if t, err = time.Parse("15:04", string(v.Bytes)); err != nil {
-			return time.Time{}, fmt.Errorf("%s is not a time of day (HH:MM:SS[.ffffff])", sqltarget.Shown(v))
-		}
-	}
-	if t.Nanosecond()%1000 != 0 {
-		// TIME keeps microseconds: a finer value is refused, as the other
-		// dialects do, never cut.
-		return time.Time{}, fmt.Errorf("%s has more than 6 fraction digits (TIME keeps microseconds; no silent rounding)", sqltarget.Shown(v))
-	}
-	return t, nil
+	return sqltarget.AppendTimeOfDay(buf, us), nil
 }

@@ -236,12 +236,12 @@ func appendProtoValue(buf []byte, pf *protoField, v *singer.Value) ([]byte, erro
 		buf = append(buf, pf.tag...)
 		return binary.AppendUvarint(buf, uint64(int64(days))), nil
 	case bigquery.TimeFieldType:
-		t, err := timeOfDay(v)
+		var tb [16]byte
+		t, err := timeOfDay(tb[:0], v)
 		if err != nil {
 			return buf, valueErr(f, "%v", err)
 		}
-		var tb [16]byte
-		return appendTagString(buf, pf, t.AppendFormat(tb[:0], "15:04:05.000000")), nil
+		return appendTagString(buf, pf, t), nil
 	}
 	return buf, valueErr(f, "column type %s is not supported by target-bigquery", f.typ)
 }

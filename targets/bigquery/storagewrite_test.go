@@ -88,7 +88,7 @@ func TestProtoRow(t *testing.T) {
 	rows := [][]singer.Value{
 		{num("-9223372036854775808"), str("alice"), num("12345678901234567890.12345678901234567890123456789012345678"), num("1.5e1"), num("0.1"),
 			{Kind: singer.Bool, Bool: true}, str("2024-01-02T03:04:05.1234565+01:00"), str("1969-12-31"), str("23:59:59.999999"), {Kind: singer.Object, Bytes: []byte(`{"a":[1,"x"]}`)}},
-		{num("7"), {}, {}, {}, {}, {Kind: singer.Bool}, str("0001-01-01T00:00:00Z"), str("9999-12-31"), str("00:00"), str("text")},
+		{num("7"), {}, {}, {}, {}, {Kind: singer.Bool}, str("0001-01-01T00:00:00Z"), str("9999-12-31"), str("00:00:00"), str("text")},
 	}
 	for _, r := range rows {
 		if err := b.Append(r); err != nil {

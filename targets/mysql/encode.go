@@ -415,50 +415,13 @@ func dateValue(v *singer.Value) (time.Time, error) {
 	return t, nil
 }
 
-// appendTimeOfDay parses hh:mm:ss[.frac] with an optional zone suffix,
-// which a TIME column does not keep, and writes hh:mm:ss.ffffff.
+// appendTimeOfDay writes a time of day as TIME(6) takes it
+// (sqltarget.TimeOfDay: the zone dropped, 24:00:00 held, digits beyond
+// microseconds refused).
 func appendTimeOfDay(buf []byte, c *encoder, v *singer.Value) ([]byte, error) {
-	s := v.Bytes
-	bad := func() ([]byte, error) {
-		return buf, valueErr(c, "%s is not a time of day (hh:mm:ss)", sqltarget.Shown(v))
+	us, err := sqltarget.TimeOfDay(v)
+	if err != nil {
+		return buf, valueErr(c, "%v", err)
 	}
-	if v.Kind != singer.String || len(s) < 8 || s[2] != ':' || s[5] != ':' {
-		return bad()
-	}
-	for _, k := range []int{0, 1, 3, 4, 6, 7} {
-		if s[k] < '0' || s[k] > '9' {
-			return bad()
-		}
-	}
-	// 24:00:00 is the end of the day, which TIME holds (format "time"
-	// accepts it: the toolkit's rule); nothing after it is.
-	h, m, sec := (s[0]-'0')*10+s[1]-'0', (s[3]-'0')*10+s[4]-'0', (s[6]-'0')*10+s[7]-'0'
-	if h > 24 || m > 59 || sec > 60 || (h == 24 && m+sec > 0) {
-		return bad()
-	}
-	buf = append(buf, s[:8]...)
-	buf = append(buf, '.')
-	i, n := 8, 0
-	if i < len(s) && s[i] == '.' {
-		i++
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			if h == 24 && s[i] != '0' {
-				return bad()
-			}
-			if n < 6 {
-				buf = append(buf, s[i])
-				n++
-			} else if s[i] != '0' {
-				return buf, valueErr(c, "%s has more than 6 fraction digits (TIME(6); no silent rounding)", sqltarget.Shown(v))
-			}
-			i++
-		}
-	}
-	for ; n < 6; n++ {
-		buf = append(buf, '0')
-	}
-	if i < len(s) && s[i] != 'Z' && s[i] != 'z' && s[i] != '+' && s[i] != '-' {
-		return bad()
-	}
-	return buf, nil
+	return sqltarget.AppendTimeOfDay(buf, us), nil
 }

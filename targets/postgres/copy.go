@@ -220,7 +220,7 @@ func (b *copyBatch) appendField(buf []byte, c *encoder, v *singer.Value) ([]byte
 		buf = lenPrefixed(buf, 4)
 		return binary.BigEndian.AppendUint32(buf, uint32(d)), nil
 	case physTime:
-		us, err := timeOfDayMicros(v)
+		us, err := sqltarget.TimeOfDay(v)
 		if err != nil {
 			return buf, valueErr(c, "%v", err)
 		}
@@ -445,52 +445,6 @@ func dateDays(v *singer.Value) (int32, error) {
 	y, m, d := t.Date()
 	days := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix()/86400 - pgEpoch.Unix()/86400
 	return int32(days), nil
-}
-
-// timeOfDayMicros parses hh:mm:ss[.frac] with an optional zone suffix,
-// which a time column (without time zone) does not keep.
-func timeOfDayMicros(v *singer.Value) (int64, error) {
-	s := v.Bytes
-	if v.Kind != singer.String || len(s) < 8 || s[2] != ':' || s[5] != ':' {
-		return 0, fmt.Errorf("%s is not a time of day (hh:mm:ss)", sqltarget.Shown(v))
-	}
-	num := func(b []byte) (int64, bool) {
-		if b[0] < '0' || b[0] > '9' || b[1] < '0' || b[1] > '9' {
-			return 0, false
-		}
-		return int64(b[0]-'0')*10 + int64(b[1]-'0'), true
-	}
-	h, ok1 := num(s[0:2])
-	m, ok2 := num(s[3:5])
-	sec, ok3 := num(s[6:8])
-	// 24:00:00 is the end of the day, which time holds (format "time"
-	// accepts it: the toolkit's rule); nothing after it is.
-	if !ok1 || !ok2 || !ok3 || h > 24 || m > 59 || sec > 60 || (h == 24 && m+sec > 0) {
-		return 0, fmt.Errorf("%s is not a time of day (hh:mm:ss)", sqltarget.Shown(v))
-	}
-	us := ((h*60+m)*60 + sec) * 1_000_000
-	i := 8
-	if i < len(s) && s[i] == '.' {
-		i++
-		scale := int64(100000)
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			if h == 24 && s[i] != '0' {
-				return 0, fmt.Errorf("%s is after the end of the day (24:00:00)", sqltarget.Shown(v))
-			}
-			if scale == 0 && s[i] != '0' {
-				// time keeps microseconds: a finer value is refused, as
-				// target-mysql's TIME(6) does, never cut.
-				return 0, fmt.Errorf("%s has more than 6 fraction digits (time keeps microseconds; no silent rounding)", sqltarget.Shown(v))
-			}
-			us += int64(s[i]-'0') * scale
-			scale /= 10
-			i++
-		}
-	}
-	if i < len(s) && s[i] != 'Z' && s[i] != 'z' && s[i] != '+' && s[i] != '-' {
-		return 0, fmt.Errorf("%s is not a time of day (hh:mm:ss)", sqltarget.Shown(v))
-	}
-	return us, nil
 }
 
 // parseUUID reads the 32 hex digits of a UUID, with or without dashes.

@@ -377,7 +377,7 @@ func TestTimeEndOfDay(t *testing.T) {
 	}
 	cfg["validate_records"] = false
 	r = sqltargettest.Run(t, h, cfg, sch+"\n"+`{"type":"RECORD","stream":"t","record":{"id":4,"at":"24:00:00.5"}}`+"\n")
-	if want := `target-postgres: error: line 2: stream "t": column "at": "24:00:00.5" is after the end of the day (24:00:00)`; r.Code != 1 || strings.TrimSpace(r.Stderr) != want {
+	if want := `target-postgres: error: line 2: stream "t": column "at": "24:00:00.5" is not a time of day (hh:mm:ss)`; r.Code != 1 || strings.TrimSpace(r.Stderr) != want {
 		t.Errorf("exit %d stderr %q", r.Code, r.Stderr)
 	}
 }

@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -32,25 +33,44 @@ func changeRecords(t *testing.T, lines []string) string {
 
 var deletedAtRE = regexp.MustCompile(`"_sdc_deleted_at":"[0-9T:Z-]+"`)
 
-// TestMy5GTID: on a server with GTIDs the bookmark carries the GTID set of
-// its file:pos; a later run resumes from the GTID set, also when the
-// file:pos is bogus (so the set is what is used), and a state of an older
-// release (file:pos only) resumes and gains the set.
-func TestMy5GTID(t *testing.T) {
+// gtidTable makes a table on a MariaDB server with GTIDs, with the rows
+// given, and a LOG_BASED catalog selecting it, read by a driver of cfg
+// (nil: the test config). It returns the database handle, the table's
+// quoted name, the stream id, the env and the catalog.
+func gtidTable(t *testing.T, table, rows string, cfg func(*Config)) (*sql.DB, string, string, *sqltaptest.Env, *singer.Catalog) {
+	t.Helper()
 	db := connect(t)
 	var gtidNow string
 	if err := db.QueryRow(`SELECT @@global.gtid_binlog_pos`).Scan(&gtidNow); err != nil {
 		testenv.Missing(t, "the server is not MariaDB (no gtid_binlog_pos): %v", err)
 	}
 	name := testDB(t, db)
-	exec := func(s string) { t.Helper(); mustExec(t, db, s) }
-	tbl := quoteIdent(name) + ".my5_items"
-	exec("CREATE TABLE " + tbl + " (id int PRIMARY KEY, name varchar(20))")
-	exec("INSERT INTO " + tbl + " VALUES (1, 'a'), (2, 'b')")
-	env := &sqltaptest.Env{Driver: testDriver(t, name)}
-	id := name + "-my5_items"
+	tbl := quoteIdent(name) + "." + table
+	mustExec(t, db, "CREATE TABLE "+tbl+" (id int PRIMARY KEY, name varchar(20))")
+	mustExec(t, db, "INSERT INTO "+tbl+" VALUES "+rows)
+	c := testConfig(t, name)
+	if cfg != nil {
+		cfg(c)
+	}
+	d, err := Open(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	env := &sqltaptest.Env{Driver: d}
+	id := name + "-" + table
 	cat := sqltaptest.Discover(t, env)
 	sqltaptest.Select(t, cat, singer.ReplicationLogBased, "", id)
+	return db, tbl, id, env, cat
+}
+
+// TestMy5GTID: on a server with GTIDs the bookmark carries the GTID set of
+// its file:pos; a later run resumes from the GTID set, also when the
+// file:pos is bogus (so the set is what is used), and a state of an older
+// release (file:pos only) resumes and gains the set.
+func TestMy5GTID(t *testing.T) {
+	db, tbl, id, env, cat := gtidTable(t, "my5_items", "(1, 'a'), (2, 'b')", nil)
+	exec := func(s string) { t.Helper(); mustExec(t, db, s) }
 
 	lines, err := sqltaptest.Sync(t, env, logOptions(), cat, nil)
 	if err != nil {
@@ -234,28 +254,11 @@ func TestStartPosition(t *testing.T) {
 // set naming a domain the server never logged would be a resync error if
 // it were used).
 func TestUseGTIDFalse(t *testing.T) {
-	db := connect(t)
-	var gtidNow string
-	if err := db.QueryRow(`SELECT @@global.gtid_binlog_pos`).Scan(&gtidNow); err != nil {
-		testenv.Missing(t, "the server is not MariaDB (no gtid_binlog_pos): %v", err)
-	}
-	name := testDB(t, db)
+	db, tbl, id, env, cat := gtidTable(t, "nogtid_items", "(1, 'a')", func(c *Config) {
+		off := false
+		c.UseGTID = &off
+	})
 	exec := func(s string) { t.Helper(); mustExec(t, db, s) }
-	tbl := quoteIdent(name) + ".nogtid_items"
-	exec("CREATE TABLE " + tbl + " (id int PRIMARY KEY, name varchar(20))")
-	exec("INSERT INTO " + tbl + " VALUES (1, 'a')")
-	cfg := testConfig(t, name)
-	off := false
-	cfg.UseGTID = &off
-	d, err := Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	env := &sqltaptest.Env{Driver: d}
-	id := name + "-nogtid_items"
-	cat := sqltaptest.Discover(t, env)
-	sqltaptest.Select(t, cat, singer.ReplicationLogBased, "", id)
 
 	lines, err := sqltaptest.Sync(t, env, logOptions(), cat, nil)
 	if err != nil {

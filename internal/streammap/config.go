@@ -17,6 +17,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/singerkit/singerkit/internal/config"
+	"github.com/singerkit/singerkit/singer"
 )
 
 // This file reads the stream map settings and compiles every expression
@@ -113,6 +114,7 @@ type program struct {
 // propMap is what a map does to one property.
 type propMap struct {
 	name     string
+	lit      []byte // name as a JSON string
 	drop     bool
 	copyFrom string   // the expression is a bare property name: copy its raw value
 	prog     *program // a computed value
@@ -320,7 +322,7 @@ func compileStreamMap(key string, obj map[string]any, cfg map[string]any) (*stre
 			problems = append(problems, fmt.Sprintf("%s: unknown operation (a stream's map may hold %s, %s, %s, %s and %s)", at, opAlias, opFilter, opSource, opKeyProperties, opElse))
 			continue
 		}
-		pm := &propMap{name: name}
+		pm := &propMap{name: name, lit: singer.AppendJSONString(nil, name)}
 		src := ""
 		switch v := v.(type) {
 		case nil:

@@ -27,6 +27,7 @@ type rawNumber string
 type member struct {
 	key string
 	raw []byte
+	lit []byte // the key as written in the input, quotes included (nil: write key)
 }
 
 // scanMembers appends the members of the valid JSON object obj to dst.
@@ -48,6 +49,7 @@ func scanMembers(dst []member, obj []byte) ([]member, error) {
 		if end < 0 {
 			return dst, errors.New("unterminated string")
 		}
+		lit := obj[i:end]
 		key := unsafeString(obj[i+1 : end-1])
 		if esc {
 			var err error
@@ -61,10 +63,10 @@ func scanMembers(dst []member, obj []byte) ([]member, error) {
 		}
 		i = skipWS(obj, i+1)
 		vend := valueEnd(obj, i)
-		if vend < 0 {
-			return dst, errors.New("truncated JSON value")
+		if vend <= i {
+			return dst, fmt.Errorf("invalid JSON value at byte %d", i+1)
 		}
-		dst = append(dst, member{key: key, raw: obj[i:vend]})
+		dst = append(dst, member{key: key, raw: obj[i:vend], lit: lit})
 		i = skipWS(obj, vend)
 		if i < len(obj) && obj[i] == ',' {
 			i = skipWS(obj, i+1)

@@ -54,7 +54,11 @@ type Writer struct {
 
 // NewWriter returns a Writer that maps messages into w.
 func (m *Mapper) NewWriter(w io.Writer) *Writer {
-	return &Writer{m: m, dec: singer.NewDecoder(bytes.NewReader(nil)), enc: singer.NewEncoder(w)}
+	// The tap's own encoder wrote the lines: their records need no second
+	// grammar check.
+	dec := singer.NewDecoder(bytes.NewReader(nil))
+	dec.LazyRecords = true
+	return &Writer{m: m, dec: dec, enc: singer.NewEncoder(w)}
 }
 
 // Write maps every complete line of p.
@@ -130,6 +134,10 @@ type Reader struct {
 func (m *Mapper) NewReader(r io.Reader, warn func(string)) *Reader {
 	rd := &Reader{m: m, dec: singer.NewDecoder(r)}
 	rd.dec.Warn = warn
+	// The target checks every record it reads, mapped or passed through,
+	// in full: here records are only bracket-matched (a malformed one is
+	// an error of the mapping or of the target, never passed silently).
+	rd.dec.LazyRecords = true
 	rd.enc = singer.NewEncoder(&rd.buf)
 	return rd
 }

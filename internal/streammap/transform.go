@@ -610,7 +610,7 @@ func (m *Mapper) record(msg *singer.Message, in *inputStream, o *output, out Emi
 	n := 0
 	if sm == nil {
 		for _, mb := range m.members {
-			if rec, n, err = m.appendMember(rec, n, o, mb.key, mb.raw); err != nil {
+			if rec, n, err = m.appendMember(rec, n, o, mb.key, mb.lit, mb.raw); err != nil {
 				return fmt.Errorf("line %d: RECORD for stream %q: %v", msg.Line, in.name, err)
 			}
 		}
@@ -662,7 +662,7 @@ func (m *Mapper) record(msg *singer.Message, in *inputStream, o *output, out Emi
 			if sm.elseDrop && !contains(o.keys, mb.key) {
 				continue
 			}
-			if rec, n, err = m.appendMember(rec, n, o, mb.key, mb.raw); err != nil {
+			if rec, n, err = m.appendMember(rec, n, o, mb.key, mb.lit, mb.raw); err != nil {
 				return fmt.Errorf("line %d: RECORD for stream %q: %v", msg.Line, in.name, err)
 			}
 			continue
@@ -782,13 +782,13 @@ func (m *Mapper) appendComputed(rec []byte, n int, o *output, pm *propMap, v any
 		if raw == nil {
 			raw = []byte("null")
 		}
-		return m.appendMember(rec, n, o, pm.name, raw)
+		return m.appendMember(rec, n, o, pm.name, pm.lit, raw)
 	}
 	if o.flat == nil {
 		if n > 0 {
 			rec = append(rec, ',')
 		}
-		rec = singer.AppendJSONString(rec, pm.name)
+		rec = append(rec, pm.lit...)
 		rec = append(rec, ':')
 		rec, err := appendValue(rec, v)
 		return rec, n + 1, err
@@ -797,11 +797,11 @@ func (m *Mapper) appendComputed(rec []byte, n int, o *output, pm *propMap, v any
 	if err != nil {
 		return rec, n, err
 	}
-	return m.appendMember(rec, n, o, pm.name, b)
+	return m.appendMember(rec, n, o, pm.name, pm.lit, b)
 }
 
 // appendMember writes one member, flattening it when its schema says so.
-func (m *Mapper) appendMember(rec []byte, n int, o *output, key string, raw []byte) ([]byte, int, error) {
+func (m *Mapper) appendMember(rec []byte, n int, o *output, key string, lit, raw []byte) ([]byte, int, error) {
 	if o.flat != nil {
 		if _, ok := o.flat[key]; ok {
 			if raw[0] == 'n' {
@@ -815,7 +815,7 @@ func (m *Mapper) appendMember(rec []byte, n int, o *output, key string, raw []by
 				return rec, n, err
 			}
 			for _, c := range children {
-				if rec, n, err = m.appendMember(rec, n, o, key+"__"+c.key, c.raw); err != nil {
+				if rec, n, err = m.appendMember(rec, n, o, key+"__"+c.key, nil, c.raw); err != nil {
 					return rec, n, err
 				}
 			}
@@ -825,7 +825,11 @@ func (m *Mapper) appendMember(rec []byte, n int, o *output, key string, raw []by
 	if n > 0 {
 		rec = append(rec, ',')
 	}
-	rec = singer.AppendJSONString(rec, key)
+	if lit != nil {
+		rec = append(rec, lit...)
+	} else {
+		rec = singer.AppendJSONString(rec, key)
+	}
 	rec = append(rec, ':')
 	rec = append(rec, raw...)
 	return rec, n + 1, nil

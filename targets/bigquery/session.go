@@ -457,17 +457,13 @@ func stageName(table string) string {
 // ActivateVersion removes (hard_delete) or marks deleted the rows of older
 // versions.
 func (s *session) ActivateVersion(ctx context.Context, t *sqltarget.Table, version int64, hardDelete bool) error {
-	var ver, del string
-	for _, c := range t.Columns {
-		switch c.Meta {
-		case sqltarget.MetaTableVersion:
-			ver = c.Name
-		case sqltarget.MetaDeletedAt:
-			del = c.Name
-		}
-	}
-	if ver == "" {
+	vc, dc := t.ColumnOf(sqltarget.MetaTableVersion), t.ColumnOf(sqltarget.MetaDeletedAt)
+	if vc == nil {
 		return nil
+	}
+	ver, del := vc.Name, ""
+	if dc != nil {
+		del = dc.Name
 	}
 	return s.exec(ctx, activateSQL(tablePath(s.d.project, t.Schema, t.Name), ver, del, version, hardDelete))
 }

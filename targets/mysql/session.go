@@ -979,17 +979,13 @@ func (s *session) endReplace(ctx context.Context, t, repl *sqltarget.Table, swap
 // and the rows without a version.
 func (s *session) ActivateVersion(ctx context.Context, t *sqltarget.Table, version int64, hardDelete bool) error {
 	ident := tableIdent(t.Schema, t.Name)
-	var ver, del string
-	for _, c := range t.Columns {
-		switch c.Meta {
-		case sqltarget.MetaTableVersion:
-			ver = quote(c.Name)
-		case sqltarget.MetaDeletedAt:
-			del = quote(c.Name)
-		}
-	}
-	if ver == "" {
+	vc, dc := t.ColumnOf(sqltarget.MetaTableVersion), t.ColumnOf(sqltarget.MetaDeletedAt)
+	if vc == nil {
 		return nil
+	}
+	ver, del := quote(vc.Name), ""
+	if dc != nil {
+		del = quote(dc.Name)
 	}
 	// Rows without a version (loaded before versioning, or by hand) are
 	// not part of the activated version either.

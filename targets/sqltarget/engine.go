@@ -868,6 +868,15 @@ func (e *Engine) replan(s *stream, line int64) error {
 
 // metaIndex returns the index of the table's column of a metadata kind,
 // or -1.
+// ColumnOf returns the table's metadata column of a kind
+// (_sdc_table_version, _sdc_deleted_at...), nil when it has none.
+func (t *Table) ColumnOf(kind MetaColumn) *Column {
+	if i := t.metaIndex(kind); i >= 0 {
+		return t.Columns[i]
+	}
+	return nil
+}
+
 func (t *Table) metaIndex(kind MetaColumn) int {
 	for i, c := range t.Columns {
 		if c.Meta == kind {

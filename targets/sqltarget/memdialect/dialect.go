@@ -380,17 +380,13 @@ func checkUnique(tb *table, rows [][]*string) error {
 // ActivateVersion deletes (or marks deleted) the rows of older versions
 // and the rows without one.
 func (s *session) ActivateVersion(ctx context.Context, t *sqltarget.Table, version int64, hardDelete bool) error {
-	var ver, del string
-	for _, c := range t.Columns {
-		switch c.Meta {
-		case sqltarget.MetaTableVersion:
-			ver = c.Name
-		case sqltarget.MetaDeletedAt:
-			del = c.Name
-		}
-	}
-	if ver == "" {
+	vc, dc := t.ColumnOf(sqltarget.MetaTableVersion), t.ColumnOf(sqltarget.MetaDeletedAt)
+	if vc == nil {
 		return nil
+	}
+	ver, del := vc.Name, ""
+	if dc != nil {
+		del = dc.Name
 	}
 	now := formatTime(s.d.now())
 	return s.d.DB.tx(t.Schema, func(ts tables) error {

@@ -105,6 +105,20 @@ func (c *Canary) routes(pls []*project.Pipeline) ([]*route, error) {
 	return out, nil
 }
 
+// Validate resolves the named pipelines' sources and destinations
+// without connecting to anything.
+func (c *Canary) Validate(names []string) error {
+	pls, err := c.Pipelines(names)
+	if err != nil {
+		return err
+	}
+	rs, err := c.routes(pls)
+	for _, r := range rs {
+		r.close()
+	}
+	return err
+}
+
 // Init creates the canary table at each pipeline's source; it reports
 // each table on out.
 func (c *Canary) Init(ctx context.Context, names []string, report func(pipeline, where string)) error {

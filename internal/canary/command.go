@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -36,7 +39,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	var projectPath string
 	root.PersistentFlags().StringVar(&projectPath, "project", "singer.yaml", "the project file")
 	cmd := &cobra.Command{
-		Use:   "canary init|send|check",
+		Use:   "canary init|send|check|serve|report",
 		Short: "Tracer bullets: prove that data still flows through each pipeline, and how late",
 	}
 	root.AddCommand(cmd)
@@ -138,7 +141,74 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	check.Flags().StringVar(&checkFormatFlag, "format", "text", "text (a table) or json")
 
-	cmd.AddCommand(initCmd, send, check)
+	var listen string
+	var interval, sendEvery time.Duration
+	serve := &cobra.Command{
+		Use:   "serve [PIPELINE...]",
+		Short: "Check every --interval and export Prometheus metrics on /metrics (latency, time since the last arrival, overdue tracers)",
+		Example: `  singer canary serve --listen :9102
+  singer canary serve --listen 127.0.0.1:9102 --interval 30s --send-every 5m`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if interval <= 0 {
+				return &usageError{"--interval must be a positive duration (30s, 1m)"}
+			}
+			if sendEvery < 0 {
+				return &usageError{"--send-every must be 0 (never) or a positive duration"}
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return with(ctx, func(c *Canary) error {
+				// A canary section that does not resolve is refused
+				// before serving; a destination down is a metric.
+				if err := c.Validate(args); err != nil {
+					return err
+				}
+				ln, err := net.Listen("tcp", listen)
+				if err != nil {
+					return &usageError{fmt.Sprintf("--listen %s: %v", listen, err)}
+				}
+				fmt.Fprintf(stderr, "singer canary: serving metrics on http://%s/metrics (a check every %s)\n", ln.Addr(), interval)
+				srv := &Server{Canary: c, Pipelines: args, Interval: interval, SendEvery: sendEvery, Log: stderr}
+				return srv.Serve(ctx, ln)
+			})
+		},
+	}
+	serve.Flags().StringVar(&listen, "listen", ":9102", "address to serve /metrics on")
+	serve.Flags().DurationVar(&interval, "interval", time.Minute, "time between checks")
+	serve.Flags().DurationVar(&sendEvery, "send-every", 0, "also send a tracer per pipeline this often (0: never; send from cron)")
+
+	var last int
+	var reportFormat string
+	report := &cobra.Command{
+		Use:   "report [PIPELINE...]",
+		Short: "Latency percentiles (p50, p90, p99, max) of the last N tracers per pipeline and destination, from the state store",
+		Example: `  singer canary report
+  singer canary report --last 20 --format json shop-to-warehouse`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(reportFormat); err != nil {
+				return err
+			}
+			if last < 0 {
+				return &usageError{"--last must be 0 (every kept tracer) or more"}
+			}
+			return with(cmd.Context(), func(c *Canary) error {
+				ps, err := c.Report(cmd.Context(), args, last)
+				if err != nil {
+					return err
+				}
+				if reportFormat == "json" {
+					writeJSON(stdout, ps)
+				} else {
+					writeReport(stdout, ps)
+				}
+				return nil
+			})
+		},
+	}
+	report.Flags().IntVar(&last, "last", 0, "the last N tracers of each pipeline and destination (0: every kept one, see canary.keep)")
+	report.Flags().StringVar(&reportFormat, "format", "text", "text (a table) or json")
+
+	cmd.AddCommand(initCmd, send, check, serve, report)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)

@@ -6,9 +6,12 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -193,4 +196,85 @@ func pgCount(t *testing.T, pg *pgx.Conn, query string, args ...any) int {
 		t.Fatalf("%s: %v", query, err)
 	}
 	return n
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// scrape runs `singer canary serve` on a free port, waits for its first
+// check to show in /metrics, returns the page and stops the server
+// (exit 0 expected).
+func scrape(t *testing.T, path string, until string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"canary", "serve", "--project", path, "--listen", "127.0.0.1:0", "--interval", "1h"}, strings.NewReader(""), &out, &errb)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	var addr string
+	for addr == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s", errb.String())
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d:\n%s", code, errb.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if _, rest, ok := strings.Cut(errb.String(), "serving metrics on http://"); ok {
+			addr, _, _ = strings.Cut(rest, "/metrics")
+		}
+	}
+	var page string
+	for !strings.Contains(page, until) {
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics never showed %q:\n%s\n%s", until, page, errb.String())
+		}
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		page = string(b)
+		if !strings.Contains(page, until) {
+			time.Sleep(20 * time.Millisecond) // polling a condition, with a deadline
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve stopped with exit %d:\n%s", code, errb.String())
+	}
+	noPlanted(t, out.String(), errb.String())
+	return page
+}
+
+// metric returns the value of one metric line of a /metrics page.
+func metric(t *testing.T, page, series string) string {
+	t.Helper()
+	for _, l := range strings.Split(page, "\n") {
+		if v, ok := strings.CutPrefix(l, series+" "); ok {
+			return v
+		}
+	}
+	t.Fatalf("no %s in\n%s", series, page)
+	return ""
 }

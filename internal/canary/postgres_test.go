@@ -2,6 +2,7 @@ package canary
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -85,6 +86,30 @@ state: file://state
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if code != 0 || len(lines) != 2 || !strings.HasPrefix(lines[0], "PIPELINE") || !strings.Contains(lines[1], dest) || !strings.Contains(lines[1], " arrived ") {
 		t.Fatalf("check table: exit %d\n%s", code, out)
+	}
+
+	// The metrics: the latest latency as the check measured it, nothing
+	// overdue, the destination queried.
+	_, res, _ = check(t, path)
+	st = status(t, res, name, dest)
+	labels := `{destination="` + dest + `",pipeline="` + name + `"}`
+	page := scrape(t, path, "singer_canary_checks_total 1")
+	if got, want := metric(t, page, "singer_canary_latency_seconds"+labels), strconv.FormatFloat(*st.LatencySeconds, 'g', -1, 64); got != want {
+		t.Errorf("latency metric %s, want %s", got, want)
+	}
+	for series, want := range map[string]string{"singer_canary_overdue_tracers" + labels: "0", "singer_canary_destination_error" + labels: "0", "singer_canary_check_errors_total": "0"} {
+		if got := metric(t, page, series); got != want {
+			t.Errorf("%s = %s, want %s", series, got, want)
+		}
+	}
+	if v, err := strconv.ParseFloat(metric(t, page, "singer_canary_since_last_arrival_seconds"+labels), 64); err != nil || v < 0 {
+		t.Errorf("since last arrival: %v %v", v, err)
+	}
+
+	// The report: four tracers, all arrived.
+	code, out, _ = canary(t, "report", "--project", path)
+	if lines := strings.Split(out, "\n"); code != 0 || !strings.HasPrefix(lines[1], name+"  "+dest+"  4        4        ") {
+		t.Fatalf("report: exit %d\n%s", code, out)
 	}
 	_ = ctx
 }

@@ -29,7 +29,7 @@ var Commands = []Command{
 	{"runs", "Show the run history of a pipeline", runner.Main},
 	{"schedule", "Print crontab lines or Kubernetes CronJobs for the pipelines with a schedule", runner.Main},
 	{"init", "Write a starter singer.yaml for the connectors found on PATH", runner.Main},
-	{"canary", "Tracer bullets: send tracers through pipelines, check they arrived and how late (init, send, check)", canary.Main},
+	{"canary", "Tracer bullets: send tracers through pipelines, check they arrived and how late (init, send, check, serve, report)", canary.Main},
 }
 
 // Run runs the `singer` binary: the project commands (run, select,

@@ -38,3 +38,22 @@ func BenchmarkMap(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReader: the target side, the same maps over a Reader.
+func BenchmarkReader(b *testing.B) {
+	in := benchInput(20000)
+	var maps map[string]any
+	_ = json.Unmarshal([]byte(`{"orders":{"email":"sha256(email)","city":null,"buyer":"customer","customer":null,"__filter__":"id >= 0"}}`), &maps)
+	m, err := Compile(Settings{StreamMaps: maps})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		m.streams = map[string]*inputStream{}
+		if _, err := io.Copy(io.Discard, m.NewReader(bytes.NewReader(in), nil)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

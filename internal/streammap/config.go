@@ -109,10 +109,12 @@ type program struct {
 	// usesSelf: it reads self.
 	usesRecord, usesSelf bool
 	typ                  reflect.Type // the checker's result type; nil: unknown
+	native               native       // the program without the VM (native.go), or nil
 }
 
 // propMap is what a map does to one property.
 type propMap struct {
+	index    int // in its streamMap's props
 	name     string
 	lit      []byte // name as a JSON string
 	drop     bool
@@ -252,7 +254,7 @@ func compileStreamMap(key string, obj map[string]any, cfg map[string]any) (*stre
 				continue
 			}
 			if strings.Contains(s, varStreamName) {
-				p, err := compileExpr(s, false)
+				p, err := compileExpr(s, false, cfg)
 				if err != nil {
 					problems = append(problems, exprProblem(at, s, err))
 					continue
@@ -268,7 +270,7 @@ func compileStreamMap(key string, obj map[string]any, cfg map[string]any) (*stre
 				problems = append(problems, at+": must be an expression (a string) that is true for the records to keep")
 				continue
 			}
-			p, err := compileExpr(s, true)
+			p, err := compileExpr(s, true, cfg)
 			if err != nil {
 				problems = append(problems, exprProblem(at, s, err))
 				continue
@@ -361,7 +363,7 @@ func compileStreamMap(key string, obj map[string]any, cfg map[string]any) (*stre
 			if id, ok := bareIdentifier(src); ok {
 				pm.copyFrom = id
 			} else {
-				p, err := compileExpr(src, false)
+				p, err := compileExpr(src, false, cfg)
 				if err != nil {
 					problems = append(problems, exprProblem(at, src, err))
 					continue
@@ -370,6 +372,7 @@ func compileStreamMap(key string, obj map[string]any, cfg map[string]any) (*stre
 				progs = append(progs, p)
 			}
 		}
+		pm.index = len(sm.props)
 		sm.props = append(sm.props, pm)
 		sm.byName[name] = pm
 	}
@@ -429,7 +432,7 @@ func isSpecial(s string) bool {
 
 // compileExpr parses src, declares the record properties it names as
 // variables and compiles it with the function library.
-func compileExpr(src string, asBool bool) (*program, error) {
+func compileExpr(src string, asBool bool, cfg map[string]any) (*program, error) {
 	tree, err := parser.Parse(src)
 	if err != nil {
 		return nil, err
@@ -466,6 +469,7 @@ func compileExpr(src string, asBool bool) (*program, error) {
 	}
 	p.prog = prog
 	p.typ = knownType(prog)
+	p.native = compileNative(prog.Node(), cfg)
 	return p, nil
 }
 

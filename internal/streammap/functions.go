@@ -37,6 +37,16 @@ type function struct {
 	types []any
 }
 
+// oneArg are the functions that native.go calls with one argument
+// without building a slice of arguments on every record.
+var oneArg = map[string]func(any) (any, error){
+	"md5":    func(v any) (any, error) { return hashWith(v, md5Hex) },
+	"sha256": func(v any) (any, error) { return hashWith(v, sha256Hex) },
+	"lower":  stringOne(strings.ToLower),
+	"upper":  stringOne(strings.ToUpper),
+	"trim":   stringOne(strings.TrimSpace),
+}
+
 var library = []function{
 	{"md5", func(a ...any) (any, error) { return hashWith(a[0], md5Hex) }, []any{new(func(any) string)}},
 	{"sha256", func(a ...any) (any, error) { return hashWith(a[0], sha256Hex) }, []any{new(func(any) string)}},
@@ -87,6 +97,16 @@ var functionNames = func() map[string]bool {
 }()
 
 // libraryOptions are the expr options that install the library.
+func stringOne(f func(string) string) func(any) (any, error) {
+	g := stringFunc(f)
+	return func(v any) (any, error) {
+		if s, ok := v.(string); ok {
+			return f(s), nil
+		}
+		return g(v)
+	}
+}
+
 func libraryOptions() []expr.Option {
 	opts := make([]expr.Option, 0, len(library))
 	for _, f := range library {

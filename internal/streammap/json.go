@@ -30,41 +30,43 @@ type member struct {
 	lit []byte // the key as written in the input, quotes included (nil: write key)
 }
 
-// scanMembers appends the members of the valid JSON object obj to dst.
-// Keys without escapes are views of obj (valid while obj is).
-func scanMembers(dst []member, obj []byte) ([]member, error) {
+// scanMembers appends the members of the JSON object at the start of obj
+// to dst, and returns the index just past the object. Keys without escapes
+// are views of obj (valid while obj is). It finds boundaries only: the
+// object's grammar is checked by whoever reads the output again.
+func scanMembers(dst []member, obj []byte) ([]member, int, error) {
 	i := skipWS(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
-		return dst, errors.New("not a JSON object")
+		return dst, 0, errors.New("not a JSON object")
 	}
 	i = skipWS(obj, i+1)
 	if i < len(obj) && obj[i] == '}' {
-		return dst, nil
+		return dst, i + 1, nil
 	}
 	for i < len(obj) {
 		if obj[i] != '"' {
-			return dst, fmt.Errorf("invalid JSON object at byte %d", i+1)
+			return dst, 0, fmt.Errorf("invalid JSON object at byte %d", i+1)
 		}
 		end, esc := stringEnd(obj, i+1)
 		if end < 0 {
-			return dst, errors.New("unterminated string")
+			return dst, 0, errors.New("unterminated string")
 		}
 		lit := obj[i:end]
 		key := unsafeString(obj[i+1 : end-1])
 		if esc {
 			var err error
 			if key, err = unquote(obj[i:end]); err != nil {
-				return dst, err
+				return dst, 0, err
 			}
 		}
 		i = skipWS(obj, end)
 		if i >= len(obj) || obj[i] != ':' {
-			return dst, fmt.Errorf("invalid JSON object at byte %d", i+1)
+			return dst, 0, fmt.Errorf("invalid JSON object at byte %d", i+1)
 		}
 		i = skipWS(obj, i+1)
 		vend := valueEnd(obj, i)
 		if vend <= i {
-			return dst, fmt.Errorf("invalid JSON value at byte %d", i+1)
+			return dst, 0, fmt.Errorf("invalid JSON value at byte %d", i+1)
 		}
 		dst = append(dst, member{key: key, raw: obj[i:vend], lit: lit})
 		i = skipWS(obj, vend)
@@ -73,11 +75,11 @@ func scanMembers(dst []member, obj []byte) ([]member, error) {
 			continue
 		}
 		if i < len(obj) && obj[i] == '}' {
-			return dst, nil
+			return dst, i + 1, nil
 		}
-		return dst, fmt.Errorf("invalid JSON object at byte %d", i+1)
+		return dst, 0, fmt.Errorf("invalid JSON object at byte %d", i+1)
 	}
-	return dst, errors.New("truncated JSON object")
+	return dst, 0, errors.New("truncated JSON object")
 }
 
 // unquote decodes a string literal with escapes.

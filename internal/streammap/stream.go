@@ -57,7 +57,7 @@ func (m *Mapper) NewWriter(w io.Writer) *Writer {
 	// The tap's own encoder wrote the lines: their records need no second
 	// grammar check.
 	dec := singer.NewDecoder(bytes.NewReader(nil))
-	dec.LazyRecords = true
+	dec.OpenRecords = true
 	return &Writer{m: m, dec: dec, enc: singer.NewEncoder(w)}
 }
 
@@ -102,7 +102,7 @@ func (w *Writer) mapLine(line []byte) error {
 	}
 	msg := w.dec.Message()
 	msg.Line = w.line
-	return w.m.Apply(msg, w.enc)
+	return w.m.apply(msg, w.enc, w.dec.FinishRecord)
 }
 
 // Close maps a last unterminated line and flushes.
@@ -135,9 +135,10 @@ func (m *Mapper) NewReader(r io.Reader, warn func(string)) *Reader {
 	rd := &Reader{m: m, dec: singer.NewDecoder(r)}
 	rd.dec.Warn = warn
 	// The target checks every record it reads, mapped or passed through,
-	// in full: here records are only bracket-matched (a malformed one is
-	// an error of the mapping or of the target, never passed silently).
-	rd.dec.LazyRecords = true
+	// in full: here each record is read once, for its members only (a
+	// malformed one is an error of the mapping or of the target, never
+	// passed silently).
+	rd.dec.OpenRecords = true
 	rd.enc = singer.NewEncoder(&rd.buf)
 	return rd
 }
@@ -166,7 +167,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 				}
 				break
 			}
-			if err := r.m.Apply(r.dec.Message(), r.enc); err != nil {
+			if err := r.m.apply(r.dec.Message(), r.enc, r.dec.FinishRecord); err != nil {
 				r.err = err
 				break
 			}

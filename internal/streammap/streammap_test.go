@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 
@@ -279,5 +280,43 @@ func TestRenamedKeyIsFollowed(t *testing.T) {
 	}
 	if err != nil || strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("%v\n%s", err, strings.Join(got, "\n"))
+	}
+}
+
+// The Reader (a target's input) reads each record once: the envelope
+// after the record (version, time_extracted) survives, and a malformed
+// record is an error, never a panic nor a silent pass.
+func TestReaderRecords(t *testing.T) {
+	m, err := Compile(settings(t, `{"stream_maps":{"s":{"e":"sha256(email)","email":null}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := `{"type":"SCHEMA","stream":"s","schema":{"properties":{"id":{"type":"integer"},"email":{"type":"string"}}},"key_properties":["id"]}`
+	in := schema + "\n" + `{"type":"RECORD","stream":"s","record":{"id":1,"email":"a@b.c"},"version":3,"time_extracted":"2026-12-03T07:00:00Z"}` + "\n"
+	b, err := io.ReadAll(m.NewReader(strings.NewReader(in), nil))
+	want := `{"type":"SCHEMA","stream":"s","schema":{"properties":{"id":{"type":"integer"},"e":{"type":["string","null"]}}},"key_properties":["id"]}` + "\n" +
+		`{"type":"RECORD","stream":"s","record":{"id":1,"e":"` + sha256Hex("a@b.c") + `"},"version":3,"time_extracted":"2026-12-03T07:00:00Z"}` + "\n"
+	if err != nil || string(b) != want {
+		t.Errorf("%v\n%s", err, b)
+	}
+	for _, bad := range []string{
+		`{"type":"RECORD","stream":"s","record":{"id":1,"email":}}`,
+		`{"type":"RECORD","stream":"s","record":{"id":1,"email":"a@b.c"`,
+		`{"type":"RECORD","stream":"s","record":{"id" 1}}`,
+		`{"type":"RECORD","stream":"s","record":{"id":1,}}`,
+		`{"type":"RECORD","stream":"s","record":{"id":1}x}`,
+		`{"type":"RECORD","stream":"s","record":{"id":"\`,
+		`{"type":"RECORD","stream":"s","record":{,}}`,
+	} {
+		m.streams = map[string]*inputStream{}
+		out, err := io.ReadAll(m.NewReader(strings.NewReader(schema+"\n"+bad+"\n"), nil))
+		if err == nil && strings.Contains(string(out), `"RECORD"`) {
+			// passed on: the target's decoder must then refuse it
+			var v any
+			last := strings.Split(strings.TrimSpace(string(out)), "\n")
+			if json.Unmarshal([]byte(last[len(last)-1]), &v) == nil {
+				t.Errorf("%s was mapped into valid JSON: %s", bad, out)
+			}
+		}
 	}
 }

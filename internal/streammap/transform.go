@@ -40,6 +40,7 @@ type Mapper struct {
 
 	vm      vm.VM
 	members []member
+	scanned bool // members hold the current record's
 	values  []any
 	rec     []byte
 	line    []byte
@@ -59,6 +60,9 @@ type output struct {
 	keys     []string   // key properties after the map (kept by __else__: null)
 	flat     map[string]int
 	identity bool // neither map nor flattening changes the records
+	// what the map did to the members of the last records, by position
+	seenKeys []string
+	seenActs []memberAction
 }
 
 // Config error prefix for problems found when a SCHEMA arrives.
@@ -86,13 +90,39 @@ type Emitter interface {
 
 // Apply maps one decoded message and writes the result to out.
 func (m *Mapper) Apply(msg *singer.Message, out Emitter) error {
+	return m.apply(msg, out, nil)
+}
+
+// apply is Apply for a decoder with OpenRecords: a RECORD left open is
+// scanned once, here, and finish (the decoder's FinishRecord) reads the
+// rest of its envelope.
+func (m *Mapper) apply(msg *singer.Message, out Emitter, finish func(n int) error) error {
 	switch msg.Type {
 	case singer.TypeSchema:
 		return m.schema(msg, out)
 	case singer.TypeRecord:
+		m.scanned = false
 		in := m.streams[msg.Stream]
 		if in == nil {
 			return fmt.Errorf("line %d: RECORD for stream %q before its SCHEMA", msg.Line, msg.Stream)
+		}
+		if msg.RecordOpen {
+			if finish == nil {
+				return fmt.Errorf("line %d: RECORD for stream %q was left open by the decoder", msg.Line, msg.Stream)
+			}
+			end := -1
+			var err error
+			if m.needsMembers(in) {
+				if m.members, end, err = scanMembers(m.members[:0], msg.Record); err != nil {
+					return fmt.Errorf("line %d: RECORD for stream %q: %v", msg.Line, in.name, err)
+				}
+				m.scanned = true
+			} else {
+				end = valueEnd(msg.Record, 0)
+			}
+			if err := finish(end); err != nil {
+				return err
+			}
 		}
 		for _, o := range in.outputs {
 			if err := m.record(msg, in, o, out); err != nil {
@@ -129,6 +159,17 @@ func (m *Mapper) Apply(msg *singer.Message, out Emitter) error {
 		return nil
 	}
 	return out.WriteRaw(msg.Raw)
+}
+
+// needsMembers tells whether a record of the stream is read member by
+// member (some output is not the record as it is).
+func (m *Mapper) needsMembers(in *inputStream) bool {
+	for _, o := range in.outputs {
+		if !o.identity {
+			return true
+		}
+	}
+	return false
 }
 
 // mapsFor returns the maps an input stream goes through: its primary map
@@ -601,9 +642,11 @@ func (m *Mapper) record(msg *singer.Message, in *inputStream, o *output, out Emi
 		return m.writeRecord(msg, o.name, msg.Record, out)
 	}
 	var err error
-	m.members, err = scanMembers(m.members[:0], msg.Record)
-	if err != nil {
-		return fmt.Errorf("line %d: RECORD for stream %q: %v", msg.Line, in.name, err)
+	if !m.scanned {
+		if m.members, _, err = scanMembers(m.members[:0], msg.Record); err != nil {
+			return fmt.Errorf("line %d: RECORD for stream %q: %v", msg.Line, in.name, err)
+		}
+		m.scanned = true
 	}
 	sm := o.sm
 	rec := append(m.rec[:0], '{')
@@ -617,11 +660,9 @@ func (m *Mapper) record(msg *singer.Message, in *inputStream, o *output, out Emi
 		m.rec = append(rec, '}')
 		return m.writeRecord(msg, o.name, m.rec, out)
 	}
-	if err := m.fillEnv(sm, in.name); err != nil {
-		return fmt.Errorf("line %d: RECORD for stream %q: %v", msg.Line, in.name, err)
-	}
+	envReady := false
 	if sm.filter != nil {
-		v, err := m.vm.Run(sm.filter.prog, sm.env)
+		v, err := m.eval(sm, in.name, sm.filter, "", &envReady)
 		if err != nil {
 			return m.runError(msg, in, sm, opFilter, sm.filter, err)
 		}
@@ -640,15 +681,7 @@ func (m *Mapper) record(msg *singer.Message, in *inputStream, o *output, out Emi
 		if pm.prog == nil {
 			continue
 		}
-		if sm.self {
-			sm.env[varSelf] = nil
-			if r := m.find(pm.name); r != nil {
-				if sm.env[varSelf], err = decodeValue(r); err != nil {
-					return fmt.Errorf("line %d: RECORD for stream %q: property %q: %v", msg.Line, in.name, pm.name, err)
-				}
-			}
-		}
-		v, err := m.vm.Run(pm.prog.prog, sm.env)
+		v, err := m.eval(sm, in.name, pm.prog, pm.name, &envReady)
 		if err != nil {
 			return m.runError(msg, in, sm, pm.name, pm.prog, err)
 		}
@@ -656,10 +689,10 @@ func (m *Mapper) record(msg *singer.Message, in *inputStream, o *output, out Emi
 	}
 	done := uint64(0) // which of the first 64 props were written in place
 	var doneMore map[string]bool
-	for _, mb := range m.members {
-		pm := sm.byName[mb.key]
-		if pm == nil {
-			if sm.elseDrop && !contains(o.keys, mb.key) {
+	for j, mb := range m.members {
+		act := o.action(j, mb.key)
+		if act.pm == nil {
+			if act.drop {
 				continue
 			}
 			if rec, n, err = m.appendMember(rec, n, o, mb.key, mb.lit, mb.raw); err != nil {
@@ -667,10 +700,11 @@ func (m *Mapper) record(msg *singer.Message, in *inputStream, o *output, out Emi
 			}
 			continue
 		}
+		pm := act.pm
 		if pm.drop {
 			continue
 		}
-		i := m.propIndex(sm, pm)
+		i := pm.index
 		if i < 64 {
 			done |= 1 << i
 		} else {
@@ -695,13 +729,63 @@ func (m *Mapper) record(msg *singer.Message, in *inputStream, o *output, out Emi
 	return m.writeRecord(msg, o.name, m.rec, out)
 }
 
-func (m *Mapper) propIndex(sm *streamMap, pm *propMap) int {
-	for i, p := range sm.props {
-		if p == pm {
-			return i
+// memberAction is what a map does to a member of the input record.
+type memberAction struct {
+	pm   *propMap // the map's entry for it, or nil
+	drop bool     // no entry, and __else__: null drops it
+}
+
+// action returns what the map does to the j-th member of a record, named
+// key. Records of a stream mostly list their members in the same order, so
+// the answer for each position is kept and checked with one comparison.
+func (o *output) action(j int, key string) memberAction {
+	if j < len(o.seenKeys) && o.seenKeys[j] == key {
+		return o.seenActs[j]
+	}
+	act := memberAction{pm: o.sm.byName[key]}
+	if act.pm == nil && o.sm.elseDrop && !contains(o.keys, key) {
+		act.drop = true
+	}
+	if j <= len(o.seenKeys) && j < 256 {
+		k := strings.Clone(key) // key may be a view of the input line
+		if j == len(o.seenKeys) {
+			o.seenKeys = append(o.seenKeys, k)
+			o.seenActs = append(o.seenActs, act)
+		} else {
+			o.seenKeys[j], o.seenActs[j] = k, act
 		}
 	}
-	return -1
+	return act
+}
+
+// eval runs one program on the current record: natively when it can, else
+// in the VM with the environment filled (once per record).
+func (m *Mapper) eval(sm *streamMap, stream string, p *program, prop string, envReady *bool) (any, error) {
+	if p.native != nil {
+		v, err := p.native(m)
+		if err != errFallback {
+			return v, err
+		}
+	}
+	if !*envReady {
+		if err := m.fillEnv(sm, stream); err != nil {
+			return nil, err
+		}
+		*envReady = true
+	}
+	if sm.self {
+		sm.env[varSelf] = nil
+		if prop != "" {
+			if r := m.find(prop); r != nil {
+				v, err := decodeValue(r)
+				if err != nil {
+					return nil, fmt.Errorf("property %q: %v", prop, err)
+				}
+				sm.env[varSelf] = v
+			}
+		}
+	}
+	return m.vm.Run(p.prog, sm.env)
 }
 
 // find returns the raw value of a member of the current record, or nil.
@@ -720,14 +804,14 @@ func (m *Mapper) fillEnv(sm *streamMap, stream string) error {
 	env := sm.env
 	env[varStreamName] = stream
 	for _, v := range sm.vars {
-		env[v] = nil
+		var x any
 		if r := m.find(v); r != nil {
-			x, err := decodeValue(r)
-			if err != nil {
+			var err error
+			if x, err = decodeValue(r); err != nil {
 				return fmt.Errorf("property %q: %v", v, err)
 			}
-			env[v] = x
 		}
+		env[v] = x
 	}
 	for _, v := range sm.raws {
 		k := rawPrefix + v
@@ -810,7 +894,7 @@ func (m *Mapper) appendMember(rec []byte, n int, o *output, key string, lit, raw
 			if raw[0] != '{' {
 				return rec, n, fmt.Errorf("property %q is flattened (its schema is an object) but holds %s", key, raw)
 			}
-			children, err := scanMembers(nil, raw)
+			children, _, err := scanMembers(nil, raw)
 			if err != nil {
 				return rec, n, err
 			}

@@ -311,7 +311,15 @@ func (c *Canary) check(ctx context.Context, r *route, res *Result) error {
 		if err != nil {
 			st.Error = err.Error()
 		}
-		st.Note = missing
+		switch {
+		case missing != "":
+			st.Note = missing
+		case err == nil && !found:
+			st.Note = "no row of the pipeline there"
+		case err == nil:
+			// Said when a tracer is late: how far the destination got.
+			missing = "the newest tracer there was sent " + latest.UTC().Format(time.RFC3339Nano)
+		}
 		var last *statestore.Tracer
 		for i := range tracers {
 			t := &tracers[i]
@@ -343,7 +351,7 @@ func (c *Canary) check(ctx context.Context, r *route, res *Result) error {
 			}
 			if age := now.Sub(t.SentAt); age > limit {
 				st.Overdue++
-				res.Overdue = append(res.Overdue, Late{Pipeline: r.pl.Name, Destination: name, Tracer: t.ID, SentAt: t.SentAt, AgeSeconds: age.Seconds(), Note: lateNote(missing, st.Error), limit: limit})
+				res.Overdue = append(res.Overdue, Late{Pipeline: r.pl.Name, Destination: name, Tracer: t.ID, SentAt: t.SentAt, AgeSeconds: age.Seconds(), Note: lateNote(st.Note, missing, st.Error), limit: limit})
 			}
 		}
 		switch {
@@ -379,11 +387,14 @@ func (c *Canary) check(ctx context.Context, r *route, res *Result) error {
 	return nil
 }
 
-func lateNote(missing, err string) string {
-	if err != "" {
+func lateNote(note, progress, err string) string {
+	switch {
+	case err != "":
 		return "the destination could not be queried: " + err
+	case note != "":
+		return note
 	}
-	return missing
+	return progress
 }
 
 func contains(ss []string, s string) bool {

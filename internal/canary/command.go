@@ -222,7 +222,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case errors.As(err, &ee):
 		return ee.code
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "singer canary: %v\n", err)
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(stderr, "singer canary: %s\n", line)
+		}
 		return ExitUsage
 	case strings.HasPrefix(err.Error(), "unknown flag") || strings.HasPrefix(err.Error(), "accepts ") || strings.HasPrefix(err.Error(), "unknown command") || strings.Contains(err.Error(), "flag needs an argument") || strings.Contains(err.Error(), "invalid argument"):
 		fmt.Fprintf(stderr, "singer canary: %v (see singer canary --help)\n", err)

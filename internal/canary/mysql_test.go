@@ -1,6 +1,7 @@
 package canary
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,10 @@ func TestMySQL(t *testing.T) {
 	mysqlDatabase(t, db, src)
 	mysqlDatabase(t, db, dst)
 	t.Setenv("MY_DSN", myDSN())
+	// The tracers live in the PostgreSQL state store this time.
+	pg := postgres(t)
+	pgSchema(t, pg, name+"_state")
+	t.Setenv("STATE_URL", withPassword(pgURL())+"&search_path="+name+"_state")
 	path := writeProject(t, `connectors:
   src:
     command: `+binary(t, "tap-mysql")+`
@@ -39,7 +44,7 @@ pipelines:
     tap: src
     target: files
     canary: {}
-state: file://state
+state: ${STATE_URL}
 `)
 	dest := "dst:" + dst + ".singer_canary"
 	file := "files:" + filepath.Join("out", src+"-singer_canary.jsonl")
@@ -68,6 +73,9 @@ state: file://state
 	}
 	if err := db.QueryRow("SELECT count(*) FROM "+dst+".singer_canary WHERE pipeline = ?", name).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("the destination holds %d rows of the pipeline (%v), want 1", n, err)
+	}
+	if err := pg.QueryRow(context.Background(), "SELECT count(*) FROM "+name+"_state.singer_canary_tracers").Scan(&n); err != nil || n != 6 {
+		t.Fatalf("the state store keeps %d tracers (%v), want 6", n, err)
 	}
 	b, err := os.ReadFile(filepath.Join(filepath.Dir(path), "out", src+"-singer_canary.jsonl"))
 	if err != nil || !strings.Contains(string(b), `"pipeline":"to-files"`) {

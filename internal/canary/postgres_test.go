@@ -244,3 +244,51 @@ state: file://state
 		t.Fatalf("result %+v", res)
 	}
 }
+
+// TestPostgresStalled: a pipeline that stopped running (its cron line
+// gone): the tracer sent after its last run is overdue, and the line says
+// how far the destination got.
+func TestPostgresStalled(t *testing.T) {
+	pg := postgres(t)
+	name := uniqueName("canary_stall")
+	src, dst := name+"_src", name+"_dst"
+	pgSchema(t, pg, src)
+	pgSchema(t, pg, dst)
+	t.Setenv("PG_URL", withPassword(pgURL()))
+	path := writeProject(t, `connectors:
+  src:
+    command: `+binary(t, "tap-postgres")+`
+    config: {url: "${PG_URL}", filter_schemas: [`+src+`]}
+  dst:
+    command: `+binary(t, "target-postgres")+`
+    config: {url: "${PG_URL}", default_target_schema: `+dst+`}
+pipelines:
+  stalled:
+    tap: src
+    target: dst
+    canary: {table: `+src+`.singer_canary, overdue: 1ms}
+state: file://state
+`)
+	if code, _, stderr := canary(t, "init", "--project", path); code != 0 {
+		t.Fatalf("init: exit %d\n%s", code, stderr)
+	}
+	first := send(t, path)[0]
+	run(t, path, "stalled")
+	// Late (past 1ms), but there: an arrival, not an overdue tracer.
+	code, res, stderr := check(t, path)
+	if code != 0 || len(res.Overdue) != 0 {
+		t.Fatalf("check after the run: exit %d %+v\n%s", code, res, stderr)
+	}
+	arrived(t, res, first, "dst:"+dst+".singer_canary")
+	second := send(t, path)[0]
+	code, res, stderr = check(t, path)
+	want := "singer canary: overdue: pipeline stalled, destination dst:" + dst + ".singer_canary: tracer " + second.ID + " sent " +
+		second.SentAt.Format("2006-01-02T15:04:05.999999999Z07:00") + " has not arrived within 1ms (the newest tracer there was sent " +
+		first.SentAt.Format("2006-01-02T15:04:05.999999999Z07:00") + ")\n"
+	if code != 1 || stderr != want {
+		t.Fatalf("check: exit %d\n%s\nwant\n%s", code, stderr, want)
+	}
+	if st := status(t, res, "stalled", "dst:"+dst+".singer_canary"); st.Status != "overdue" || st.Overdue != 1 || st.LatencySeconds == nil {
+		t.Fatalf("status %+v", st)
+	}
+}

@@ -96,3 +96,44 @@ p         files:out/public-singer_canary.jsonl  10       9        10s  18s  18s 
 		}
 	}
 }
+
+// TestCanaryConfigProblems: a canary section that cannot work is refused
+// before anything is sent, every problem at once, each with its line
+// (exit 2).
+func TestCanaryConfigProblems(t *testing.T) {
+	path := writeProject(t, `connectors:
+  csv: {command: tap-csv, config: {files: []}}
+  pg: {command: tap-postgres, config: {url: "postgres://root:${PW}@127.0.0.1:1/x"}}
+  my: {command: tap-mysql, config: {host: h, password: "${PW}"}}
+  bq: {command: target-bigquery, config: {project: p}}
+  dst: {command: target-postgres, config: {url: "postgres://127.0.0.1:1/y"}}
+pipelines:
+  from-csv:
+    tap: csv
+    target: dst
+    canary: {}
+  from-my:
+    tap: my
+    target: dst
+    canary: {}
+  to-bq:
+    tap: pg
+    target: bq
+    canary:
+      overdue: 5m
+  topic:
+    tap: pg
+    target: dst
+    canary: {topic: shop}
+state: file://state
+`)
+	t.Setenv("PW", planted)
+	code, out, stderr := canary(t, "send", "--project", path)
+	want := "singer canary: singer.yaml:11: pipelines.from-csv.canary: cannot inject tracers through the tap csv (tap-csv): a canary table needs tap-postgres or tap-mysql, a topic tap-nats\n" +
+		"singer canary: singer.yaml:15: pipelines.from-my.canary.table: name the database of the canary table (write database.singer_canary)\n" +
+		"singer canary: singer.yaml:20: pipelines.to-bq.canary: looking for tracers in BigQuery (bq) is not supported yet; list the other destinations in canary.destinations\n" +
+		"singer canary: singer.yaml:24: pipelines.topic.canary.topic: the tap pg (tap-postgres) does not read a NATS topic; use table\n"
+	if code != 2 || out != "" || stderr != want {
+		t.Fatalf("send: exit %d\n%s\n%s\nwant\n%s", code, out, stderr, want)
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/singerkit/singerkit/internal/config"
 	"github.com/singerkit/singerkit/internal/streammap"
+	"github.com/singerkit/singerkit/internal/gate"
 
 	"github.com/singerkit/singerkit/schemas"
 	csvtap "github.com/singerkit/singerkit/taps/csv"
@@ -46,6 +47,7 @@ var binaries = []struct {
 	{"target-postgres", targetpostgres.Config{}},
 	{"target-mysql", targetmysql.Config{}},
 	{"target-bigquery", bigquery.Config{}},
+	{"singer-gate", gate.Config{}},
 }
 
 // notOffered are fields of a binary's struct that its schema leaves out on

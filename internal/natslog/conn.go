@@ -88,6 +88,11 @@ func (e *ConnectError) Unwrap() error { return e.Err }
 // Connect opens a connection that reconnects on its own, and its JetStream
 // context. name is the client name the server shows.
 func (c *Conn) Connect(ctx context.Context, name string, log *singer.Log, jsOpts ...jetstream.JetStreamOpt) (*nats.Conn, jetstream.JetStream, error) {
+	return c.connect(ctx, name, log, nil, jsOpts...)
+}
+
+// connect is Connect with more client options.
+func (c *Conn) connect(ctx context.Context, name string, log *singer.Log, more []nats.Option, jsOpts ...jetstream.JetStreamOpt) (*nats.Conn, jetstream.JetStream, error) {
 	opts := []nats.Option{
 		nats.Name(name),
 		nats.Timeout(time.Duration(c.ConnectTimeoutSeconds) * time.Second),
@@ -124,6 +129,7 @@ func (c *Conn) Connect(ctx context.Context, name string, log *singer.Log, jsOpts
 	if c.TLSCertFile != "" {
 		opts = append(opts, nats.ClientCert(c.TLSCertFile, c.TLSKeyFile))
 	}
+	opts = append(opts, more...)
 	servers := strings.Join(c.Servers, ",")
 	nc, err := nats.Connect(servers, opts...)
 	if err != nil {

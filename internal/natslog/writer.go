@@ -158,11 +158,12 @@ type ack struct {
 	err  error
 }
 
-// Publish implements singerlog.Writer.
-func (w *Writer) Publish(ctx context.Context, m *singerlog.Message) (singerlog.Ack, error) {
-	msg := &nats.Msg{Subject: w.conn.Topic, Data: m.Body, Header: nats.Header{}}
+// natsMsg is the NATS message of m in topic, with the envelope headers
+// and m.ID as JetStream's deduplication id.
+func natsMsg(topic string, m *singerlog.Message) *nats.Msg {
+	msg := &nats.Msg{Subject: topic, Data: m.Body, Header: nats.Header{}}
 	msg.Header[jetstream.MsgIDHeader] = []string{m.ID}
-	msg.Header[jetstream.ExpectedStreamHeader] = []string{w.conn.Topic}
+	msg.Header[jetstream.ExpectedStreamHeader] = []string{topic}
 	msg.Header[singerlog.HeaderType] = []string{singerlog.TypeName(m.Type)}
 	if m.Stream != "" {
 		msg.Header[singerlog.HeaderStream] = []string{m.Stream}
@@ -171,6 +172,12 @@ func (w *Writer) Publish(ctx context.Context, m *singerlog.Message) (singerlog.A
 		msg.Header[singerlog.HeaderProducer] = []string{m.Producer}
 	}
 	msg.Header[singerlog.HeaderWrittenAt] = []string{m.WrittenAt.UTC().Format(singerlog.FormatTime)}
+	return msg
+}
+
+// Publish implements singerlog.Writer.
+func (w *Writer) Publish(ctx context.Context, m *singerlog.Message) (singerlog.Ack, error) {
+	msg := natsMsg(w.conn.Topic, m)
 	a := &ack{w: w, msg: msg}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -307,15 +314,21 @@ type schemaEntry struct {
 // KeepSchema implements singerlog.Writer: it puts the SCHEMA in the
 // topic's bucket, retrying like a publish.
 func (w *Writer) KeepSchema(ctx context.Context, stream string, pos uint64, line []byte) error {
+	return keepSchema(ctx, w.kv, w.conn.Topic, stream, pos, line, w.opts.RetryFor)
+}
+
+// keepSchema puts a SCHEMA line stored at pos in a topic's bucket,
+// retrying for retryFor.
+func keepSchema(ctx context.Context, kv jetstream.KeyValue, topic, stream string, pos uint64, line []byte, retryFor time.Duration) error {
 	v, err := json.Marshal(schemaEntry{Position: pos, Schema: line})
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(w.opts.RetryFor)
+	deadline := time.Now().Add(retryFor)
 	wait := 100 * time.Millisecond
 	for {
 		pctx, cancel := context.WithTimeout(ctx, ackTimeout)
-		_, err := w.kv.Put(pctx, schemaKey(stream), v)
+		_, err := kv.Put(pctx, schemaKey(stream), v)
 		cancel()
 		if err == nil {
 			return nil
@@ -324,7 +337,7 @@ func (w *Writer) KeepSchema(ctx context.Context, stream string, pos uint64, line
 			return context.Cause(ctx)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("bucket %q: %w", w.conn.SchemaBucket(), err)
+			return fmt.Errorf("bucket %q: %w", topic+"_schemas", err)
 		}
 		select {
 		case <-time.After(wait):

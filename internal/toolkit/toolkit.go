@@ -8,6 +8,7 @@ import (
 	"github.com/singerkit/singerkit/internal/canary"
 	"github.com/singerkit/singerkit/internal/check"
 	"github.com/singerkit/singerkit/internal/cli"
+	"github.com/singerkit/singerkit/internal/gate"
 	"github.com/singerkit/singerkit/internal/gen"
 	"github.com/singerkit/singerkit/internal/runner"
 	"github.com/spf13/cobra"
@@ -30,6 +31,7 @@ var Commands = []Command{
 	{"schedule", "Print crontab lines or Kubernetes CronJobs for the pipelines with a schedule", runner.Main},
 	{"init", "Write a starter singer.yaml for the connectors found on PATH", runner.Main},
 	{"canary", "Tracer bullets: send tracers through pipelines, check they arrived and how late (init, send, check, serve, report)", canary.Main},
+	{"gate", "Serve an HTTP import API (Stitch Import API v2, Singer messages) that stores pushed data in the central log", gate.Main},
 }
 
 // Run runs the `singer` binary: the project commands (run, select,

@@ -15,7 +15,7 @@ func TestStrayArgumentIsUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"stray"}, "singer: error: unknown command \"stray\" (commands: check, gen, map, run, select, state, runs, schedule, init, canary)\nRun 'singer --help' for usage.\n"},
+		{[]string{"stray"}, "singer: error: unknown command \"stray\" (commands: check, gen, map, run, select, state, runs, schedule, init, canary, gate)\nRun 'singer --help' for usage.\n"},
 		{[]string{"check", "stray"}, "singer: error: check takes no arguments, got \"stray\" (use --input FILE or --tap COMMAND)\nRun 'singer check --help' for usage.\n"},
 		{[]string{"gen", "stray"}, "singer: error: gen takes no arguments, got [\"stray\"]\nRun 'singer gen --help' for usage.\n"},
 	} {

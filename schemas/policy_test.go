@@ -14,8 +14,8 @@ import (
 	"github.com/singerkit/singerkit/internal/cli"
 
 	"github.com/singerkit/singerkit/internal/config"
-	"github.com/singerkit/singerkit/internal/streammap"
 	"github.com/singerkit/singerkit/internal/gate"
+	"github.com/singerkit/singerkit/internal/streammap"
 
 	"github.com/singerkit/singerkit/schemas"
 	csvtap "github.com/singerkit/singerkit/taps/csv"
@@ -127,9 +127,12 @@ func diff(a, b []string) []string {
 // sharedKeys are the keys the shared command line reads for every binary
 // (internal/cli: stream maps), not the binary's own struct; the SQL
 // targets flatten by their own flattening_max_level, which Meltano's
-// flattening_max_depth spells.
+// flattening_max_depth spells. singer gate is neither a tap nor a target:
+// it reads no stream maps.
 func sharedKeys(binary string) []string {
 	switch binary {
+	case "singer-gate":
+		return nil
 	case "target-postgres", "target-mysql", "target-bigquery":
 		return []string{streammap.KeyStreamMaps, streammap.KeyStreamMapConfig}
 	}

@@ -307,10 +307,11 @@ func (c *Canary) check(ctx context.Context, r *route, res *Result) error {
 	for _, d := range r.dests {
 		name := d.name()
 		st := Status{Pipeline: r.pl.Name, Destination: name, OverdueSeconds: limit.Seconds()}
-		latest, found, missing, err := d.latest(ctx, r.pl.Name)
+		got, err := d.latest(ctx, r.pl.Name)
 		if err != nil {
 			st.Error = err.Error()
 		}
+		latest, found, missing := got.sentAt, got.found, got.missing
 		switch {
 		case missing != "":
 			st.Note = missing
@@ -330,7 +331,13 @@ func (c *Canary) check(ctx context.Context, r *route, res *Result) error {
 			if _, ok := t.Arrivals[name]; !ok && found && !t.SentAt.After(latest) {
 				// The destination holds this tracer's row or a later
 				// one of the pipeline: the data sent with it has arrived.
+				// Found now; loaded (by the target's own clock) maybe
+				// earlier: the earlier of the two that is not before the
+				// send.
 				a := statestore.Arrival{At: now}
+				if l := got.loadedAt; !l.IsZero() && l.Before(now) && !l.Before(t.SentAt) {
+					a.At = l.UTC()
+				}
 				if t.Arrivals == nil {
 					t.Arrivals = map[string]statestore.Arrival{}
 				}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,11 +29,23 @@ type destination interface {
 	// name is the destination in reports and the state store:
 	// connector:schema.table, or connector:file.
 	name() string
-	// latest returns the sent_at of the pipeline's tracer row found
-	// there; found is false when there is none, and missing then says
-	// why when the table or file itself is missing.
-	latest(ctx context.Context, pipeline string) (sentAt time.Time, found bool, missing string, err error)
+	// latest returns the pipeline's newest tracer row found there.
+	latest(ctx context.Context, pipeline string) (row, error)
 	close()
+}
+
+// row is what a destination holds of a pipeline's tracers.
+type row struct {
+	// sentAt is the newest sent_at of the pipeline's rows; found is false
+	// when there is none, and missing then says why when the table or
+	// file itself is missing.
+	sentAt  time.Time
+	found   bool
+	missing string
+	// loadedAt is when the target loaded that row, when it writes
+	// metadata columns (_sdc_batched_at; target-jsonl: _sdc_received_at);
+	// zero otherwise.
+	loadedAt time.Time
 }
 
 // newDestinations resolves where a pipeline's tracers must arrive: the
@@ -84,7 +97,7 @@ func newDestination(p *project.Project, pl *project.Pipeline, d project.CanaryDe
 		if err != nil {
 			return nil, fmt.Errorf("connector %s: %v", conn.Name, err)
 		}
-		return &pgDest{conn: conn.Name, cc: cc, schema: fold(schema), table: fold(table)}, nil
+		return &pgDest{conn: conn.Name, cc: cc, schema: fold(schema), table: fold(table), meta: tc.AddMetadataColumns}, nil
 	case kindMySQL:
 		if d.File != "" {
 			return nil, fmt.Errorf("%s: pipelines.%s.canary.destinations.%d: %s is a MySQL target: give table, not file", d.Where, pl.Name, i, conn.Name)
@@ -110,28 +123,28 @@ func newDestination(p *project.Project, pl *project.Pipeline, d project.CanaryDe
 		if err != nil {
 			return nil, fmt.Errorf("connector %s: invalid connection settings", conn.Name)
 		}
-		return &myDest{conn: conn.Name, pool: sql.OpenDB(connector), db: fold(db), table: fold(table)}, nil
+		return &myDest{conn: conn.Name, pool: sql.OpenDB(connector), db: fold(db), table: fold(table), meta: tc.AddMetadataColumns}, nil
 	case kindJSONL:
 		if d.Table != "" {
 			return nil, fmt.Errorf("%s: pipelines.%s.canary.destinations.%d: %s is a JSONL target: give file, not table", d.Where, pl.Name, i, conn.Name)
 		}
+		cfg, err := connectorConfig(conn, "target-jsonl")
+		if err != nil {
+			return nil, err
+		}
+		tc := jsonl.DefaultConfig()
+		if err := cfg.Decode(&tc); err != nil {
+			return nil, fmt.Errorf("connector %s: %v", conn.Name, err)
+		}
 		path := d.File
 		if path == "" {
-			cfg, err := connectorConfig(conn, "target-jsonl")
-			if err != nil {
-				return nil, err
-			}
-			tc := jsonl.DefaultConfig()
-			if err := cfg.Decode(&tc); err != nil {
-				return nil, fmt.Errorf("connector %s: %v", conn.Name, err)
-			}
 			path = filepath.Join(tc.DestinationPath, jsonl.FileName(stream))
 		}
 		if !filepath.IsAbs(path) {
 			// The runner starts connectors in the project's directory.
 			path = filepath.Join(p.Dir, path)
 		}
-		return &fileDest{conn: conn.Name, path: path, shown: shortPath(p.Dir, path)}, nil
+		return &fileDest{conn: conn.Name, path: path, shown: shortPath(p.Dir, path), meta: tc.AddMetadataColumns}, nil
 	case kindBigQuery:
 		return nil, fmt.Errorf("%s: pipelines.%s.canary: looking for tracers in BigQuery (%s) is not supported yet; list the other destinations in canary.destinations", d.Where, pl.Name, conn.Name)
 	}
@@ -151,31 +164,42 @@ type pgDest struct {
 	conn          string
 	cc            *pgx.ConnConfig
 	schema, table string
+	meta          bool // the target writes _sdc_batched_at
 	db            *pgx.Conn
 }
 
 func (d *pgDest) name() string { return d.conn + ":" + d.schema + "." + d.table }
 
-func (d *pgDest) latest(ctx context.Context, pipeline string) (time.Time, bool, string, error) {
+func (d *pgDest) latest(ctx context.Context, pipeline string) (row, error) {
 	if d.db == nil {
 		db, err := pgx.ConnectConfig(ctx, d.cc)
 		if err != nil {
-			return time.Time{}, false, "", fmt.Errorf("connecting with %s's settings: %w", d.conn, pgdsn.ConnectError(err, d.cc.Password))
+			return row{}, fmt.Errorf("connecting with %s's settings: %w", d.conn, pgdsn.ConnectError(err, d.cc.Password))
 		}
 		d.db = db
 	}
+	loaded := "NULL::timestamptz"
+	if d.meta {
+		loaded = "_sdc_batched_at"
+	}
+	var r row
 	var at *time.Time
-	err := d.db.QueryRow(ctx, `SELECT max(sent_at::timestamptz) FROM `+pgx.Identifier{d.schema, d.table}.Sanitize()+` WHERE pipeline = $1`, pipeline).Scan(&at)
+	err := d.db.QueryRow(ctx, `SELECT sent_at::timestamptz, `+loaded+` FROM `+pgx.Identifier{d.schema, d.table}.Sanitize()+
+		` WHERE pipeline = $1 ORDER BY sent_at::timestamptz DESC LIMIT 1`, pipeline).Scan(&r.sentAt, &at)
 	var pe *pgconn.PgError
 	switch {
 	case errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "3F000"):
-		return time.Time{}, false, "table " + d.schema + "." + d.table + " does not exist", nil
+		return row{missing: "table " + d.schema + "." + d.table + " does not exist"}, nil
+	case errors.Is(err, pgx.ErrNoRows):
+		return row{}, nil
 	case err != nil:
-		return time.Time{}, false, "", err
-	case at == nil:
-		return time.Time{}, false, "", nil
+		return row{}, err
 	}
-	return *at, true, "", nil
+	r.found = true
+	if at != nil {
+		r.loadedAt = *at
+	}
+	return r, nil
 }
 
 func (d *pgDest) close() {
@@ -190,27 +214,38 @@ type myDest struct {
 	conn      string
 	pool      *sql.DB
 	db, table string
+	meta      bool // the target writes _sdc_batched_at
 }
 
 func (d *myDest) name() string { return d.conn + ":" + d.db + "." + d.table }
 
-func (d *myDest) latest(ctx context.Context, pipeline string) (time.Time, bool, string, error) {
-	var s sql.NullString
-	err := d.pool.QueryRowContext(ctx, `SELECT max(sent_at) FROM `+quoteMy(d.db, d.table)+` WHERE pipeline = ?`, pipeline).Scan(&s)
+func (d *myDest) latest(ctx context.Context, pipeline string) (row, error) {
+	loaded := "NULL"
+	if d.meta {
+		loaded = "_sdc_batched_at"
+	}
+	var sent, at sql.NullString
+	err := d.pool.QueryRowContext(ctx, `SELECT CAST(sent_at AS CHAR), CAST(`+loaded+` AS CHAR) FROM `+quoteMy(d.db, d.table)+
+		` WHERE pipeline = ? ORDER BY sent_at DESC LIMIT 1`, pipeline).Scan(&sent, &at)
 	var me *mysqldrv.MySQLError
 	switch {
 	case errors.As(err, &me) && (me.Number == 1146 || me.Number == 1049):
-		return time.Time{}, false, "table " + d.db + "." + d.table + " does not exist", nil
+		return row{missing: "table " + d.db + "." + d.table + " does not exist"}, nil
+	case errors.Is(err, sql.ErrNoRows):
+		return row{}, nil
 	case err != nil:
-		return time.Time{}, false, "", err
-	case !s.Valid:
-		return time.Time{}, false, "", nil
+		return row{}, err
 	}
-	at, err := parseTime(s.String)
-	if err != nil {
-		return time.Time{}, false, "", fmt.Errorf("sent_at %q in %s: %v", s.String, d.name(), err)
+	var r row
+	var perr error
+	if r.sentAt, perr = parseTime(sent.String); perr != nil {
+		return row{}, fmt.Errorf("sent_at %q in %s: %v", sent.String, d.name(), perr)
 	}
-	return at, true, "", nil
+	r.found = true
+	if at.Valid {
+		r.loadedAt, _ = parseTime(at.String)
+	}
+	return r, nil
 }
 
 func (d *myDest) close() { d.pool.Close() }
@@ -229,41 +264,49 @@ func parseTime(s string) (time.Time, error) {
 // _sdc_ properties).
 type fileDest struct {
 	conn, path, shown string
+	meta              bool // the target writes _sdc_received_at
 }
 
 func (d *fileDest) name() string { return d.conn + ":" + d.shown }
 
-func (d *fileDest) latest(_ context.Context, pipeline string) (time.Time, bool, string, error) {
+func (d *fileDest) latest(_ context.Context, pipeline string) (row, error) {
 	f, err := os.Open(d.path)
 	if errors.Is(err, os.ErrNotExist) {
-		return time.Time{}, false, "file " + d.shown + " does not exist", nil
+		return row{missing: "file " + d.shown + " does not exist"}, nil
 	}
 	if err != nil {
-		return time.Time{}, false, "", err
+		return row{}, err
 	}
 	defer f.Close()
-	var latest time.Time
-	found := false
-	r := bufio.NewReader(f)
+	var r row
+	br := bufio.NewReader(f)
 	needle := []byte(pipeline)
 	for {
-		line, err := r.ReadBytes('\n')
+		line, err := br.ReadBytes('\n')
 		if len(line) > 0 && containsBytes(line, needle) {
 			var rec struct {
-				Pipeline string `json:"pipeline"`
-				SentAt   string `json:"sent_at"`
+				Pipeline   string `json:"pipeline"`
+				SentAt     string `json:"sent_at"`
+				ReceivedAt string `json:"_sdc_received_at"`
 			}
 			if json.Unmarshal(line, &rec) == nil && rec.Pipeline == pipeline {
-				if at, perr := parseTime(rec.SentAt); perr == nil && (!found || at.After(latest)) {
-					latest, found = at, true
+				if at, perr := parseTime(rec.SentAt); perr == nil && (!r.found || at.After(r.sentAt)) {
+					r.sentAt, r.found = at, true
+					r.loadedAt = time.Time{}
+					if d.meta {
+						r.loadedAt, _ = parseTime(rec.ReceivedAt)
+					}
 				}
 			}
 		}
-		if err != nil {
+		if errors.Is(err, io.EOF) {
 			break
 		}
+		if err != nil {
+			return row{}, err
+		}
 	}
-	return latest, found, "", nil
+	return r, nil
 }
 
 func containsBytes(b, sub []byte) bool { return strings.Contains(string(b), string(sub)) }

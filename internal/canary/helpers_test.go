@@ -189,6 +189,20 @@ func arrived(t *testing.T, res *Result, s Sent, dest string) float64 {
 	return *st.LatencySeconds
 }
 
+// arrivedAt asserts that the latest tracer of a pipeline arrived in dest
+// at the time the target loaded it (its metadata column), with the
+// latency from its send to then.
+func arrivedAt(t *testing.T, res *Result, s Sent, dest string, loaded time.Time) {
+	t.Helper()
+	st := status(t, res, s.Pipeline, dest)
+	if st.Status != "arrived" || st.Tracer != s.ID || st.LatencySeconds == nil || st.LastArrival == nil {
+		t.Fatalf("tracer %s in %s: %+v", s.ID, dest, st)
+	}
+	if !st.LastArrival.Equal(loaded) || *st.LatencySeconds != loaded.Sub(s.SentAt).Seconds() || !loaded.Before(res.CheckedAt) {
+		t.Fatalf("arrival %s latency %v, want %s (loaded) and %v (sent %s, checked %s)", st.LastArrival, *st.LatencySeconds, loaded, loaded.Sub(s.SentAt).Seconds(), s.SentAt, res.CheckedAt)
+	}
+}
+
 func pgCount(t *testing.T, pg *pgx.Conn, query string, args ...any) int {
 	t.Helper()
 	var n int

@@ -2,10 +2,12 @@ package canary
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestMySQL: tracers upserted into a canary table of a tap-mysql source
@@ -31,10 +33,10 @@ func TestMySQL(t *testing.T) {
       `+src+`-singer_canary: {replication-method: INCREMENTAL, replication-key: sent_at}
   dst:
     command: `+binary(t, "target-mysql")+`
-    config: {dsn: "${MY_DSN}", default_target_schema: `+dst+`}
+    config: {dsn: "${MY_DSN}", default_target_schema: `+dst+`, add_metadata_columns: true}
   files:
     command: `+binary(t, "target-jsonl")+`
-    config: {destination_path: out}
+    config: {destination_path: out, add_metadata_columns: true}
 pipelines:
   `+name+`:
     tap: src
@@ -64,8 +66,18 @@ state: ${STATE_URL}
 		if code != 0 {
 			t.Fatalf("check: exit %d\n%s", code, stderr)
 		}
-		arrived(t, res, sent[0], dest)
-		arrived(t, res, sent[1], file)
+		// The targets write metadata columns: the arrival is when they
+		// loaded the row (not when check found it).
+		var batched string
+		if err := db.QueryRow("SELECT CAST(_sdc_batched_at AS CHAR) FROM "+dst+".singer_canary WHERE pipeline = ?", name).Scan(&batched); err != nil {
+			t.Fatal(err)
+		}
+		loaded, err := parseTime(batched)
+		if err != nil {
+			t.Fatal(err)
+		}
+		arrivedAt(t, res, sent[0], dest, loaded)
+		arrivedAt(t, res, sent[1], file, receivedAt(t, filepath.Join(filepath.Dir(path), "out", src+"-singer_canary.jsonl"), "to-files"))
 	}
 	var n int
 	if err := db.QueryRow("SELECT count(*) FROM " + src + ".singer_canary").Scan(&n); err != nil || n != 2 {
@@ -81,4 +93,33 @@ state: ${STATE_URL}
 	if err != nil || !strings.Contains(string(b), `"pipeline":"to-files"`) {
 		t.Fatalf("the JSONL destination: %v\n%s", err, b)
 	}
+}
+
+// receivedAt is the _sdc_received_at of a pipeline's newest line in a
+// target-jsonl file.
+func receivedAt(t *testing.T, path, pipeline string) time.Time {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var newest, at time.Time
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var rec struct {
+			Pipeline   string `json:"pipeline"`
+			SentAt     string `json:"sent_at"`
+			ReceivedAt string `json:"_sdc_received_at"`
+		}
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("%s: %v", l, err)
+		}
+		sent, _ := parseTime(rec.SentAt)
+		if rec.Pipeline == pipeline && sent.After(newest) {
+			newest = sent
+			if at, err = parseTime(rec.ReceivedAt); err != nil {
+				t.Fatalf("_sdc_received_at in %s: %v", l, err)
+			}
+		}
+	}
+	return at
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/singerkit/singerkit/internal/testenv"
 )
@@ -140,7 +141,7 @@ func TestPostgresLogBased(t *testing.T) {
       "*": {replication-method: LOG_BASED}
   dst:
     command: `+binary(t, "target-postgres")+`
-    config: {url: "${PG_URL}", default_target_schema: `+dst+`}
+    config: {url: "${PG_URL}", default_target_schema: `+dst+`, add_metadata_columns: true}
 pipelines:
   `+name+`:
     tap: src
@@ -152,18 +153,23 @@ state: file://state
 	if code, _, stderr := canary(t, "init", "--project", path); code != 0 {
 		t.Fatalf("init: exit %d\n%s", code, stderr)
 	}
-	s := send(t, path)
-	run(t, path, name)
-	_, res, _ := check(t, path)
-	arrived(t, res, s[0], dest)
-	for i := 0; i < 2; i++ {
-		s = send(t, path)
+	// target-postgres writes _sdc_batched_at: the arrival is when it
+	// loaded the row.
+	batched := func() time.Time {
+		var at time.Time
+		if err := pg.QueryRow(ctx, "SELECT _sdc_batched_at FROM "+dst+".singer_canary WHERE pipeline = $1", name).Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		return at.UTC()
+	}
+	for i := 0; i < 3; i++ {
+		s := send(t, path)
 		run(t, path, name)
 		code, res, stderr := check(t, path)
 		if code != 0 {
 			t.Fatalf("check: exit %d\n%s", code, stderr)
 		}
-		arrived(t, res, s[0], dest)
+		arrivedAt(t, res, s[0], dest, batched())
 	}
 	if n := pgCount(t, pg, "SELECT count(*) FROM "+src+".singer_canary"); n != 1 {
 		t.Fatalf("the source canary table holds %d rows, want 1", n)

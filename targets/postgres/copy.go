@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/chunkbuf"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
@@ -56,11 +57,13 @@ type encoder struct {
 	intMax int // numeric(p,s): digits allowed before the point
 }
 
-// copyBatch is a batch in binary COPY format.
+// copyBatch is a batch in binary COPY format: the tuples, in chunks of the
+// dialect's pool (the header and trailer are added as it is read).
 type copyBatch struct {
 	table *sqltarget.Table
 	cols  []encoder
-	buf   []byte
+	buf   *chunkbuf.Buffer
+	pool  *chunkbuf.Pool
 	rows  int
 	plan  *loadPlan
 	num   []byte // scratch for numeric digits
@@ -72,8 +75,8 @@ type copyBatch struct {
 	dups    bool
 }
 
-func newCopyBatch(t *sqltarget.Table, cols []encoder, plan *loadPlan) *copyBatch {
-	b := &copyBatch{table: t, cols: cols, plan: plan, buf: make([]byte, 0, 1<<20)}
+func newCopyBatch(t *sqltarget.Table, cols []encoder, plan *loadPlan, pool *chunkbuf.Pool) *copyBatch {
+	b := &copyBatch{table: t, cols: cols, plan: plan, buf: chunkbuf.New(pool), pool: pool}
 	// Only a merge by key reads dups: an append (UniqueKey false) keeps no
 	// key set, which cost ~11% of the client's CPU per record.
 	if t != nil && t.UniqueKey {
@@ -92,32 +95,29 @@ func newCopyBatch(t *sqltarget.Table, cols []encoder, plan *loadPlan) *copyBatch
 
 func (b *copyBatch) Table() *sqltarget.Table { return b.table }
 func (b *copyBatch) Rows() int               { return b.rows }
-func (b *copyBatch) Bytes() int              { return len(b.buf) }
+func (b *copyBatch) Bytes() int              { return len(copyHeader) + b.buf.Len() }
 func (b *copyBatch) Reset() {
-	b.buf = append(b.buf[:0], copyHeader...)
+	b.buf.Reset()
 	b.rows = 0
 	b.dups = false
 	clear(b.seen)
 }
-func (b *copyBatch) Fresh() sqltarget.Batch { return newCopyBatch(b.table, b.cols, b.plan) }
+func (b *copyBatch) Fresh() sqltarget.Batch { return newCopyBatch(b.table, b.cols, b.plan, b.pool) }
 
-// data returns the COPY stream: header, tuples and trailer. The trailer
-// goes after the tuples without copying them (b.buf keeps room for it).
-func (b *copyBatch) data() []byte {
-	if cap(b.buf)-len(b.buf) < 2 {
-		b.buf = append(b.buf, 0, 0)[:len(b.buf)]
-	}
-	return append(b.buf, 0xff, 0xff)
-}
+var copyTrailer = []byte{0xff, 0xff}
+
+// data returns a reader of the COPY stream: header, tuples and trailer.
+// Close it before the batch is reset.
+func (b *copyBatch) data() *chunkbuf.Reader { return b.buf.Reader(copyHeader, copyTrailer) }
 
 // Append encodes one row. On error the partial tuple is taken back.
 func (b *copyBatch) Append(vals []singer.Value) error {
-	mark := len(b.buf)
-	b.buf = binary.BigEndian.AppendUint16(b.buf, uint16(len(b.cols)))
+	buf := b.buf.Begin()
+	buf = binary.BigEndian.AppendUint16(buf, uint16(len(b.cols)))
 	for i := range b.cols {
 		var err error
-		if b.buf, err = b.appendField(b.buf, &b.cols[i], &vals[i]); err != nil {
-			b.buf = b.buf[:mark]
+		if buf, err = b.appendField(buf, &b.cols[i], &vals[i]); err != nil {
+			b.buf.Abort()
 			var we *sqltarget.WidenError
 			if errors.As(err, &we) {
 				we.Column = i
@@ -125,6 +125,7 @@ func (b *copyBatch) Append(vals []singer.Value) error {
 			return err
 		}
 	}
+	b.buf.Commit(buf)
 	if b.seen != nil && !b.dups {
 		h := sqltarget.KeyHash(vals, b.keyCols)
 		if _, ok := b.seen[h]; ok {

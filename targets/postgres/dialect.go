@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/singerkit/singerkit/internal/chunkbuf"
 	"github.com/singerkit/singerkit/internal/config"
 	"github.com/singerkit/singerkit/internal/pgdsn"
 
@@ -25,6 +26,9 @@ type Dialect struct {
 	connConfig *pgx.ConnConfig
 	log        *singer.Log
 	warned     sync.Map // streams warned of records skipped by append
+	// chunks holds the bytes of every batch of the run, whatever the
+	// stream or session: chunks go back to it when a batch is loaded.
+	chunks *chunkbuf.Pool
 }
 
 // NewDialect returns the dialect for a config.
@@ -33,7 +37,7 @@ func NewDialect(cfg *Config, log *singer.Log) (*Dialect, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Dialect{connConfig: cc, log: log}, nil
+	return &Dialect{connConfig: cc, log: log, chunks: chunkbuf.NewPool(0)}, nil
 }
 
 // FoldIdentifier keeps names as they are (every identifier is quoted, so

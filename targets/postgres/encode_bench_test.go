@@ -5,6 +5,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/singerkit/singerkit/internal/chunkbuf"
 	"github.com/singerkit/singerkit/internal/gen"
 
 	"github.com/singerkit/singerkit/singer"
@@ -59,7 +60,7 @@ func BenchmarkDecodeEncode(b *testing.B) {
 			for _, c := range sch.Plan.Columns {
 				t.Columns = append(t.Columns, &sqltarget.Column{Name: c.Name, Key: c.Name == "id"})
 			}
-			batch := newCopyBatch(t, encs, nil)
+			batch := newCopyBatch(t, encs, nil, chunkbuf.NewPool(0))
 			var row singer.Row
 			b.ReportAllocs()
 			i := 0

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/chunkbuf"
 	"github.com/singerkit/singerkit/internal/cli"
 
 	"github.com/jackc/pgx/v5"
@@ -234,7 +235,7 @@ func TestNumericEncoding(t *testing.T) {
 	conn := connect(t)
 	cases := []string{"0", "-0", "1", "-1", "10000", "9999", "0.0001", "0.00001", "123456789.123456789", "-0.5", "1.10", "1e3", "1.5E-3", "12345678901234567890.123456789", "100000000", "0.1000", "99999999999999999999999999999999999999"}
 	for _, c := range cases {
-		b := newCopyBatch(nil, []encoder{{kind: physNumeric, name: "n", scale: -1}}, nil)
+		b := newCopyBatch(nil, []encoder{{kind: physNumeric, name: "n", scale: -1}}, nil, chunkbuf.NewPool(0))
 		buf, err := b.appendNumeric(nil, &b.cols[0], []byte(c))
 		if err != nil {
 			t.Fatalf("%s: %v", c, err)

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -201,7 +200,7 @@ func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (sqltarg
 	}
 	s.schemas[t.Schema] = true
 	plan := s.plan(t, ident, unique)
-	return newCopyBatch(t, encoders, plan), nil
+	return newCopyBatch(t, encoders, plan, s.d.chunks), nil
 }
 
 func quoteList(names []string) string {
@@ -332,9 +331,11 @@ func (s *session) load(ctx context.Context, cb *copyBatch, mode sqltarget.LoadMo
 			return err
 		}
 	}
+	// The COPY reads the batch's chunks as they are: no copy of the batch.
 	data := cb.data()
+	defer data.Close()
 	if !mode.Upsert && !skipExisting {
-		tag, err := s.conn.PgConn().CopyFrom(ctx, bytes.NewReader(data), p.copyInto)
+		tag, err := s.conn.PgConn().CopyFrom(ctx, data, p.copyInto)
 		if err != nil {
 			return copyError(err)
 		}
@@ -359,7 +360,7 @@ func (s *session) load(ctx context.Context, cb *copyBatch, mode sqltarget.LoadMo
 			return fmt.Errorf("creating the stage table: %w", err)
 		}
 	}
-	tag, err := s.conn.PgConn().CopyFrom(ctx, bytes.NewReader(data), p.copyStage)
+	tag, err := s.conn.PgConn().CopyFrom(ctx, data, p.copyStage)
 	if err != nil {
 		return copyError(err)
 	}

@@ -58,6 +58,10 @@ type Engine struct {
 	// Progress, when set, gets a live one-line progress (a terminal).
 	Progress io.Writer
 	buffered int // bytes in open batches, all streams
+	// inflight: bytes of batches handed to loaders and not yet loaded,
+	// all streams; loaded gets a token each time a load ends.
+	inflight atomic.Int64
+	loaded   chan struct{}
 	now      func() time.Time
 }
 
@@ -133,10 +137,11 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 		return &config.Error{Problems: []string{err.Error()}}
 	}
 	e.batchRoots, _ = batchfile.NewRoots(e.cfg.BatchRoots) // checked by Validate
-	// The open batches are kept under twice batch_size_bytes, and each
-	// stream has one more batch loading: a soft limit at four times it
-	// keeps the collector from letting garbage double that.
+	// The open batches are kept under batch_size_bytes, and so are the
+	// batches loading (see flush): a soft limit at four times it keeps
+	// the collector from letting garbage double that.
 	cli.SetMemoryLimit(int64(4*e.policy.Bytes) + cli.BaseMemoryLimit)
+	e.loaded = make(chan struct{}, 1)
 	e.out = out
 	e.wm = watermark.New()
 	e.hold = e.cfg.LoadMethod == "overwrite"
@@ -382,7 +387,9 @@ func (e *Engine) record(s *stream, rec []byte, m *singer.Message, line int64, fi
 	e.records.Add(1)
 	if s.batch.Rows() >= e.policy.Rows || s.batch.Bytes() >= e.policy.Bytes {
 		e.flush(s)
-	} else if e.buffered > 2*e.policy.Bytes {
+	} else if e.buffered > e.policy.Bytes {
+		// Many streams: their open batches together stay under
+		// batch_size_bytes.
 		e.flushLargest()
 	}
 	return nil
@@ -728,12 +735,19 @@ func (e *Engine) mode(s *stream) LoadMode {
 }
 
 // flush hands the stream's open batch to its loader and takes the spare one
-// (waiting for it while the loader still loads it: that bounds memory).
+// (waiting for it while the loader still loads it). The batches loading,
+// all streams together, stay under batch_size_bytes: a flush that would go
+// beyond waits for loads to end (one batch alone may be as large as it).
 func (e *Engine) flush(s *stream) {
 	if s.batch == nil || s.batch.Rows() == 0 {
 		return
 	}
-	e.buffered -= s.batch.Bytes()
+	size := int64(s.batch.Bytes())
+	e.buffered -= int(size)
+	for n := e.inflight.Load(); n > 0 && n+size > int64(e.policy.Bytes); n = e.inflight.Load() {
+		<-e.loaded
+	}
+	e.inflight.Add(size)
 	tok := s.mark.Flush()
 	mode := e.mode(s)
 	l := s.loader
@@ -744,7 +758,7 @@ func (e *Engine) flush(s *stream) {
 		l = e.loaders[s.rr%len(e.loaders)]
 		s.rr++
 	}
-	l.jobs <- job{kind: jobLoad, batch: s.batch, token: tok, mode: mode, free: s.free}
+	l.jobs <- job{kind: jobLoad, batch: s.batch, token: tok, mode: mode, free: s.free, size: size}
 	s.batch = <-s.free
 	s.batch.Reset()
 }
@@ -1103,6 +1117,7 @@ type job struct {
 	token      watermark.FlushToken
 	mode       LoadMode
 	free       chan Batch
+	size       int64 // jobLoad: the batch's bytes, counted in Engine.inflight
 	version    int64
 	hardDelete bool
 	reply      chan prepared
@@ -1161,6 +1176,11 @@ func (l *loader) run(ctx context.Context) {
 				}
 			}
 			j.batch.Reset()
+			l.e.inflight.Add(-j.size)
+			select {
+			case l.e.loaded <- struct{}{}:
+			default:
+			}
 			j.free <- j.batch
 		case jobActivate:
 			if !l.e.failed.Load() {

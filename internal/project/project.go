@@ -17,6 +17,8 @@ import (
 	"github.com/goccy/go-yaml/parser"
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
+	"github.com/singerkit/singerkit/internal/config"
+	"github.com/singerkit/singerkit/internal/streammap"
 	"github.com/singerkit/singerkit/schemas"
 )
 
@@ -54,6 +56,9 @@ type Pipeline struct {
 	// Canary is the pipeline's canary section (singer canary), nil when
 	// it has none.
 	Canary *Canary
+	// Maps are the stream maps applied between the tap and the target
+	// (checked when the file is read), nil when it has none.
+	Maps *streammap.Settings
 }
 
 // Defaults of a canary section.
@@ -463,6 +468,28 @@ func build(path string, doc any, body ast.Node) (*Project, error) {
 				problems = append(problems, fmt.Sprintf("%s:%d: pipelines.%s.timeout: %v", name, line(nodeAt(body, "pipelines/"+pname+"/timeout")), pname, err))
 			}
 			pl.Timeout = d
+		}
+		if mm, ok := m["maps"].(map[string]any); ok {
+			s, err := streammap.SettingsFrom(mm)
+			if err == nil {
+				_, err = streammap.Compile(s)
+			}
+			var ce *config.Error
+			switch {
+			case errors.As(err, &ce):
+				for _, pr := range ce.Problems {
+					// The line of the map entry the problem names
+					// (stream_maps.<stream>.<property>: ...).
+					at, _, _ := strings.Cut(pr, ": ")
+					at = strings.ReplaceAll(strings.ReplaceAll(at, "~", "~0"), "/", "~1")
+					node := nodeAt(body, "pipelines/"+pname+"/maps/"+strings.ReplaceAll(at, ".", "/"))
+					problems = append(problems, fmt.Sprintf("%s:%d: pipelines.%s.maps.%s", name, line(node), pname, pr))
+				}
+			case err != nil:
+				problems = append(problems, fmt.Sprintf("%s:%d: pipelines.%s.maps: %v", name, line(nodeAt(body, "pipelines/"+pname+"/maps")), pname, err))
+			case s.Active():
+				pl.Maps = &s
+			}
 		}
 		if c, ok := m["canary"].(map[string]any); ok {
 			var cp []string

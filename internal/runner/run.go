@@ -18,9 +18,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/singerkit/singerkit/internal/cli"
 	"github.com/singerkit/singerkit/internal/config"
 	"github.com/singerkit/singerkit/internal/project"
 	"github.com/singerkit/singerkit/internal/statestore"
+	"github.com/singerkit/singerkit/internal/streammap"
 )
 
 // Exit codes of `singer run`.
@@ -242,43 +244,85 @@ func (r *Runner) attempt(ctx context.Context, pl *project.Pipeline, n int) (res 
 	if err != nil {
 		return fail(ExitFailed, "creating the pipe: %v", err)
 	}
-	tapCmd := r.command(tapPath, tapArgs)
-	tapCmd.Stdout = pw
-	tapErr, err := r.Log.Child(tap.Name, tapCmd, res.Run.Records)
-	if err != nil {
+	// With maps, the runner sits between the two: the tap writes into a
+	// second pipe whose other end the runner maps into the target's.
+	var maps *streammap.Mapper
+	var mapIn *os.File // the runner's end of the tap's stdout
+	tapOut := pw
+	if pl.Maps != nil {
+		if maps, err = streammap.Compile(*pl.Maps); err != nil {
+			pr.Close()
+			pw.Close()
+			return fail(ExitUsage, "maps: %v", err)
+		}
+		mr, mw, err := os.Pipe()
+		if err != nil {
+			pr.Close()
+			pw.Close()
+			return fail(ExitFailed, "creating the pipe: %v", err)
+		}
+		mapIn, tapOut = mr, mw
+	}
+	closePipes := func() {
 		pr.Close()
 		pw.Close()
+		if mapIn != nil {
+			mapIn.Close()
+			tapOut.Close()
+		}
+	}
+	tapCmd := r.command(tapPath, tapArgs)
+	tapCmd.Stdout = tapOut
+	tapErr, err := r.Log.Child(tap.Name, tapCmd, res.Run.Records)
+	if err != nil {
+		closePipes()
 		return fail(ExitFailed, "%v", err)
 	}
 	targetCmd := r.command(targetPath, append(append([]string{}, target.Args...), "--config", targetCfg))
 	targetCmd.Stdin = pr
 	targetOut, err := targetCmd.StdoutPipe()
 	if err != nil {
-		pr.Close()
-		pw.Close()
+		closePipes()
 		return fail(ExitFailed, "%v", err)
 	}
 	targetErr, err := r.Log.Child(target.Name, targetCmd, nil)
 	if err != nil {
-		pr.Close()
-		pw.Close()
+		closePipes()
 		return fail(ExitFailed, "%v", err)
 	}
 	if err := targetCmd.Start(); err != nil {
-		pr.Close()
-		pw.Close()
+		closePipes()
 		return fail(ExitUsage, "starting %s (%s): %v", target.Name, target.Command, err)
 	}
 	if err := tapCmd.Start(); err != nil {
-		pr.Close()
-		pw.Close()
+		closePipes()
 		targetCmd.Wait()
 		return fail(ExitUsage, "starting %s (%s): %v", tap.Name, tap.Command, err)
 	}
 	// The children hold the pipe now; the runner keeps no end of it, so the
-	// target sees EOF when the tap exits.
+	// target sees EOF when the tap exits. With maps the runner keeps the
+	// reading end of the tap's pipe and the writing end of the target's,
+	// and closes the latter when the tap's output ends.
 	pr.Close()
-	pw.Close()
+	if mapIn != nil {
+		tapOut.Close()
+	} else {
+		pw.Close()
+	}
+	mapDone := make(chan error, 1)
+	if maps != nil {
+		maps.Warn = func(msg string) { r.Log.Infof(pl.Name, "maps: %s", msg) }
+		go func() {
+			// Not cancelled by a signal: the tap is stopped and writes its
+			// last state, which must pass to the target.
+			err := maps.Run(context.WithoutCancel(ctx), mapIn, pw, maps.Warn)
+			pw.Close()
+			mapIn.Close() // a tap still writing gets EPIPE
+			mapDone <- err
+		}()
+	} else {
+		mapDone <- nil
+	}
 
 	// Save every state the target prints, as it arrives.
 	var saved atomic.Int64
@@ -372,6 +416,7 @@ func (r *Runner) attempt(ctx context.Context, pl *project.Pipeline, n int) (res 
 	}
 	res.Run.TapExit = exitCode(tapRes)
 	res.Run.TargetExit = exitCode(targetRes)
+	mapErr := <-mapDone
 	switch {
 	case saveErr != nil:
 		return fail(ExitFailed, "%v", saveErr)
@@ -389,6 +434,17 @@ func (r *Runner) attempt(ctx context.Context, pl *project.Pipeline, n int) (res 
 		return fail(ExitFailed, "%s exited with code %d", target.Name, res.Run.TargetExit)
 	case targetRes != nil:
 		return fail(ExitFailed, "%s exited with code %d; %s was stopped", target.Name, res.Run.TargetExit, tap.Name)
+	case mapErr != nil:
+		// The target committed what the maps passed before the error; a
+		// tap that failed too failed first or for want of a reader.
+		code, also := ExitFailed, ""
+		if tapRes != nil {
+			also = fmt.Sprintf("; %s exited with code %d", tap.Name, res.Run.TapExit)
+		}
+		if cli.ExitCode(mapErr) == ExitUsage {
+			code, also = ExitUsage, also+" (a config error: not retried)"
+		}
+		return fail(code, "maps: %v%s", mapErr, also)
 	case tapRes != nil:
 		if res.Run.TapExit == 2 {
 			return fail(ExitUsage, "%s exited with code 2 (a usage or config error: not retried)", tap.Name)

@@ -27,11 +27,21 @@ func TestRefusals(t *testing.T) {
 		{"oversize", "/v2/import/batch", tokSmall, batchBody("orders", upsert(1, `{"id":1,"note":"`+strings.Repeat("x", 300)+`"}`)), nil, 413,
 			`{"status":"ERROR","message":"the request body (540 bytes) is over the limit of 300 bytes"}`},
 		{"not JSON", "/v2/import/batch", tokFull, `{"table_name":`, nil, 400,
-			`{"status":"ERROR","message":"the request body is not valid JSON of the expected shape: unexpected end of JSON input"}`},
+			`{"status":"ERROR","message":"the request body is not valid JSON: unexpected end of JSON input (at byte 14)"}`},
 		{"wrong content type", "/v2/import/batch", tokFull, good, []string{"Content-Type", "application/transit+json"}, 415,
 			`{"status":"ERROR","message":"content type \"application/transit+json\" is not supported: send application/json (Transit is not supported)"}`},
+		{"not JSON inside", "/v2/import/push", tokFull, `[{"table_name":"users",}]`, nil, 400,
+			`{"status":"ERROR","message":"the request body is not valid JSON: invalid character '}' looking for beginning of object key string (at byte 24)"}`},
+		{"push: not an array", "/v2/import/push", tokFull, `{"table_name":"users"}`, nil, 400,
+			`{"status":"ERROR","message":"the request must be a JSON array of records"}`},
+		{"push: bad shapes", "/v2/import/push", tokFull, `[1,{"table_name":5},{"table_name":"users","key_names":"id","sequence":1,"action":"upsert","data":{"id":1}},{"table_name":"users","key_names":["id"],"sequence":"1","action":"upsert","data":{"id":1}}]`, nil, 400,
+			`{"status":"ERROR","message":"4 problem(s) in the request; nothing was stored","errors":[` +
+				`{"record":0,"error":"a record must be a JSON object"},` +
+				`{"record":1,"error":"table_name must be a string"},` +
+				`{"record":2,"table_name":"users","error":"key_names must be an array of strings"},` +
+				`{"record":3,"table_name":"users","error":"sequence must be an integer, not \"1\""}],"errors_total":4}`},
 		{"missing table_name", "/v2/import/batch", tokFull, `{"messages":[]}`, nil, 400,
-			`{"status":"ERROR","message":"the batch is invalid","errors":[{"error":"table_name is required"}],"errors_total":1}`},
+			`{"status":"ERROR","message":"the batch is invalid","errors":[{"error":"table_name is required (a string)"}],"errors_total":1}`},
 		{"every record problem listed", "/v2/import/batch", tokFull, batchBody("orders",
 			upsert(1, `{"id":"one"}`),
 			upsert(2, `{"id":2}`),

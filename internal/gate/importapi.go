@@ -3,33 +3,115 @@ package gate
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"sort"
 	"strconv"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/singerkit/singerkit/singer"
 )
 
-// batchRequest is the body of POST /v2/import/batch.
-type batchRequest struct {
-	TableName *string         `json:"table_name"`
-	Schema    json.RawMessage `json:"schema"`
-	Messages  []importRecord  `json:"messages"`
-	KeyNames  []string        `json:"key_names"`
-}
-
 // importRecord is a record of either Import API shape: a batch's message
 // (action, sequence, data) or a push's record (which adds table_name,
-// key_names and client_id).
+// key_names and client_id, ignored), as read from the body.
 type importRecord struct {
-	ClientID  json.RawMessage `json:"client_id"`
-	TableName *string         `json:"table_name"`
-	Action    *string         `json:"action"`
-	Sequence  json.RawMessage `json:"sequence"`
-	Data      json.RawMessage `json:"data"`
-	KeyNames  []string        `json:"key_names"`
+	bad       bool // a problem of its shape was added
+	tableName string
+	hasTable  bool
+	action    []byte
+	hasAction bool
+	sequence  []byte // the number's text; nil when absent or not a number
+	seqBad    bool   // present but not a number
+	data      []byte // the object, compact; nil when absent or not an object
+	keyNames  []string
+}
+
+// readRecord reads one record of the body; push records carry their
+// table and keys.
+func readRecord(v *fastjson.Value, n int, push bool, ps *problems) importRecord {
+	var r importRecord
+	if v.Type() != fastjson.TypeObject {
+		ps.add("", n, "a record must be a JSON object")
+		r.bad = true
+		return r
+	}
+	if push {
+		if t := v.Get("table_name"); t != nil {
+			if t.Type() != fastjson.TypeString {
+				ps.add("", n, "table_name must be a string")
+				r.bad = true
+			} else {
+				r.tableName, r.hasTable = string(t.GetStringBytes()), true
+			}
+		}
+		if k := v.Get("key_names"); k != nil {
+			keys, ok := stringArray(k)
+			if !ok {
+				ps.add(r.tableName, n, "key_names must be an array of strings")
+				r.bad = true
+			}
+			r.keyNames = keys
+		}
+	}
+	if a := v.Get("action"); a != nil {
+		if a.Type() != fastjson.TypeString {
+			r.action, r.hasAction = a.MarshalTo(nil), true
+		} else {
+			r.action, r.hasAction = a.GetStringBytes(), true
+		}
+	}
+	if q := v.Get("sequence"); q != nil {
+		if q.Type() == fastjson.TypeNumber {
+			r.sequence = q.MarshalTo(nil)
+		} else {
+			r.seqBad = true
+			r.sequence = q.MarshalTo(nil)
+		}
+	}
+	if d := v.Get("data"); d != nil && d.Type() == fastjson.TypeObject {
+		r.data = d.MarshalTo(nil)
+	}
+	return r
+}
+
+// stringArray reads an array of strings.
+func stringArray(v *fastjson.Value) ([]string, bool) {
+	if v.Type() == fastjson.TypeNull {
+		return nil, true
+	}
+	items, err := v.Array()
+	if err != nil {
+		return nil, false
+	}
+	out := make([]string, len(items))
+	for i, it := range items {
+		if it.Type() != fastjson.TypeString {
+			return nil, false
+		}
+		out[i] = string(it.GetStringBytes())
+	}
+	return out, true
+}
+
+var parsers fastjson.ParserPool
+
+// syntaxError says where a body that is not JSON goes wrong, in
+// encoding/json's words (clearer than the fast parser's).
+func syntaxError(body []byte, fastErr error) string {
+	var v any
+	err := json.Unmarshal(body, &v)
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("%v (at byte %d)", se, se.Offset)
+	case err != nil:
+		return err.Error()
+	}
+	return fastErr.Error()
 }
 
 // problems collects validation errors, listing the first maxProblems.
@@ -50,23 +132,27 @@ func (p *problems) add(table string, record int, format string, args ...any) {
 	}
 }
 
-// decodeBody parses a JSON body; false when it answered 400.
-func decodeBody(c *call, v any) bool {
+// parseBody parses a JSON body; nil when it answered 400. The parser
+// goes back to the pool with release.
+func parseBody(c *call) (v *fastjson.Value, release func()) {
 	if len(bytes.TrimSpace(c.body)) == 0 {
 		c.invalid("the request body is empty", nil, 0)
-		return false
+		return nil, nil
 	}
-	if err := json.Unmarshal(c.body, v); err != nil {
+	p := parsers.Get()
+	v, err := p.ParseBytes(c.body)
+	if err != nil {
+		parsers.Put(p)
 		c.reason = "bad_json"
-		c.reply(http.StatusBadRequest, answer{Status: "ERROR", Message: "the request body is not valid JSON of the expected shape: " + err.Error()})
-		return false
+		c.reply(http.StatusBadRequest, answer{Status: "ERROR", Message: "the request body is not valid JSON: " + syntaxError(c.body, err)})
+		return nil, nil
 	}
-	return true
+	return v, func() { parsers.Put(p) }
 }
 
 // tableSchemaFor finds the schema of a table: the request's, or the one
 // declared in the config. nil when it has none (the problem is added).
-func (s *Server) tableSchemaFor(topic, table string, raw json.RawMessage, keys []string, ps *problems) *tableSchema {
+func (s *Server) tableSchemaFor(topic, table string, raw []byte, keys []string, ps *problems) *tableSchema {
 	if len(raw) == 0 || string(raw) == "null" {
 		d := s.declared.find(topic, table)
 		if d == nil {
@@ -96,33 +182,30 @@ func (s *Server) tableSchemaFor(topic, table string, raw json.RawMessage, keys [
 func checkRecords(ts *tableSchema, recs []importRecord, index []int, ps *problems) []record {
 	out := make([]record, 0, len(recs))
 	var row singer.Row
-	var buf bytes.Buffer
 	sorted := true
 	for i, r := range recs {
 		n := index[i]
 		before := ps.total
-		switch {
-		case r.Action == nil:
-			ps.add(ts.table, n, "action is required (\"upsert\")")
-		case *r.Action != "upsert":
-			ps.add(ts.table, n, "action %q is not supported: only \"upsert\"", *r.Action)
+		if r.bad {
+			continue
 		}
-		seq, err := strconv.ParseInt(string(r.Sequence), 10, 64)
-		if len(r.Sequence) == 0 {
+		switch {
+		case !r.hasAction:
+			ps.add(ts.table, n, "action is required (\"upsert\")")
+		case string(r.action) != "upsert":
+			ps.add(ts.table, n, "action %s is not supported: only \"upsert\"", strconv.Quote(string(r.action)))
+		}
+		seq, err := strconv.ParseInt(string(r.sequence), 10, 64)
+		if r.sequence == nil {
 			ps.add(ts.table, n, "sequence is required (an integer)")
 		} else if err != nil {
-			ps.add(ts.table, n, "sequence must be an integer, not %s", singer.Excerpt(r.Sequence))
+			ps.add(ts.table, n, "sequence must be an integer, not %s", shorten(r.sequence))
 		}
-		if len(r.Data) == 0 || r.Data[0] != '{' {
+		if r.data == nil {
 			ps.add(ts.table, n, "data must be a JSON object")
 			continue
 		}
-		buf.Reset()
-		if err := json.Compact(&buf, r.Data); err != nil {
-			ps.add(ts.table, n, "data is not valid JSON: %v", err)
-			continue
-		}
-		if err := ts.schema.Decode(buf.Bytes(), &row, true); err != nil {
+		if err := ts.schema.Decode(r.data, &row, true); err != nil {
 			ps.add(ts.table, n, "data does not match the schema of table %q: %v", ts.table, err)
 			continue
 		}
@@ -136,7 +219,7 @@ func checkRecords(ts *tableSchema, recs []importRecord, index []int, ps *problem
 		if len(out) > 0 && out[len(out)-1].seq > seq {
 			sorted = false
 		}
-		out = append(out, record{seq: seq, data: bytes.Clone(buf.Bytes())})
+		out = append(out, record{seq: seq, data: r.data})
 	}
 	if !sorted {
 		sort.SliceStable(out, func(i, j int) bool { return out[i].seq < out[j].seq })
@@ -146,56 +229,95 @@ func checkRecords(ts *tableSchema, recs []importRecord, index []int, ps *problem
 
 // parseBatch validates a batch request; nil when it answered.
 func (s *Server) parseBatch(c *call) []*tableRecords {
-	var req batchRequest
-	if !decodeBody(c, &req) {
+	v, release := parseBody(c)
+	if v == nil {
 		return nil
 	}
+	defer release()
 	var ps problems
-	if req.TableName == nil || *req.TableName == "" {
-		ps.add("", -1, "table_name is required")
+	if v.Type() != fastjson.TypeObject {
+		c.invalid("the batch must be a JSON object", nil, 0)
+		return nil
+	}
+	t := v.Get("table_name")
+	if t == nil || t.Type() != fastjson.TypeString || len(t.GetStringBytes()) == 0 {
+		ps.add("", -1, "table_name is required (a string)")
 		c.invalid("the batch is invalid", ps.list, ps.total)
 		return nil
 	}
-	table := *req.TableName
+	table := string(t.GetStringBytes())
 	if !c.grant.mayTable(table) {
 		c.refuse(http.StatusForbidden, "table_not_granted", fmt.Sprintf("token %q may not write table %q", c.grant.name, table))
 		return nil
 	}
-	if len(req.Messages) == 0 {
+	var msgs []*fastjson.Value
+	if m := v.Get("messages"); m != nil {
+		var err error
+		if msgs, err = m.Array(); err != nil {
+			ps.add(table, -1, "messages must be an array")
+		}
+	}
+	if len(msgs) == 0 && ps.total == 0 {
 		ps.add(table, -1, "messages is required: at least one record")
 	}
-	if len(req.Messages) > s.cfg.MaxRecords {
-		ps.add(table, -1, "messages holds %d records, over the limit of %d", len(req.Messages), s.cfg.MaxRecords)
+	if len(msgs) > s.cfg.MaxRecords {
+		ps.add(table, -1, "messages holds %d records, over the limit of %d", len(msgs), s.cfg.MaxRecords)
+	}
+	var keys []string
+	if k := v.Get("key_names"); k != nil {
+		var ok bool
+		if keys, ok = stringArray(k); !ok {
+			ps.add(table, -1, "key_names must be an array of strings")
+		}
+	}
+	var schema []byte
+	if sc := v.Get("schema"); sc != nil && sc.Type() != fastjson.TypeNull {
+		if sc.Type() != fastjson.TypeObject {
+			ps.add(table, -1, "schema must be a JSON object (a JSON Schema)")
+		}
+		schema = sc.MarshalTo(nil)
 	}
 	if ps.total > 0 {
 		c.invalid("the batch is invalid", ps.list, ps.total)
 		return nil
 	}
-	ts := s.tableSchemaFor(c.topic, table, req.Schema, req.KeyNames, &ps)
+	ts := s.tableSchemaFor(c.topic, table, schema, keys, &ps)
 	if ts == nil {
 		c.invalid("the batch is invalid", ps.list, ps.total)
 		return nil
 	}
-	index := make([]int, len(req.Messages))
-	for i := range index {
+	recs := make([]importRecord, len(msgs))
+	index := make([]int, len(msgs))
+	for i, m := range msgs {
+		recs[i] = readRecord(m, i, false, &ps)
 		index[i] = i
 	}
-	recs := checkRecords(ts, req.Messages, index, &ps)
+	out := checkRecords(ts, recs, index, &ps)
 	if ps.total > 0 {
 		c.invalid(fmt.Sprintf("%d problem(s) in the batch; nothing was stored", ps.total), ps.list, ps.total)
 		return nil
 	}
-	return []*tableRecords{{schema: ts, records: recs}}
+	return []*tableRecords{{schema: ts, records: out}}
 }
 
 // parsePush validates a push request (an array of records of any tables);
 // nil when it answered.
 func (s *Server) parsePush(c *call) []*tableRecords {
-	var req []importRecord
-	if !decodeBody(c, &req) {
+	v, release := parseBody(c)
+	if v == nil {
+		return nil
+	}
+	defer release()
+	items, err := v.Array()
+	if err != nil {
+		c.invalid("the request must be a JSON array of records", nil, 0)
 		return nil
 	}
 	var ps problems
+	req := make([]importRecord, len(items))
+	for i, it := range items {
+		req[i] = readRecord(it, i, true, &ps)
+	}
 	if len(req) == 0 {
 		c.invalid("the request holds no records", nil, 0)
 		return nil
@@ -213,22 +335,25 @@ func (s *Server) parsePush(c *call) []*tableRecords {
 	var order []*group
 	groups := map[string]*group{}
 	for i, r := range req {
-		if r.TableName == nil || *r.TableName == "" {
-			ps.add("", i, "table_name is required")
+		if r.bad {
 			continue
 		}
-		t := *r.TableName
+		if !r.hasTable || r.tableName == "" {
+			ps.add("", i, "table_name is required (a string)")
+			continue
+		}
+		t := r.tableName
 		g := groups[t]
 		if g == nil {
 			if !c.grant.mayTable(t) {
 				c.refuse(http.StatusForbidden, "table_not_granted", fmt.Sprintf("token %q may not write table %q", c.grant.name, t))
 				return nil
 			}
-			g = &group{table: t, keys: r.KeyNames}
+			g = &group{table: t, keys: r.keyNames}
 			groups[t] = g
 			order = append(order, g)
-		} else if !slices.Equal(g.keys, r.KeyNames) {
-			ps.add(t, i, "key_names %v differ from the key_names %v of the table's first record", r.KeyNames, g.keys)
+		} else if !slices.Equal(g.keys, r.keyNames) {
+			ps.add(t, i, "key_names %v differ from the key_names %v of the table's first record", r.keyNames, g.keys)
 			continue
 		}
 		g.recs = append(g.recs, r)
@@ -305,4 +430,12 @@ func (s *Server) validate(c *call) {
 		return
 	}
 	c.reply(http.StatusOK, answer{Status: "OK", Message: "Batch is valid"})
+}
+
+// shorten is the start of a JSON value for a message.
+func shorten(b []byte) string {
+	if len(b) > 40 {
+		return string(b[:40]) + "..."
+	}
+	return string(b)
 }

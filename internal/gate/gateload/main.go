@@ -3,6 +3,7 @@
 //
 //	gateload run --url http://127.0.0.1:8080 --token T --batch 100 --concurrency 32 --seconds 10 [--rate R] [--acked FILE]
 //	gateload count --nats nats://127.0.0.1:4222 --topic T --acked FILE
+//	gateload delete NATS_URL TOPIC...   (and their schema buckets)
 //
 // run posts /v2/import/batch requests of --batch records (ids unique
 // across the run, so no body repeats) and prints one JSON line: requests/s,
@@ -43,6 +44,8 @@ func main() {
 		err = run(os.Args[2:])
 	case "count":
 		err = count(os.Args[2:])
+	case "delete":
+		err = deleteTopics(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -306,6 +309,26 @@ func count(args []string) error {
 	fmt.Println(string(out))
 	if missing > 0 {
 		return fmt.Errorf("%d acknowledged record(s) are not in the log", missing)
+	}
+	return nil
+}
+
+// deleteTopics deletes topics and their schema buckets.
+func deleteTopics(args []string) error {
+	if len(args) < 1 {
+		return fmt.Errorf("usage: gateload delete NATS_URL TOPIC...")
+	}
+	nc, err := nats.Connect(args[0])
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, t := range args[1:] {
+		_ = js.DeleteStream(ctx, t)
+		_ = js.DeleteKeyValue(ctx, t+"_schemas")
 	}
 	return nil
 }

@@ -316,7 +316,7 @@ func count(args []string) error {
 // deleteTopics deletes topics and their schema buckets.
 func deleteTopics(args []string) error {
 	if len(args) < 1 {
-		return fmt.Errorf("usage: gateload delete NATS_URL TOPIC...")
+		return fmt.Errorf("usage: gateload delete NATS_URL TOPIC [TOPIC]")
 	}
 	nc, err := nats.Connect(args[0])
 	if err != nil {

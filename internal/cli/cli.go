@@ -327,9 +327,12 @@ func runTarget(ctx context.Context, spec TargetSpec, o *targetOptions, stdin io.
 	if ferr := out.Flush(); err == nil {
 		err = ferr
 	}
-	if mapped != nil && err != nil {
+	if mapped != nil {
+		// The cause, not the target's read error around it; and a failed
+		// mapping fails the run even when the target took it for the end
+		// of its input.
 		if merr := mapped.Err(); merr != nil {
-			return merr // the cause, not the target's read error around it
+			return merr
 		}
 	}
 	return err

@@ -190,6 +190,15 @@ func TestMeltanoDocumentationExamples(t *testing.T) {
 			strings.Replace(customersRecords[0], `"stream":"customers"`, `"stream":"customers_v2"`, 1),
 		})
 	})
+	t.Run("compound expression (a comprehension, written with expr's filter)", func(t *testing.T) {
+		expectLines(t, `{"stream_maps":{"users":{"id":"id","fields":"filter(fields, {.key != 'age'})"}}}`, []string{
+			`{"type":"SCHEMA","stream":"users","schema":{"properties":{"id":{"type":"integer"},"fields":{"type":"array","items":{"type":"object"}}}},"key_properties":["id"]}`,
+			`{"type":"RECORD","stream":"users","record":{"id":1,"fields":[{"key":"name","value":"Ada"},{"key":"age","value":36}]}}`,
+		}, []string{
+			`{"type":"SCHEMA","stream":"users","schema":{"properties":{"id":{"type":"integer"},"fields":{"type":"array","items":{"type":"object"}}}},"key_properties":["id"]}`,
+			`{"type":"RECORD","stream":"users","record":{"id":1,"fields":[{"key":"name","value":"Ada"}]}}`,
+		})
+	})
 	t.Run("flattening", func(t *testing.T) {
 		expectLines(t, `{"flattening_enabled":true,"flattening_max_depth":1}`, []string{
 			`{"type":"SCHEMA","stream":"users","schema":{"type":"object","properties":{"id":{"type":"integer"},"user":{"type":"object","properties":{"first_name":{"type":"string"},"last_name":{"type":"string"},"id":{"type":"string"},"address":{"type":["object","null"],"properties":{"city":{"type":"string"}}}}}}},"key_properties":["id"]}`,

@@ -529,8 +529,16 @@ func (m *Mapper) propSchema(pm *propMap, has map[string]json.RawMessage) json.Ra
 		case reflect.Bool:
 			return json.RawMessage(`{"type":["boolean","null"]}`)
 		case reflect.Slice, reflect.Array:
+			// An array computed from the property itself (a filter of
+			// it) keeps the property's schema, items included.
+			if own, ok := has[pm.name]; ok && schemaHasType(own, "array") {
+				return own
+			}
 			return json.RawMessage(`{"type":["array","null"]}`)
 		case reflect.Map:
+			if own, ok := has[pm.name]; ok && schemaHasType(own, "object") {
+				return own
+			}
 			return json.RawMessage(`{"type":["object","null"]}`)
 		}
 	}
@@ -617,6 +625,13 @@ func nullable(raw []byte) []byte {
 		}
 	}
 	return appendObject(nil, ms)
+}
+
+func schemaHasType(raw json.RawMessage, want string) bool {
+	var s struct {
+		Type any `json:"type"`
+	}
+	return json.Unmarshal(raw, &s) == nil && hasType(s.Type, want)
 }
 
 func hasType(t any, want string) bool {

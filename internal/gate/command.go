@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"net"
 	"net/http"
 	"os"
@@ -91,11 +92,16 @@ type RunOptions struct {
 // finishes the requests in flight and returns nil.
 func Run(ctx context.Context, cfg *Config, o RunOptions) error {
 	log := singer.NewLog(o.Stderr)
+	if len(cfg.Servers) == 0 && cfg.DataDir == "" {
+		return cli.Usagef("no log: give servers in the config, or --data-dir DIR for an embedded NATS JetStream server")
+	}
+	// A gate nobody may write to is a config mistake, found before
+	// anything starts.
+	if _, err := cfg.tokens(o.Lookup); err != nil {
+		return usage(err)
+	}
 	conn := cfg.Conn()
 	if len(cfg.Servers) == 0 {
-		if cfg.DataDir == "" {
-			return cli.Usagef("no log: give servers in the config, or --data-dir DIR for an embedded NATS JetStream server")
-		}
 		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 			return fmt.Errorf("data dir: %v", config.WithoutPath(err))
 		}
@@ -131,7 +137,7 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) error {
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		ErrorLog:          nil,
+		ErrorLog:          stdlog.New(o.Stderr, "WARNING singer gate: http: ", 0),
 	}
 	scheme := "http"
 	if cfg.TLSCertFile != "" {

@@ -4,6 +4,10 @@ BIN     := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/singerkit/singerkit/internal/cli.Version=$(VERSION)
 BINARIES := $(notdir $(wildcard cmd/*))
+# target-duckdb links DuckDB (C++) through cgo: the one binary built with
+# CGO_ENABLED=1. Every other binary stays pure Go and static.
+CGO_BINARIES := target-duckdb
+STATIC_PKGS := $(addprefix ./cmd/,$(filter-out $(CGO_BINARIES),$(BINARIES)))
 STATICCHECK ?= v0.8.2
 
 .PHONY: all build test test-short test-bigquery test-kafka bench demo docs lint services clean
@@ -12,7 +16,8 @@ all: build
 
 build:
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(STATIC_PKGS)
+	CGO_ENABLED=1 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(CGO_BINARIES))
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -24,6 +24,7 @@ import (
 	natstap "github.com/singerkit/singerkit/taps/nats"
 	tappostgres "github.com/singerkit/singerkit/taps/postgres"
 	"github.com/singerkit/singerkit/targets/bigquery"
+	targetduckdb "github.com/singerkit/singerkit/targets/duckdb"
 	"github.com/singerkit/singerkit/targets/jsonl"
 	kafkatarget "github.com/singerkit/singerkit/targets/kafka"
 	targetmysql "github.com/singerkit/singerkit/targets/mysql"
@@ -46,6 +47,7 @@ var binaries = []struct {
 	{"target-jsonl", jsonl.Config{}},
 	{"target-postgres", targetpostgres.Config{}},
 	{"target-mysql", targetmysql.Config{}},
+	{"target-duckdb", targetduckdb.Config{}},
 	{"target-bigquery", bigquery.Config{}},
 	{"singer-gate", gate.Config{}},
 }
@@ -55,6 +57,8 @@ var binaries = []struct {
 // config that the binary's dialect does not offer (yet).
 var notOffered = map[string][]string{
 	"target-bigquery": {"max_retries", "network_timeout_seconds", "retry_backoff_seconds", "statement_timeout_seconds"},
+	// An embedded database: no network, and no statement limit of its own.
+	"target-duckdb": {"network_timeout_seconds", "statement_timeout_seconds"},
 }
 
 type schemaDoc struct {
@@ -133,7 +137,7 @@ func sharedKeys(binary string) []string {
 	switch binary {
 	case "singer-gate":
 		return nil
-	case "target-postgres", "target-mysql", "target-bigquery":
+	case "target-postgres", "target-mysql", "target-duckdb", "target-bigquery":
 		return []string{streammap.KeyStreamMaps, streammap.KeyStreamMapConfig}
 	}
 	return []string{streammap.KeyStreamMaps, streammap.KeyStreamMapConfig, streammap.KeyFlatteningEnabled, streammap.KeyFlatteningMaxDepth}

@@ -1,0 +1,50 @@
+package duckdb
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/singerkit/singerkit/internal/config"
+	"github.com/singerkit/singerkit/targets/sqltarget"
+)
+
+// DefaultSchema is where the tables go without default_target_schema.
+const DefaultSchema = "main"
+
+// Config is target-duckdb's config: the database file and the engine's keys.
+type Config struct {
+	sqltarget.Config
+	Path string `json:"path"`
+}
+
+// check validates path: a file in an existing directory. An in-memory
+// database would be lost when the target exits, with the states already
+// printed: refused.
+func (c *Config) check() error {
+	p := strings.TrimSpace(c.Path)
+	switch {
+	case p == "":
+		return &config.Error{Problems: []string{"path is required: the DuckDB database file to load into (created when missing)"}}
+	case p == ":memory:" || strings.HasPrefix(p, ":memory:"):
+		return &config.Error{Problems: []string{"path: \":memory:\" is refused: an in-memory database is gone when target-duckdb exits, after it has printed the states that say its records are loaded; give a file path"}}
+	case strings.Contains(p, "?") || strings.HasPrefix(p, "md:") || strings.HasPrefix(p, "motherduck:"):
+		return &config.Error{Problems: []string{fmt.Sprintf("path %q: give a plain file path (no URL, no options)", p)}}
+	}
+	dir := filepath.Dir(p)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return &config.Error{Problems: []string{fmt.Sprintf("path %s: directory %s: %v: create it first", p, dir, config.WithoutPath(err))}}
+	}
+	if !st.IsDir() {
+		return &config.Error{Problems: []string{fmt.Sprintf("path %s: %s is not a directory", p, dir)}}
+	}
+	if st, err := os.Stat(p); err == nil && st.IsDir() {
+		return &config.Error{Problems: []string{fmt.Sprintf("path %s is a directory: give the database file", p)}}
+	}
+	if c.DefaultTargetSchema == "" {
+		c.DefaultTargetSchema = DefaultSchema
+	}
+	return nil
+}

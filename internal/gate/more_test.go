@@ -195,3 +195,53 @@ func TestCommandLine(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentRequests: requests racing into one topic are each stored
+// whole, none lost or doubled.
+func TestConcurrentRequests(t *testing.T) {
+	g := startGate(t, nil)
+	const workers, each = 8, 10
+	errs := make(chan string, workers*each)
+	done := make(chan struct{})
+	for w := 0; w < workers; w++ {
+		go func(w int) {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < each; i++ {
+				id := w*1000 + i
+				body := batchBody("orders", upsert(id, fmt.Sprintf(`{"id":%d}`, id)), upsert(id, fmt.Sprintf(`{"id":%d,"note":"b"}`, id+500)))
+				req, _ := http.NewRequest(http.MethodPost, g.url+"/v2/import/batch", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+tokFull)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					errs <- err.Error()
+					continue
+				}
+				res.Body.Close()
+				if res.StatusCode != 202 {
+					errs <- fmt.Sprint(res.StatusCode)
+				}
+			}
+		}(w)
+	}
+	for w := 0; w < workers; w++ {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	records, states := 0, 0
+	for _, m := range logOf(t, g.nats, g.topic) {
+		switch {
+		case strings.HasPrefix(m, "SCHEMA orders: "+ordersSchemaLine+"\n"):
+			records += strings.Count(m, "\n")
+		case strings.HasPrefix(m, "STATE : "):
+			states++
+		default:
+			t.Errorf("unexpected message %.200s", m)
+		}
+	}
+	if records != 2*workers*each || states != workers*each {
+		t.Errorf("%d records and %d states in the log, want %d and %d", records, states, 2*workers*each, workers*each)
+	}
+}

@@ -81,6 +81,11 @@ func TestPipelineToPostgres(t *testing.T) {
 	if code := cli.RunTap(ctx, natstap.Spec(), []string{"--config", writeJSON(t, map[string]any{"servers": []string{e.URL()}, "topic": g.topic})}, nil, &tapOut, &tapErr); code != 0 {
 		t.Fatalf("tap-nats: exit %d: %s", code, tapErr.String())
 	}
+	// tap-nats counts the records that follow a SCHEMA in one message.
+	if want := "INFO METRIC: {\"type\":\"counter\",\"metric\":\"record_count\",\"value\":102,\"tags\":{\"stream\":\"orders\"}}\n" +
+		"INFO METRIC: {\"type\":\"counter\",\"metric\":\"record_count\",\"value\":2,\"tags\":{\"stream\":\"users\"}}\n"; tapErr.String() != want {
+		t.Errorf("tap-nats stderr:\n%s\nwant\n%s", tapErr.String(), want)
+	}
 	var tgtOut, tgtErr bytes.Buffer
 	if code := cli.RunTarget(ctx, targetpostgres.Spec(), []string{"--config", writeJSON(t, map[string]any{"url": postgresURL(), "default_target_schema": schema})}, &tapOut, &tgtOut, &tgtErr); code != 0 {
 		t.Fatalf("target-postgres: exit %d: %s", code, tgtErr.String())

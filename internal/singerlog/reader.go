@@ -210,6 +210,11 @@ func (r *reader) handle(ctx context.Context, m *Message) error {
 	switch m.Type {
 	case singer.TypeSchema:
 		r.schemas[m.Stream] = true
+		// singer gate follows a SCHEMA with RECORD lines of its stream
+		// in the same message.
+		if n := bytes.Count(m.Body, []byte{'\n'}); n > 0 {
+			r.metrics.For(m.Stream).Add(int64(n))
+		}
 	case singer.TypeRecord, singer.TypeBatch, singer.TypeActivateVersion:
 		if !r.schemas[m.Stream] {
 			line, found, err := r.src.Schema(ctx, m.Stream, r.start)

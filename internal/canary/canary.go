@@ -136,6 +136,8 @@ func (c *Canary) Init(ctx context.Context, names []string, report func(pipeline,
 			errs = append(errs, fmt.Errorf("pipeline %s: %w", r.pl.Name, err))
 		} else if _, topic := r.src.(*natsSource); topic {
 			report(r.pl.Name, "tracers are published to "+r.src.where()+" (nothing to create)")
+		} else if _, gate := r.src.(*gateSource); gate {
+			report(r.pl.Name, "tracers are pushed through "+r.src.where()+" (nothing to create)")
 		} else {
 			report(r.pl.Name, "canary table "+r.src.where()+" ready")
 		}
@@ -190,12 +192,14 @@ func (c *Canary) send(ctx context.Context, r *route) (Sent, error) {
 	for _, d := range r.dests {
 		s.Destinations = append(s.Destinations, d.name())
 	}
-	// Recorded first: a tracer that arrives before it is recorded would
-	// be a tracer nobody waits for.
-	if err := c.Store.AddTracer(ctx, statestore.Tracer{ID: id, Pipeline: r.pl.Name, SentAt: at, Destinations: s.Destinations}, r.pl.Canary.Keep); err != nil {
+	// Injected first, recorded then: a tracer that could not be injected
+	// is not waited for (the send fails instead). One that arrives before
+	// it is recorded is found by the next check all the same (the
+	// destination holds its row).
+	if err := r.src.send(ctx, r.pl.Name, id, at); err != nil {
 		return Sent{}, err
 	}
-	if err := r.src.send(ctx, r.pl.Name, id, at); err != nil {
+	if err := c.Store.AddTracer(ctx, statestore.Tracer{ID: id, Pipeline: r.pl.Name, SentAt: at, Destinations: s.Destinations}, r.pl.Canary.Keep); err != nil {
 		return Sent{}, err
 	}
 	return s, nil

@@ -44,6 +44,9 @@ func newSource(p *project.Project, pl *project.Pipeline) (source, error) {
 	tap := p.Connectors[pl.Tap]
 	c := pl.Canary
 	k := kindOf(tap)
+	if c.Gate != nil {
+		return newGateSource(p, pl)
+	}
 	if c.Topic != "" || (c.Table == "" && k == kindNATS) {
 		if k != kindNATS {
 			return nil, fmt.Errorf("%s: pipelines.%s.canary.topic: the tap %s (%s) does not read a NATS topic; use table", c.Where, pl.Name, tap.Name, tap.Command)

@@ -93,7 +93,7 @@ func TestCanarySectionProblems(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 	want = []string{
-		"singer.yaml:10: pipelines.p.canary: give table or topic, not both (a tracer is injected in one place)",
+		"singer.yaml:9: pipelines.p.canary: give one of table, topic or gate (a tracer is injected in one place)",
 		"singer.yaml:12: pipelines.p.canary.destinations.0.connector: no connector named \"nope\"",
 		"singer.yaml:12: pipelines.p.canary.destinations.0: give table or file, not both",
 	}

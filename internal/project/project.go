@@ -73,11 +73,19 @@ const (
 type Canary struct {
 	Table        string // source table (schema.table or database.table)
 	Topic        string // or a topic of the tap's log servers
+	Gate         *CanaryGate
 	Overdue      time.Duration
 	Keep         int
 	Destinations []CanaryDestination
 	// Where is "FILE:LINE" of the section, for messages about it.
 	Where string
+}
+
+// CanaryGate pushes tracers through singer gate.
+type CanaryGate struct {
+	URL   string
+	Token string
+	Topic string // "": the tap's topic
 }
 
 // CanaryDestination is one place a tracer must arrive: the connector whose
@@ -504,7 +512,7 @@ func build(path string, doc any, body ast.Node) (*Project, error) {
 		p.Pipelines[pname] = pl
 	}
 	if len(problems) > 0 {
-		sort.Strings(problems)
+		sortByLine(problems)
 		return nil, &Error{Problems: problems}
 	}
 	return p, nil
@@ -519,8 +527,20 @@ func buildCanary(name string, body ast.Node, pname string, m map[string]any, con
 	var problems []string
 	c.Table, _ = m["table"].(string)
 	c.Topic, _ = m["topic"].(string)
-	if c.Table != "" && c.Topic != "" {
-		problems = append(problems, fmt.Sprintf("%s: pipelines.%s.canary: give table or topic, not both (a tracer is injected in one place)", at("/topic"), pname))
+	if g, ok := m["gate"].(map[string]any); ok {
+		c.Gate = &CanaryGate{}
+		c.Gate.URL, _ = g["url"].(string)
+		c.Gate.Token, _ = g["token"].(string)
+		c.Gate.Topic, _ = g["topic"].(string)
+	}
+	n := 0
+	for _, set := range []bool{c.Table != "", c.Topic != "", c.Gate != nil} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		problems = append(problems, fmt.Sprintf("%s: pipelines.%s.canary: give one of table, topic or gate (a tracer is injected in one place)", at(""), pname))
 	}
 	if s, ok := m["overdue"].(string); ok {
 		d, err := time.ParseDuration(s)
@@ -549,6 +569,23 @@ func buildCanary(name string, body ast.Node, pname string, m map[string]any, con
 		c.Destinations = append(c.Destinations, d)
 	}
 	return c, problems
+}
+
+// sortByLine orders "FILE:LINE: ..." problems by line number (line 9
+// before line 12), then by text.
+func sortByLine(problems []string) {
+	num := func(s string) int {
+		_, rest, _ := strings.Cut(s, ":")
+		n, _ := strconv.Atoi(rest[:max(0, strings.IndexByte(rest, ':'))])
+		return n
+	}
+	sort.SliceStable(problems, func(i, j int) bool {
+		a, b := num(problems[i]), num(problems[j])
+		if a != b {
+			return a < b
+		}
+		return problems[i] < problems[j]
+	})
 }
 
 func asSlice(v any) []any {

@@ -134,12 +134,18 @@ func (c *Config) check() []string {
 		}
 	}
 	seen := map[string]bool{}
+	cache := newSchemaCache()
 	for i, t := range c.Tables {
 		k := t.Topic + "\x00" + t.Name
 		if seen[k] {
 			p = append(p, fmt.Sprintf("tables[%d]: table %q is declared twice", i, t.Name))
 		}
 		seen[k] = true
+		// A declared schema that cannot validate anything is found now,
+		// not by the first request that needs it.
+		if _, err := cache.get(t.Name, t.Schema, t.KeyNames); err != nil {
+			p = append(p, fmt.Sprintf("tables[%d] (%s): %v", i, t.Name, err))
+		}
 	}
 	return p
 }

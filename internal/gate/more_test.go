@@ -176,6 +176,8 @@ func TestCommandLine(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.json")
 	os.WriteFile(bad, []byte(`{"tokens":[{"name":"a"}],"listne":"x"}`), 0o600)
+	badTable := filepath.Join(dir, "table.json")
+	os.WriteFile(badTable, []byte(`{"servers":["nats://127.0.0.1:1"],"tables":[{"name":"t","schema":{"type":"object","properties":{"a":{"type":"integer"}}},"key_names":["b"]},{"name":"u","schema":{"type":"nonsense"}}]}`), 0o600)
 	noTok := filepath.Join(dir, "notok.json")
 	os.WriteFile(noTok, []byte(`{"servers":["nats://127.0.0.1:1"]}`), 0o600)
 	t.Setenv(EnvToken, "")
@@ -185,6 +187,7 @@ func TestCommandLine(t *testing.T) {
 	}{
 		{[]string{"gate", "extra"}, "singer gate: error: singer gate takes no arguments (got \"extra\")\nRun 'singer gate --help' for usage.\n"},
 		{[]string{"gate", "--config", bad}, "singer gate: error: invalid config: unknown config key \"listne\": did you mean \"listen\"?\nRun 'singer gate --help' for usage.\n"},
+		{[]string{"gate", "--config", badTable}, "singer gate: error: invalid config (2 problems): tables[0] (t): key_names names \"b\", which is not a property of the schema; tables[1] (u): invalid schema: /type: value must be one of \"array\", \"boolean\", \"integer\", \"null\", \"number\", \"object\", \"string\"; /type: expected array, but got string\nRun 'singer gate --help' for usage.\n"},
 		{[]string{"gate", "--config", noTok}, "singer gate: error: invalid config: no token may write: set SINGER_GATE_TOKEN or list tokens in the config (token_sha256 or token_env)\nRun 'singer gate --help' for usage.\n"},
 		{[]string{"gate"}, "singer gate: error: no log: give servers in the config, or --data-dir DIR for an embedded NATS JetStream server\nRun 'singer gate --help' for usage.\n"},
 	} {

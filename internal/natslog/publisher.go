@@ -139,9 +139,30 @@ func (p *Publisher) Store(ctx context.Context, topic string, msgs []*singerlog.M
 		return nil, err
 	}
 	pos := make([]uint64, len(msgs))
+	// A closing STATE travels with the message before it (one round trip
+	// less): should it be stored and that message not, the retry stores
+	// the message after the STATE, which a reader still reaches (its
+	// position is past the STATE's), so nothing is skipped downstream.
+	var stateFut jetstream.PubAckFuture
+	var stateMsg *nats.Msg
+	last := len(msgs) - 1
 	for i, m := range msgs {
 		msg := natsMsg(topic, m)
-		pa, err := p.publish(ctx, topic, msg)
+		var pa *jetstream.PubAck
+		var err error
+		switch {
+		case i == last && stateFut != nil:
+			pa, err = p.settle(ctx, topic, stateMsg, stateFut)
+		case i == last-1 && msgs[last].Type == singer.TypeState:
+			fut, ferr := p.js.PublishMsgAsync(msg, jetstream.WithRetryAttempts(0))
+			stateMsg = natsMsg(topic, msgs[last])
+			if ferr == nil {
+				stateFut, _ = p.js.PublishMsgAsync(stateMsg, jetstream.WithRetryAttempts(0))
+			}
+			pa, err = p.settle(ctx, topic, msg, fut)
+		default:
+			pa, err = p.publish(ctx, topic, msg)
+		}
 		if err != nil {
 			return pos[:i], err
 		}
@@ -199,6 +220,24 @@ func schemaLine(body []byte) []byte {
 		return body[:i]
 	}
 	return body
+}
+
+// settle waits for an asynchronous publish (fut nil: it was not sent),
+// and publishes msg again (same id) when it failed.
+func (p *Publisher) settle(ctx context.Context, topic string, msg *nats.Msg, fut jetstream.PubAckFuture) (*jetstream.PubAck, error) {
+	if fut != nil {
+		t := time.NewTimer(ackTimeout)
+		defer t.Stop()
+		select {
+		case pa := <-fut.Ok():
+			return pa, nil
+		case <-fut.Err():
+		case <-t.C:
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+	}
+	return p.publish(ctx, topic, msg)
 }
 
 // sameAsStored checks that the message the topic holds at seq (which the

@@ -3,6 +3,7 @@ package duckdb
 import (
 	"errors"
 	"fmt"
+	"math/big"
 	"strconv"
 	"time"
 
@@ -107,8 +108,7 @@ func (b *batch) encode(i int, v *singer.Value) (any, int, error) {
 			}
 			return nil, 0, valueErr(c, "%s is out of range for HUGEINT (%d digits)", sqltarget.Shown(v), hugeDigits)
 		}
-		b.buf = d.appendText(b.buf[:0])
-		return string(b.buf), len(b.buf) + 16, nil
+		return d.unscaled(0), 16, nil
 	case physDecimal:
 		text, ok := sqltarget.NumericText(v)
 		if !ok {
@@ -128,17 +128,17 @@ func (b *batch) encode(i int, v *singer.Value) (any, int, error) {
 			}
 			return nil, 0, valueErr(c, "%s does not fit the column (%s: at most %d digits before the decimal point)", text, c.typ, c.prec-c.scale)
 		}
-		b.buf = d.appendText(b.buf[:0])
-		return string(b.buf), len(b.buf) + 16, nil
+		return d.unscaled(c.scale), 16, nil
 	case physFloat:
 		text, ok := sqltarget.NumericText(v)
 		if !ok {
 			return nil, 0, valueErr(c, "%s is not a number", sqltarget.Shown(v))
 		}
-		if _, err := strconv.ParseFloat(string(text), 64); err != nil {
+		f, err := strconv.ParseFloat(string(text), 64)
+		if err != nil {
 			return nil, 0, valueErr(c, "%s is out of range for %s", text, c.typ)
 		}
-		return string(text), len(text) + 16, nil
+		return f, 8, nil
 	case physBool:
 		switch v.Kind {
 		case singer.Bool:
@@ -253,31 +253,28 @@ func parseDecimal(s []byte) (decimalParts, bool) {
 	return d, true
 }
 
-// appendText writes the number exactly, without an exponent.
-func (d decimalParts) appendText(buf []byte) []byte {
-	if len(d.digits) == 0 {
-		return append(buf, '0')
+// unscaled is the number times 10^scale, an integer (the caller checked
+// that the number has at most scale fraction digits): an int64 when it
+// fits, else a *big.Int (what the Appender takes for DECIMAL and HUGEINT).
+func (d decimalParts) unscaled(scale int) any {
+	zeros := scale + d.exp
+	if len(d.digits)+zeros <= 18 {
+		var n int64
+		for _, c := range d.digits {
+			n = n*10 + int64(c-'0')
+		}
+		for k := 0; k < zeros; k++ {
+			n *= 10
+		}
+		if d.neg {
+			n = -n
+		}
+		return n
 	}
+	n, _ := new(big.Int).SetString(string(d.digits), 10)
+	n.Mul(n, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(zeros)), nil))
 	if d.neg {
-		buf = append(buf, '-')
+		n.Neg(n)
 	}
-	intDigits := len(d.digits) + d.exp
-	switch {
-	case d.exp >= 0:
-		buf = append(buf, d.digits...)
-		for k := 0; k < d.exp; k++ {
-			buf = append(buf, '0')
-		}
-	case intDigits > 0:
-		buf = append(buf, d.digits[:intDigits]...)
-		buf = append(buf, '.')
-		buf = append(buf, d.digits[intDigits:]...)
-	default:
-		buf = append(buf, '0', '.')
-		for k := 0; k < -intDigits; k++ {
-			buf = append(buf, '0')
-		}
-		buf = append(buf, d.digits...)
-	}
-	return buf
+	return n
 }

@@ -19,7 +19,7 @@ const QueryUsage = `usage: target-duckdb query (--config target.json | --path fi
 // Query is `target-duckdb query`: it runs SQL on a database file and
 // prints the rows as an aligned table, each value as DuckDB's text of it, so that a loaded table can be
 // looked at without a DuckDB CLI (make demo does). The file is opened read
-// only unless --write is given. Exit codes: 0 done, 1 the database or the
+// only unless --write is given (which creates a missing file). Exit codes: 0 done, 1 the database or the
 // SQL failed, 2 usage.
 func Query(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fail := func(code int, format string, a ...any) int {
@@ -73,7 +73,7 @@ func Query(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if path == "" || query == "" {
 		return fail(2, "%s", QueryUsage)
 	}
-	if _, err := os.Stat(path); err != nil {
+	if _, err := os.Stat(path); err != nil && !write {
 		return fail(1, "database file %s: %v", path, errors.Unwrap(err))
 	}
 	dsn := path

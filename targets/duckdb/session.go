@@ -33,6 +33,12 @@ type loadPlan struct {
 	unique    bool // a primary key or unique constraint on exactly the keys: ON CONFLICT works
 	deletedAt string
 	stage     string // temporary table name (unquoted)
+	// direct: every column takes its stage value as it is (no cast): a
+	// plain append writes with the Appender straight into the table.
+	direct    bool
+	schema    string
+	name      string
+	columns   []string
 	stageDDL  string
 	appendAll string
 	insertNew string // append into a table with a unique key: skip the keys it has
@@ -289,7 +295,11 @@ func (s *session) plan(t *sqltarget.Table, ident string, encs []encoder, unique 
 	}
 	cols := quoteList(names)
 	n := s.d.nstage.Add(1)
-	p := &loadPlan{table: ident, keys: t.Keys, unique: unique, stage: fmt.Sprintf("singerkit_stage_%d", n), latestT: fmt.Sprintf("singerkit_latest_%d", n)}
+	p := &loadPlan{table: ident, keys: t.Keys, unique: unique, stage: fmt.Sprintf("singerkit_stage_%d", n), latestT: fmt.Sprintf("singerkit_latest_%d", n),
+		schema: t.Schema, name: t.Name, columns: names, direct: true}
+	for i := range encs {
+		p.direct = p.direct && encs[i].stageType() == encs[i].typ
+	}
 	stage := "temp.main." + quote(p.stage)
 	p.stageDDL = "CREATE TEMP TABLE " + quote(p.stage) + " (" + strings.Join(stageCols, ", ") + ", _singerkit_row BIGINT)"
 	castSel := "SELECT " + strings.Join(casts, ", ") + ", _singerkit_row FROM " + stage
@@ -350,6 +360,9 @@ func (s *session) load(ctx context.Context, b *batch, mode sqltarget.LoadMode) e
 	// earlier upsert made it, or its owner) skips the keys the table has:
 	// they are a replay after a resume, and must not stop the load.
 	skipExisting := !mode.Upsert && p.unique && len(p.keys) > 0
+	if !mode.Upsert && !skipExisting && p.direct {
+		return s.tx(ctx, func() error { return s.appendDirect(ctx, b) })
+	}
 	newStage := s.stages[p.table] != p
 	var inserted int64
 	err := s.tx(ctx, func() error {
@@ -424,6 +437,48 @@ func (s *session) load(ctx context.Context, b *batch, mode sqltarget.LoadMode) e
 				s.log.Warnf("stream %q: table %s has a unique key on (%s): append skipped %d records whose key is already in the table (a replay of records loaded before a resume, or a later record of the key); further skips are not logged. Use load_method upsert to update such rows, or drop the unique key to keep every record", b.table.Stream, p.table, quoteList(p.keys), skipped)
 			}
 		}
+	}
+	return nil
+}
+
+// appendDirect writes the batch with the Appender straight into its
+// table (a plain append whose columns need no cast), in the session's
+// open transaction, and checks the table grew by the batch's rows.
+func (s *session) appendDirect(ctx context.Context, b *batch) error {
+	p := b.plan
+	var before, after int64
+	if err := s.conn.QueryRowContext(ctx, "SELECT count(*) FROM "+p.table).Scan(&before); err != nil {
+		return err
+	}
+	err := s.conn.Raw(func(dc any) error {
+		a, err := duckdb.NewAppenderWithColumns(dc.(driver.Conn), "", p.schema, p.name, p.columns)
+		if err != nil {
+			return fmt.Errorf("opening the Appender on %s: %w", p.table, err)
+		}
+		n := len(b.cols)
+		row := make([]driver.Value, n)
+		for r := 0; r < b.rows; r++ {
+			for i, v := range b.vals[r*n : (r+1)*n] {
+				row[i] = v
+			}
+			if err := a.AppendRow(row...); err != nil {
+				a.Close()
+				return fmt.Errorf("appending row %d: %w", r+1, err)
+			}
+		}
+		if err := a.Close(); err != nil {
+			return fmt.Errorf("appending the batch: %s", firstLine(err.Error()))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.conn.QueryRowContext(ctx, "SELECT count(*) FROM "+p.table).Scan(&after); err != nil {
+		return err
+	}
+	if after-before != int64(b.rows) {
+		return fmt.Errorf("the Appender added %d rows to %s, the batch has %d", after-before, p.table, b.rows)
 	}
 	return nil
 }

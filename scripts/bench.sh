@@ -10,7 +10,7 @@
 # Knobs (environment): BENCH_RECORDS (1000000), BENCH_JUDGE_RECORDS (200000),
 # BENCH_SMALL_RECORDS (100000), BENCH_REPEAT (3: floor and plan runs, best kept),
 # BENCH_GOTEST (1: run the go test benchmarks; 0 skips them), BENCH_POSTGRES,
-# BENCH_MYSQL, BENCH_BIGQUERY, BENCH_NATS, BENCH_GATE, BENCH_RUNNER, BENCH_MAPS (1: run those figures; 0 skips them).
+# BENCH_MYSQL, BENCH_DUCKDB, BENCH_BIGQUERY, BENCH_NATS, BENCH_GATE, BENCH_RUNNER, BENCH_MAPS (1: run those figures; 0 skips them).
 set -euo pipefail
 shopt -s inherit_errexit # a failed run inside $(...) stops the script too
 cd "$(dirname "$0")/.."
@@ -166,6 +166,11 @@ if [ "${BENCH_MYSQL:-1}" != 0 ]; then
 	bash scripts/bench-mysql.sh
 	echo
 	bash scripts/bench-tap-mysql.sh
+fi
+
+if [ "${BENCH_DUCKDB:-1}" != 0 ]; then
+	echo
+	bash scripts/bench-duckdb.sh
 fi
 
 if [ "${BENCH_NATS:-1}" != 0 ]; then

@@ -1,72 +1,219 @@
 #!/usr/bin/env bash
-# target-postgres figures: records/s and peak RSS in append and upsert modes,
-# next to psql's \copy of the same rows as CSV into the same table shape,
-# measured in the same run. Called by scripts/bench.sh; needs bin/ built and
-# the local PostgreSQL (TEST_POSTGRES_URL overrides the URL).
+# target-postgres against psql \copy, like with like:
+#
+# - the same rows: `singer gen` makes each case's stream, `singer gen to-csv`
+#   writes the very same records as CSV (in key order, the columns in the
+#   table's order), and psql \copy loads that file into tables made like the
+#   target's (the same types; a primary key only where the target has one);
+# - every run starts on empty tables, and the two sides alternate (target
+#   first in odd runs, psql first in even ones), BENCH_PG_RUNS times each (3);
+# - for each side: records/s median and range, client CPU seconds per 1M
+#   records (user+system of the process, /usr/bin/time), server CPU seconds
+#   per 1M records (utime+stime of the PostgreSQL backends of the run, found
+#   by application_name and read from /proc every 0.1 s: the last tenth of a
+#   second of a session is not counted, the same for both sides), peak RSS of
+#   the client;
+# - the machine's load average before and after each case, and the cores it
+#   left free (cores - load, at least 0).
+#
+# Needs bin/ built (make bench does), psql, /usr/bin/time, and the server on
+# this machine (the backends' CPU is read from /proc). TEST_POSTGRES_URL
+# overrides the URL.
+#
+# Knobs (environment):
+#   BENCH_PG_RUNS      runs per side and case (3)
+#   BENCH_PG_CASES     cases to run, space-separated (default: the short
+#                      matrix below); each NAME:SHAPE:COLUMNS:STREAMS:RECORDS:METHOD,
+#                      METHOD append, upsert or append-pk (append into tables
+#                      with a primary key)
+#   BENCH_PG_FULL=1    the full matrix: every shape at 1M records (5M flat
+#                      too with BENCH_PG_5M=1)
+#   BENCH_PG_PARALLEL  max_parallel_flushes values of the target, each its
+#                      own row (default "1"; "1 2" compares them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 URL="${TEST_POSTGRES_URL:-postgres://root@127.0.0.1:5432/test?sslmode=disable}"
-N="${BENCH_RECORDS:-1000000}"
-dir=.bench
+RUNS="${BENCH_PG_RUNS:-3}"
+PARALLEL="${BENCH_PG_PARALLEL:-1}"
+dir=.bench/pg
 mkdir -p "$dir"
 if ! psql "$URL" -Atqc "SELECT 1" >/dev/null 2>&1; then
   echo "target-postgres bench skipped: PostgreSQL unreachable at $URL"
   exit 0
 fi
-stream="$dir/flat-$N.jsonl"
-[ -s "$stream" ] || bin/singer gen --shape flat --stream bench --records "$N" > "$stream"
+if [ ! -x /usr/bin/time ]; then
+  echo "target-postgres bench skipped: /usr/bin/time is missing (apt-get install time)"
+  exit 0
+fi
+if ! pgrep -x postgres >/dev/null && ! pgrep -f 'postgres: ' >/dev/null; then
+  echo "target-postgres bench: warning: no PostgreSQL process on this machine: server CPU will read 0" >&2
+fi
 
-psql "$URL" -qc "DROP SCHEMA IF EXISTS singerkit_bench CASCADE; CREATE SCHEMA singerkit_bench" 2>/dev/null
+# NAME:SHAPE:COLUMNS:STREAMS:RECORDS:METHOD
+default_cases="flat-1M:flat:10:1:1000000:append flat-1M-upsert:flat:10:1:1000000:upsert flat-100k:flat:10:1:100000:append
+wide50:wide:50:1:200000:append wide200:wide:200:1:50000:append text10k:text10k:3:1:20000:append
+nested:nested:3:1:200000:append streams10:flat:10:10:200000:append streams100:flat:10:100:200000:append"
+full_cases="flat-1M:flat:10:1:1000000:append flat-1M-upsert:flat:10:1:1000000:upsert flat-100k:flat:10:1:100000:append
+wide50:wide:50:1:1000000:append wide200:wide:200:1:1000000:append text10k:text10k:3:1:1000000:append
+nested:nested:3:1:1000000:append streams10:flat:10:10:1000000:append streams100:flat:10:100:1000000:append"
+[ "${BENCH_PG_5M:-0}" = 1 ] && full_cases="$full_cases flat-5M:flat:10:1:5000000:append"
+cases="${BENCH_PG_CASES:-$default_cases}"
+[ "${BENCH_PG_FULL:-0}" = 1 ] && cases="$full_cases"
 
-# run LABEL CONFIG: prints "seconds peakKB"
-run() {
-  local cfg="$dir/$1.json"
-  printf '%s\n' "$2" > "$cfg"
-  if [ -x /usr/bin/time ]; then
-    /usr/bin/time -f "%e %M" -o "$dir/$1.time" bin/target-postgres --config "$cfg" < "$stream" > "$dir/$1.state" 2> "$dir/$1.log"
-    cat "$dir/$1.time"
-  else
-    local s e
-    s=$(date +%s.%N)
-    bin/target-postgres --config "$cfg" < "$stream" > "$dir/$1.state" 2> "$dir/$1.log"
-    e=$(date +%s.%N)
-    echo "$(echo "$e - $s" | bc) 0"
-  fi
+cores=$(nproc)
+loadavg() { cut -d' ' -f1 /proc/loadavg; }
+psqlq() { PGOPTIONS="-c client_min_messages=warning" psql "$URL" -X -v ON_ERROR_STOP=1 -qAt "$@"; }
+
+# cpu_of_app TAG OUT: until OUT.stop exists, samples the CPU ticks of the
+# backends whose application_name is TAG; writes the total seconds to OUT.
+cpu_of_app() {
+  local tag=$1 out=$2 hz pids="" line f
+  hz=$(getconf CLK_TCK)
+  declare -A ticks=()
+  while [ ! -e "$out.stop" ]; do
+    if [ -z "$pids" ] || [ $((RANDOM % 10)) = 0 ]; then
+      pids=$(psqlq -c "SELECT pid FROM pg_stat_activity WHERE application_name = '$tag'" 2>/dev/null | tr '\n' ' ')
+    fi
+    for p in $pids; do
+      if read -r line 2>/dev/null < "/proc/$p/stat"; then
+        # shellcheck disable=SC2206 # fields of /proc/PID/stat after the command
+        f=(${line##*) })
+        ticks[$p]=$((f[11] + f[12]))
+      fi
+    done
+    sleep 0.1
+  done
+  local sum=0
+  for p in "${!ticks[@]}"; do sum=$((sum + ticks[$p])); done
+  awk -v t="$sum" -v hz="$hz" 'BEGIN { printf "%.3f\n", t / hz }' > "$out"
 }
 
-read -r append_s append_kb < <(run append "{\"url\":\"$URL\",\"default_target_schema\":\"singerkit_bench\",\"load_method\":\"append\"}")
-psql "$URL" -qc "ALTER TABLE singerkit_bench.bench RENAME TO bench_append"
-read -r upsert_s upsert_kb < <(run upsert "{\"url\":\"$URL\",\"default_target_schema\":\"singerkit_bench\"}")
-rows=$(psql "$URL" -Atc "SELECT count(*) FROM singerkit_bench.bench")
-# The same stream again: every key exists, every record is an update.
-read -r update_s update_kb < <(run update "{\"url\":\"$URL\",\"default_target_schema\":\"singerkit_bench\"}")
+# measure TAG OUT CMD...: runs CMD under /usr/bin/time with the server
+# sampler; OUT gets "wall user sys maxrss_kb server_cpu".
+measure() {
+  local tag=$1 out=$2
+  shift 2
+  rm -f "$out.srv.stop" "$out.srv"
+  cpu_of_app "$tag" "$out.srv" &
+  local sampler=$!
+  local rc=0
+  PGAPPNAME=$tag /usr/bin/time -f "%e %U %S %M" -o "$out.time" "$@" || rc=$?
+  touch "$out.srv.stop"
+  wait "$sampler"
+  if [ "$rc" != 0 ]; then
+    echo "bench-postgres: $* failed (exit $rc)" >&2
+    return 1
+  fi
+  echo "$(tail -1 "$out.time") $(cat "$out.srv")" > "$out"
+}
 
-# Memory flat in the input size: the same load on a fifth of the stream.
-head -n $((N / 5 + 1)) "$stream" > "$dir/flat-small.jsonl"
-psql "$URL" -qc "DROP SCHEMA IF EXISTS singerkit_bench_small CASCADE" 2>/dev/null
-small_kb=0
-if [ -x /usr/bin/time ]; then
-  printf '%s\n' "{\"url\":\"$URL\",\"default_target_schema\":\"singerkit_bench_small\",\"load_method\":\"append\"}" > "$dir/small.json"
-  /usr/bin/time -f "%M" -o "$dir/small.time" bin/target-postgres --config "$dir/small.json" < "$dir/flat-small.jsonl" > /dev/null 2> "$dir/small.log"
-  small_kb=$(tail -1 "$dir/small.time")
-fi
-psql "$URL" -qc "DROP SCHEMA IF EXISTS singerkit_bench_small CASCADE" 2>/dev/null
+results="$dir/results.txt"
+: > "$results"
+for c in $cases; do
+  IFS=: read -r name shape columns streams records method <<<"$c"
+  stream="$dir/$shape-c$columns-s$streams-$records.jsonl"
+  csvdir="$dir/$shape-c$columns-s$streams-$records.csv"
+  if [ ! -s "$stream" ] || [ ! -d "$csvdir" ]; then
+    echo "bench-postgres: generating $name ($records records) ..." >&2
+    bin/singer gen --shape "$shape" --columns "$columns" --streams "$streams" --records "$records" > "$stream"
+    rm -rf "$csvdir"
+    bin/singer gen to-csv "$csvdir" < "$stream" > "$csvdir.list"
+  fi
+  # The tables as the target makes them (types; a primary key for upsert).
+  ddl=sk_bench_ddl
+  psqlq -c "DROP SCHEMA IF EXISTS $ddl CASCADE" >/dev/null
+  grep -m "$streams" '"type":"SCHEMA"' "$stream" > "$dir/schemas.jsonl"
+  # append-pk: append into tables that have a primary key (made by an
+  # upsert run, or by hand): both sides load into tables made like them.
+  ddl_method=$method
+  [ "$method" = append-pk ] && ddl_method=upsert
+  tmethod=${method%-pk}
+  echo "{\"url\":\"$URL\",\"default_target_schema\":\"$ddl\",\"load_method\":\"$ddl_method\"}" > "$dir/ddl.json"
+  bin/target-postgres --config "$dir/ddl.json" < "$dir/schemas.jsonl" > /dev/null 2> "$dir/ddl.log"
+  tables=$(psqlq -c "SELECT tablename FROM pg_tables WHERE schemaname = '$ddl' ORDER BY tablename")
+  load_before=$(loadavg)
+  for par in $PARALLEL; do
+    for run in $(seq "$RUNS"); do
+      sides="target psql"
+      [ $((run % 2)) = 0 ] && sides="psql target"
+      for side in $sides; do
+        sch=sk_bench_run
+        psqlq -c "DROP SCHEMA IF EXISTS $sch CASCADE" -c "CREATE SCHEMA $sch" >/dev/null
+        if [ "$side" = psql ] || [ "$method" = append-pk ]; then
+          script="$dir/create.sql"
+          : > "$script"
+          for t in $tables; do
+            echo "CREATE TABLE $sch.\"$t\" (LIKE $ddl.\"$t\" INCLUDING ALL);" >> "$script"
+          done
+          psqlq -f "$script" >/dev/null
+        fi
+        tag="skbench_${side}_$$"
+        out="$dir/run.out"
+        if [ "$side" = target ]; then
+          echo "{\"url\":\"$URL\",\"default_target_schema\":\"$sch\",\"load_method\":\"$tmethod\",\"max_parallel_flushes\":$par}" > "$dir/target.json"
+          measure "$tag" "$out" bin/target-postgres --config "$dir/target.json" < "$stream" > /dev/null 2> "$dir/target.log" || { tail -3 "$dir/target.log" >&2; exit 1; }
+          label="target-postgres $method, $par session(s)"
+        else
+          script="$dir/copy.sql"
+          : > "$script"
+          while IFS=$'\t' read -r s file _; do
+            t=$(tr '[:upper:]' '[:lower:]' <<<"$s")
+            echo "\\copy $sch.\"$t\" FROM '$file' WITH (FORMAT csv)" >> "$script"
+          done < "$csvdir.list"
+          measure "$tag" "$out" psql "$URL" -X -v ON_ERROR_STOP=1 -q -f "$script"
+          label="psql \\copy (CSV)"
+        fi
+        rows=$(psqlq -c "SELECT string_agg(format('SELECT count(*) FROM %I.%I', schemaname, tablename), ' UNION ALL ') FROM pg_tables WHERE schemaname = '$sch'")
+        rows=$(psqlq -c "SELECT sum(count) FROM ($rows) c")
+        idx=$(psqlq -c "SELECT coalesce(sum(pg_indexes_size(format('%I.%I', schemaname, tablename))), 0) FROM pg_tables WHERE schemaname = '$sch'")
+        read -r wall user sys rss srv < "$out"
+        echo "$name|$label|$records|$wall|$user|$sys|$rss|$srv|$idx|$rows" >> "$results"
+      done
+    done
+  done
+  load_after=$(loadavg)
+  echo "$name|load|$load_before|$load_after" >> "$results"
+  psqlq -c "DROP SCHEMA IF EXISTS sk_bench_run CASCADE" -c "DROP SCHEMA IF EXISTS $ddl CASCADE" >/dev/null
+done
 
-# The physical limit: psql \copy of the same rows as CSV into the same shape.
-psql "$URL" -qc "\copy (SELECT * FROM singerkit_bench.bench) TO '$dir/flat.csv' WITH CSV"
-psql "$URL" -qc "CREATE TABLE singerkit_bench.bench_copy (LIKE singerkit_bench.bench INCLUDING ALL)"
-s=$(date +%s.%N)
-psql "$URL" -qc "\copy singerkit_bench.bench_copy FROM '$dir/flat.csv' WITH CSV"
-e=$(date +%s.%N)
-copy_s=$(echo "$e - $s" | bc)
-psql "$URL" -qc "DROP SCHEMA singerkit_bench CASCADE"
-
-awk -v n="$N" -v rows="$rows" -v a="$append_s" -v akb="$append_kb" -v u="$upsert_s" -v ukb="$upsert_kb" -v c="$copy_s" -v up="$update_s" -v upkb="$update_kb" -v skb="$small_kb" 'BEGIN {
-  printf "\ntarget-postgres bench (%d records, 10 columns incl. a decimal and a timestamp, key id, validation on; %d rows landed)\n", n, rows
-  printf "%-34s %12s %10s %8s\n", "what", "records/s", "peak RSS", "vs psql"
-  printf "%-34s %12s %10s %8s\n", "psql \\copy (CSV, same table shape)", sprintf("%\047d", n/c), "-", "1.00x"
-  printf "%-34s %12s %9dM %7.2fx\n", "target-postgres append", sprintf("%\047d", n/a), akb/1024, c/a
-  printf "%-34s %12s %9dM %7.2fx\n", "target-postgres upsert (new keys)", sprintf("%\047d", n/u), ukb/1024, c/u
-  printf "%-34s %12s %9dM %7.2fx\n", "target-postgres upsert (all updates)", sprintf("%\047d", n/up), upkb/1024, c/up
-  printf "memory flat: append of %d records -> %d MB, of %d records -> %d MB\n", n/5, skb/1024, n, akb/1024
-}'
+echo
+echo "target-postgres vs psql \\copy of the same rows (CSV, key order; $RUNS runs each, interleaved; $cores cores)"
+awk -F'|' -v cores="$cores" '
+function median(a, n,   i, j, t) {
+  for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+  return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+}
+$2 == "load" {
+  free = cores - ($3 > $4 ? $3 : $4); if (free < 0) free = 0
+  loadinfo[$1] = sprintf("load %s -> %s, cores free ~%.1f", $3, $4, free)
+  next
+}
+{
+  key = $1 SUBSEP $2
+  if (!(key in n)) { order[++nk] = key; cs[key] = $1; lb[key] = $2 }
+  k = ++n[key]; recs[key] = $3
+  rate[key, k] = $3 / $4; cli[key, k] = ($5 + $6) / $3 * 1e6; srv[key, k] = $8 / $3 * 1e6
+  if ($7 > rss[key]) rss[key] = $7
+  idx[key] = $9; landed[key] = $10
+}
+END {
+  printf "%-15s %-36s %21s %7s %9s %9s %8s %8s\n", "case", "side", "records/s median (range)", "vs psql", "client s/M", "server s/M", "peak RSS", "index"
+  for (i = 1; i <= nk; i++) {
+    key = order[i]; m = n[key]
+    lo = 1e18; hi = 0
+    for (k = 1; k <= m; k++) { r[k] = rate[key, k]; if (r[k] < lo) lo = r[k]; if (r[k] > hi) hi = r[k]; c[k] = cli[key, k]; s[k] = srv[key, k] }
+    med = median(r, m); medc = median(c, m); meds = median(s, m)
+    if (lb[key] ~ /^psql/) base[cs[key]] = med
+    rows[i] = sprintf("%s|%s|%.0f|%.0f|%.0f|%.2f|%.2f|%d|%d|%d|%d", cs[key], lb[key], med, lo, hi, medc, meds, rss[key] / 1024, idx[key] / 1048576, landed[key], recs[key])
+  }
+  last = ""
+  for (i = 1; i <= nk; i++) {
+    split(rows[i], f, "|")
+    if (f[1] != last && last != "") print "  (" loadinfo[last] ")"
+    last = f[1]
+    ratio = base[f[1]] > 0 ? sprintf("%.2fx", f[3] / base[f[1]]) : "-"
+    printf "%-15s %-36s %8d (%d-%d) %7s %9.2f %9.2f %6d MB %5d MB%s\n", f[1], f[2], f[3], f[4], f[5], ratio, f[6], f[7], f[8], f[9], f[10] == f[11] ? "" : "  ROWS " f[10] " != " f[11]
+  }
+  if (last != "") print "  (" loadinfo[last] ")"
+}' "$results"
+echo "(client s/M, server s/M: CPU seconds per 1M records; server: the run's backends; index: size of the table's indexes after the run; RSS of psql is psql's own)"

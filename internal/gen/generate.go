@@ -35,6 +35,7 @@ type genOptions struct {
 	seed       uint64
 	streams    int
 	stream     string
+	columns    int
 }
 
 func NewCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -50,7 +51,12 @@ Shapes:
   foundation  10 properties, about 280 bytes a line: integer key, strings,
               an integer, a boolean, a decimal (multipleOf 0.0001), a date-time,
               a date, a nested object and a nullable string
-  flat        8 flat columns plus a decimal and a date-time (for target benchmarks)`,
+  flat        8 flat columns plus a decimal and a date-time (for target benchmarks)
+  wide        --columns properties (50 by default): integer key, then strings,
+              integers, decimals, booleans and date-times in turn
+  text10k     integer key, a date-time and one text property of about 10 KB
+  nested      integer key, a date-time and an object (a customer, a list of
+              items, tags) that SQL targets keep as one JSON column`,
 		Example: `  singer gen --records 1000000 > stream.jsonl
   singer gen --shape flat --streams 4 --seed 7 | target-postgres --config target.json`,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -70,7 +76,9 @@ Shapes:
 	f.Uint64Var(&opts.seed, "seed", 1, "random seed; the same seed gives the same bytes")
 	f.IntVar(&opts.streams, "streams", 1, "spread the records round-robin over this many streams, named s1..sN")
 	f.StringVar(&opts.stream, "stream", "", "stream name when --streams is 1 (default: the shape's, users or orders)")
+	f.IntVar(&opts.columns, "columns", 50, "number of properties of --shape wide (2 to 1000)")
 	cmd.AddCommand(newBenchDecodeCommand(stdout, stderr))
+	cmd.AddCommand(newToCSVCommand(stdout, stderr))
 	return cmd
 }
 
@@ -84,6 +92,8 @@ func (o *genOptions) check() error {
 		return cli.Usagef("--streams must be 1 or more, not %d", o.streams)
 	case o.streams > 1 && o.stream != "":
 		return cli.Usagef("use --stream or --streams, not both (several streams are named s1..sN)")
+	case o.columns < 2 || o.columns > 1000:
+		return cli.Usagef("--columns must be 2 to 1000, not %d", o.columns)
 	}
 	if genShapes[o.shape] == nil {
 		return cli.Usagef("unknown --shape %q (known: %s)", o.shape, strings.Join(genShapeNames(), ", "))
@@ -99,6 +109,8 @@ type genShape struct {
 	keys         []string
 	bookmarkProp string
 	appendRecord func(g *generator, b []byte, i int64) []byte
+	// schemaFor, when set, makes the schema from the options (--columns).
+	schemaFor func(o *genOptions) string
 }
 
 var genShapes = map[string]*genShape{
@@ -137,6 +149,145 @@ var genShapes = map[string]*genShape{
 		bookmarkProp: "updated_at",
 		appendRecord: appendFlatRecord,
 	},
+	"wide": {
+		stream:       "wide",
+		keys:         []string{"id"},
+		bookmarkProp: "updated_at",
+		appendRecord: appendWideRecord,
+		schemaFor:    wideSchema,
+	},
+	"text10k": {
+		stream: "docs",
+		schema: `{"type":"object","required":["id"],"properties":{` +
+			`"id":{"type":"integer"},` +
+			`"updated_at":{"type":["null","string"],"format":"date-time"},` +
+			`"body":{"type":["null","string"]}}}`,
+		keys:         []string{"id"},
+		bookmarkProp: "updated_at",
+		appendRecord: appendText10kRecord,
+	},
+	"nested": {
+		stream: "events",
+		schema: `{"type":"object","required":["id"],"properties":{` +
+			`"id":{"type":"integer"},` +
+			`"updated_at":{"type":["null","string"],"format":"date-time"},` +
+			`"doc":{"type":["null","object"],"properties":{` +
+			`"customer":{"type":"object","properties":{"name":{"type":"string"},"email":{"type":"string"},"city":{"type":"string"}}},` +
+			`"items":{"type":"array","items":{"type":"object","properties":{"sku":{"type":"string"},"qty":{"type":"integer"},"price":{"type":"number"}}}},` +
+			`"tags":{"type":"array","items":{"type":"string"}},` +
+			`"paid":{"type":"boolean"}}}}}`,
+		keys:         []string{"id"},
+		bookmarkProp: "updated_at",
+		appendRecord: appendNestedRecord,
+	},
+}
+
+// wideColumnTypes are the types of --shape wide's properties after id and
+// updated_at, in turn.
+var wideColumnTypes = []string{
+	`{"type":["null","string"]}`,
+	`{"type":["null","integer"]}`,
+	`{"type":["null","number"]}`,
+	`{"type":["null","boolean"]}`,
+	`{"type":["null","string"],"format":"date-time"}`,
+}
+
+// wideSchema is --shape wide's schema: id, updated_at, then c3..cN.
+func wideSchema(o *genOptions) string {
+	var b strings.Builder
+	b.WriteString(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"updated_at":{"type":["null","string"],"format":"date-time"}`)
+	for k := 3; k <= o.columns; k++ {
+		fmt.Fprintf(&b, `,"c%d":%s`, k, wideColumnTypes[(k-3)%len(wideColumnTypes)])
+	}
+	b.WriteString(`}}`)
+	return b.String()
+}
+
+func appendWideRecord(g *generator, b []byte, i int64) []byte {
+	b = append(b, `{"id":`...)
+	b = strconv.AppendInt(b, i+1, 10)
+	ts := g.updatedAt(i)
+	b = append(b, `,"updated_at":`...)
+	b = appendQuotedTimestamp(b, ts)
+	for k := 3; k <= g.columns; k++ {
+		b = append(b, `,"c`...)
+		b = strconv.AppendInt(b, int64(k), 10)
+		b = append(b, `":`...)
+		switch (k - 3) % len(wideColumnTypes) {
+		case 0:
+			b = singer.AppendJSONString(b, genCities[g.intn(len(genCities))])
+		case 1:
+			b = strconv.AppendInt(b, int64(g.intn(1_000_000)), 10)
+		case 2:
+			b = g.appendDecimal(b)
+		case 3:
+			b = strconv.AppendBool(b, g.intn(2) == 0)
+		default:
+			b = appendQuotedTimestamp(b, ts-int64(g.intn(86400))*1_000_000)
+		}
+	}
+	return append(b, '}')
+}
+
+// text10kBlock is the text the bodies of --shape text10k are cut from:
+// words of the generator's lists, no character that JSON escapes.
+var text10kBlock = func() []byte {
+	var b []byte
+	for k := 0; len(b) < 64<<10; k++ {
+		b = append(b, genLastASCII[k*7%len(genLastASCII)]...)
+		b = append(b, ' ')
+		b = append(b, genFirstASCII[k*11%len(genFirstASCII)]...)
+		b = append(b, ' ')
+	}
+	return b
+}()
+
+func appendText10kRecord(g *generator, b []byte, i int64) []byte {
+	b = append(b, `{"id":`...)
+	b = strconv.AppendInt(b, i+1, 10)
+	b = append(b, `,"updated_at":`...)
+	b = appendQuotedTimestamp(b, g.updatedAt(i))
+	n := 9216 + g.intn(2048) // 10 KB on average
+	at := g.intn(len(text10kBlock) - n)
+	b = append(b, `,"body":"`...)
+	b = append(b, text10kBlock[at:at+n]...)
+	return append(b, `"}`...)
+}
+
+func appendNestedRecord(g *generator, b []byte, i int64) []byte {
+	b = append(b, `{"id":`...)
+	b = strconv.AppendInt(b, i+1, 10)
+	b = append(b, `,"updated_at":`...)
+	b = appendQuotedTimestamp(b, g.updatedAt(i))
+	b = append(b, `,"doc":{"customer":{`...)
+	b = g.appendPerson(b, `"name":`)
+	b = append(b, `,"city":`...)
+	b = singer.AppendJSONString(b, genCities[g.intn(len(genCities))])
+	b = append(b, `},"items":[`...)
+	for k := range 1 + g.intn(4) {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"sku":"`...)
+		b = append(b, genSKUPrefix[g.intn(len(genSKUPrefix))]...)
+		b = append(b, '-')
+		b = strconv.AppendInt(b, int64(100000+g.intn(900000)), 10)
+		b = append(b, `","qty":`...)
+		b = strconv.AppendInt(b, int64(1+g.intn(20)), 10)
+		b = append(b, `,"price":`...)
+		b = g.appendDecimal(b)
+		b = append(b, '}')
+	}
+	b = append(b, `],"tags":[`...)
+	for k := range g.intn(3) {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = singer.AppendJSONString(b, genDomains[g.intn(len(genDomains))])
+	}
+	b = append(b, `],"paid":`...)
+	b = strconv.AppendBool(b, g.intn(4) != 0)
+	return append(b, "}}"...)
 }
 
 func genShapeNames() []string {
@@ -182,6 +333,7 @@ var genBirthEpoch = time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC).Unix() / 86400
 
 type generator struct {
 	shape   *genShape
+	columns int // --columns, for --shape wide
 	rng     *rand.PCG
 	rec     []byte
 	scratch []byte
@@ -325,10 +477,14 @@ func generateStream(ctx context.Context, o *genOptions, w io.Writer) error {
 			names[0] = o.stream
 		}
 	}
-	g := &generator{shape: shape, rng: rand.NewPCG(o.seed, 0x5eed_5147)}
+	g := &generator{shape: shape, columns: o.columns, rng: rand.NewPCG(o.seed, 0x5eed_5147)}
 	enc := singer.NewEncoder(w)
+	schema := shape.schema
+	if shape.schemaFor != nil {
+		schema = shape.schemaFor(o)
+	}
 	for _, name := range names {
-		err := enc.WriteSchema(singer.SchemaMessage{Stream: name, Schema: json.RawMessage(shape.schema),
+		err := enc.WriteSchema(singer.SchemaMessage{Stream: name, Schema: json.RawMessage(schema),
 			KeyProperties: shape.keys, BookmarkProperties: []string{shape.bookmarkProp}})
 		if err != nil {
 			return err

@@ -56,6 +56,24 @@ func TestGenerateStreams(t *testing.T) {
 			minLine: 180, maxLine: 280, wantAvgLo: 200, wantAvgHi: 260,
 		},
 		{
+			name:    "wide, 20 columns, two streams",
+			args:    []string{"gen", "--shape", "wide", "--columns", "20", "--records", "2000", "--streams", "2", "--state-every", "700"},
+			records: 2000, stateEvery: 700, streams: []string{"s1", "s2"},
+			minLine: 340, maxLine: 420, wantAvgLo: 360, wantAvgHi: 400,
+		},
+		{
+			name:    "text10k",
+			args:    []string{"gen", "--shape", "text10k", "--records", "300", "--state-every", "100"},
+			records: 300, stateEvery: 100, streams: []string{"docs"},
+			minLine: 9300, maxLine: 11400, wantAvgLo: 10000, wantAvgHi: 10700,
+		},
+		{
+			name:    "nested",
+			args:    []string{"gen", "--shape", "nested", "--records", "2000", "--state-every", "500"},
+			records: 2000, stateEvery: 500, streams: []string{"events"},
+			minLine: 230, maxLine: 440, wantAvgLo: 300, wantAvgHi: 360,
+		},
+		{
 			name:    "named stream, state after every record",
 			args:    []string{"gen", "--records", "3", "--state-every", "1", "--stream", "people"},
 			records: 3, stateEvery: 1, streams: []string{"people"},
@@ -238,7 +256,9 @@ func TestGenerateUsageErrors(t *testing.T) {
 		{name: "state cadence of zero", args: []string{"gen", "--state-every", "0"}, wantErr: "--state-every must be 1 or more, not 0"},
 		{name: "no streams", args: []string{"gen", "--streams", "0"}, wantErr: "--streams must be 1 or more, not 0"},
 		{name: "stream and streams", args: []string{"gen", "--streams", "2", "--stream", "x"}, wantErr: "use --stream or --streams, not both (several streams are named s1..sN)"},
-		{name: "unknown shape", args: []string{"gen", "--shape", "wide"}, wantErr: `unknown --shape "wide" (known: flat, foundation)`},
+		{name: "unknown shape", args: []string{"gen", "--shape", "tall"}, wantErr: `unknown --shape "tall" (known: flat, foundation, nested, text10k, wide)`},
+		{name: "one column", args: []string{"gen", "--shape", "wide", "--columns", "1"}, wantErr: "--columns must be 2 to 1000, not 1"},
+		{name: "to-csv without a directory", args: []string{"gen", "to-csv"}, wantErr: "to-csv needs one DIR argument, got 0"},
 		{name: "an argument", args: []string{"gen", "out.jsonl"}, wantErr: `gen takes no arguments, got ["out.jsonl"]`},
 		{name: "bench-decode without a file", args: []string{"gen", "bench-decode"}, wantErr: "bench-decode needs one FILE argument, got 0"},
 		{name: "bench-decode unknown mode", args: []string{"gen", "bench-decode", "--mode", "fast", "x.jsonl"}, wantErr: `--mode must be floor, plan or judge, not "fast"`},
@@ -259,6 +279,39 @@ func TestGenerateUsageErrors(t *testing.T) {
 				t.Errorf("stderr\n got %q\nwant %q", first, want)
 			}
 		})
+	}
+}
+
+// TestToCSV: the records of each stream as CSV in the plan's column order
+// (what a SQL target's table has), for the bulk loaders the benchmarks
+// compare with.
+func TestToCSV(t *testing.T) {
+	in := `{"type":"SCHEMA","stream":"a","schema":{"type":"object","properties":{"id":{"type":"integer"},"s":{"type":["null","string"]},"b":{"type":["null","boolean"]},"o":{"type":["null","object"]},"n":{"type":["null","number"]}}},"key_properties":["id"]}
+{"type":"SCHEMA","stream":"b","schema":{"type":"object","properties":{"id":{"type":"integer"}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"a","record":{"n":1.50,"id":1,"s":"say \"hi\"\n","b":true,"o":{"k":[1,"x"]}}}
+{"type":"RECORD","stream":"b","record":{"id":2}}
+{"type":"RECORD","stream":"a","record":{"id":3,"s":null,"b":false,"o":null}}
+{"type":"STATE","value":{}}
+`
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	if code := runToolkit(context.Background(), []string{"gen", "to-csv", dir}, strings.NewReader(in), &out, &errOut); code != cli.ExitOK || errOut.Len() > 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if want := "a\t" + filepath.Join(dir, "a.csv") + "\t2\nb\t" + filepath.Join(dir, "b.csv") + "\t1\n"; out.String() != want {
+		t.Errorf("stdout\n got %q\nwant %q", out.String(), want)
+	}
+	for name, want := range map[string]string{
+		"a.csv": "\"1\",\"say \"\"hi\"\"\n\",true,\"{\"\"k\"\":[1,\"\"x\"\"]}\",\"1.50\"\n\"3\",,false,,\n",
+		"b.csv": "\"2\"\n",
+	} {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != want {
+			t.Errorf("%s\n got %q\nwant %q", name, got, want)
+		}
 	}
 }
 
@@ -406,6 +459,7 @@ func TestAppendQuotedTimestamp(t *testing.T) {
 func runToolkit(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := &cobra.Command{Use: "singer", SilenceErrors: true, SilenceUsage: true}
 	root.AddCommand(NewCommand(stdout, stderr))
+	root.SetIn(stdin)
 	return cli.Execute(ctx, root, args, stderr, "singer")
 }
 

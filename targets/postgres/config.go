@@ -58,7 +58,11 @@ func (c *Config) ConnConfig() (*pgx.ConnConfig, error) {
 		return nil, fmt.Errorf("invalid connection settings: %s", config.Redact(err.Error(), c.Password))
 	}
 	cc.RuntimeParams["TimeZone"] = "UTC"
-	cc.RuntimeParams["application_name"] = "target-postgres"
+	if cc.RuntimeParams["application_name"] == "" {
+		// Unless the url or PGAPPNAME names it (make bench tells its runs
+		// apart by it).
+		cc.RuntimeParams["application_name"] = "target-postgres"
+	}
 	// Dead peers: keepalives, and deadlines on every read and write (a
 	// reply may take the statement timeout plus the network timeout).
 	t := c.Timeouts()

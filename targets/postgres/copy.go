@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -196,6 +197,9 @@ func (b *copyBatch) appendField(buf []byte, c *encoder, v *singer.Value) ([]byte
 		if !ok {
 			return buf, valueErr(c, "%s is not a number", sqltarget.Shown(v))
 		}
+		if out, ok := appendNumericPlain(buf, c, text); ok {
+			return out, nil
+		}
 		return b.appendNumeric(buf, c, text)
 	case physBool:
 		if v.Kind != singer.Bool {
@@ -338,6 +342,9 @@ func (b *copyBatch) appendNumeric(buf []byte, c *encoder, text []byte) ([]byte, 
 		sig = sig[:len(sig)-1]
 		sigExp++
 	}
+	if len(sig) == 0 {
+		sigExp = 0 // zero, whatever its zeros: numeric(p,s) holds it
+	}
 	if c.scale >= 0 {
 		if sigExp < 0 && -sigExp > c.scale {
 			return buf, valueErr(c, "%s has more than %d decimal places (the column is numeric with scale %d; no silent rounding)", text, c.scale, c.scale)
@@ -401,6 +408,107 @@ func (b *copyBatch) appendNumeric(buf []byte, c *encoder, text []byte) ([]byte, 
 	binary.BigEndian.PutUint16(h[6:], uint16(dscale))
 	binary.BigEndian.PutUint32(buf[start:], uint32(len(buf)-start-4))
 	return buf, nil
+}
+
+// appendNumericPlain is appendNumeric for the usual text, [-]digits[.digits]
+// without an exponent, that the column takes: base-10000 groups read
+// straight from the text (the integer part grouped from the point
+// leftwards, the fraction rightwards). It reports false, having written
+// nothing, for any other text (an exponent, a value the column refuses,
+// a scale beyond numeric's), which appendNumeric then encodes or refuses.
+func appendNumericPlain(buf []byte, c *encoder, text []byte) ([]byte, bool) {
+	i := 0
+	neg := false
+	if len(text) > 0 && (text[0] == '-' || text[0] == '+') {
+		neg = text[0] == '-'
+		i = 1
+	}
+	for i < len(text) && text[i] == '0' {
+		i++ // leading zeros
+	}
+	intStart := i
+	for i < len(text) && text[i] >= '0' && text[i] <= '9' {
+		i++
+	}
+	intPart := text[intStart:i]
+	var frac []byte
+	if i < len(text) && text[i] == '.' {
+		i++
+		fracStart := i
+		for i < len(text) && text[i] >= '0' && text[i] <= '9' {
+			i++
+		}
+		frac = text[fracStart:i]
+	}
+	if i != len(text) || len(intPart) == 0 && len(frac) == 0 && !bytes.ContainsRune(text, '0') || len(frac) > 16383 || len(intPart) > 131072 {
+		return buf, false
+	}
+	dscale := len(frac)
+	if c.scale >= 0 {
+		sig := len(frac)
+		for sig > 0 && frac[sig-1] == '0' {
+			sig--
+		}
+		if sig > c.scale || len(intPart) > c.intMax {
+			return buf, false // refused, with appendNumeric's message
+		}
+		dscale = min(dscale, c.scale)
+	}
+	start := len(buf)
+	buf = append(buf, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) // length, ndigits, weight, sign, dscale
+	weight := (len(intPart)+3)/4 - 1
+	ndigits := 0
+	lastNonZero := 0 // ndigits up to the last group that is not 0
+	// Integer part: the first group holds len%4 digits (4 when that is 0).
+	k := len(intPart) % 4
+	if k == 0 {
+		k = 4
+	}
+	for j := 0; j < len(intPart); j, k = j+k, 4 {
+		g := 0
+		for _, d := range intPart[j : j+k] {
+			g = g*10 + int(d-'0')
+		}
+		buf = binary.BigEndian.AppendUint16(buf, uint16(g))
+		ndigits++
+		if g != 0 {
+			lastNonZero = ndigits
+		}
+	}
+	// Fraction: groups of 4 from the point, the last one padded with zeros.
+	for j := 0; j < len(frac); j += 4 {
+		g, n := 0, 0
+		for ; n < 4 && j+n < len(frac); n++ {
+			g = g*10 + int(frac[j+n]-'0')
+		}
+		for ; n < 4; n++ {
+			g *= 10
+		}
+		if ndigits == 0 && g == 0 {
+			weight-- // a leading zero group of a value below 1
+			continue
+		}
+		buf = binary.BigEndian.AppendUint16(buf, uint16(g))
+		ndigits++
+		if g != 0 {
+			lastNonZero = ndigits
+		}
+	}
+	// Trailing zero groups are implied by the weight.
+	buf = buf[:len(buf)-2*(ndigits-lastNonZero)]
+	ndigits = lastNonZero
+	if ndigits == 0 {
+		weight, neg = 0, false
+	}
+	h := buf[start:]
+	binary.BigEndian.PutUint32(h[0:], uint32(len(buf)-start-4))
+	binary.BigEndian.PutUint16(h[4:], uint16(ndigits))
+	binary.BigEndian.PutUint16(h[6:], uint16(int16(weight)))
+	if neg {
+		binary.BigEndian.PutUint16(h[8:], 0x4000)
+	}
+	binary.BigEndian.PutUint16(h[10:], uint16(dscale))
+	return buf, true
 }
 
 func floorDiv(a, b int) int {

@@ -54,9 +54,6 @@ func (d *Dialect) FoldIdentifier(name string) string {
 // IdentifierKey: quoted identifiers are case-sensitive in PostgreSQL.
 func (d *Dialect) IdentifierKey(name string) string { return name }
 
-// ParallelAppends: COPYs into one table from several sessions commute.
-func (d *Dialect) ParallelAppends() bool { return true }
-
 // MaxIdentifier is 63 bytes.
 func (d *Dialect) MaxIdentifier() int { return maxIdentifier }
 

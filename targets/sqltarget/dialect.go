@@ -21,13 +21,6 @@ type Dialect interface {
 	Open(ctx context.Context) (Session, error)
 }
 
-// ParallelAppender is an optional ability of a Dialect: append loads of one
-// table may run on several sessions at once (they commute), which spreads
-// one stream's appends over max_parallel_flushes connections.
-type ParallelAppender interface {
-	ParallelAppends() bool
-}
-
 // Session is one connection of a dialect.
 type Session interface {
 	// PrepareTable creates the table, or evolves an existing one so that it

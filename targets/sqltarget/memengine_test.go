@@ -173,20 +173,23 @@ func TestInDoubtAppendNotRepeated(t *testing.T) {
 	}
 }
 
-// TestSlowParallelLoads: loads are slow and run on three sessions at once
-// (they are held until three are in flight); states still come out in
-// order and only once every record before them is committed.
+// TestSlowParallelLoads: loads are slow and run on three sessions at once,
+// one stream each (they are held until three are in flight); states still
+// come out in order and only once every record before them is committed.
 func TestSlowParallelLoads(t *testing.T) {
 	db, d := newDialect()
 	var mu sync.Mutex
-	inFlight, maxInFlight := 0, 0
+	inFlight, maxInFlight := map[string]int{}, map[string]int{}
+	total, maxTotal := 0, 0
 	all := make(chan struct{})
 	var once sync.Once
-	d.Hooks.BeforeCommit = func(ctx context.Context, _ string, _ int) error {
+	d.Hooks.BeforeCommit = func(ctx context.Context, table string, _ int) error {
 		mu.Lock()
-		inFlight++
-		maxInFlight = max(maxInFlight, inFlight)
-		if inFlight == 3 {
+		inFlight[table]++
+		maxInFlight[table] = max(maxInFlight[table], inFlight[table])
+		total++
+		maxTotal = max(maxTotal, total)
+		if total == 3 {
 			once.Do(func() { close(all) })
 		}
 		mu.Unlock()
@@ -196,19 +199,52 @@ func TestSlowParallelLoads(t *testing.T) {
 			return ctx.Err()
 		}
 		mu.Lock()
-		inFlight--
+		inFlight[table]--
+		total--
 		mu.Unlock()
 		return nil
 	}
-	states, _, err := run(context.Background(), d, sqltarget.Config{LoadMethod: "append", BatchSizeRows: 7, MaxParallelFlushes: 3}, input(210, 30, true))
+	streams := []string{"a", "b", "c"}
+	var in strings.Builder
+	for _, st := range streams {
+		fmt.Fprintf(&in, `{"type":"SCHEMA","stream":"%s","schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":"string"}}},"key_properties":["id"]}`+"\n", st)
+	}
+	for i := 1; i <= 210; i++ {
+		fmt.Fprintf(&in, `{"type":"RECORD","stream":"%s","record":{"id":%d,"v":"r%d"}}`+"\n", streams[i%3], i, i)
+		if i%30 == 0 {
+			fmt.Fprintf(&in, `{"type":"STATE","value":{"pos":%d}}`+"\n", i)
+		}
+	}
+	states, _, err := run(context.Background(), d, sqltarget.Config{LoadMethod: "append", BatchSizeRows: 7, MaxParallelFlushes: 3}, in.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if maxInFlight != 3 {
-		t.Errorf("at most %d loads at once, want 3", maxInFlight)
+	if maxTotal != 3 {
+		t.Errorf("at most %d loads at once, want 3", maxTotal)
 	}
-	if got := join(rowsOf(t, db)); got != join(want(1, 210)) {
-		t.Errorf("rows %s", got)
+	if len(maxInFlight) != 3 {
+		t.Errorf("loads into %v, want three tables", maxInFlight)
+	}
+	for table, n := range maxInFlight {
+		// One session per stream: its loads never overlap.
+		if n != 1 {
+			t.Errorf("table %s: %d loads at once, want 1", table, n)
+		}
+	}
+	for k, st := range streams {
+		rows, err := db.Rows("t", st, []string{"id", "v"}, "id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for i := 1; i <= 210; i++ {
+			if i%3 == k {
+				want = append(want, fmt.Sprintf("%d|r%d", i, i))
+			}
+		}
+		if join(rows) != join(want) {
+			t.Errorf("stream %s: rows %s, want %s", st, join(rows), join(want))
+		}
 	}
 	last := 0
 	for _, st := range states {

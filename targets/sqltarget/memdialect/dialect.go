@@ -63,9 +63,6 @@ func (d *Dialect) IdentifierKey(name string) string { return name }
 // MaxIdentifier is 63 bytes.
 func (d *Dialect) MaxIdentifier() int { return maxIdentifier }
 
-// ParallelAppends: appends commute (they serialize on the database).
-func (d *Dialect) ParallelAppends() bool { return true }
-
 // Open opens a session.
 func (d *Dialect) Open(ctx context.Context) (sqltarget.Session, error) {
 	if d.Hooks.Open != nil {

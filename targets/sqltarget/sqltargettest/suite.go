@@ -361,10 +361,13 @@ var cases = []suiteCase{
 		r := Run(t, h, with(cfg, "batch_size_rows", 3), lines(in...))
 		expectOK(t, r)
 		// Flushes after records 3, 6 and 9 and at the end: each releases
-		// the latest state wholly before it.
+		// the latest state wholly before it. {"n":4} comes out only when
+		// the load of records 4-6 ends before STATE {"n":6} is read (a
+		// race between the loader and the reader; both are right).
 		want := []string{`{"n":0}`, `{"n":2}`, `{"n":6}`, `{"n":8}`, `{"n":10}`}
-		if got := r.States(); strings.Join(got, " ") != strings.Join(want, " ") {
-			t.Errorf("states\n got %q\nwant %q", got, want)
+		alt := []string{`{"n":0}`, `{"n":2}`, `{"n":4}`, `{"n":6}`, `{"n":8}`, `{"n":10}`}
+		if got := strings.Join(r.States(), " "); got != strings.Join(want, " ") && got != strings.Join(alt, " ") {
+			t.Errorf("states\n got %s\nwant %s\n  or %s", got, strings.Join(want, " "), strings.Join(alt, " "))
 		}
 		expectRows(t, h.Rows(t, schema, "s", []string{"id"}, "id"), []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"})
 	}},

@@ -33,9 +33,7 @@ type textBatch struct {
 
 	// Key tracking: a batch without two records of one key can load
 	// straight into the table (see session.Load).
-	keyCols []int
-	seen    map[uint64]struct{}
-	dups    bool
+	repeats sqltarget.KeyRepeats
 }
 
 // need is the most a column's values of a batch asked for.
@@ -46,18 +44,7 @@ type need struct {
 
 func newTextBatch(t *sqltarget.Table, cols []encoder, plan *loadPlan) *textBatch {
 	b := &textBatch{table: t, cols: cols, plan: plan, buf: make([]byte, 0, 1<<20), need: make([]need, len(cols))}
-	// Only a merge by key reads dups: an append (UniqueKey false) keeps no
-	// key set.
-	if t != nil && t.UniqueKey {
-		for i, c := range t.Columns {
-			if c.Key {
-				b.keyCols = append(b.keyCols, i)
-			}
-		}
-		if len(b.keyCols) > 0 {
-			b.seen = make(map[uint64]struct{})
-		}
-	}
+	b.repeats = sqltarget.NewKeyRepeats(t)
 	return b
 }
 
@@ -65,9 +52,9 @@ func (b *textBatch) Table() *sqltarget.Table { return b.table }
 func (b *textBatch) Rows() int               { return b.rows }
 func (b *textBatch) Bytes() int              { return len(b.buf) }
 func (b *textBatch) Reset() {
-	b.buf, b.rows, b.dups = b.buf[:0], 0, false
+	b.buf, b.rows = b.buf[:0], 0
+	b.repeats.Reset()
 	clear(b.need)
-	clear(b.seen)
 }
 func (b *textBatch) Fresh() sqltarget.Batch { return newTextBatch(b.table, b.cols, b.plan) }
 
@@ -89,14 +76,7 @@ func (b *textBatch) Append(vals []singer.Value) error {
 		}
 	}
 	b.buf = append(b.buf, '\n')
-	if b.seen != nil && !b.dups {
-		h := sqltarget.KeyHash(vals, b.keyCols)
-		if _, ok := b.seen[h]; ok {
-			b.dups = true
-		} else {
-			b.seen[h] = struct{}{}
-		}
-	}
+	b.repeats.Add(vals)
 	b.rows++
 	return nil
 }

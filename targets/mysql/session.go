@@ -533,7 +533,7 @@ func (s *session) load(ctx context.Context, tb *textBatch, mode sqltarget.LoadMo
 	// LOCAL skips the row with a warning) or any other warning rolls it
 	// back, and the batch takes the stage, which this session then keeps
 	// for the table.
-	if (skipExisting || upsert && !p.noUnique && !tb.dups && !(mode.HardDelete && p.hardDel != "")) && !s.noLocal && !s.conflicts[p.ident] {
+	if (skipExisting || upsert && !p.noUnique && !tb.repeats.Found() && !(mode.HardDelete && p.hardDel != "")) && !s.noLocal && !s.conflicts[p.ident] {
 		done, err := s.loadDirect(ctx, tb)
 		if err != nil || done {
 			return err

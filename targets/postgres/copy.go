@@ -71,25 +71,12 @@ type copyBatch struct {
 
 	// Key tracking: a batch without two records of one key is merged
 	// without the server-side DISTINCT ON sort.
-	keyCols []int
-	seen    map[uint64]struct{}
-	dups    bool
+	repeats sqltarget.KeyRepeats
 }
 
 func newCopyBatch(t *sqltarget.Table, cols []encoder, plan *loadPlan, pool *chunkbuf.Pool) *copyBatch {
 	b := &copyBatch{table: t, cols: cols, plan: plan, buf: chunkbuf.New(pool), pool: pool}
-	// Only a merge by key reads dups: an append (UniqueKey false) keeps no
-	// key set, which cost ~11% of the client's CPU per record.
-	if t != nil && t.UniqueKey {
-		for i, c := range t.Columns {
-			if c.Key {
-				b.keyCols = append(b.keyCols, i)
-			}
-		}
-		if len(b.keyCols) > 0 {
-			b.seen = make(map[uint64]struct{})
-		}
-	}
+	b.repeats = sqltarget.NewKeyRepeats(t)
 	b.Reset()
 	return b
 }
@@ -100,8 +87,7 @@ func (b *copyBatch) Bytes() int              { return len(copyHeader) + b.buf.Le
 func (b *copyBatch) Reset() {
 	b.buf.Reset()
 	b.rows = 0
-	b.dups = false
-	clear(b.seen)
+	b.repeats.Reset()
 }
 func (b *copyBatch) Fresh() sqltarget.Batch { return newCopyBatch(b.table, b.cols, b.plan, b.pool) }
 
@@ -127,14 +113,7 @@ func (b *copyBatch) Append(vals []singer.Value) error {
 		}
 	}
 	b.buf.Commit(buf)
-	if b.seen != nil && !b.dups {
-		h := sqltarget.KeyHash(vals, b.keyCols)
-		if _, ok := b.seen[h]; ok {
-			b.dups = true
-		} else {
-			b.seen[h] = struct{}{}
-		}
-	}
+	b.repeats.Add(vals)
 	b.rows++
 	return nil
 }

@@ -296,7 +296,7 @@ func (s *session) loadBatch(ctx context.Context, cb *copyBatch, mode sqltarget.L
 	// exists yet (an initial load, new rows) that is the whole merge; a
 	// unique violation rolls it back and the batch takes the stage path,
 	// which this session then keeps for the table.
-	if (skipExisting || mode.Upsert && p.unique && !cb.dups && !(mode.HardDelete && p.deletedAt != "")) && !s.conflicts[p.table.Sanitize()] {
+	if (skipExisting || mode.Upsert && p.unique && !cb.repeats.Found() && !(mode.HardDelete && p.deletedAt != "")) && !s.conflicts[p.table.Sanitize()] {
 		err := s.load(ctx, cb, sqltarget.LoadMode{}, skipExisting, false)
 		var pe *pgconn.PgError
 		if err == nil || !errors.As(err, &pe) || pe.Code != "23505" {
@@ -386,7 +386,7 @@ func (s *session) load(ctx context.Context, cb *copyBatch, mode sqltarget.LoadMo
 		return nil
 	}
 	merge, mergeLive, hardDel := p.merge, p.mergeLive, p.hardDel
-	if !cb.dups {
+	if !cb.repeats.Found() {
 		merge, mergeLive, hardDel = p.mergeUnique, p.mergeLiveUnique, p.hardDelUnique
 	}
 	if p.replace != "" {

@@ -98,37 +98,36 @@ func (b *batch) encode(i int, v *singer.Value) (any, int, error) {
 		return n, 8, nil
 	case physHuge:
 		text, ok := sqltarget.NumericText(v)
-		d, okd := parseDecimal(text)
-		if !ok || !okd || d.exp < 0 {
+		d, okd := sqltarget.ParseDecimal(text)
+		if !ok || !okd || d.Exp < 0 {
 			return nil, 0, valueErr(c, "%s is not an integer", sqltarget.Shown(v))
 		}
-		if len(d.digits)+d.exp > hugeDigits {
+		if d.IntDigits() > hugeDigits {
 			if c.widen {
 				return nil, 0, &sqltarget.WidenError{Want: sqltarget.LogicalType{Kind: sqltarget.KindString}, Msg: fmt.Sprintf("%s is beyond HUGEINT (%d digits)", sqltarget.Shown(v), hugeDigits)}
 			}
 			return nil, 0, valueErr(c, "%s is out of range for HUGEINT (%d digits)", sqltarget.Shown(v), hugeDigits)
 		}
-		return d.unscaled(0), 16, nil
+		return unscaled(d, 0), 16, nil
 	case physDecimal:
 		text, ok := sqltarget.NumericText(v)
 		if !ok {
 			return nil, 0, valueErr(c, "%s is not a number", sqltarget.Shown(v))
 		}
-		d, ok := parseDecimal(text)
+		d, ok := sqltarget.ParseDecimal(text)
 		if !ok {
 			return nil, 0, valueErr(c, "%s is not a number", text)
 		}
-		frac, intDigits := max(0, -d.exp), len(d.digits)+d.exp
-		if len(d.digits) > 0 && (frac > c.scale || intDigits > c.prec-c.scale) {
+		if !d.Fits(c.prec, c.scale) {
 			if c.widen {
 				return nil, 0, &sqltarget.WidenError{Want: sqltarget.LogicalType{Kind: sqltarget.KindString}, Msg: fmt.Sprintf("%s does not fit %s", text, c.typ)}
 			}
-			if frac > c.scale {
+			if d.FracDigits() > c.scale {
 				return nil, 0, valueErr(c, "%s has more than %d decimal places (the column is %s; no silent rounding)", text, c.scale, c.typ)
 			}
 			return nil, 0, valueErr(c, "%s does not fit the column (%s: at most %d digits before the decimal point)", text, c.typ, c.prec-c.scale)
 		}
-		return d.unscaled(c.scale), 16, nil
+		return unscaled(d, c.scale), 16, nil
 	case physFloat:
 		text, ok := sqltarget.NumericText(v)
 		if !ok {
@@ -193,87 +192,27 @@ func appendJSONValue(buf []byte, v *singer.Value) []byte {
 	return append(buf, v.Bytes...)
 }
 
-// decimalParts is a decimal number as sign, significant digits and the
-// power of ten of the last digit: value = ±digits × 10^exp.
-type decimalParts struct {
-	neg    bool
-	digits []byte // ASCII, no leading or trailing zeros; empty for zero
-	exp    int
-}
-
-// parseDecimal reads JSON number text (or a decimal string).
-func parseDecimal(s []byte) (decimalParts, bool) {
-	var d decimalParts
-	i := 0
-	if i < len(s) && (s[i] == '-' || s[i] == '+') {
-		d.neg = s[i] == '-'
-		i++
-	}
-	n, frac, point := 0, 0, false
-	for ; i < len(s); i++ {
-		ch := s[i]
-		if ch >= '0' && ch <= '9' {
-			n++
-			if point {
-				frac++
-			}
-			if ch == '0' && len(d.digits) == 0 {
-				continue
-			}
-			d.digits = append(d.digits, ch)
-			continue
-		}
-		if ch == '.' && !point {
-			point = true
-			continue
-		}
-		break
-	}
-	if n == 0 {
-		return d, false
-	}
-	d.exp = -frac
-	if i < len(s) {
-		if s[i] != 'e' && s[i] != 'E' {
-			return d, false
-		}
-		e, err := strconv.Atoi(string(s[i+1:]))
-		if err != nil || e > 1000 || e < -1000 {
-			return d, false
-		}
-		d.exp += e
-	}
-	for len(d.digits) > 0 && d.digits[len(d.digits)-1] == '0' {
-		d.digits = d.digits[:len(d.digits)-1]
-		d.exp++
-	}
-	if len(d.digits) == 0 {
-		d.neg, d.exp = false, 0
-	}
-	return d, true
-}
-
 // unscaled is the number times 10^scale, an integer (the caller checked
 // that the number has at most scale fraction digits): an int64 when it
 // fits, else a *big.Int (what the Appender takes for DECIMAL and HUGEINT).
-func (d decimalParts) unscaled(scale int) any {
-	zeros := scale + d.exp
-	if len(d.digits)+zeros <= 18 {
+func unscaled(d sqltarget.Decimal, scale int) any {
+	zeros := scale + d.Exp
+	if len(d.Digits)+zeros <= 18 {
 		var n int64
-		for _, c := range d.digits {
+		for _, c := range d.Digits {
 			n = n*10 + int64(c-'0')
 		}
 		for k := 0; k < zeros; k++ {
 			n *= 10
 		}
-		if d.neg {
+		if d.Neg {
 			n = -n
 		}
 		return n
 	}
-	n, _ := new(big.Int).SetString(string(d.digits), 10)
+	n, _ := new(big.Int).SetString(string(d.Digits), 10)
 	n.Mul(n, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(zeros)), nil))
-	if d.neg {
+	if d.Neg {
 		n.Neg(n)
 	}
 	return n

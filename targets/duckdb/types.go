@@ -1,6 +1,7 @@
 package duckdb
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"regexp"
@@ -22,6 +23,10 @@ const (
 	// hugeDigits: every integer of up to 38 digits fits HUGEINT.
 	hugeDigits = 38
 )
+
+// decimalRule: DuckDB's DECIMAL holds 38 digits, any of them after the
+// point.
+var decimalRule = sqltarget.DecimalRule{MaxPrecision: maxDecimal, MaxScale: maxDecimal, NumberPrecision: numberPrecision, NumberScale: numberScale}
 
 // columnTypes is the type table: logical kind -> column type.
 var columnTypes = map[sqltarget.Kind]string{
@@ -202,8 +207,8 @@ func evolution(ex existingColumn, c *sqltarget.Column) string {
 	const text = "VARCHAR"
 	phys := physical(ex)
 	decimal := func(intDigits, scale int) string {
-		if intDigits+scale <= maxDecimal {
-			return fmt.Sprintf("DECIMAL(%d,%d)", intDigits+scale, scale)
+		if t := decimalRule.Type(intDigits, scale); t != "" {
+			return t
 		}
 		return text
 	}
@@ -243,33 +248,23 @@ func evolution(ex existingColumn, c *sqltarget.Column) string {
 			}
 			return decimal(n, phys.scale)
 		}
-	case sqltarget.KindNumber:
+	case sqltarget.KindNumber, sqltarget.KindDecimal:
 		switch phys.kind {
 		case physFloat:
 			return ""
 		case physDecimal:
-			i, s := max(phys.prec-phys.scale, numberPrecision-numberScale), max(phys.scale, numberScale)
-			if i == phys.prec-phys.scale && s == phys.scale {
+			t, keep, _ := decimalRule.Widen(phys.prec, phys.scale, want)
+			if keep {
 				return ""
 			}
-			return decimal(i, s)
+			return cmp.Or(t, text)
 		case physInt, physBool:
-			return decimal(numberPrecision-numberScale, numberScale)
-		}
-	case sqltarget.KindDecimal:
-		switch phys.kind {
-		case physFloat:
-			return ""
-		case physDecimal:
-			i, s := max(phys.prec-phys.scale, want.Precision-want.Scale), max(phys.scale, want.Scale)
-			if i == phys.prec-phys.scale && s == phys.scale {
-				return ""
-			}
-			return decimal(i, s)
-		case physInt, physBool:
-			return decimal(max(20, want.Precision-want.Scale), want.Scale)
+			t, _ := decimalRule.FromInteger(want)
+			return cmp.Or(t, text)
 		case physHuge:
-			return decimal(max(hugeDigits, want.Precision-want.Scale), want.Scale)
+			if want.Kind == sqltarget.KindDecimal {
+				return decimal(max(hugeDigits, want.Precision-want.Scale), want.Scale)
+			}
 		}
 	case sqltarget.KindBoolean:
 		if phys.kind == physBool || phys.kind == physInt {

@@ -169,6 +169,10 @@ const (
 	numberScale     = 30
 )
 
+// decimalRule: MySQL's and MariaDB's DECIMAL holds 65 digits, 30 of them
+// after the point.
+var decimalRule = sqltarget.DecimalRule{MaxPrecision: 65, MaxScale: 30, NumberPrecision: numberPrecision, NumberScale: numberScale}
+
 // columnTypes is the type table: logical kind -> column type.
 var columnTypes = map[sqltarget.Kind]string{
 	sqltarget.KindString:    "LONGTEXT",

@@ -249,89 +249,27 @@ func appendJSONValue(buf []byte, v *singer.Value) []byte {
 	return append(buf, v.Bytes...)
 }
 
-// decimalParts is a decimal number as sign, significant digits and the
-// power of ten of the last digit: value = ±digits × 10^exp.
-type decimalParts struct {
-	neg    bool
-	digits []byte // ASCII, no leading zeros, no trailing zeros
-	exp    int
-}
-
-func parseDecimal(s []byte) (decimalParts, bool) {
-	var d decimalParts
-	i := 0
-	if i < len(s) && (s[i] == '-' || s[i] == '+') {
-		d.neg = s[i] == '-'
-		i++
-	}
-	n, frac, point := 0, 0, false
-	for ; i < len(s); i++ {
-		ch := s[i]
-		if ch >= '0' && ch <= '9' {
-			n++
-			if point {
-				frac++
-			}
-			if ch == '0' && len(d.digits) == 0 {
-				continue // leading zero
-			}
-			d.digits = append(d.digits, ch)
-			continue
-		}
-		if ch == '.' && !point {
-			point = true
-			continue
-		}
-		break
-	}
-	if n == 0 {
-		return d, false
-	}
-	// digits holds every digit after the leading zeros; its last digit
-	// has power -frac.
-	d.exp = -frac
-	if i < len(s) {
-		if s[i] != 'e' && s[i] != 'E' {
-			return d, false
-		}
-		e, err := strconv.Atoi(string(s[i+1:]))
-		if err != nil || e > 1000 || e < -1000 {
-			return d, false
-		}
-		d.exp += e
-	}
-	for len(d.digits) > 0 && d.digits[len(d.digits)-1] == '0' {
-		d.digits = d.digits[:len(d.digits)-1]
-		d.exp++
-	}
-	if len(d.digits) == 0 {
-		d.neg, d.exp = false, 0
-	}
-	return d, true
-}
-
 // appendDecimal writes decimal text exactly, without an exponent. A value
 // with more fraction digits than the column's scale, or more integer digits
 // than it has room for, is an error rather than a silent rounding.
 func appendDecimal(buf []byte, c *encoder, text []byte, nd *need) ([]byte, error) {
-	d, ok := parseDecimal(text)
+	d, ok := sqltarget.ParseDecimal(text)
 	if !ok {
 		return buf, valueErr(c, "%s is not a number", text)
 	}
-	if len(d.digits) == 0 {
+	if d.IsZero() {
 		return append(buf, '0'), nil
 	}
-	fracDigits := max(0, -d.exp)
-	intDigits := len(d.digits) + d.exp
+	fracDigits, intDigits := d.FracDigits(), d.IntDigits()
 	switch {
-	case nd != nil && (fracDigits > c.scale || intDigits > c.prec-c.scale):
+	case nd != nil && !d.Fits(c.prec, c.scale):
 		// The column widens: its DECIMAL at load when the batch's values
 		// still fit one, else (beyond DECIMAL(65,30)) to LONGTEXT now,
 		// before the batch is built further, so that the value keeps its
 		// text.
 		i := max(c.prec-c.scale, nd.intDigits, intDigits)
 		sc := max(c.scale, nd.digits, fracDigits)
-		if i+sc > 65 || sc > 30 {
+		if decimalRule.Type(i, sc) == "" {
 			return buf, &sqltarget.WidenError{Want: sqltarget.LogicalType{Kind: sqltarget.KindString}, Msg: fmt.Sprintf("%s does not fit any DECIMAL (65 digits, 30 after the point, with the column's other values)", text)}
 		}
 		nd.digits = max(nd.digits, fracDigits)
@@ -341,27 +279,7 @@ func appendDecimal(buf []byte, c *encoder, text []byte, nd *need) ([]byte, error
 	case intDigits > c.prec-c.scale:
 		return buf, valueErr(c, "%s does not fit the column (DECIMAL(%d,%d): at most %d digits before the decimal point)", text, c.prec, c.scale, c.prec-c.scale)
 	}
-	if d.neg {
-		buf = append(buf, '-')
-	}
-	switch {
-	case d.exp >= 0:
-		buf = append(buf, d.digits...)
-		for k := 0; k < d.exp; k++ {
-			buf = append(buf, '0')
-		}
-	case intDigits > 0:
-		buf = append(buf, d.digits[:intDigits]...)
-		buf = append(buf, '.')
-		buf = append(buf, d.digits[intDigits:]...)
-	default:
-		buf = append(buf, '0', '.')
-		for k := 0; k < -intDigits; k++ {
-			buf = append(buf, '0')
-		}
-		buf = append(buf, d.digits...)
-	}
-	return buf, nil
+	return d.AppendText(buf), nil
 }
 
 // DATETIME and DATE hold years 1000 to 9999.

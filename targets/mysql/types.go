@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strings"
@@ -126,8 +127,8 @@ func evolution(ex existingColumn, c *sqltarget.Column) string {
 		return text
 	}
 	decimal := func(intDigits, scale int) string {
-		if intDigits+scale <= 65 && scale <= 30 {
-			return fmt.Sprintf("DECIMAL(%d,%d)", intDigits+scale, scale)
+		if t := decimalRule.Type(intDigits, scale); t != "" {
+			return t
 		}
 		return text
 	}
@@ -184,31 +185,19 @@ func evolution(ex existingColumn, c *sqltarget.Column) string {
 			}
 			return decimal(n, phys.scale)
 		}
-	case sqltarget.KindNumber:
+	case sqltarget.KindNumber, sqltarget.KindDecimal:
 		switch phys.kind {
 		case physFloat:
 			return ""
 		case physDecimal:
-			i, s := max(phys.prec-phys.scale, numberPrecision-numberScale), max(phys.scale, numberScale)
-			if i == phys.prec-phys.scale && s == phys.scale {
+			t, keep, _ := decimalRule.Widen(phys.prec, phys.scale, want)
+			if keep {
 				return ""
 			}
-			return decimal(i, s)
+			return cmp.Or(t, text)
 		case physInt, physBool:
-			return decimal(numberPrecision-numberScale, numberScale)
-		}
-	case sqltarget.KindDecimal:
-		switch phys.kind {
-		case physFloat:
-			return ""
-		case physDecimal:
-			i, s := max(phys.prec-phys.scale, want.Precision-want.Scale), max(phys.scale, want.Scale)
-			if i == phys.prec-phys.scale && s == phys.scale {
-				return ""
-			}
-			return decimal(i, s)
-		case physInt, physBool:
-			return decimal(max(20, want.Precision-want.Scale), want.Scale)
+			t, _ := decimalRule.FromInteger(want)
+			return cmp.Or(t, text)
 		}
 	case sqltarget.KindBoolean:
 		if phys.kind == physBool || phys.kind == physInt {

@@ -95,6 +95,9 @@ type Env struct {
 	Stderr io.Writer
 	Log    *singer.Log
 	Config *config.Config
+	// Maps are the config's stream maps for a target whose spec sets
+	// MapsInside (nil when the config has none).
+	Maps *streammap.Mapper
 }
 
 // About describes a binary for --about.
@@ -124,6 +127,11 @@ type TargetSpec struct {
 	// cancellation it stops reading, commits what it has, writes the state
 	// the commits cover and returns ctx.Err().
 	Run func(ctx context.Context, env *Env, in io.Reader, out *singer.Encoder) error
+	// MapsInside: Run applies env.Maps to the messages it decodes itself
+	// (streammap.Mapper.ApplyTo). Otherwise the command line maps the
+	// input before Run reads it (a Reader: each mapped line is written
+	// and read again).
+	MapsInside bool
 }
 
 // commonOptions are the flags of every tap and target.
@@ -316,7 +324,9 @@ func runTarget(ctx context.Context, spec TargetSpec, o *targetOptions, stdin io.
 		return err
 	}
 	var mapped *streammap.Reader
-	if maps != nil {
+	if maps != nil && spec.MapsInside {
+		env.Maps = maps
+	} else if maps != nil {
 		// Stream maps: the target reads its input mapped, so every target
 		// gets them without code of its own.
 		mapped = maps.NewReader(in, func(msg string) { env.Log.Warnf("%s", msg) })

@@ -89,6 +89,33 @@ func TestTargetInputIsMapped(t *testing.T) {
 	}
 }
 
+// A target that maps inside (MapsInside) reads stdin itself and gets the
+// compiled maps in its Env; without maps it gets none.
+func TestTargetMapsInside(t *testing.T) {
+	in := `{"type":"STATE","value":{"n":1}}` + "\n"
+	stdin := strings.NewReader(in)
+	var got string
+	var sameReader, hasMaps bool
+	spec := TargetSpec{About: mapsAbout, MapsInside: true, Run: func(ctx context.Context, env *Env, r io.Reader, out *singer.Encoder) error {
+		sameReader, hasMaps = r == io.Reader(stdin), env.Maps != nil
+		b, err := io.ReadAll(r)
+		got = string(b)
+		return err
+	}}
+	dir := t.TempDir()
+	for _, c := range []struct {
+		config string
+		maps   bool
+	}{{mapsConfig, true}, {`{}`, false}} {
+		stdin.Reset(in)
+		var o, e bytes.Buffer
+		code := RunTarget(context.Background(), spec, []string{"--config", writeFile(t, dir, "c.json", c.config)}, stdin, &o, &e)
+		if code != 0 || got != in || !sameReader || hasMaps != c.maps || e.Len() != 0 {
+			t.Errorf("config %s: exit %d, same reader %v, maps %v\ninput read:\n%s\nstderr: %s", c.config, code, sameReader, hasMaps, got, e.String())
+		}
+	}
+}
+
 // A map that does not fit a stream is one line, exit 2, in a target as in
 // a tap; so is a bad expression, before anything runs.
 func TestMapErrorsInBinaries(t *testing.T) {

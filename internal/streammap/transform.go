@@ -937,6 +937,9 @@ func (m *Mapper) appendMember(rec []byte, n int, o *output, key string, lit, raw
 // writeRecord writes a RECORD with the input's version and
 // time_extracted (as written).
 func (m *Mapper) writeRecord(msg *singer.Message, stream string, rec []byte, out Emitter) error {
+	if ok, err := writeRecordTo(out, msg, stream, rec); ok {
+		return err
+	}
 	b := append(m.line[:0], `{"type":"RECORD","stream":`...)
 	b = singer.AppendJSONString(b, stream)
 	b = append(b, `,"record":`...)

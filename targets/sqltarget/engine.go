@@ -17,6 +17,7 @@ import (
 	"github.com/singerkit/singerkit/internal/batchfile"
 
 	"github.com/singerkit/singerkit/internal/input"
+	"github.com/singerkit/singerkit/internal/streammap"
 	"github.com/singerkit/singerkit/internal/watermark"
 
 	"github.com/singerkit/singerkit/internal/config"
@@ -57,6 +58,10 @@ type Engine struct {
 
 	// Progress, when set, gets a live one-line progress (a terminal).
 	Progress io.Writer
+	// Maps, when set, are the config's stream maps: the engine applies
+	// them to the messages it decodes (streammap.Mapper.ApplyTo), so
+	// mapped records are decoded once.
+	Maps     *streammap.Mapper
 	buffered int // bytes in open batches, all streams
 	// inflight: bytes of batches handed to loaders and not yet loaded,
 	// all streams; loaded gets a token each time a load ends.
@@ -258,56 +263,101 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 }
 
 func (e *Engine) read(ctx context.Context, dec *singer.Decoder) error {
-	var last *stream
+	r := &reading{e: e, ctx: ctx, finish: dec.FinishRecord}
 	for dec.Next() {
 		if e.failed.Load() {
 			return nil
 		}
-		m := dec.Message()
-		switch m.Type {
-		case singer.TypeRecord:
-			s := last
-			if s == nil || s.name != m.Stream {
-				s = e.streams[m.Stream]
-				if s == nil {
-					return fmt.Errorf("line %d: RECORD for stream %q before its SCHEMA", m.Line, m.Stream)
-				}
-				last = s
-			}
-			if err := e.record(s, m.Record, m, m.Line, dec.FinishRecord); err != nil {
-				return err
-			}
-		case singer.TypeSchema:
-			if err := e.schema(ctx, m); err != nil {
-				return err
-			}
-			last = nil
-		case singer.TypeState:
-			// A STATE ends the versions announced and left empty.
-			for _, s := range e.streams {
-				e.applyPending(s)
-			}
-			e.wm.State(m.Value)
-			e.release()
-		case singer.TypeActivateVersion:
-			s := e.streams[m.Stream]
-			if s == nil {
-				return fmt.Errorf("line %d: ACTIVATE_VERSION for stream %q before its SCHEMA", m.Line, m.Stream)
-			}
-			if err := e.activate(s, m.Version, m.Line); err != nil {
-				return err
-			}
-		case singer.TypeBatch:
-			s := e.streams[m.Stream]
-			if s == nil {
-				return fmt.Errorf("line %d: BATCH for stream %q before its SCHEMA", m.Line, m.Stream)
-			}
-			if err := e.batchFiles(s, m); err != nil {
-				return err
-			}
+		var err error
+		if e.Maps != nil {
+			err = e.Maps.ApplyTo(dec.Message(), dec.FinishRecord, r)
+		} else {
+			err = r.message(dec.Message())
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return dec.Err()
+}
+
+// reading is the state of the read loop; as a streammap.Sink it takes
+// the messages the stream maps made of the input.
+type reading struct {
+	e      *Engine
+	ctx    context.Context
+	finish func(n int) error // the decoder's FinishRecord
+	last   *stream
+}
+
+func (r *reading) stream(m *singer.Message, name string) (*stream, error) {
+	s := r.last
+	if s == nil || s.name != name {
+		s = r.e.streams[name]
+		if s == nil {
+			return nil, fmt.Errorf("line %d: RECORD for stream %q before its SCHEMA", m.Line, name)
+		}
+		r.last = s
+	}
+	return s, nil
+}
+
+func (r *reading) Schema(m *singer.Message) error {
+	r.last = nil
+	return r.e.schema(r.ctx, m)
+}
+
+func (r *reading) Record(m *singer.Message, stream string, rec []byte) error {
+	s, err := r.stream(m, stream)
+	if err != nil {
+		return err
+	}
+	return r.e.record(s, rec, m, m.Line, nil)
+}
+
+func (r *reading) Pass(m *singer.Message) error { return r.message(m) }
+
+// message handles one decoded message.
+func (r *reading) message(m *singer.Message) error {
+	e := r.e
+	switch m.Type {
+	case singer.TypeRecord:
+		s, err := r.stream(m, m.Stream)
+		if err != nil {
+			return err
+		}
+		if err := e.record(s, m.Record, m, m.Line, r.finish); err != nil {
+			return err
+		}
+	case singer.TypeSchema:
+		if err := r.Schema(m); err != nil {
+			return err
+		}
+	case singer.TypeState:
+		// A STATE ends the versions announced and left empty.
+		for _, s := range e.streams {
+			e.applyPending(s)
+		}
+		e.wm.State(m.Value)
+		e.release()
+	case singer.TypeActivateVersion:
+		s := e.streams[m.Stream]
+		if s == nil {
+			return fmt.Errorf("line %d: ACTIVATE_VERSION for stream %q before its SCHEMA", m.Line, m.Stream)
+		}
+		if err := e.activate(s, m.Version, m.Line); err != nil {
+			return err
+		}
+	case singer.TypeBatch:
+		s := e.streams[m.Stream]
+		if s == nil {
+			return fmt.Errorf("line %d: BATCH for stream %q before its SCHEMA", m.Line, m.Stream)
+		}
+		if err := e.batchFiles(s, m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // record decodes, validates and appends one record. finish, when not

@@ -30,10 +30,12 @@ func Spec(about cli.About, open Opener) cli.TargetSpec {
 			}
 			defer closeFn()
 			e := New(d, cfg, env.Log)
+			e.Maps = env.Maps
 			if cli.IsTerminal(env.Stderr) {
 				e.Progress = env.Stderr
 			}
 			return e.Run(ctx, in, out)
 		},
+		MapsInside: true,
 	}
 }

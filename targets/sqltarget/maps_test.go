@@ -1,0 +1,199 @@
+package sqltarget_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/singerkit/singerkit/internal/streammap"
+	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/targets/sqltarget"
+	"github.com/singerkit/singerkit/targets/sqltarget/memdialect"
+)
+
+// The engine applies stream maps to the messages it decodes itself
+// (Engine.Maps): the tables, the states and the log are what the same
+// maps give when the input is mapped first and read again (a
+// streammap.Reader, as for targets that do not map inside).
+
+const mapsInput = `{"type":"SCHEMA","stream":"users","schema":{"type":"object","properties":{"id":{"type":"integer"},"email":{"type":["string","null"]},"phone":{"type":["string","null"]},"name":{"type":["string","null"]},"n":{"type":["integer","null"]},"addr":{"type":["object","null"],"properties":{"city":{"type":"string"}}}}},"key_properties":["id"],"bookmark_properties":["n"]}
+{"type":"SCHEMA","stream":"audit","schema":{"type":"object","properties":{"id":{"type":"integer"}}},"key_properties":["id"]}
+{"type":"SCHEMA","stream":"plain","schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":"string"}}},"key_properties":["id"]}
+{"type":"ACTIVATE_VERSION","stream":"users","version":7}
+{"type":"RECORD","stream":"users","record":{"id":1,"email":"Ada@Example.com","phone":"+44 20 7946 0958","name":"Ada","n":3,"addr":{"city":"Oslo"}},"version":7}
+{"type":"RECORD","stream":"audit","record":{"id":1}}
+{"type":"RECORD","stream":"plain","record":{"id":1,"v":"a"}}
+{"type":"RECORD","stream":"users","record":{"id":2,"email":null,"name":"Bob","n":-1},"version":7}
+{"type":"RECORD","stream":"users","record":{"name":"Cy","id":3,"n":5,"email":"cy@example.com","extra":"kept"},"version":7}
+{"type":"STATE","value":{"pos":1}}
+{"type":"RECORD","stream":"users","record":{"id":3,"email":"cy2@example.com","name":"Cy2","n":6},"version":7}
+{"type":"RECORD","stream":"plain","record":{"id":2,"v":"b"}}
+{"type":"ACTIVATE_VERSION","stream":"users","version":7}
+{"type":"STATE","value":{"pos":2}}
+`
+
+func TestEngineMapsInside(t *testing.T) {
+	for _, c := range []struct {
+		name, config, want string
+	}{{
+		name:   "hash drop rename filter",
+		config: `{"stream_maps":{"users":{"email":"sha256(lower(email))","phone":null,"who":"name","name":null,"__filter__":"n > 0"},"audit":null}}`,
+		want: `error: <nil>
+last state: {"pos":2}
+WARNING stream "users": line 9: properties its SCHEMA does not declare ("extra") are kept as JSON in column _sdc_extra
+table users: id,email,n,addr,who,_sdc_deleted_at,_sdc_table_version,_sdc_extra
+1|b5fc85e55755f9e0d030a10ab4429b6b2944855f9a0d60077fe832becbc41d72|3|{"city":"Oslo"}|Ada|NULL|7|NULL
+3|3995d2d5e8233858719112172577fcd4ae1861f3bcc512b9134252a50dfb91dc|6|NULL|Cy2|NULL|7|NULL
+table plain: id,v
+1|a
+2|b
+`,
+	}, {
+		name: "alias source keys else",
+		config: `{"stream_maps":{"users":{"__alias__":"people","id":"hmac_sha256(id, config.k)","__else__":null,"n":"n * 2"},
+			"users_copy":{"__source__":"users","__key_properties__":["email"],"email":"coalesce(email, 'none')","addr":null},
+			"plain":{"__filter__":"v != 'a'"}},"stream_map_config":{"k":"secret"}}`,
+		want: `error: <nil>
+last state: {"pos":2}
+WARNING stream "users_copy": line 9: properties its SCHEMA does not declare ("extra") are kept as JSON in column _sdc_extra
+table audit: id
+1
+table plain: id,v
+2|b
+table users_copy: id,email,phone,name,n,_sdc_deleted_at,_sdc_table_version,_sdc_extra
+1|Ada@Example.com|+44 20 7946 0958|Ada|3|NULL|7|NULL
+2|none|NULL|Bob|-1|NULL|7|NULL
+3|cy@example.com|NULL|Cy|5|NULL|7|{"extra":"kept"}
+3|cy2@example.com|NULL|Cy2|6|NULL|7|NULL
+table people: id,n,_sdc_deleted_at,_sdc_table_version
+1b46c1a27eed72fecf2e76f229f9ffd47d327e3ef9a13ad30f46bd247e07fbee|-2|NULL|7
+88a43b1b8ef6d2e900797363da21fd2bb29351d3022389feb31fb1340a94dae2|12|NULL|7
+bd28ee142ca5b46259f6e27fc3a4216f447bd5843c406e63219cff30e73b135b|6|NULL|7
+`,
+	}, {
+		name:   "flattening",
+		config: `{"flattening_enabled":true,"flattening_max_depth":1,"stream_maps":{"audit":{"__alias__":"audit_v2"}}}`,
+		want: `error: <nil>
+last state: {"pos":2}
+WARNING stream "users": line 9: properties its SCHEMA does not declare ("extra") are kept as JSON in column _sdc_extra
+table users: id,email,phone,name,n,addr__city,_sdc_deleted_at,_sdc_table_version,_sdc_extra
+1|Ada@Example.com|+44 20 7946 0958|Ada|3|Oslo|NULL|7|NULL
+2|NULL|NULL|Bob|-1|NULL|NULL|7|NULL
+3|cy2@example.com|NULL|Cy2|6|NULL|NULL|7|NULL
+table plain: id,v
+1|a
+2|b
+table audit_v2: id
+1
+`,
+	}, {
+		name:   "a key removed",
+		config: `{"stream_maps":{"plain":{"id":null}}}`,
+		want: `error: stream_maps.plain: the map removes key property "id" of stream "plain": keep it, rename it with a copy ("new_name": "id"), or set __key_properties__ (a list, or [] for none)
+last state: 
+table users: id,email,phone,name,n,addr
+
+table audit: id
+
+`,
+	}, {
+		name:   "an expression fails",
+		config: `{"stream_maps":{"users":{"x":"int(name)"}}}`,
+		want: `error: line 5: RECORD for stream "users": stream_maps.users.x "int(name)": int: "Ada" is not a whole number
+last state: 
+WARNING stream "users": ACTIVATE_VERSION 7 was followed by no record, STATE or end of the version before the input ended: nothing deleted
+table users: id,email,phone,name,n,addr,x,_sdc_deleted_at,_sdc_table_version
+
+table audit: id
+
+table plain: id,v
+
+`,
+	}} {
+		t.Run(c.name, func(t *testing.T) {
+			inside := runMapped(t, c.config, true)
+			piped := runMapped(t, c.config, false)
+			if inside != c.want {
+				t.Errorf("got:\n%s\nwant:\n%s", inside, c.want)
+			}
+			// Through a Reader, the target's line numbers are those of the
+			// mapped stream, and its read error wraps the mapping's.
+			if normal(inside) != normal(piped) {
+				t.Errorf("inside the engine:\n%s\nthrough a Reader:\n%s", inside, piped)
+			}
+		})
+	}
+}
+
+var lineNumber = regexp.MustCompile(`reading input after line \d+: |line \d+`)
+
+func normal(s string) string {
+	return lineNumber.ReplaceAllStringFunc(s, func(m string) string {
+		if strings.HasPrefix(m, "reading") {
+			return ""
+		}
+		return "line N"
+	})
+}
+
+// runMapped loads mapsInput with the maps of config, applied by the
+// engine (inside) or by a Reader before it, and returns the tables (of
+// mapsTables), the states and the log.
+func runMapped(t *testing.T, config string, inside bool) string {
+	t.Helper()
+	var values map[string]any
+	if err := json.Unmarshal([]byte(config), &values); err != nil {
+		t.Fatal(err)
+	}
+	s, err := streammap.SettingsFrom(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := streammap.Compile(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := memdialect.NewDB()
+	var dlog, log, out bytes.Buffer
+	d := memdialect.New(db, singer.NewLog(&dlog))
+	e := sqltarget.New(d, sqltarget.Config{DefaultTargetSchema: "t", AddMetadataColumns: false}, singer.NewLog(&log))
+	var in io.Reader = strings.NewReader(mapsInput)
+	if inside {
+		e.Maps = m
+	} else {
+		in = m.NewReader(in, nil)
+	}
+	enc := singer.NewEncoder(&out)
+	err = e.Run(context.Background(), in, enc)
+	_ = enc.Flush()
+	var b strings.Builder
+	// Which states come out depends on when the loads end; the last one
+	// does not.
+	states := strings.Split(strings.TrimSpace(out.String()), "\n")
+	fmt.Fprintf(&b, "error: %v\nlast state: %s\n", err, states[len(states)-1])
+	for _, l := range strings.SplitAfter(log.String(), "\n") {
+		if !strings.Contains(l, "METRIC") {
+			b.WriteString(l)
+		}
+	}
+	for _, table := range []string{"users", "audit", "plain", "users_copy", "people", "audit_v2"} {
+		cols, err := db.Columns("t", table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cols == nil {
+			continue
+		}
+		rows, err := db.Rows("t", table, cols, cols[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "table %s: %s\n%s\n", table, strings.Join(cols, ","), strings.Join(rows, "\n"))
+	}
+	return b.String()
+}

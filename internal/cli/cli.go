@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -354,6 +355,9 @@ func runTarget(ctx context.Context, spec TargetSpec, o *targetOptions, stdin io.
 // second cancels its AbortContext (give up at once); after that the
 // signals' default action applies again, so a third ends the process.
 func Execute(ctx context.Context, cmd *cobra.Command, args []string, stderr io.Writer, name string) int {
+	if stop := startCPUProfile(stderr, name); stop != nil {
+		defer stop()
+	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -436,4 +440,30 @@ func writeAboutMarkdown(w io.Writer, a About) error {
 	}
 	_, err = fmt.Fprintf(w, "\n## Settings\n\n%s", section)
 	return err
+}
+
+// startCPUProfile writes a CPU profile of the whole run to the file that
+// SINGERKIT_CPUPROFILE names (for `go tool pprof`; a development aid, see
+// CONTRIBUTING.md), and returns what stops it. A file that cannot be
+// created is said once and the run goes on unprofiled.
+func startCPUProfile(stderr io.Writer, name string) func() {
+	path := os.Getenv("SINGERKIT_CPUPROFILE")
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+		if err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: warning: SINGERKIT_CPUPROFILE: %v; running without a profile\n", name, err)
+		return nil
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }

@@ -125,31 +125,60 @@ PY
 printf '%s\n' "{\"servers\":[\"$NATS\"],\"topic\":\"SKBENCH_PG\"}" > "$dir/nats-pg.json"
 printf '%s\n' "{\"servers\":[\"$NATS\"],\"topic\":\"SKBENCH_PG\",\"follow\":true}" > "$dir/nats-pg-follow.json"
 direct=(); hop1=(); hop2=(); both=()
+# cpu FILE: "user+sys" seconds from a /usr/bin/time -f '%U %S' file.
+cpu() { tail -1 "$1" | awk '{printf "%.2f s", $1 + $2}'; } # the last line: a signalled process's file starts with its exit status
+# server_ticks NAME: CPU clock ticks of every process named NAME, with
+# what they reaped (a server's finished backends).
+server_ticks() {
+  local t=0 p
+  for p in $(pgrep -x "$1"); do
+    t=$((t + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
+ticks() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f s", t / hz}'; }
 for i in $(seq "$REPEAT"); do
   psql "$URL" -qc "DROP SCHEMA IF EXISTS skbench_nats_direct CASCADE; DROP SCHEMA IF EXISTS skbench_nats_hop CASCADE; DROP SCHEMA IF EXISTS skbench_nats_live CASCADE" 2>/dev/null
   del SKBENCH_PG
   # The two hops at once, as a log pipeline runs: tap-nats follows the
-  # topic while hop 1 fills it; the time is until the last row landed
-  # (polled every 50 ms), then the follower is stopped with SIGTERM.
+  # topic while hop 1 fills it; the time is until the follower's
+  # target-postgres printed the state that ends hop 1 (tap-nats wraps it
+  # as "upstream"), which it does once every row before it is committed;
+  # then the follower is stopped with SIGTERM. (Polling count(*) on the
+  # table instead cost PostgreSQL a scan of up to 1M rows 20 times a
+  # second.) Each process's CPU seconds are kept, and the NATS server's
+  # and PostgreSQL's (from /proc, all of their processes, other work on
+  # the machine included).
   printf '%s\n' "{\"url\":\"$URL\",\"default_target_schema\":\"skbench_nats_live\",\"load_method\":\"append\"}" > "$dir/nats-live.json"
   bin/target-nats --config "$dir/nats-pg.json" < /dev/null > /dev/null 2>&1 # creates the topic the follower reads
+  : > "$dir/follower.state"
+  n0=$(server_ticks nats-server); p0=$(server_ticks postgres)
   s=$(now)
-  ( bin/tap-nats --config "$dir/nats-pg-follow.json" 2>"$dir/follower.err" | bin/target-postgres --config "$dir/nats-live.json" > /dev/null 2>>"$dir/follower.err" ) &
+  ( /usr/bin/time -f '%U %S' -o "$dir/cpu-tapnats" bin/tap-nats --config "$dir/nats-pg-follow.json" 2>"$dir/follower.err" \
+    | /usr/bin/time -f '%U %S' -o "$dir/cpu-tgtpg" bin/target-postgres --config "$dir/nats-live.json" > "$dir/follower.state" 2>>"$dir/follower.err" ) &
   follower=$!
-  bin/tap-postgres --config "$dir/nats-pg-tap.json" --catalog "$dir/nats-catalog.json" 2>/dev/null | bin/target-nats --config "$dir/nats-pg.json" > /dev/null 2>&1
-  until [ "$(psql "$URL" -Atc "SELECT count(*) FROM skbench_nats_live.src" 2>/dev/null)" = "$N" ]; do
+  /usr/bin/time -f '%U %S' -o "$dir/cpu-tappg" bin/tap-postgres --config "$dir/nats-pg-tap.json" --catalog "$dir/nats-catalog.json" 2>/dev/null \
+    | /usr/bin/time -f '%U %S' -o "$dir/cpu-tgtnats" bin/target-nats --config "$dir/nats-pg.json" > "$dir/hop1.state" 2>/dev/null
+  last="\"upstream\":$(tail -1 "$dir/hop1.state")}"
+  until grep -qF "$last" "$dir/follower.state"; do
     if ! kill -0 "$follower" 2>/dev/null; then echo "the following tap-nats | target-postgres ended early:"; cat "$dir/follower.err"; exit 1; fi
     sleep 0.05
   done
   e=$(now); both+=("$(echo "$e - $s" | bc)")
-  pkill -TERM -f "tap-nats --config $dir/nats-pg-follow.json" || true
+  n1=$(server_ticks nats-server); p1=$(server_ticks postgres)
+  pkill -TERM -f "^bin/tap-nats --config $dir/nats-pg-follow.json" || true
   wait "$follower" 2>/dev/null || true
+  cpu_both="tap-postgres $(cpu "$dir/cpu-tappg"), target-nats $(cpu "$dir/cpu-tgtnats"), tap-nats $(cpu "$dir/cpu-tapnats"), target-postgres $(cpu "$dir/cpu-tgtpg"), NATS server $(ticks $((n1 - n0))), PostgreSQL $(ticks $((p1 - p0)))"
   del SKBENCH_PG
   printf '%s\n' "{\"url\":\"$URL\",\"default_target_schema\":\"skbench_nats_direct\",\"load_method\":\"append\"}" > "$dir/nats-direct.json"
   printf '%s\n' "{\"url\":\"$URL\",\"default_target_schema\":\"skbench_nats_hop\",\"load_method\":\"append\"}" > "$dir/nats-hop.json"
+  p0=$(server_ticks postgres)
   s=$(now)
-  bin/tap-postgres --config "$dir/nats-pg-tap.json" --catalog "$dir/nats-catalog.json" 2>/dev/null | bin/target-postgres --config "$dir/nats-direct.json" > /dev/null 2>&1
+  /usr/bin/time -f '%U %S' -o "$dir/cpu-tappg" bin/tap-postgres --config "$dir/nats-pg-tap.json" --catalog "$dir/nats-catalog.json" 2>/dev/null \
+    | /usr/bin/time -f '%U %S' -o "$dir/cpu-tgtpg" bin/target-postgres --config "$dir/nats-direct.json" > /dev/null 2>&1
   e=$(now); direct+=("$(echo "$e - $s" | bc)")
+  p1=$(server_ticks postgres)
+  cpu_direct="tap-postgres $(cpu "$dir/cpu-tappg"), target-postgres $(cpu "$dir/cpu-tgtpg"), PostgreSQL $(ticks $((p1 - p0)))"
   s=$(now)
   bin/tap-postgres --config "$dir/nats-pg-tap.json" --catalog "$dir/nats-catalog.json" 2>/dev/null | bin/target-nats --config "$dir/nats-pg.json" > /dev/null 2>&1
   e=$(now); hop1+=("$(echo "$e - $s" | bc)")
@@ -170,4 +199,6 @@ awk -v n="$N" -v d="$d" -v h1="$h1" -v h2="$h2" -v hb="$hb" -v rd="$rows_direct"
   printf "%-52s %10s %7.2fx\n", "two hops, one after the other (hop 1 + hop 2)", sprintf("%\047d", n/(h1+h2)), d/(h1+h2)
   printf "%-52s %10s %7.2fx\n", "two hops at once (tap-nats following hop 1)", sprintf("%\047d", n/hb), d/hb
 }'
+echo "CPU seconds of the last run, direct: $cpu_direct"
+echo "CPU seconds of the last run, two hops at once: $cpu_both"
 echo "(the machine is shared with other agents' builds and tests while this runs: figures vary between runs; compare the ratios of one run)"

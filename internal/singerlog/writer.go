@@ -189,7 +189,9 @@ func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in
 					batch.body = append(batch.body, '\n')
 				} else {
 					batch.stream = m.Stream
-					batch.body = make([]byte, 0, min(opts.BatchBytes, 64*len(m.Raw)))
+					// Room for a whole batch of lines like this one: growing
+					// the body by copying cost ~9% of target-nats's CPU.
+					batch.body = make([]byte, 0, min(opts.BatchBytes, opts.BatchRecords*(len(m.Raw)+1)))
 				}
 				batch.body = append(batch.body, m.Raw...)
 				batch.lines++

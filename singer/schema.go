@@ -293,6 +293,18 @@ func (s *Schema) DecodePrefix(b []byte, row *Row, validate bool) (n int, err err
 	return n, s.JudgeRaw(b[:n])
 }
 
+// DecodePrefixPlan is DecodePrefix without the judge: valid is the plan's
+// verdict, and a record the plan cannot vouch for (valid false) is
+// judged later, if at all, by JudgeRaw(b[:n]). For a consumer that
+// decides first whether it keeps the record (a stream map's filter).
+func (s *Schema) DecodePrefixPlan(b []byte, row *Row) (n int, valid bool, err error) {
+	n, valid, err = s.Plan.decodePrefix(b, row)
+	if err != nil {
+		return 0, false, &ValidationError{Msg: "record is not valid JSON: " + err.Error()}
+	}
+	return n, valid, nil
+}
+
 // Decode parses a RECORD's JSON object into row (one Value per plan column)
 // and validates it: the plan decides what it can; everything else, and every
 // rejection, goes to the judge, whose verdict stands. With validate false

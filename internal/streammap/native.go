@@ -1,11 +1,16 @@
 package streammap
 
 import (
+	"bytes"
 	"errors"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm/runtime"
+
+	"github.com/singerkit/singerkit/singer"
 )
 
 // This file runs the most common expressions without the VM: a library
@@ -58,13 +63,7 @@ func compileNative(node ast.Node, cfg map[string]any) native {
 			prop := strings.TrimPrefix(name, rawPrefix)
 			return func(m *Mapper) (any, error) { return m.rawValue(prop) }
 		}
-		return func(m *Mapper) (any, error) {
-			r := m.find(name)
-			if r == nil {
-				return nil, nil
-			}
-			return decodeValue(r)
-		}
+		return func(m *Mapper) (any, error) { return m.lookup(name) }
 	case *ast.MemberNode:
 		// config.key and config["key"]: a constant of the config.
 		id, ok := n.Node.(*ast.IdentifierNode)
@@ -95,6 +94,27 @@ func compileNative(node ast.Node, cfg map[string]any) native {
 		}
 		if fn == nil {
 			return nil
+		}
+		if h := hashOf[id.Value]; h != nil && len(n.Arguments) == 1 {
+			// md5(prop), sha256(prop): a string property is hashed
+			// where it lies, without boxing it.
+			if arg, ok := n.Arguments[0].(*ast.IdentifierNode); ok && !isSpecial(arg.Value) && !strings.HasPrefix(arg.Value, rawPrefix) {
+				name := arg.Value
+				return func(m *Mapper) (any, error) {
+					s, kind := m.lookupString(name)
+					switch kind {
+					case valueString:
+						return h(s), nil
+					case valueNull:
+						return nil, nil
+					}
+					v, err := m.lookup(name)
+					if err != nil {
+						return nil, err
+					}
+					return hashWith(v, h)
+				}
+			}
 		}
 		args := make([]native, len(n.Arguments))
 		for i, a := range n.Arguments {
@@ -186,6 +206,27 @@ func compileNative(node ast.Node, cfg map[string]any) native {
 			}
 		case "==", "!=", "<", "<=", ">", ">=":
 			op := n.Operator
+			// prop OP integer: an integer property compares as int64,
+			// without boxing it.
+			if id, ok := n.Left.(*ast.IdentifierNode); ok && !isSpecial(id.Value) && !strings.HasPrefix(id.Value, rawPrefix) {
+				if lit, ok := n.Right.(*ast.IntegerNode); ok {
+					name, k := id.Value, int64(lit.Value)
+					return func(m *Mapper) (any, error) {
+						if x, ok := m.lookupInt(name); ok {
+							return compareInt(op, x, k), nil
+						}
+						lv, err := l(m)
+						if err != nil {
+							return nil, err
+						}
+						rv, err := r(m)
+						if err != nil {
+							return nil, err
+						}
+						return compare(op, lv, rv)
+					}
+				}
+			}
 			return func(m *Mapper) (any, error) {
 				lv, err := l(m)
 				if err != nil {
@@ -200,6 +241,75 @@ func compileNative(node ast.Node, cfg map[string]any) native {
 		}
 	}
 	return nil
+}
+
+func compareInt(op string, a, b int64) bool {
+	switch op {
+	case "==":
+		return a == b
+	case "!=":
+		return a != b
+	case "<":
+		return a < b
+	case "<=":
+		return a <= b
+	case ">":
+		return a > b
+	}
+	return a >= b
+}
+
+// hashOf are the hash functions a native call runs on a string in place.
+var hashOf = map[string]func(string) string{"md5": md5Hex, "sha256": sha256Hex}
+
+// What lookupString found.
+const (
+	valueString = iota // a string
+	valueNull          // null, or no such property
+	valueOther         // something else: ask lookup
+)
+
+// lookupString returns a property of the current record that is a
+// string, without decoding anything else or boxing it.
+func (m *Mapper) lookupString(key string) (string, int) {
+	if m.row != nil {
+		v := m.row.value(key)
+		switch {
+		case v == nil:
+			return "", valueOther // maybe undeclared: lookup knows
+		case v.Kind == singer.String:
+			return unsafeString(v.Bytes), valueString
+		case v.Kind <= singer.Null:
+			return "", valueNull
+		}
+		return "", valueOther
+	}
+	r := m.find(key)
+	switch {
+	case r == nil || r[0] == 'n':
+		return "", valueNull
+	case r[0] == '"' && bytes.IndexByte(r, '\\') < 0:
+		return unsafeString(r[1 : len(r)-1]), valueString
+	}
+	return "", valueOther
+}
+
+// lookupInt returns a property of the current record that is a whole
+// number that fits an int; false for anything else.
+func (m *Mapper) lookupInt(key string) (int64, bool) {
+	if m.row != nil {
+		v := m.row.value(key)
+		if v != nil && v.Kind == singer.Number && v.IsInt && v.IntOK && v.Int >= math.MinInt && v.Int <= math.MaxInt {
+			return v.Int, true
+		}
+		return 0, false
+	}
+	r := m.find(key)
+	if r == nil || !(r[0] == '-' || r[0] >= '0' && r[0] <= '9') {
+		return 0, false
+	}
+	x, err := strconv.ParseInt(unsafeString(r), 10, 64)
+	return x, err == nil && x >= math.MinInt && x <= math.MaxInt
 }
 
 // compare does what expr does for two numbers or two strings (and ==, !=
@@ -240,6 +350,9 @@ func compare(op string, a, b any) (any, error) {
 // rawValue is what decimal(prop) reads: a number's input text, or the
 // property's value.
 func (m *Mapper) rawValue(prop string) (any, error) {
+	if m.row != nil {
+		return m.row.rawValue(prop)
+	}
 	r := m.find(prop)
 	switch {
 	case r == nil:

@@ -2,6 +2,7 @@ package streammap
 
 import (
 	"encoding/json"
+	"errors"
 
 	"github.com/singerkit/singerkit/singer"
 )
@@ -33,26 +34,59 @@ type Sink interface {
 // the decoder's FinishRecord (the decoder may leave records open, as
 // singer.Decoder.OpenRecords does).
 func (m *Mapper) ApplyTo(msg *singer.Message, finish func(n int) error, sink Sink) error {
-	if msg.Type == singer.TypeRecord {
-		// A stream the maps pass untouched goes to the sink as it came:
-		// the sink decodes it once, as it decodes any record.
-		if in := m.streams[msg.Stream]; in != nil && len(in.outputs) == 1 && in.outputs[0].identity && in.outputs[0].name == in.name {
-			return sink.Pass(msg)
+	switch msg.Type {
+	case singer.TypeRecord:
+		if in := m.streams[msg.Stream]; in != nil {
+			// A stream the maps pass untouched goes to the sink as it
+			// came: the sink decodes it once, as it decodes any record.
+			if len(in.outputs) == 1 && in.outputs[0].identity && in.outputs[0].name == in.name {
+				return sink.Pass(msg)
+			}
+			if in.row != nil {
+				err := sink.(RowSink).RowRecord(msg, in.row)
+				if err != ErrNotRows {
+					return err
+				}
+				in.row = nil // as bytes from now on
+			}
 		}
+	case singer.TypeSchema:
+		e := &sinkEmitter{sink: sink, cur: msg}
+		if err := m.apply(msg, e, finish); err != nil {
+			return err
+		}
+		rs, ok := sink.(RowSink)
+		if !ok {
+			return nil
+		}
+		rm := m.rowMap(msg, e.schema, rs.SchemaOptions())
+		if rm == nil {
+			return nil
+		}
+		took, err := rs.RowSchema(e.schema, rm)
+		if took {
+			m.streams[msg.Stream].row = rm
+		}
+		return err
 	}
-	e := &sinkEmitter{sink: sink, cur: msg}
-	return m.apply(msg, e, finish)
+	return m.apply(msg, &sinkEmitter{sink: sink, cur: msg}, finish)
 }
+
+// ErrNotRows is what RowSink.RowRecord returns, before it reads the
+// record, when it can no longer map the stream's records on values: they
+// are mapped as bytes from then on.
+var ErrNotRows = errors.New("streammap: records mapped as bytes")
 
 // sinkEmitter is the Emitter of ApplyTo: it turns what apply writes back
 // into messages for the sink.
 type sinkEmitter struct {
-	sink Sink
-	cur  *singer.Message
+	sink   Sink
+	cur    *singer.Message
+	schema *singer.Message // the last mapped SCHEMA written
 }
 
 func (e *sinkEmitter) WriteSchema(s singer.SchemaMessage) error {
-	return e.sink.Schema(&singer.Message{
+	e.schema = &singer.Message{
 		Type:               singer.TypeSchema,
 		Line:               e.cur.Line,
 		Stream:             s.Stream,
@@ -60,7 +94,8 @@ func (e *sinkEmitter) WriteSchema(s singer.SchemaMessage) error {
 		KeyProperties:      s.KeyProperties,
 		BookmarkProperties: s.BookmarkProperties,
 		Raw:                e.cur.Raw,
-	})
+	}
+	return e.sink.Schema(e.schema)
 }
 
 func (e *sinkEmitter) WriteState(json.RawMessage) error { return e.sink.Pass(e.cur) }

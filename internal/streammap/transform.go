@@ -39,6 +39,7 @@ type Mapper struct {
 	Warn func(string)
 
 	vm      vm.VM
+	row     *RowMap // mapping values (RowMap.Map): the record is its row
 	members []member
 	scanned bool // members hold the current record's
 	values  []any
@@ -51,6 +52,7 @@ type Mapper struct {
 type inputStream struct {
 	name    string
 	outputs []*output
+	row     *RowMap // the sink maps its records on values (RowSink)
 }
 
 // output is one stream written for an input stream.
@@ -791,16 +793,27 @@ func (m *Mapper) eval(sm *streamMap, stream string, p *program, prop string, env
 	if sm.self {
 		sm.env[varSelf] = nil
 		if prop != "" {
-			if r := m.find(prop); r != nil {
-				v, err := decodeValue(r)
-				if err != nil {
-					return nil, fmt.Errorf("property %q: %v", prop, err)
-				}
-				sm.env[varSelf] = v
+			v, err := m.lookup(prop)
+			if err != nil {
+				return nil, fmt.Errorf("property %q: %v", prop, err)
 			}
+			sm.env[varSelf] = v
 		}
 	}
 	return m.vm.Run(p.prog, sm.env)
+}
+
+// lookup returns the value of a property of the current record, as
+// expressions see it; nil when the record lacks it.
+func (m *Mapper) lookup(key string) (any, error) {
+	if m.row != nil {
+		return m.row.lookup(key)
+	}
+	r := m.find(key)
+	if r == nil {
+		return nil, nil
+	}
+	return decodeValue(r)
 }
 
 // find returns the raw value of a member of the current record, or nil.
@@ -819,29 +832,18 @@ func (m *Mapper) fillEnv(sm *streamMap, stream string) error {
 	env := sm.env
 	env[varStreamName] = stream
 	for _, v := range sm.vars {
-		var x any
-		if r := m.find(v); r != nil {
-			var err error
-			if x, err = decodeValue(r); err != nil {
-				return fmt.Errorf("property %q: %v", v, err)
-			}
+		x, err := m.lookup(v)
+		if err != nil {
+			return fmt.Errorf("property %q: %v", v, err)
 		}
 		env[v] = x
 	}
 	for _, v := range sm.raws {
-		k := rawPrefix + v
-		env[k] = nil
-		if r := m.find(v); r != nil {
-			if r[0] == '-' || r[0] >= '0' && r[0] <= '9' {
-				env[k] = rawNumber(r)
-			} else {
-				x, err := decodeValue(r)
-				if err != nil {
-					return fmt.Errorf("property %q: %v", v, err)
-				}
-				env[k] = x
-			}
+		x, err := m.rawValue(v)
+		if err != nil {
+			return fmt.Errorf("property %q: %v", v, err)
 		}
+		env[rawPrefix+v] = x
 	}
 	if sm.record {
 		rec := make(map[string]any, len(m.members))

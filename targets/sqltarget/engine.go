@@ -1,6 +1,7 @@
 package sqltarget
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -288,6 +289,7 @@ type reading struct {
 	ctx    context.Context
 	finish func(n int) error // the decoder's FinishRecord
 	last   *stream
+	rows   map[*streammap.RowMap]*rowPlan
 }
 
 func (r *reading) stream(m *singer.Message, name string) (*stream, error) {
@@ -316,6 +318,141 @@ func (r *reading) Record(m *singer.Message, stream string, rec []byte) error {
 }
 
 func (r *reading) Pass(m *singer.Message) error { return r.message(m) }
+
+// The engine maps records on the values it decoded (streammap.RowSink):
+// each input record is decoded once, with the input schema the maps
+// give (RowMap.In), and the mapped row is made of its values and those
+// of the computed properties (RowMap.Sub).
+
+// rowPlan is where each column of a mapped stream's row comes from.
+type rowPlan struct {
+	s       *stream
+	schema  *singer.Schema // the stream's schema the columns were matched to
+	in, sub singer.Row
+	from    []int // per column of s: the column of RowMap.In, or -1
+	fromSub []int // per column of s: the column of RowMap.Sub, or -1
+}
+
+func (r *reading) SchemaOptions() singer.SchemaOptions {
+	return singer.SchemaOptions{FlattenDepth: r.e.cfg.FlatteningMaxLevel}
+}
+
+func (r *reading) RowSchema(out *singer.Message, rm *streammap.RowMap) (bool, error) {
+	s := r.e.streams[out.Stream]
+	if s == nil {
+		return false, nil
+	}
+	p := &rowPlan{s: s}
+	if !p.match(rm) {
+		return false, nil
+	}
+	if r.rows == nil {
+		r.rows = map[*streammap.RowMap]*rowPlan{}
+	}
+	r.rows[rm] = p
+	return true, nil
+}
+
+// match matches the columns of the stream's schema to those of rm's
+// schemas; false when one has no source.
+func (p *rowPlan) match(rm *streammap.RowMap) bool {
+	key := func(path []string) string { return strings.Join(path, "\x00") }
+	inCols, subCols := map[string]int{}, map[string]int{}
+	for i, c := range rm.In.Plan.Columns {
+		inCols[key(c.Path)] = i
+	}
+	for i, c := range rm.Sub.Plan.Columns {
+		subCols[key(c.Path)] = i
+	}
+	cols := p.s.schema.Plan.Columns
+	p.from, p.fromSub = make([]int, len(cols)), make([]int, len(cols))
+	for i, c := range cols {
+		src, ok := rm.Source(c.Path[0])
+		if !ok {
+			return false
+		}
+		p.from[i], p.fromSub[i] = -1, -1
+		if src.From != "" {
+			j, ok := inCols[key(append([]string{src.From}, c.Path[1:]...))]
+			if !ok {
+				return false
+			}
+			p.from[i] = j
+		}
+		if src.Sub {
+			j, ok := subCols[key(c.Path)]
+			if !ok {
+				return false
+			}
+			p.fromSub[i] = j
+		}
+	}
+	p.schema = p.s.schema
+	return true
+}
+
+func (r *reading) RowRecord(m *singer.Message, rm *streammap.RowMap) error {
+	p := r.rows[rm]
+	if p == nil || (p.s.schema != p.schema && !p.match(rm)) {
+		// Another SCHEMA of the mapped stream (two streams aliased to
+		// one) changed its columns: its records go as bytes.
+		return streammap.ErrNotRows
+	}
+	e, s := r.e, p.s
+	validate := e.cfg.validate()
+	rec := m.Record
+	n, valid, err := rm.In.DecodePrefixPlan(rec, &p.in)
+	if err == nil {
+		if m.RecordOpen {
+			if err := r.finish(n); err != nil {
+				return err
+			}
+		} else if rest := bytes.TrimLeft(rec[n:], " \t\r\n"); len(rest) > 0 {
+			err = &singer.ValidationError{Msg: "record is not valid JSON: unexpected data after the record"}
+		}
+	}
+	if err == nil {
+		// The filter first: a record it drops is not checked, as when
+		// the target reads the mapped records.
+		keep, merr := rm.Map(m, &p.in)
+		if merr != nil || !keep {
+			return merr
+		}
+		if !valid && validate {
+			p.in.Judged = true
+			err = rm.In.JudgeRaw(rec[:n])
+		}
+	}
+	if err == nil {
+		err = rm.DecodeSub(&p.sub, validate)
+	}
+	if err != nil {
+		return fmt.Errorf("line %d: stream %q: record does not match its schema: %v", m.Line, s.name, err)
+	}
+	row := &s.row
+	if cap(row.Values) < len(p.from) {
+		row.Values = make([]singer.Value, len(p.from))
+	}
+	row.Values = row.Values[:len(p.from)]
+	for i, f := range p.from {
+		var v singer.Value
+		if f >= 0 {
+			v = p.in.Values[f]
+		}
+		if v.Kind == singer.Absent && p.fromSub[i] >= 0 {
+			v = p.sub.Values[p.fromSub[i]]
+		}
+		row.Values[i] = v
+	}
+	row.Extra = row.Extra[:0]
+	for _, x := range p.in.Extra {
+		if x.Prefix != "" || rm.KeepExtra(x.Name) {
+			row.Extra = append(row.Extra, x)
+		}
+	}
+	row.Extra = append(row.Extra, p.sub.Extra...)
+	return e.load(s, m, m.Line)
+}
 
 // message handles one decoded message.
 func (r *reading) message(m *singer.Message) error {
@@ -374,6 +511,11 @@ func (e *Engine) record(s *stream, rec []byte, m *singer.Message, line int64, fi
 	} else if err := s.schema.Decode(rec, &s.row, e.cfg.validate()); err != nil {
 		return fmt.Errorf("line %d: stream %q: record does not match its schema: %v", line, s.name, err)
 	}
+	return e.load(s, m, line)
+}
+
+// load appends the record decoded into s.row.
+func (e *Engine) load(s *stream, m *singer.Message, line int64) error {
 	if err := s.readExtracted(m); err != nil {
 		return fmt.Errorf("line %d: stream %q: %v", line, s.name, err)
 	}

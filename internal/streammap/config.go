@@ -110,6 +110,10 @@ type program struct {
 	usesRecord, usesSelf bool
 	typ                  reflect.Type // the checker's result type; nil: unknown
 	native               native       // the program without the VM (native.go), or nil
+	// md5(prop) or sha256(prop): the property, and the hash writing its
+	// digits (a RowMap writes them into the row without allocating).
+	hashProp   string
+	hashAppend func(dst []byte, s string) []byte
 }
 
 // propMap is what a map does to one property.
@@ -470,6 +474,7 @@ func compileExpr(src string, asBool bool, cfg map[string]any) (*program, error) 
 	p.prog = prog
 	p.typ = knownType(prog)
 	p.native = compileNative(prog.Node(), cfg)
+	p.hashProp, p.hashAppend = hashCall(prog.Node())
 	return p, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -136,6 +137,26 @@ func sha256Hex(s string) string {
 		h[2*i], h[2*i+1] = hexDigits[sum[i]>>4], hexDigits[sum[i]&15]
 	}
 	return string(h[:])
+}
+
+func md5Append(dst []byte, s string) []byte {
+	sum := md5.Sum(unsafe.Slice(unsafe.StringData(s), len(s)))
+	return appendHex(dst, sum[:])
+}
+
+func sha256Append(dst []byte, s string) []byte {
+	sum := sha256.Sum256(unsafe.Slice(unsafe.StringData(s), len(s)))
+	return appendHex(dst, sum[:])
+}
+
+func appendHex(dst, sum []byte) []byte {
+	n := len(dst)
+	dst = slices.Grow(dst, 2*len(sum))[:n+2*len(sum)]
+	h := dst[n:]
+	for i, c := range sum {
+		h[2*i], h[2*i+1] = hexDigits[c>>4], hexDigits[c&15]
+	}
+	return dst
 }
 
 const hexDigits = "0123456789abcdef"

@@ -259,6 +259,27 @@ func compareInt(op string, a, b int64) bool {
 	return a >= b
 }
 
+// hashCall returns the property and the hash of an expression that is
+// md5(prop) or sha256(prop), or "", nil.
+func hashCall(node ast.Node) (string, func([]byte, string) []byte) {
+	n, ok := node.(*ast.CallNode)
+	if !ok || len(n.Arguments) != 1 {
+		return "", nil
+	}
+	id, ok := n.Callee.(*ast.IdentifierNode)
+	arg, aok := n.Arguments[0].(*ast.IdentifierNode)
+	if !ok || !aok || isSpecial(arg.Value) || strings.HasPrefix(arg.Value, rawPrefix) {
+		return "", nil
+	}
+	switch id.Value {
+	case "md5":
+		return arg.Value, md5Append
+	case "sha256":
+		return arg.Value, sha256Append
+	}
+	return "", nil
+}
+
 // hashOf are the hash functions a native call runs on a string in place.
 var hashOf = map[string]func(string) string{"md5": md5Hex, "sha256": sha256Hex}
 

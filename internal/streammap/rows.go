@@ -78,6 +78,7 @@ type RowMap struct {
 	direct   []directKind
 	subCol   []int
 	values   []singer.Value // the direct values of the record
+	hashed   []bool         // values[i] holds a hash made in place
 	arena    []byte
 	asValues bool // the record's computed values are in values (not sub)
 	// sources: output property -> how it is made
@@ -140,10 +141,23 @@ func (rm *RowMap) Map(msg *singer.Message, row *singer.Row) (bool, error) {
 		m.values = make([]any, len(sm.props))
 	}
 	values := m.values[:len(sm.props)]
+	rm.arena = rm.arena[:0]
 	for i, pm := range sm.props {
 		values[i] = nil
+		rm.hashed[i] = false
 		if pm.prog == nil {
 			continue
+		}
+		if pm.prog.hashAppend != nil && rm.direct[i] == directString {
+			// A hash of a string property: its digits go to the row
+			// from where they are written.
+			if s, kind := m.lookupString(pm.prog.hashProp); kind == valueString {
+				start := len(rm.arena)
+				rm.arena = pm.prog.hashAppend(rm.arena, s)
+				rm.values[i] = singer.Value{Kind: singer.String, Bytes: rm.arena[start:len(rm.arena):len(rm.arena)]}
+				rm.hashed[i] = true
+				continue
+			}
 		}
 		v, err := m.eval(sm, rm.in.name, pm.prog, pm.name, &envReady)
 		if err != nil {
@@ -153,10 +167,9 @@ func (rm *RowMap) Map(msg *singer.Message, row *singer.Row) (bool, error) {
 	}
 	// Plain values go to the row as they are, when every one is.
 	rm.asValues = true
-	rm.arena = rm.arena[:0]
 	for i, pm := range sm.props {
 		switch {
-		case pm.drop:
+		case pm.drop, rm.hashed[i]:
 		case pm.copyFrom != "":
 			if v := rm.value(pm.copyFrom); v == nil || v.Kind == singer.Absent {
 				rm.asValues = false // a null copy, checked by its schema
@@ -188,6 +201,12 @@ func (rm *RowMap) Map(msg *singer.Message, row *singer.Row) (bool, error) {
 		n++
 		b = append(b, pm.lit...)
 		b = append(b, ':')
+		if rm.hashed[i] {
+			b = append(b, '"')
+			b = append(b, rm.values[i].Bytes...) // hex digits
+			b = append(b, '"')
+			continue
+		}
 		var err error
 		if b, err = appendValue(b, values[i]); err != nil {
 			rm.sub = b
@@ -474,6 +493,7 @@ func (m *Mapper) rowMap(msg *singer.Message, out *singer.Message, opts singer.Sc
 	rm.direct = make([]directKind, len(sm.props))
 	rm.subCol = make([]int, len(sm.props))
 	rm.values = make([]singer.Value, len(sm.props))
+	rm.hashed = make([]bool, len(sm.props))
 	subCols := map[string]int{}
 	for i, c := range rm.Sub.Plan.Columns {
 		if len(c.Path) == 1 {

@@ -329,3 +329,39 @@ func TestReaderRecords(t *testing.T) {
 		}
 	}
 }
+
+// Globs: a pattern maps (or drops) every stream it matches, a stream named
+// exactly takes its own map instead, "__NULL__" drops like null; a
+// property whose name is not an identifier is read through record or _.
+func TestGlobsAndWholeRecord(t *testing.T) {
+	schema := func(stream string) string {
+		return `{"type":"SCHEMA","stream":"` + stream + `","schema":{"properties":{"id":{"type":"integer"},"first name":{"type":"string"},"last name":{"type":"string"}}},"key_properties":["id"]}`
+	}
+	record := func(stream string) string {
+		return `{"type":"RECORD","stream":"` + stream + `","record":{"id":1,"first name":"Ada","last name":"Lovelace"}}`
+	}
+	var in []string
+	for _, s := range []string{"shop-us", "shop-eu", "log-1", "audit", "people"} {
+		in = append(in, schema(s), record(s))
+	}
+	expectLines(t, `{"stream_maps":{
+		"shop-*":{"source":"__stream_name__"},
+		"shop-eu":{"region":"'eu'"},
+		"log-*":null,
+		"audit":"__NULL__",
+		"people":{"full":"record['first name'] + ' ' + _['last name']","__else__":"__NULL__"}}}`, in, []string{
+		`{"type":"SCHEMA","stream":"shop-us","schema":{"properties":{"id":{"type":"integer"},"first name":{"type":"string"},"last name":{"type":"string"},"source":{"type":["string","null"]}}},"key_properties":["id"]}`,
+		`{"type":"RECORD","stream":"shop-us","record":{"id":1,"first name":"Ada","last name":"Lovelace","source":"shop-us"}}`,
+		`{"type":"SCHEMA","stream":"shop-eu","schema":{"properties":{"id":{"type":"integer"},"first name":{"type":"string"},"last name":{"type":"string"},"region":{"type":["string","null"]}}},"key_properties":["id"]}`,
+		`{"type":"RECORD","stream":"shop-eu","record":{"id":1,"first name":"Ada","last name":"Lovelace","region":"eu"}}`,
+		`{"type":"SCHEMA","stream":"people","schema":{"properties":{"id":{"type":"integer"},"full":{"type":["string","null"]}}},"key_properties":["id"]}`,
+		`{"type":"RECORD","stream":"people","record":{"id":1,"full":"Ada Lovelace"}}`,
+	})
+	// Two globs that match one stream, and no exact name: which map
+	// applies is for the user to say.
+	_, err := mapLines(t, `{"stream_maps":{"x-*":{},"x-?":null}}`, schema("x-1"), record("x-1"))
+	var se *SchemaError
+	if want := `stream_maps: stream "x-1" matches "x-*" and "x-?": add a map for it by its exact name`; !errors.As(err, &se) || err.Error() != want {
+		t.Errorf("error %v\nwant %s", err, want)
+	}
+}

@@ -53,13 +53,13 @@ func TestEngineMapsInside(t *testing.T) {
 	}{{
 		name:   "filter before validation, exact decimals, computed object flattened",
 		input:  mapsInput2,
-		config: `{"flattening_max_level":1,"stream_maps":{"orders":{"__filter__":"id != 2","total":"decimal(amount)","amt":"amount","amount":null,"meta":"self"}}}`,
+		config: `{"flattening_max_level":1,"stream_maps":{"orders":{"__filter__":"id != 2","total":"decimal(amount)","amt":"amount","amount":null,"meta":"self","h":"sha256(code)"}}}`,
 		want: `error: <nil>
 last state: {"pos":3}
 WARNING stream "orders": line 2: properties its SCHEMA does not declare ("note") are kept as JSON in column _sdc_extra
-table orders: id,code,meta__a,amt,total,_sdc_extra
-1|abc|1|12345678901234567890.123456789|12345678901234567890.123456789|{"note":"x"}
-3|NULL|NULL|NULL|NULL|NULL
+table orders: id,code,meta__a,amt,h,total,_sdc_extra
+1|abc|1|12345678901234567890.123456789|ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad|12345678901234567890.123456789|{"note":"x"}
+3|NULL|NULL|NULL|NULL|NULL|NULL
 `,
 	}, {
 		name:   "a copy of an absent property its schema refuses",
@@ -93,13 +93,13 @@ table orders: id,amount,code,meta,n2
 `,
 	}, {
 		name:   "hash drop rename filter",
-		config: `{"stream_maps":{"users":{"email":"sha256(lower(email))","phone":null,"who":"name","name":null,"__filter__":"n > 0"},"audit":null}}`,
+		config: `{"stream_maps":{"users":{"email":"sha256(lower(email))","phone":null,"phone_h":"md5(phone)","who":"name","name":null,"__filter__":"n > 0"},"audit":null}}`,
 		want: `error: <nil>
 last state: {"pos":2}
 WARNING stream "users": line 9: properties its SCHEMA does not declare ("extra") are kept as JSON in column _sdc_extra
-table users: id,email,n,addr,who,_sdc_deleted_at,_sdc_table_version,_sdc_extra
-1|b5fc85e55755f9e0d030a10ab4429b6b2944855f9a0d60077fe832becbc41d72|3|{"city":"Oslo"}|Ada|NULL|7|NULL
-3|3995d2d5e8233858719112172577fcd4ae1861f3bcc512b9134252a50dfb91dc|6|NULL|Cy2|NULL|7|NULL
+table users: id,email,n,addr,phone_h,who,_sdc_deleted_at,_sdc_table_version,_sdc_extra
+1|b5fc85e55755f9e0d030a10ab4429b6b2944855f9a0d60077fe832becbc41d72|3|{"city":"Oslo"}|ade4e211b99a3080dbe29cefc0dcbb6a|Ada|NULL|7|NULL
+3|3995d2d5e8233858719112172577fcd4ae1861f3bcc512b9134252a50dfb91dc|6|NULL|NULL|Cy2|NULL|7|NULL
 table plain: id,v
 1|a
 2|b

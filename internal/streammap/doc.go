@@ -22,7 +22,11 @@
 // numbers keep their exact text, and decimal(amount) reads the number's
 // input text, never a float64. Functions are in functions.go; Run, Writer
 // and Reader (stream.go) put a Mapper on a whole stream, under a tap's
-// encoder or over a target's input.
+// encoder or over a target's input. A target that decodes its own input
+// hands each message to ApplyTo (sink.go) and gets the mapped messages
+// back without their being written and parsed again; one that decodes
+// records into singer.Row values (the SQL targets' engine) maps them on
+// those values with a RowMap (rows.go): each record is decoded once.
 //
 //	s, err := streammap.SettingsFrom(cfg.Values)
 //	m, err := streammap.Compile(s) // nil when there is nothing to map

@@ -16,6 +16,7 @@ import (
 
 	"github.com/singerkit/singerkit/internal/cli"
 	"github.com/singerkit/singerkit/internal/config"
+	"github.com/singerkit/singerkit/internal/kafkalog"
 	"github.com/singerkit/singerkit/internal/natslog"
 	"github.com/singerkit/singerkit/internal/singerlog"
 	"github.com/singerkit/singerkit/singer"
@@ -92,7 +93,7 @@ type RunOptions struct {
 // finishes the requests in flight and returns nil.
 func Run(ctx context.Context, cfg *Config, o RunOptions) error {
 	log := singer.NewLog(o.Stderr)
-	if len(cfg.Servers) == 0 && cfg.DataDir == "" {
+	if len(cfg.Servers) == 0 && len(cfg.Brokers) == 0 && cfg.DataDir == "" {
 		return cli.Usagef("no log: give servers in the config, or --data-dir DIR for an embedded NATS JetStream server")
 	}
 	// A gate nobody may write to is a config mistake, found before
@@ -101,7 +102,7 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) error {
 		return usage(err)
 	}
 	conn := cfg.Conn()
-	if len(cfg.Servers) == 0 {
+	if len(cfg.Servers) == 0 && len(cfg.Brokers) == 0 {
 		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 			return fmt.Errorf("data dir: %v", config.WithoutPath(err))
 		}
@@ -114,13 +115,7 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) error {
 		fmt.Fprintf(o.Stdout, "singer gate: embedded NATS JetStream at %s (files in %s); tap-nats reads a topic with {\"servers\":[%q],\"topic\":\"<topic>\"}\n", e.URL(), cfg.DataDir, e.URL())
 	}
 	host, _ := os.Hostname()
-	pub, err := natslog.NewPublisher(ctx, &conn, singerlog.ProducerName("singer-gate", host), natslog.WriterOptions{
-		CreateIfMissing: true,
-		Replicas:        cfg.Replicas,
-		Memory:          cfg.Storage == "memory",
-		DuplicateWindow: time.Duration(cfg.DuplicateWindowSeconds) * time.Second,
-		RetryFor:        time.Duration(cfg.PublishTimeoutSeconds) * time.Second,
-	}, log)
+	pub, err := openLog(ctx, cfg, &conn, singerlog.ProducerName("singer-gate", host), log)
 	if err != nil {
 		return err
 	}
@@ -172,4 +167,32 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) error {
 	}
 	log.Infof("singer gate: stopped")
 	return nil
+}
+
+// closingLog is a Log the gate closes when it stops.
+type closingLog interface {
+	Log
+	Close() error
+}
+
+// openLog connects to the configured log: Kafka with brokers, NATS
+// JetStream otherwise (conn: the servers, or the embedded one's).
+func openLog(ctx context.Context, cfg *Config, conn *natslog.Conn, producer string, log *singer.Log) (closingLog, error) {
+	retry := time.Duration(cfg.PublishTimeoutSeconds) * time.Second
+	window := time.Duration(cfg.DuplicateWindowSeconds) * time.Second
+	if len(cfg.Brokers) > 0 {
+		kc := cfg.KafkaConn()
+		return kafkalog.NewPublisher(ctx, &kc, producer, kafkalog.WriterOptions{
+			CreateIfMissing: true,
+			Replicas:        cfg.Replicas,
+			RetryFor:        retry,
+		}, window, log)
+	}
+	return natslog.NewPublisher(ctx, conn, producer, natslog.WriterOptions{
+		CreateIfMissing: true,
+		Replicas:        cfg.Replicas,
+		Memory:          cfg.Storage == "memory",
+		DuplicateWindow: window,
+		RetryFor:        retry,
+	}, log)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/singerkit/singerkit/internal/config"
+	"github.com/singerkit/singerkit/internal/kafkalog"
 	"github.com/singerkit/singerkit/internal/natslog"
 	"github.com/singerkit/singerkit/schemas"
 )
@@ -28,6 +29,12 @@ type Config struct {
 	NATSTLSCertFile       string   `json:"nats_tls_cert_file"`
 	NATSTLSKeyFile        string   `json:"nats_tls_key_file"`
 	ConnectTimeoutSeconds int      `json:"connect_timeout_seconds"`
+
+	Brokers       []string `json:"brokers"`
+	SASLMechanism string   `json:"sasl_mechanism"`
+	SASLUsername  string   `json:"sasl_username"`
+	SASLPassword  string   `json:"sasl_password"`
+	KafkaTLS      bool     `json:"kafka_tls"`
 
 	DataDir        string `json:"data_dir"`
 	EmbeddedListen string `json:"embedded_listen"`
@@ -117,6 +124,14 @@ func (c *Config) check() []string {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		p = append(p, "tls_cert_file and tls_key_file: give both or neither")
 	}
+	if len(c.Servers) > 0 && len(c.Brokers) > 0 {
+		p = append(p, "servers and brokers: give one of them (servers: NATS JetStream, brokers: Kafka)")
+	}
+	if len(c.Brokers) > 0 {
+		conn := c.KafkaConn()
+		conn.Topic = "x" // each request names its topic
+		p = append(p, conn.Check()...)
+	}
 	if len(c.Servers) > 0 {
 		conn := c.Conn()
 		conn.Topic = "x" // each request names its topic
@@ -148,6 +163,14 @@ func (c *Config) check() []string {
 		}
 	}
 	return p
+}
+
+// KafkaConn is the Kafka connection part of the config.
+func (c *Config) KafkaConn() kafkalog.Conn {
+	return kafkalog.Conn{
+		Brokers: c.Brokers, SASLMechanism: c.SASLMechanism, SASLUsername: c.SASLUsername, SASLPassword: c.SASLPassword,
+		TLS: c.KafkaTLS, TLSCAFile: c.TLSCAFile, ConnectTimeoutSeconds: c.ConnectTimeoutSeconds,
+	}
 }
 
 // Conn is the NATS connection part of the config.

@@ -15,11 +15,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/singerkit/singerkit/internal/cli"
+	"github.com/singerkit/singerkit/internal/kafkalog"
 	"github.com/singerkit/singerkit/internal/natslog"
 	"github.com/singerkit/singerkit/internal/singerlog"
 )
 
-// Log is where the gate stores what it accepts (natslog.Publisher).
+// Log is where the gate stores what it accepts (natslog.Publisher,
+// kafkalog.Publisher).
 type Log interface {
 	// Store publishes msgs to topic in order and returns once the log
 	// acknowledged every one, or the error that stopped it (then a
@@ -226,7 +228,8 @@ func (s *Server) store(c *call, msgs []*singerlog.Message, code int, message str
 	_, err := s.log.Store(c.r.Context(), c.topic, msgs)
 	s.metrics.publish.Observe(time.Since(start).Seconds())
 	var conflict *natslog.ConflictError
-	if errors.As(err, &conflict) {
+	var kconflict *kafkalog.ConflictError
+	if errors.As(err, &conflict) || errors.As(err, &kconflict) {
 		c.refuse(http.StatusConflict, "idempotency_conflict",
 			"the Idempotency-Key was already used for a different request body (within the duplicate window): use a new key for a new request")
 		return

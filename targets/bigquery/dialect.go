@@ -86,7 +86,7 @@ func (d *Dialect) IdentifierKey(name string) string { return strings.ToLower(nam
 func (d *Dialect) MaxIdentifier() int { return maxIdentifier }
 
 // Open returns a session on the shared client.
-func (d *Dialect) Open(ctx context.Context) (sqltarget.Session, error) {
+func (d *Dialect) Open(ctx context.Context) (sqltarget.Session[batch], error) {
 	return &session{d: d, datasets: map[string]bool{}}, nil
 }
 

@@ -64,7 +64,7 @@ func newBatch(t *sqltarget.Table, fields []fieldEnc, plan *loadPlan) *ndjsonBatc
 }
 
 func (b *ndjsonBatch) Table() *sqltarget.Table { return b.table }
-func (b *ndjsonBatch) Fresh() sqltarget.Batch  { return newBatch(b.table, b.fields, b.plan) }
+func (b *ndjsonBatch) Fresh() batch            { return newBatch(b.table, b.fields, b.plan) }
 
 // Append encodes one record as one line.
 func (b *ndjsonBatch) Append(vals []singer.Value) error {

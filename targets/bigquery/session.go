@@ -126,7 +126,7 @@ func fieldByName(schema bigquery.Schema) map[string]*bigquery.FieldSchema {
 // columns are added NULLABLE, REQUIRED columns are relaxed, and a column
 // whose type cannot take the new values changes type by the rule of
 // evolution, keeping every old value.
-func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (sqltarget.Batch, error) {
+func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (batch, error) {
 	lay, err := s.d.opts.layoutFor(t)
 	if err != nil {
 		return nil, err
@@ -330,16 +330,29 @@ func (s *session) loadJob(ctx context.Context, dataset, table string, data []byt
 	return -1, nil
 }
 
-// Load loads one batch. Append: one load job into the table (WRITE_APPEND),
-// atomic.
+// batch is a batch of either method: rows for the Storage Write API
+// (*protoBatch) or NDJSON for load jobs (*ndjsonBatch). PrepareTable picks
+// the method per table; each batch loads by its own.
+type batch interface {
+	sqltarget.Batch[batch]
+	load(ctx context.Context, s *session, mode sqltarget.LoadMode) error
+}
+
+// Load loads one batch by its method.
+func (s *session) Load(ctx context.Context, b batch, mode sqltarget.LoadMode) error {
+	return b.load(ctx, s, mode)
+}
+
+func (b *protoBatch) load(ctx context.Context, s *session, mode sqltarget.LoadMode) error {
+	return s.loadStorage(ctx, b, mode)
+}
+
+// load loads the batch by load jobs. Append: one load job into the table
+// (WRITE_APPEND), atomic.
 // Upsert: the batch, one row per key, goes to a new staging table by a
 // load job; the staged count is checked; one MERGE by key updates,
 // inserts (and with hard_delete deletes) rows; the stage is dropped.
-func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.LoadMode) error {
-	if pb, ok := b.(*protoBatch); ok {
-		return s.loadStorage(ctx, pb, mode)
-	}
-	nb := b.(*ndjsonBatch)
+func (nb *ndjsonBatch) load(ctx context.Context, s *session, mode sqltarget.LoadMode) error {
 	p := nb.plan
 	data, rows := nb.data(mode.Upsert)
 	sentRows.Add(int64(rows))

@@ -128,7 +128,7 @@ func newProtoBatch(t *sqltarget.Table, plan *loadPlan) *protoBatch {
 }
 
 func (b *protoBatch) Table() *sqltarget.Table { return b.table }
-func (b *protoBatch) Fresh() sqltarget.Batch  { return newProtoBatch(b.table, b.plan) }
+func (b *protoBatch) Fresh() batch            { return newProtoBatch(b.table, b.plan) }
 
 // Append encodes one record as one message.
 func (b *protoBatch) Append(vals []singer.Value) error {

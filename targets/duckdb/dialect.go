@@ -126,7 +126,7 @@ func (d *Dialect) IdentifierKey(name string) string { return strings.ToLower(nam
 func (d *Dialect) MaxIdentifier() int { return maxIdentifier }
 
 // Open connects a session: a connection of the database instance.
-func (d *Dialect) Open(ctx context.Context) (sqltarget.Session, error) {
+func (d *Dialect) Open(ctx context.Context) (sqltarget.Session[*batch], error) {
 	conn, err := d.db.Conn(ctx)
 	if err != nil {
 		return nil, classify(fmt.Errorf("connecting to DuckDB: %w", err))

@@ -55,7 +55,7 @@ func (b *batch) Reset() {
 	b.rows, b.bytes = 0, 0
 	b.repeats.reset()
 }
-func (b *batch) Fresh() sqltarget.Batch { return newBatch(b.table, b.cols, b.plan) }
+func (b *batch) Fresh() *batch { return newBatch(b.table, b.cols, b.plan) }
 
 // truncate takes every column back to its first n rows.
 func (b *batch) truncate(n int) {

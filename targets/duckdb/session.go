@@ -158,12 +158,12 @@ func (s *session) tx(ctx context.Context, fn func() error) error {
 }
 
 // PrepareTable creates or evolves the table and returns a batch for it.
-func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (sqltarget.Batch, error) {
+func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (*batch, error) {
 	b, err := s.prepareTable(ctx, t)
 	return b, classify(err)
 }
 
-func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (sqltarget.Batch, error) {
+func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (*batch, error) {
 	ident := tableIdent(t.Schema, t.Name)
 	err := s.tx(ctx, func() error {
 		if !s.schemas[t.Schema] {
@@ -372,8 +372,8 @@ func (s *session) plan(t *sqltarget.Table, ident string, encs []encoder, unique 
 // Load loads one batch in one transaction: the Appender into a temporary
 // stage, the count checked, then an INSERT ... SELECT (append) or a merge
 // by key, commit.
-func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.LoadMode) error {
-	return classify(s.load(ctx, b.(*batch), mode))
+func (s *session) Load(ctx context.Context, b *batch, mode sqltarget.LoadMode) error {
+	return classify(s.load(ctx, b, mode))
 }
 
 func (s *session) load(ctx context.Context, b *batch, mode sqltarget.LoadMode) error {

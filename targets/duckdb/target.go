@@ -20,7 +20,7 @@ func Spec() cli.TargetSpec {
 	}, open)
 }
 
-func open(ctx context.Context, env *cli.Env) (sqltarget.Dialect, sqltarget.Config, func(), error) {
+func open(ctx context.Context, env *cli.Env) (sqltarget.Dialect[*batch], sqltarget.Config, func(), error) {
 	var cfg Config
 	if err := env.Config.Decode(&cfg); err != nil {
 		return nil, sqltarget.Config{}, nil, err

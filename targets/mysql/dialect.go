@@ -102,7 +102,7 @@ func (d *Dialect) MaxIdentifier() int { return maxIdentifier }
 // settings. Each session has a connector of its own, so that it knows its
 // network connection (the cause behind the driver's "invalid connection")
 // and keeps the driver's log lines to itself.
-func (d *Dialect) Open(ctx context.Context) (sqltarget.Session, error) {
+func (d *Dialect) Open(ctx context.Context) (sqltarget.Session[*textBatch], error) {
 	s := &session{d: d, log: d.log, dbs: map[string]bool{}, noLocal: !d.cfg.localInfile()}
 	dc := d.dc.Clone()
 	t := d.cfg.Timeouts()

@@ -56,7 +56,7 @@ func (b *textBatch) Reset() {
 	b.repeats.Reset()
 	clear(b.need)
 }
-func (b *textBatch) Fresh() sqltarget.Batch { return newTextBatch(b.table, b.cols, b.plan) }
+func (b *textBatch) Fresh() *textBatch { return newTextBatch(b.table, b.cols, b.plan) }
 
 // Append encodes one row. On error the partial row is taken back.
 func (b *textBatch) Append(vals []singer.Value) error {

@@ -152,12 +152,12 @@ func (s *session) describe(ctx context.Context, db, table string) (map[string]ex
 // PrepareTable creates or evolves the table and returns a batch for it.
 // MySQL commits each DDL statement by itself: an evolution that fails half
 // way leaves the steps before it done (each keeps every old value).
-func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (sqltarget.Batch, error) {
+func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (*textBatch, error) {
 	b, err := s.prepareTable(ctx, t)
 	return b, s.finish(err)
 }
 
-func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (sqltarget.Batch, error) {
+func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (*textBatch, error) {
 	ident := tableIdent(t.Schema, t.Name)
 	if !s.dbs[t.Schema] {
 		if _, err := s.conn.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+quote(t.Schema)+" CHARACTER SET utf8mb4 COLLATE "+s.collation); err != nil {
@@ -501,8 +501,8 @@ func (s *session) plan(t *sqltarget.Table, ident string) *loadPlan {
 // Load loads one batch in one transaction: LOAD DATA (into the table for
 // append, into a temporary stage for upsert), check the count and the
 // warnings, merge by key, commit.
-func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.LoadMode) error {
-	return s.finish(s.load(ctx, b.(*textBatch), mode))
+func (s *session) Load(ctx context.Context, b *textBatch, mode sqltarget.LoadMode) error {
+	return s.finish(s.load(ctx, b, mode))
 }
 
 func (s *session) load(ctx context.Context, tb *textBatch, mode sqltarget.LoadMode) error {

@@ -22,7 +22,7 @@ func Spec() cli.TargetSpec {
 	}, open)
 }
 
-func open(_ context.Context, env *cli.Env) (sqltarget.Dialect, sqltarget.Config, func(), error) {
+func open(_ context.Context, env *cli.Env) (sqltarget.Dialect[*textBatch], sqltarget.Config, func(), error) {
 	var cfg Config
 	if err := env.Config.Decode(&cfg); err != nil {
 		return nil, sqltarget.Config{}, nil, err

@@ -89,7 +89,7 @@ func (b *copyBatch) Reset() {
 	b.rows = 0
 	b.repeats.Reset()
 }
-func (b *copyBatch) Fresh() sqltarget.Batch { return newCopyBatch(b.table, b.cols, b.plan, b.pool) }
+func (b *copyBatch) Fresh() *copyBatch { return newCopyBatch(b.table, b.cols, b.plan, b.pool) }
 
 var copyTrailer = []byte{0xff, 0xff}
 

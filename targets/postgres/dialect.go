@@ -58,7 +58,7 @@ func (d *Dialect) IdentifierKey(name string) string { return name }
 func (d *Dialect) MaxIdentifier() int { return maxIdentifier }
 
 // Open connects a session.
-func (d *Dialect) Open(ctx context.Context) (sqltarget.Session, error) {
+func (d *Dialect) Open(ctx context.Context) (sqltarget.Session[*copyBatch], error) {
 	conn, err := pgx.ConnectConfig(ctx, d.connConfig)
 	if err != nil {
 		// One explanation for tap and target (pgdsn.ConnectError): a

@@ -93,12 +93,12 @@ func (s *session) describe(ctx context.Context, schema, table string) (map[strin
 func quote(name string) string { return pgx.Identifier{name}.Sanitize() }
 
 // PrepareTable creates or evolves the table and returns a batch for it.
-func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (sqltarget.Batch, error) {
+func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (*copyBatch, error) {
 	b, err := s.prepareTable(ctx, t)
 	return b, classify(err, s.conn.IsClosed())
 }
 
-func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (sqltarget.Batch, error) {
+func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (*copyBatch, error) {
 	ident := pgx.Identifier{t.Schema, t.Name}
 	tx, err := s.conn.Begin(ctx)
 	if err != nil {
@@ -273,8 +273,8 @@ func (s *session) plan(t *sqltarget.Table, ident pgx.Identifier, unique bool) *l
 // Load loads one batch in one transaction: COPY (into the table for
 // append, into a temporary stage for upsert), check the count, merge by
 // key, commit.
-func (s *session) Load(ctx context.Context, b sqltarget.Batch, mode sqltarget.LoadMode) error {
-	err := s.loadBatch(ctx, b.(*copyBatch), mode)
+func (s *session) Load(ctx context.Context, b *copyBatch, mode sqltarget.LoadMode) error {
+	err := s.loadBatch(ctx, b, mode)
 	var ce *commitError
 	if errors.As(err, &ce) {
 		return s.d.inDoubt(ce)

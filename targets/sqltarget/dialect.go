@@ -6,8 +6,11 @@ import (
 	"github.com/singerkit/singerkit/singer"
 )
 
-// Dialect is a SQL destination as the engine sees it.
-type Dialect interface {
+// Dialect is a SQL destination as the engine sees it. B is the dialect's
+// own batch type: the batches its sessions make are the batches the
+// engine hands back to their Load, so Load gets the type it encodes into
+// (COPY buffer, LOAD DATA text, load job rows) without a type assertion.
+type Dialect[B Batch[B]] interface {
 	// FoldIdentifier maps a stream or property name to a valid identifier
 	// (unquoted; the dialect quotes when it writes SQL). The engine makes
 	// the results unique.
@@ -18,19 +21,22 @@ type Dialect interface {
 	// MaxIdentifier is the longest identifier, in bytes.
 	MaxIdentifier() int
 	// Open connects a session. The engine opens one per loader.
-	Open(ctx context.Context) (Session, error)
+	Open(ctx context.Context) (Session[B], error)
 }
 
-// Session is one connection of a dialect.
-type Session interface {
+// Session is one connection of a dialect. A batch may be loaded by
+// another session of the same dialect than the one that prepared it (a
+// session is replaced after a transient error), so a batch holds no
+// session state.
+type Session[B Batch[B]] interface {
 	// PrepareTable creates the table, or evolves an existing one so that it
 	// can take the columns of t (add columns, widen types by the dialect's
 	// documented rules, never dropping data), and returns the batch encoder
 	// for rows of t as they will be loaded.
-	PrepareTable(ctx context.Context, t *Table) (Batch, error)
+	PrepareTable(ctx context.Context, t *Table) (B, error)
 	// Load loads a batch into its table: stage, check the count, merge by
 	// key (or append), commit. It returns once the data is durable.
-	Load(ctx context.Context, b Batch, mode LoadMode) error
+	Load(ctx context.Context, b B, mode LoadMode) error
 	// ActivateVersion removes (or soft-deletes) the rows of the table whose
 	// _sdc_table_version is older than version.
 	ActivateVersion(ctx context.Context, t *Table, version int64, hardDelete bool) error
@@ -48,8 +54,10 @@ type Session interface {
 	Close() error
 }
 
-// Batch encodes rows of one table into the dialect's bulk format.
-type Batch interface {
+// Batch encodes rows of one table into the dialect's bulk format. B is
+// the type that implements it (a dialect with two bulk formats names an
+// interface of its own that both implement).
+type Batch[B any] interface {
 	// Append encodes one record. vals[i] is the value of t.Columns[i].
 	// A value the column cannot hold is a *ValueError.
 	Append(vals []singer.Value) error
@@ -58,7 +66,7 @@ type Batch interface {
 	// Reset empties the batch for reuse.
 	Reset()
 	// Fresh returns a new empty batch for the same table.
-	Fresh() Batch
+	Fresh() B
 	Table() *Table
 }
 

@@ -11,6 +11,11 @@
 // tables, encodes rows into its bulk format and loads batches (stage, check
 // the count, merge by key, commit). Nothing database-specific lives here.
 //
+// Dialect, Session and Batch take the dialect's batch type B as a
+// parameter: Session.Load receives the batches its PrepareTable made, with
+// their type, so it reads their encoded rows without a type assertion. New
+// infers B from the dialect.
+//
 //	engine := sqltarget.New(dialect, cfg, env.Log)
 //	err := engine.Run(ctx, input, out)
 package sqltarget

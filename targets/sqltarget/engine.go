@@ -27,8 +27,8 @@ import (
 )
 
 // Engine runs a SQL target: one per process run.
-type Engine struct {
-	d      Dialect
+type Engine[B Batch[B]] struct {
+	d      Dialect[B]
 	cfg    Config
 	log    *singer.Log
 	policy FlushPolicy
@@ -38,9 +38,9 @@ type Engine struct {
 	wm      *watermark.Watermark
 	out     *singer.Encoder
 	outMu   sync.Mutex
-	streams map[string]*stream
+	streams map[string]*stream[B]
 	tables  map[string]map[string]string // per destination schema: table key -> stream
-	loaders []*loader
+	loaders []*loader[B]
 	metrics *singer.Counters
 
 	failed   atomic.Bool
@@ -72,25 +72,25 @@ type Engine struct {
 }
 
 // New returns an engine for a dialect.
-func New(d Dialect, cfg Config, log *singer.Log) *Engine {
-	return &Engine{d: d, cfg: cfg, log: log, policy: cfg.Policy(), streams: make(map[string]*stream), tables: make(map[string]map[string]string), now: time.Now}
+func New[B Batch[B]](d Dialect[B], cfg Config, log *singer.Log) *Engine[B] {
+	return &Engine[B]{d: d, cfg: cfg, log: log, policy: cfg.Policy(), streams: make(map[string]*stream[B]), tables: make(map[string]map[string]string), now: time.Now}
 }
 
-type stream struct {
+type stream[B Batch[B]] struct {
 	name     string
 	rawKey   string // schema bytes + keys: a repeated SCHEMA changes nothing
 	schema   *singer.Schema
 	keys     []string
 	table    *Table
 	repl     *Table // overwrite: the table the run's records go to, swapped in at the end
-	batch    Batch
-	free     chan Batch
+	batch    B
+	free     chan B
 	mark     *watermark.StreamMark
 	row      singer.Row
 	vals     []singer.Value
 	keyIdx   []int
 	meta     []metaSlot
-	loader   *loader
+	loader   *loader[B]
 	started  time.Time // first row of the open batch
 	spares   int       // batches besides the open one (1: one loading while the next fills)
 	counter  *singer.Counter
@@ -133,7 +133,7 @@ type metaSlot struct {
 
 // Run reads messages from in until the end or an error and writes released
 // states to out.
-func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (err error) {
+func (e *Engine[B]) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (err error) {
 	if err := e.cfg.Validate(); err != nil {
 		var ce *config.Error
 		if errors.As(err, &ce) {
@@ -182,7 +182,7 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 			e.closeLoaders()
 			return err
 		}
-		l := &loader{e: e, sess: sess, jobs: make(chan job, 2), done: make(chan struct{}), retries: e.cfg.maxRetries()}
+		l := &loader[B]{e: e, sess: sess, jobs: make(chan job[B], 2), done: make(chan struct{}), retries: e.cfg.maxRetries()}
 		e.loaders = append(e.loaders, l)
 		go l.run(lctx)
 	}
@@ -263,8 +263,8 @@ func (e *Engine) Run(ctx context.Context, in io.Reader, out *singer.Encoder) (er
 	return nil
 }
 
-func (e *Engine) read(ctx context.Context, dec *singer.Decoder) error {
-	r := &reading{e: e, ctx: ctx, finish: dec.FinishRecord}
+func (e *Engine[B]) read(ctx context.Context, dec *singer.Decoder) error {
+	r := &reading[B]{e: e, ctx: ctx, finish: dec.FinishRecord}
 	for dec.Next() {
 		if e.failed.Load() {
 			return nil
@@ -284,15 +284,15 @@ func (e *Engine) read(ctx context.Context, dec *singer.Decoder) error {
 
 // reading is the state of the read loop; as a streammap.Sink it takes
 // the messages the stream maps made of the input.
-type reading struct {
-	e      *Engine
+type reading[B Batch[B]] struct {
+	e      *Engine[B]
 	ctx    context.Context
 	finish func(n int) error // the decoder's FinishRecord
-	last   *stream
-	rows   map[*streammap.RowMap]*rowPlan
+	last   *stream[B]
+	rows   map[*streammap.RowMap]*rowPlan[B]
 }
 
-func (r *reading) stream(m *singer.Message, name string) (*stream, error) {
+func (r *reading[B]) stream(m *singer.Message, name string) (*stream[B], error) {
 	s := r.last
 	if s == nil || s.name != name {
 		s = r.e.streams[name]
@@ -304,12 +304,12 @@ func (r *reading) stream(m *singer.Message, name string) (*stream, error) {
 	return s, nil
 }
 
-func (r *reading) Schema(m *singer.Message) error {
+func (r *reading[B]) Schema(m *singer.Message) error {
 	r.last = nil
 	return r.e.schema(r.ctx, m)
 }
 
-func (r *reading) Record(m *singer.Message, stream string, rec []byte) error {
+func (r *reading[B]) Record(m *singer.Message, stream string, rec []byte) error {
 	s, err := r.stream(m, stream)
 	if err != nil {
 		return err
@@ -317,7 +317,7 @@ func (r *reading) Record(m *singer.Message, stream string, rec []byte) error {
 	return r.e.record(s, rec, m, m.Line, nil)
 }
 
-func (r *reading) Pass(m *singer.Message) error { return r.message(m) }
+func (r *reading[B]) Pass(m *singer.Message) error { return r.message(m) }
 
 // The engine maps records on the values it decoded (streammap.RowSink):
 // each input record is decoded once, with the input schema the maps
@@ -325,29 +325,29 @@ func (r *reading) Pass(m *singer.Message) error { return r.message(m) }
 // of the computed properties (RowMap.Sub).
 
 // rowPlan is where each column of a mapped stream's row comes from.
-type rowPlan struct {
-	s       *stream
+type rowPlan[B Batch[B]] struct {
+	s       *stream[B]
 	schema  *singer.Schema // the stream's schema the columns were matched to
 	in, sub singer.Row
 	from    []int // per column of s: the column of RowMap.In, or -1
 	fromSub []int // per column of s: the column of RowMap.Sub, or -1
 }
 
-func (r *reading) SchemaOptions() singer.SchemaOptions {
+func (r *reading[B]) SchemaOptions() singer.SchemaOptions {
 	return singer.SchemaOptions{FlattenDepth: r.e.cfg.FlatteningMaxLevel}
 }
 
-func (r *reading) RowSchema(out *singer.Message, rm *streammap.RowMap) (bool, error) {
+func (r *reading[B]) RowSchema(out *singer.Message, rm *streammap.RowMap) (bool, error) {
 	s := r.e.streams[out.Stream]
 	if s == nil {
 		return false, nil
 	}
-	p := &rowPlan{s: s}
+	p := &rowPlan[B]{s: s}
 	if !p.match(rm) {
 		return false, nil
 	}
 	if r.rows == nil {
-		r.rows = map[*streammap.RowMap]*rowPlan{}
+		r.rows = map[*streammap.RowMap]*rowPlan[B]{}
 	}
 	r.rows[rm] = p
 	return true, nil
@@ -355,7 +355,7 @@ func (r *reading) RowSchema(out *singer.Message, rm *streammap.RowMap) (bool, er
 
 // match matches the columns of the stream's schema to those of rm's
 // schemas; false when one has no source.
-func (p *rowPlan) match(rm *streammap.RowMap) bool {
+func (p *rowPlan[B]) match(rm *streammap.RowMap) bool {
 	key := func(path []string) string { return strings.Join(path, "\x00") }
 	inCols, subCols := map[string]int{}, map[string]int{}
 	for i, c := range rm.In.Plan.Columns {
@@ -391,7 +391,7 @@ func (p *rowPlan) match(rm *streammap.RowMap) bool {
 	return true
 }
 
-func (r *reading) RowRecord(m *singer.Message, rm *streammap.RowMap) error {
+func (r *reading[B]) RowRecord(m *singer.Message, rm *streammap.RowMap) error {
 	p := r.rows[rm]
 	if p == nil || (p.s.schema != p.schema && !p.match(rm)) {
 		// Another SCHEMA of the mapped stream (two streams aliased to
@@ -455,7 +455,7 @@ func (r *reading) RowRecord(m *singer.Message, rm *streammap.RowMap) error {
 }
 
 // message handles one decoded message.
-func (r *reading) message(m *singer.Message) error {
+func (r *reading[B]) message(m *singer.Message) error {
 	e := r.e
 	switch m.Type {
 	case singer.TypeRecord:
@@ -499,7 +499,7 @@ func (r *reading) message(m *singer.Message) error {
 
 // record decodes, validates and appends one record. finish, when not
 // nil, completes an envelope the decoder left open (Decoder.OpenRecords).
-func (e *Engine) record(s *stream, rec []byte, m *singer.Message, line int64, finish func(n int) error) error {
+func (e *Engine[B]) record(s *stream[B], rec []byte, m *singer.Message, line int64, finish func(n int) error) error {
 	if finish != nil {
 		n, err := s.schema.DecodePrefix(rec, &s.row, e.cfg.validate())
 		if err != nil {
@@ -515,7 +515,7 @@ func (e *Engine) record(s *stream, rec []byte, m *singer.Message, line int64, fi
 }
 
 // load appends the record decoded into s.row.
-func (e *Engine) load(s *stream, m *singer.Message, line int64) error {
+func (e *Engine[B]) load(s *stream[B], m *singer.Message, line int64) error {
 	if err := s.readExtracted(m); err != nil {
 		return fmt.Errorf("line %d: stream %q: %v", line, s.name, err)
 	}
@@ -589,7 +589,7 @@ func (e *Engine) load(s *stream, m *singer.Message, line int64) error {
 // readExtracted parses the record's time_extracted: one that is not an
 // RFC 3339 timestamp is refused, as singer check flags it, whether or not
 // a _sdc_extracted_at column would hold it.
-func (s *stream) readExtracted(m *singer.Message) error {
+func (s *stream[B]) readExtracted(m *singer.Message) error {
 	if m == nil || m.TimeExtracted == nil {
 		s.hasExtracted = false
 		return nil
@@ -607,7 +607,7 @@ func (s *stream) readExtracted(m *singer.Message) error {
 	return nil
 }
 
-func (e *Engine) fillMeta(s *stream, vals []singer.Value, m *singer.Message) {
+func (e *Engine[B]) fillMeta(s *stream[B], vals []singer.Value, m *singer.Message) {
 	now := e.now()
 	e.seq++
 	for _, ms := range s.meta {
@@ -646,7 +646,7 @@ func (e *Engine) fillMeta(s *stream, vals []singer.Value, m *singer.Message) {
 
 // schema handles a SCHEMA message: a new stream, or a changed schema of a
 // known one (flush what was buffered under the old schema, then evolve).
-func (e *Engine) schema(ctx context.Context, m *singer.Message) error {
+func (e *Engine[B]) schema(ctx context.Context, m *singer.Message) error {
 	key := string(m.Schema) + "\x00" + strings.Join(m.KeyProperties, "\x00")
 	s := e.streams[m.Stream]
 	if s != nil && s.rawKey == key {
@@ -660,7 +660,7 @@ func (e *Engine) schema(ctx context.Context, m *singer.Message) error {
 		return fmt.Errorf("line %d: stream %q has no key_properties and primary_key_required is set", m.Line, m.Stream)
 	}
 	if s == nil {
-		s = &stream{name: m.Stream, mark: e.wm.Stream(m.Stream), counter: e.metrics.For(m.Stream)}
+		s = &stream[B]{name: m.Stream, mark: e.wm.Stream(m.Stream), counter: e.metrics.For(m.Stream)}
 		s.loader = e.loaders[len(e.streams)%len(e.loaders)]
 		e.streams[m.Stream] = s
 	} else {
@@ -677,7 +677,7 @@ func (e *Engine) schema(ctx context.Context, m *singer.Message) error {
 // install plans the stream's table from its schema (and the columns its
 // records called for), creates or evolves it, and makes the stream's
 // batches for it. The stream's open batch must be empty.
-func (e *Engine) install(s *stream, sch *singer.Schema, keys []string, line int64) error {
+func (e *Engine[B]) install(s *stream[B], sch *singer.Schema, keys []string, line int64) error {
 	t, err := e.planTable(s, sch, keys)
 	if err != nil {
 		return fmt.Errorf("line %d: %v", line, err)
@@ -693,7 +693,7 @@ func (e *Engine) install(s *stream, sch *singer.Schema, keys []string, line int6
 		}
 		if s.repl == nil {
 			what := fmt.Sprintf("creating %s to build the replacement of %s in", repl.Name, t.Name)
-			p.err = e.call(s.loader, what, func(ctx context.Context, sess Session) error { return sess.BeginReplace(ctx, t, repl) })
+			p.err = e.call(s.loader, what, func(ctx context.Context, sess Session[B]) error { return sess.BeginReplace(ctx, t, repl) })
 		}
 		if p.err == nil {
 			p = e.prepare(s, repl)
@@ -711,7 +711,7 @@ func (e *Engine) install(s *stream, sch *singer.Schema, keys []string, line int6
 	// more for no gain in time on 2 cores (make bench, flat 1M), and
 	// interleave key ranges in the table's indexes.
 	s.spares = 1
-	s.free = make(chan Batch, s.spares)
+	s.free = make(chan B, s.spares)
 	for i := 0; i < s.spares; i++ {
 		s.free <- p.batch.Fresh()
 	}
@@ -730,17 +730,17 @@ func (e *Engine) install(s *stream, sch *singer.Schema, keys []string, line int6
 }
 
 // prepare creates or evolves a table on the stream's loader.
-func (e *Engine) prepare(s *stream, t *Table) prepared {
-	reply := make(chan prepared, 1)
-	s.loader.jobs <- job{kind: jobPrepare, table: t, reply: reply}
+func (e *Engine[B]) prepare(s *stream[B], t *Table) prepared[B] {
+	reply := make(chan prepared[B], 1)
+	s.loader.jobs <- job[B]{kind: jobPrepare, table: t, reply: reply}
 	return <-reply
 }
 
 // call runs fn on a loader's session, after the jobs queued before it
 // (again on a new session after a transient error, as every job).
-func (e *Engine) call(l *loader, what string, fn func(context.Context, Session) error) error {
-	reply := make(chan prepared, 1)
-	l.jobs <- job{kind: jobCall, call: fn, what: what, reply: reply}
+func (e *Engine[B]) call(l *loader[B], what string, fn func(context.Context, Session[B]) error) error {
+	reply := make(chan prepared[B], 1)
+	l.jobs <- job[B]{kind: jobCall, call: fn, what: what, reply: reply}
 	return (<-reply).err
 }
 
@@ -749,7 +749,7 @@ func (e *Engine) call(l *loader, what string, fn func(context.Context, Session) 
 // every run (a run that was killed leaves it; the next one replaces it).
 // The name is the stream's like its table's: no other stream may load into
 // it.
-func (e *Engine) replacement(t *Table) (*Table, error) {
+func (e *Engine[B]) replacement(t *Table) (*Table, error) {
 	r := *t
 	r.Name = e.d.FoldIdentifier(TruncateWithHash("_sk_overwrite_"+t.Name, e.d.MaxIdentifier()))
 	owners := e.tables[t.Schema]
@@ -764,7 +764,7 @@ func (e *Engine) replacement(t *Table) (*Table, error) {
 // tables take the replacements' rows (each table in one transaction of its
 // own), else the replacements are dropped and the tables left as they
 // were. The state is released only after every swap.
-func (e *Engine) endReplace(swap bool) error {
+func (e *Engine[B]) endReplace(swap bool) error {
 	var wg sync.WaitGroup
 	errs := make([]error, 0, len(e.streams))
 	var mu sync.Mutex
@@ -780,7 +780,7 @@ func (e *Engine) endReplace(swap bool) error {
 			if swap {
 				what = fmt.Sprintf("replacing the rows of %s with this run's records (stream %q)", t.Name, t.Stream)
 			}
-			err := e.call(s.loader, what, func(ctx context.Context, sess Session) error { return sess.EndReplace(ctx, t, repl, swap) })
+			err := e.call(s.loader, what, func(ctx context.Context, sess Session[B]) error { return sess.EndReplace(ctx, t, repl, swap) })
 			if err != nil {
 				mu.Lock()
 				if swap {
@@ -797,7 +797,7 @@ func (e *Engine) endReplace(swap bool) error {
 }
 
 // planTable derives the destination table of a stream from its schema.
-func (e *Engine) planTable(s *stream, sch *singer.Schema, keys []string) (*Table, error) {
+func (e *Engine[B]) planTable(s *stream[B], sch *singer.Schema, keys []string) (*Table, error) {
 	streamName := s.name
 	dest, table := e.destination(streamName)
 	name := e.d.FoldIdentifier(table)
@@ -878,7 +878,7 @@ func (e *Engine) planTable(s *stream, sch *singer.Schema, keys []string) (*Table
 
 // destination maps a stream to its destination schema and table name
 // (before the dialect folds it): see Config.Destination.
-func (e *Engine) destination(streamName string) (schema, table string) {
+func (e *Engine[B]) destination(streamName string) (schema, table string) {
 	return e.cfg.Destination(streamName)
 }
 
@@ -923,7 +923,7 @@ func SplitStreamName(stream string) (sourceSchema, table string) {
 // mode is how a stream's batches load: append mode appends; upsert and
 // overwrite (into its replacement table) merge by key, and append when the
 // stream has no keys.
-func (e *Engine) mode(s *stream) LoadMode {
+func (e *Engine[B]) mode(s *stream[B]) LoadMode {
 	return LoadMode{HardDelete: e.cfg.HardDelete, Upsert: e.cfg.LoadMethod != "append" && len(s.keys) > 0}
 }
 
@@ -931,8 +931,8 @@ func (e *Engine) mode(s *stream) LoadMode {
 // (waiting for it while the loader still loads it). The batches loading,
 // all streams together, stay under batch_size_bytes: a flush that would go
 // beyond waits for loads to end (one batch alone may be as large as it).
-func (e *Engine) flush(s *stream) {
-	if s.batch == nil || s.batch.Rows() == 0 {
+func (e *Engine[B]) flush(s *stream[B]) {
+	if s.free == nil || s.batch.Rows() == 0 { // free is made with the first batch (install)
 		return
 	}
 	size := int64(s.batch.Bytes())
@@ -943,7 +943,7 @@ func (e *Engine) flush(s *stream) {
 	e.inflight.Add(size)
 	tok := s.mark.Flush()
 	mode := e.mode(s)
-	s.loader.jobs <- job{kind: jobLoad, batch: s.batch, token: tok, mode: mode, free: s.free, size: size}
+	s.loader.jobs <- job[B]{kind: jobLoad, batch: s.batch, token: tok, mode: mode, free: s.free, size: size}
 	s.batch = <-s.free
 	s.batch.Reset()
 }
@@ -951,11 +951,11 @@ func (e *Engine) flush(s *stream) {
 // quiesce waits until every batch of the stream handed to a loader has
 // been loaded (all spare batches are back), so that what comes next (a new
 // schema, an ACTIVATE_VERSION) follows every earlier load of the stream.
-func (e *Engine) quiesce(s *stream) {
+func (e *Engine[B]) quiesce(s *stream[B]) {
 	if s.free == nil {
 		return
 	}
-	held := make([]Batch, 0, s.spares)
+	held := make([]B, 0, s.spares)
 	for i := 0; i < s.spares; i++ {
 		held = append(held, <-s.free)
 	}
@@ -964,10 +964,10 @@ func (e *Engine) quiesce(s *stream) {
 	}
 }
 
-func (e *Engine) flushLargest() {
-	var big *stream
+func (e *Engine[B]) flushLargest() {
+	var big *stream[B]
 	for _, s := range e.streams {
-		if s.batch != nil && (big == nil || s.batch.Bytes() > big.batch.Bytes()) {
+		if s.free != nil && (big == nil || s.batch.Bytes() > big.batch.Bytes()) {
 			big = s
 		}
 	}
@@ -977,10 +977,10 @@ func (e *Engine) flushLargest() {
 }
 
 // flushAged flushes batches older than max_batch_age_seconds.
-func (e *Engine) flushAged() {
+func (e *Engine[B]) flushAged() {
 	now := e.now()
 	for _, s := range e.streams {
-		if s.batch != nil && s.batch.Rows() > 0 && now.Sub(s.started) >= e.policy.MaxAge {
+		if s.free != nil && s.batch.Rows() > 0 && now.Sub(s.started) >= e.policy.MaxAge {
 			e.flush(s)
 		}
 	}
@@ -994,7 +994,7 @@ const ExtraColumn = "_sdc_extra"
 // marks a delete (as if declared: log based taps send it undeclared), the
 // others go, with their JSON text as sent, into one JSON object in
 // _sdc_extra. A column the stream lacks for them is added first.
-func (e *Engine) extras(s *stream, line int64) error {
+func (e *Engine[B]) extras(s *stream[B], line int64) error {
 	s.deletedVal = singer.Value{Kind: singer.Null}
 	s.extraVal = singer.Value{Kind: singer.Null}
 	if len(s.row.Extra) == 0 {
@@ -1052,7 +1052,7 @@ func (e *Engine) extras(s *stream, line int64) error {
 }
 
 // replan evolves the stream's table for columns its records called for.
-func (e *Engine) replan(s *stream, line int64) error {
+func (e *Engine[B]) replan(s *stream[B], line int64) error {
 	e.flush(s)
 	e.quiesce(s)
 	return e.install(s, s.schema, s.keys, line)
@@ -1081,7 +1081,7 @@ func (t *Table) metaIndex(kind MetaColumn) int {
 // versioned notes a record of a version: the table gets
 // _sdc_table_version if it has none, and an ACTIVATE_VERSION waiting to be
 // told start from end is settled.
-func (e *Engine) versioned(s *stream, version int64, line int64) error {
+func (e *Engine[B]) versioned(s *stream[B], version int64, line int64) error {
 	if s.pending {
 		if s.pendingVer == version {
 			e.started(s)
@@ -1121,7 +1121,7 @@ func (e *Engine) versioned(s *stream, version int64, line int64) error {
 // the version is empty and it applies then. At the end of the input it is left unapplied (a warning): a tap
 // that stopped right after announcing a version must not empty the table.
 // It counts as a record of the stream, so a STATE after it waits for it.
-func (e *Engine) activate(s *stream, version int64, line int64) error {
+func (e *Engine[B]) activate(s *stream[B], version int64, line int64) error {
 	if !s.wantVersion && s.table.metaIndex(MetaTableVersion) < 0 || !e.cfg.HardDelete && !s.wantDeleted && s.table.metaIndex(MetaDeletedAt) < 0 {
 		s.wantVersion = true
 		s.wantDeleted = s.wantDeleted || !e.cfg.HardDelete
@@ -1153,7 +1153,7 @@ func (e *Engine) activate(s *stream, version int64, line int64) error {
 
 // token flushes the stream and returns a watermark token standing for one
 // more message of it (an ACTIVATE_VERSION).
-func (e *Engine) token(s *stream) watermark.FlushToken {
+func (e *Engine[B]) token(s *stream[B]) watermark.FlushToken {
 	e.flush(s)
 	s.mark.Record()
 	return s.mark.Flush()
@@ -1163,7 +1163,7 @@ func (e *Engine) token(s *stream) watermark.FlushToken {
 // of its version (a FULL_TABLE sync's first one): records of it follow,
 // nothing is deleted before them, and records without a version (BATCH
 // files carry none) belong to it until it is activated.
-func (e *Engine) started(s *stream) {
+func (e *Engine[B]) started(s *stream[B]) {
 	e.wm.Committed(s.pendingTok)
 	s.pending = false
 	e.release()
@@ -1172,7 +1172,7 @@ func (e *Engine) started(s *stream) {
 }
 
 // applyPending applies the waiting ACTIVATE_VERSION of a stream.
-func (e *Engine) applyPending(s *stream) {
+func (e *Engine[B]) applyPending(s *stream[B]) {
 	if !s.pending {
 		return
 	}
@@ -1180,7 +1180,7 @@ func (e *Engine) applyPending(s *stream) {
 	e.apply(s, s.pendingVer, s.pendingTok)
 }
 
-func (e *Engine) apply(s *stream, version int64, tok watermark.FlushToken) {
+func (e *Engine[B]) apply(s *stream[B], version int64, tok watermark.FlushToken) {
 	s.open, s.lastVerOK = false, false
 	e.flush(s)
 	e.quiesce(s)
@@ -1188,11 +1188,11 @@ func (e *Engine) apply(s *stream, version int64, tok watermark.FlushToken) {
 	if s.repl != nil {
 		t = s.repl // overwrite: the run's records are there
 	}
-	s.loader.jobs <- job{kind: jobActivate, table: t, version: version, token: tok, hardDelete: e.cfg.HardDelete}
+	s.loader.jobs <- job[B]{kind: jobActivate, table: t, version: version, token: tok, hardDelete: e.cfg.HardDelete}
 }
 
 // batchFiles reads the files of a BATCH message as records.
-func (e *Engine) batchFiles(s *stream, m *singer.Message) error {
+func (e *Engine[B]) batchFiles(s *stream[B], m *singer.Message) error {
 	if m.Encoding.Format != "jsonl" {
 		return fmt.Errorf("line %d: BATCH for stream %q: format %q is not supported (jsonl is)", m.Line, s.name, m.Encoding.Format)
 	}
@@ -1204,7 +1204,7 @@ func (e *Engine) batchFiles(s *stream, m *singer.Message) error {
 	return nil
 }
 
-func (e *Engine) batchFile(s *stream, m *singer.Message, ref string) error {
+func (e *Engine[B]) batchFile(s *stream[B], m *singer.Message, ref string) error {
 	bf, err := e.batchRoots.Open(ref, m.Encoding.Compression)
 	if err != nil {
 		return err
@@ -1227,7 +1227,7 @@ func (e *Engine) batchFile(s *stream, m *singer.Message, ref string) error {
 // release writes the latest releasable state (or holds it, see hold).
 // Loaders release concurrently: taking and writing a state under one lock
 // keeps the states in order.
-func (e *Engine) release() {
+func (e *Engine[B]) release() {
 	e.outMu.Lock()
 	defer e.outMu.Unlock()
 	v := e.wm.Release()
@@ -1241,13 +1241,13 @@ func (e *Engine) release() {
 }
 
 // writeState writes a state line; outMu is held.
-func (e *Engine) writeState(v []byte) {
+func (e *Engine[B]) writeState(v []byte) {
 	if err := e.out.WriteStateValue(v); err != nil {
 		e.fail(fmt.Errorf("writing state to stdout: %w", err))
 	}
 }
 
-func (e *Engine) fail(err error) {
+func (e *Engine[B]) fail(err error) {
 	e.errMu.Lock()
 	if e.firstErr == nil {
 		e.firstErr = err
@@ -1256,22 +1256,22 @@ func (e *Engine) fail(err error) {
 	e.failed.Store(true)
 }
 
-func (e *Engine) err() error {
+func (e *Engine[B]) err() error {
 	e.errMu.Lock()
 	defer e.errMu.Unlock()
 	return e.firstErr
 }
 
 // drain waits until every loader has finished its queued jobs.
-func (e *Engine) drain() {
+func (e *Engine[B]) drain() {
 	for _, l := range e.loaders {
-		reply := make(chan prepared, 1)
-		l.jobs <- job{kind: jobBarrier, reply: reply}
+		reply := make(chan prepared[B], 1)
+		l.jobs <- job[B]{kind: jobBarrier, reply: reply}
 		<-reply
 	}
 }
 
-func (e *Engine) closeLoaders() {
+func (e *Engine[B]) closeLoaders() {
 	for _, l := range e.loaders {
 		l.close()
 	}
@@ -1288,55 +1288,55 @@ const (
 	jobCall
 )
 
-type job struct {
+type job[B Batch[B]] struct {
 	kind       jobKind
 	table      *Table
-	batch      Batch
+	batch      B
 	token      watermark.FlushToken
 	mode       LoadMode
-	free       chan Batch
+	free       chan B
 	size       int64 // jobLoad: the batch's bytes, counted in Engine.inflight
 	version    int64
 	hardDelete bool
-	reply      chan prepared
-	call       func(context.Context, Session) error // jobCall, named what
+	reply      chan prepared[B]
+	call       func(context.Context, Session[B]) error // jobCall, named what
 	what       string
 }
 
-type prepared struct {
-	batch Batch
+type prepared[B Batch[B]] struct {
+	batch B
 	err   error
 }
 
 // loader owns one session and runs its jobs in order.
-type loader struct {
-	e       *Engine
-	sess    Session // nil after a failure, until the next attempt opens one
-	jobs    chan job
+type loader[B Batch[B]] struct {
+	e       *Engine[B]
+	sess    Session[B] // nil after a failure, until the next attempt opens one
+	jobs    chan job[B]
 	done    chan struct{}
 	closed  bool
 	retries int
 }
 
-func (l *loader) run(ctx context.Context) {
+func (l *loader[B]) run(ctx context.Context) {
 	defer close(l.done)
 	for j := range l.jobs {
 		switch j.kind {
 		case jobPrepare:
 			if l.e.failed.Load() {
-				j.reply <- prepared{err: l.e.err()}
+				j.reply <- prepared[B]{err: l.e.err()}
 				continue
 			}
-			var b Batch
+			var b B
 			what := fmt.Sprintf("preparing table for stream %q", j.table.Stream)
-			err := l.attempt(ctx, what, true, func(s Session) (err error) {
+			err := l.attempt(ctx, what, true, func(s Session[B]) (err error) {
 				b, err = s.PrepareTable(ctx, j.table)
 				return err
 			})
 			if err != nil {
 				err = stopped(ctx, what, err)
 			}
-			j.reply <- prepared{batch: b, err: err}
+			j.reply <- prepared[B]{batch: b, err: err}
 		case jobLoad:
 			if !l.e.failed.Load() {
 				start := time.Now()
@@ -1344,7 +1344,7 @@ func (l *loader) run(ctx context.Context) {
 				// A merge by key ends the same when run twice; an append
 				// may not.
 				redo := j.mode.Upsert
-				if err := l.attempt(ctx, what, redo, func(s Session) error { return s.Load(ctx, j.batch, j.mode) }); err != nil {
+				if err := l.attempt(ctx, what, redo, func(s Session[B]) error { return s.Load(ctx, j.batch, j.mode) }); err != nil {
 					l.e.fail(stopped(ctx, what, err))
 				} else {
 					l.e.wm.Committed(j.token)
@@ -1363,7 +1363,7 @@ func (l *loader) run(ctx context.Context) {
 		case jobActivate:
 			if !l.e.failed.Load() {
 				what := fmt.Sprintf("activating version %d of stream %q", j.version, j.table.Stream)
-				if err := l.attempt(ctx, what, true, func(s Session) error { return s.ActivateVersion(ctx, j.table, j.version, j.hardDelete) }); err != nil {
+				if err := l.attempt(ctx, what, true, func(s Session[B]) error { return s.ActivateVersion(ctx, j.table, j.version, j.hardDelete) }); err != nil {
 					l.e.fail(stopped(ctx, what, err))
 				} else {
 					l.e.wm.Committed(j.token)
@@ -1371,13 +1371,13 @@ func (l *loader) run(ctx context.Context) {
 				}
 			}
 		case jobBarrier:
-			j.reply <- prepared{}
+			j.reply <- prepared[B]{}
 		case jobCall:
-			err := l.attempt(ctx, j.what, true, func(s Session) error { return j.call(ctx, s) })
+			err := l.attempt(ctx, j.what, true, func(s Session[B]) error { return j.call(ctx, s) })
 			if err != nil {
 				err = stopped(ctx, j.what, err)
 			}
-			j.reply <- prepared{err: err}
+			j.reply <- prepared[B]{err: err}
 		}
 	}
 }
@@ -1399,7 +1399,7 @@ func stopped(ctx context.Context, what string, err error) error {
 // after a *TransientError, waiting retry_backoff_seconds (doubling) in
 // between, up to max_retries times. redo tells whether the work may run
 // again after a COMMIT whose outcome is unknown.
-func (l *loader) attempt(ctx context.Context, what string, redo bool, work func(Session) error) error {
+func (l *loader[B]) attempt(ctx context.Context, what string, redo bool, work func(Session[B]) error) error {
 	var first error
 	var inDoubt func(context.Context) (bool, error) // ask before redoing
 	for n := 1; ; n++ {
@@ -1458,14 +1458,14 @@ func (l *loader) attempt(ctx context.Context, what string, redo bool, work func(
 	}
 }
 
-func (l *loader) closeSession() {
+func (l *loader[B]) closeSession() {
 	if l.sess != nil {
 		l.sess.Close()
 		l.sess = nil
 	}
 }
 
-func (l *loader) close() {
+func (l *loader[B]) close() {
 	if l.closed {
 		return
 	}
@@ -1476,7 +1476,7 @@ func (l *loader) close() {
 }
 
 // showProgress prints a live progress line every second until stopped.
-func (e *Engine) showProgress() (stop func()) {
+func (e *Engine[B]) showProgress() (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {

@@ -25,7 +25,7 @@ type scripted struct {
 func (d *scripted) FoldIdentifier(name string) string { return name }
 func (d *scripted) IdentifierKey(name string) string  { return name }
 func (d *scripted) MaxIdentifier() int                { return 63 }
-func (d *scripted) Open(context.Context) (Session, error) {
+func (d *scripted) Open(context.Context) (Session[*countBatch], error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.opens++
@@ -34,11 +34,11 @@ func (d *scripted) Open(context.Context) (Session, error) {
 
 type scriptedSession struct{ d *scripted }
 
-func (s *scriptedSession) PrepareTable(_ context.Context, t *Table) (Batch, error) {
+func (s *scriptedSession) PrepareTable(_ context.Context, t *Table) (*countBatch, error) {
 	return &countBatch{t: t}, nil
 }
 
-func (s *scriptedSession) Load(_ context.Context, b Batch, _ LoadMode) error {
+func (s *scriptedSession) Load(_ context.Context, b *countBatch, _ LoadMode) error {
 	s.d.mu.Lock()
 	defer s.d.mu.Unlock()
 	s.d.loads++
@@ -67,7 +67,7 @@ func (b *countBatch) Append([]singer.Value) error { b.rows++; return nil }
 func (b *countBatch) Rows() int                   { return b.rows }
 func (b *countBatch) Bytes() int                  { return b.rows }
 func (b *countBatch) Reset()                      { b.rows = 0 }
-func (b *countBatch) Fresh() Batch                { return &countBatch{t: b.t} }
+func (b *countBatch) Fresh() *countBatch          { return &countBatch{t: b.t} }
 func (b *countBatch) Table() *Table               { return b.t }
 
 func TestRetries(t *testing.T) {

@@ -15,12 +15,12 @@ var Capabilities = []string{"upsert", "append", "overwrite", "activate-version",
 // Opener decodes a dialect's config and connects: it returns the dialect,
 // the engine's part of the config and a function that closes the
 // connection.
-type Opener func(ctx context.Context, env *cli.Env) (Dialect, Config, func(), error)
+type Opener[B Batch[B]] func(ctx context.Context, env *cli.Env) (Dialect[B], Config, func(), error)
 
 // Spec wires a dialect into the shared command line: the engine reads the
 // stream from stdin, loads it and writes the committed states to stdout,
 // with a progress line when stderr is a terminal.
-func Spec(about cli.About, open Opener) cli.TargetSpec {
+func Spec[B Batch[B]](about cli.About, open Opener[B]) cli.TargetSpec {
 	return cli.TargetSpec{
 		About: about,
 		Run: func(ctx context.Context, env *cli.Env, in io.Reader, out *singer.Encoder) error {

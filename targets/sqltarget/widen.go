@@ -29,7 +29,7 @@ func (e *WidenError) Error() string { return e.Msg }
 // widen evolves the column of a WidenError: flush and wait for what came
 // before, prepare the table with the wider type (the dialect ALTERs the
 // column by its documented rules), and start a new batch.
-func (e *Engine) widen(s *stream, we *WidenError, line int64) error {
+func (e *Engine[B]) widen(s *stream[B], we *WidenError, line int64) error {
 	e.flush(s)
 	e.quiesce(s)
 	if e.failed.Load() {
@@ -70,7 +70,7 @@ func (e *Engine) widen(s *stream, we *WidenError, line int64) error {
 // (WidenError) as often as the record needs: at most once per column.
 // *before is the size of the batch before the record (a widening starts a
 // new batch).
-func (e *Engine) appendWidening(s *stream, vals []singer.Value, line int64, before *int) error {
+func (e *Engine[B]) appendWidening(s *stream[B], vals []singer.Value, line int64, before *int) error {
 	for tries := 0; ; tries++ {
 		err := s.batch.Append(vals)
 		var we *WidenError

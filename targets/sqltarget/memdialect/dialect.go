@@ -64,7 +64,7 @@ func (d *Dialect) IdentifierKey(name string) string { return name }
 func (d *Dialect) MaxIdentifier() int { return maxIdentifier }
 
 // Open opens a session.
-func (d *Dialect) Open(ctx context.Context) (sqltarget.Session, error) {
+func (d *Dialect) Open(ctx context.Context) (sqltarget.Session[*batch], error) {
 	if d.Hooks.Open != nil {
 		if err := d.Hooks.Open(ctx); err != nil {
 			return nil, err
@@ -91,7 +91,7 @@ func qualified(schema, name string) string { return schema + "." + name }
 
 // PrepareTable creates the table or evolves it to take t's columns, and
 // returns a batch that converts values to the table's column types.
-func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (sqltarget.Batch, error) {
+func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (*batch, error) {
 	if s.d.Hooks.Prepare != nil {
 		if err := s.d.Hooks.Prepare(ctx, qualified(t.Schema, t.Name)); err != nil {
 			return nil, err
@@ -185,11 +185,7 @@ func (t *table) retype(i int, to string) error {
 }
 
 // Load loads a batch in one transaction.
-func (s *session) Load(ctx context.Context, sb sqltarget.Batch, mode sqltarget.LoadMode) error {
-	b, ok := sb.(*batch)
-	if !ok {
-		return fmt.Errorf("memdialect: a batch of another dialect (%T)", sb)
-	}
+func (s *session) Load(ctx context.Context, b *batch, mode sqltarget.LoadMode) error {
 	t := b.table
 	name := qualified(t.Schema, t.Name)
 	// The rows are staged (converted in Append): the hook runs before the

@@ -10,7 +10,7 @@
 // dialects. Failures and slow loads come on demand through Hooks.
 //
 //	db := memdialect.NewDB()                  // or OpenDB(dir): files shared by processes
-//	d := memdialect.New(db, log)              // a sqltarget.Dialect
+//	d := memdialect.New(db, log)              // a sqltarget.Dialect[*batch]
 //	d.Hooks.BeforeCommit = func(ctx context.Context, table string, rows int) error { ... }
 //	err := sqltarget.New(d, cfg, log).Run(ctx, input, out)
 //	rows := db.Rows("schema", "table", []string{"id", "v"}, "id")

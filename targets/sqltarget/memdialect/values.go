@@ -58,7 +58,7 @@ func asWiden(err error, we **sqltarget.WidenError) bool {
 func (b *batch) Rows() int  { return len(b.rows) }
 func (b *batch) Bytes() int { return b.bytes }
 func (b *batch) Reset()     { b.rows, b.bytes = nil, 0 }
-func (b *batch) Fresh() sqltarget.Batch {
+func (b *batch) Fresh() *batch {
 	return &batch{table: b.table, cols: b.cols, types: b.types, unique: b.unique, deletedAt: b.deletedAt}
 }
 func (b *batch) Table() *sqltarget.Table { return b.table }

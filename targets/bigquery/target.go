@@ -7,35 +7,28 @@ import (
 
 	"github.com/singerkit/singerkit/internal/config"
 
-	"github.com/singerkit/singerkit/schemas"
+	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
 
 // Spec is target-bigquery for the shared command line.
 func Spec() cli.TargetSpec {
-	return sqltarget.Spec(cli.About{
-		Name:         "target-bigquery",
-		Description:  "Load a Singer stream into BigQuery (Storage Write API or load jobs, merge by key, exact numbers)",
-		Version:      cli.Version,
-		Capabilities: sqltarget.Capabilities,
-		Settings:     schemas.Get("target-bigquery.config.json"),
-	}, open)
+	return sqltarget.DialectSpec[Config, batch]("target-bigquery",
+		"Load a Singer stream into BigQuery (Storage Write API or load jobs, merge by key, exact numbers)")
 }
 
-func open(ctx context.Context, env *cli.Env) (sqltarget.Dialect[batch], sqltarget.Config, func(), error) {
-	var cfg Config
-	if err := env.Config.Decode(&cfg); err != nil {
-		return nil, sqltarget.Config{}, nil, err
+// OpenDialect checks the config, fills its defaults and opens the client
+// the sessions share (closed at the end of the run).
+func (c *Config) OpenDialect(ctx context.Context, log *singer.Log) (sqltarget.Dialect[batch], func(), error) {
+	if c.DefaultTargetSchema == "" {
+		c.DefaultTargetSchema = c.Dataset
 	}
-	if cfg.DefaultTargetSchema == "" {
-		cfg.DefaultTargetSchema = cfg.Dataset
+	if p := c.check(); len(p) > 0 {
+		return nil, nil, &config.Error{Problems: p}
 	}
-	if p := cfg.check(); len(p) > 0 {
-		return nil, sqltarget.Config{}, nil, &config.Error{Problems: p}
-	}
-	d, err := NewDialect(ctx, &cfg, env.Log)
+	d, err := NewDialect(ctx, c, log)
 	if err != nil {
-		return nil, sqltarget.Config{}, nil, err
+		return nil, nil, err
 	}
-	return d, cfg.Config, func() { d.Close() }, nil
+	return d, func() { d.Close() }, nil
 }

@@ -7,29 +7,22 @@ import (
 
 	"github.com/singerkit/singerkit/internal/config"
 
-	"github.com/singerkit/singerkit/schemas"
+	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
 
 // Spec is target-mysql for the shared command line.
 func Spec() cli.TargetSpec {
-	return sqltarget.Spec(cli.About{
-		Name:         "target-mysql",
-		Description:  "Load a Singer stream into MySQL or MariaDB (LOAD DATA LOCAL from memory, merge by key, exact numbers)",
-		Version:      cli.Version,
-		Capabilities: sqltarget.Capabilities,
-		Settings:     schemas.Get("target-mysql.config.json"),
-	}, open)
+	return sqltarget.DialectSpec[Config, *textBatch]("target-mysql",
+		"Load a Singer stream into MySQL or MariaDB (LOAD DATA LOCAL from memory, merge by key, exact numbers)")
 }
 
-func open(_ context.Context, env *cli.Env) (sqltarget.Dialect[*textBatch], sqltarget.Config, func(), error) {
-	var cfg Config
-	if err := env.Config.Decode(&cfg); err != nil {
-		return nil, sqltarget.Config{}, nil, err
-	}
-	d, err := NewDialect(&cfg, env.Log)
+// OpenDialect makes the dialect; each session holds its own connection,
+// closed by the engine.
+func (c *Config) OpenDialect(_ context.Context, log *singer.Log) (sqltarget.Dialect[*textBatch], func(), error) {
+	d, err := NewDialect(c, log)
 	if err != nil {
-		return nil, sqltarget.Config{}, nil, &config.Error{Problems: []string{err.Error()}}
+		return nil, nil, &config.Error{Problems: []string{err.Error()}}
 	}
-	return d, cfg.Config, func() {}, nil
+	return d, func() {}, nil
 }

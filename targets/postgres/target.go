@@ -7,33 +7,25 @@ import (
 
 	"github.com/singerkit/singerkit/internal/config"
 
-	"github.com/singerkit/singerkit/schemas"
+	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
 
 // Spec is target-postgres for the shared command line.
 func Spec() cli.TargetSpec {
-	return sqltarget.Spec(cli.About{
-		Name:         "target-postgres",
-		Description:  "Load a Singer stream into PostgreSQL (binary COPY, merge by key, exact numbers)",
-		Version:      cli.Version,
-		Capabilities: sqltarget.Capabilities,
-		Settings:     schemas.Get("target-postgres.config.json"),
-	}, open)
+	return sqltarget.DialectSpec[Config, *copyBatch]("target-postgres",
+		"Load a Singer stream into PostgreSQL (binary COPY, merge by key, exact numbers)")
 }
 
-func open(_ context.Context, env *cli.Env) (sqltarget.Dialect[*copyBatch], sqltarget.Config, func(), error) {
-	var cfg Config
-	if err := env.Config.Decode(&cfg); err != nil {
-		return nil, sqltarget.Config{}, nil, err
+// OpenDialect fills the config's defaults and makes the dialect; each
+// session holds its own connection, closed by the engine.
+func (c *Config) OpenDialect(_ context.Context, log *singer.Log) (sqltarget.Dialect[*copyBatch], func(), error) {
+	if c.DefaultTargetSchema == "" {
+		c.DefaultTargetSchema = DefaultSchema
 	}
-	if cfg.DefaultTargetSchema == "" {
-		cfg.DefaultTargetSchema = DefaultSchema
-	}
-	d, err := NewDialect(&cfg, env.Log)
+	d, err := NewDialect(c, log)
 	if err != nil {
-		return nil, sqltarget.Config{}, nil, &config.Error{Problems: []string{err.Error()}}
+		return nil, nil, &config.Error{Problems: []string{err.Error()}}
 	}
-	// Each session holds its own connection, closed by the engine.
-	return d, cfg.Config, func() {}, nil
+	return d, func() {}, nil
 }

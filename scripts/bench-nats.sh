@@ -11,6 +11,7 @@
 # each (default 3), best kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 NATS="${TEST_NATS_URL:-nats://127.0.0.1:4222}"
 URL="${TEST_POSTGRES_URL:-postgres://root@127.0.0.1:5432/test?sslmode=disable}"
 N="${BENCH_RECORDS:-1000000}"
@@ -27,8 +28,6 @@ stream="$dir/flat-$N.jsonl"
 [ -s "$stream" ] || bin/singer gen --shape flat --stream bench --records "$N" > "$stream"
 lines=$(wc -l < "$stream")
 records=$(grep -c '"type":"RECORD"' "$stream")
-
-now() { date +%s.%N; }
 del() { "$dir/rawbench" delete "$NATS" "$@"; }
 trap 'del SKBENCH_RAW SKBENCH_T SKBENCH_PG >/dev/null 2>&1 || true' EXIT
 
@@ -96,32 +95,11 @@ if [ "${BENCH_NATS_PIPELINE:-1}" = 0 ] || ! psql "$URL" -Atqc "SELECT 1" >/dev/n
   echo "NATS pipeline bench skipped (BENCH_NATS_PIPELINE=0, or PostgreSQL unreachable at $URL, or no python3)"
   exit 0
 fi
-psql "$URL" -q <<SQL 2>/dev/null
-DROP SCHEMA IF EXISTS skbench_nats CASCADE;
-DROP SCHEMA IF EXISTS skbench_nats_direct CASCADE;
-DROP SCHEMA IF EXISTS skbench_nats_hop CASCADE;
-CREATE SCHEMA skbench_nats;
-CREATE TABLE skbench_nats.src (
-  id bigint PRIMARY KEY, name text, email text, city text, qty integer, score double precision,
-  active boolean, code varchar(16), amount numeric(12,2), updated_at timestamptz);
-INSERT INTO skbench_nats.src
-SELECT i, 'customer number ' || i, 'user' || (i % 99991) || '@example.com', 'Berlin', i % 1000, (i % 977) / 7.0,
-       i % 3 = 0, 'AB-' || (i % 10000), (i % 100000) + 0.25, timestamptz '2024-01-01' + i * interval '1 second'
-FROM generate_series(1, $N) i;
-ANALYZE skbench_nats.src;
-SQL
+pg_bench_table "$URL" skbench_nats "$N"
+psql "$URL" -qc "DROP SCHEMA IF EXISTS skbench_nats_direct CASCADE; DROP SCHEMA IF EXISTS skbench_nats_hop CASCADE;" 2>/dev/null
 printf '%s\n' "{\"url\":\"$URL\",\"filter_schemas\":[\"skbench_nats\"],\"itersize\":100000}" > "$dir/nats-pg-tap.json"
 bin/tap-postgres --config "$dir/nats-pg-tap.json" --discover > "$dir/nats-catalog.json"
-python3 - "$dir/nats-catalog.json" <<'PY'
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-for s in c["streams"]:
-    for m in s["metadata"]:
-        if m["breadcrumb"] == []:
-            m["metadata"]["selected"] = True
-json.dump(c, open(p, "w"))
-PY
+select_all_streams "$dir/nats-catalog.json"
 printf '%s\n' "{\"servers\":[\"$NATS\"],\"topic\":\"SKBENCH_PG\"}" > "$dir/nats-pg.json"
 printf '%s\n' "{\"servers\":[\"$NATS\"],\"topic\":\"SKBENCH_PG\",\"follow\":true}" > "$dir/nats-pg-follow.json"
 direct=(); hop1=(); hop2=(); both=()

@@ -9,6 +9,7 @@
 # (TEST_POSTGRES_URL) and python3 (to select the stream for the shell pipe).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 URL="${TEST_POSTGRES_URL:-postgres://root@127.0.0.1:5432/test?sslmode=disable}"
 N="${BENCH_ROWS:-1000000}"
 REPEAT="${BENCH_REPEAT:-3}"
@@ -18,19 +19,8 @@ if ! psql "$URL" -Atqc "SELECT 1" >/dev/null 2>&1; then
   echo "singer run bench skipped: PostgreSQL unreachable at $URL"
   exit 0
 fi
-psql "$URL" -q <<SQL 2>/dev/null
-DROP SCHEMA IF EXISTS singerkit_runbench CASCADE;
-DROP SCHEMA IF EXISTS singerkit_runbench_dst CASCADE;
-CREATE SCHEMA singerkit_runbench;
-CREATE TABLE singerkit_runbench.src (
-  id bigint PRIMARY KEY, name text, email text, city text, qty integer, score double precision,
-  active boolean, code varchar(16), amount numeric(12,2), updated_at timestamptz);
-INSERT INTO singerkit_runbench.src
-SELECT i, 'customer number ' || i, 'user' || (i % 99991) || '@example.com', 'Berlin', i % 1000, (i % 977) / 7.0,
-       i % 3 = 0, 'AB-' || (i % 10000), (i % 100000) + 0.25, timestamptz '2024-01-01' + i * interval '1 second'
-FROM generate_series(1, $N) i;
-ANALYZE singerkit_runbench.src;
-SQL
+pg_bench_table "$URL" singerkit_runbench "$N"
+psql "$URL" -qc "DROP SCHEMA IF EXISTS singerkit_runbench_dst CASCADE;" 2>/dev/null
 trap 'psql "$URL" -qc "DROP SCHEMA IF EXISTS singerkit_runbench CASCADE; DROP SCHEMA IF EXISTS singerkit_runbench_dst CASCADE" 2>/dev/null || true' EXIT
 tapcfg="{\"url\":\"$URL\",\"filter_schemas\":[\"singerkit_runbench\"],\"itersize\":100000}"
 tgtcfg="{\"url\":\"$URL\",\"default_target_schema\":\"singerkit_runbench_dst\",\"load_method\":\"append\"}"
@@ -52,19 +42,8 @@ pipelines:
 state: file://state
 YAML
 bin/tap-postgres --config "$dir/tap.json" --discover > "$dir/catalog.json"
-python3 - "$dir/catalog.json" <<'PY'
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-for s in c["streams"]:
-    for m in s["metadata"]:
-        if m["breadcrumb"] == []:
-            m["metadata"]["selected"] = True
-json.dump(c, open(p, "w"))
-PY
+select_all_streams "$dir/catalog.json"
 bin/singer select --project "$dir/singer.yaml" bench > /dev/null # discovery cached before the timed runs
-
-now() { date +%s.%N; }
 fresh() { psql "$URL" -qc "DROP SCHEMA IF EXISTS singerkit_runbench_dst CASCADE" 2>/dev/null; }
 timepipe() {
   fresh

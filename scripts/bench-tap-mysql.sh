@@ -8,6 +8,7 @@
 # python3 (to select the stream in the discovered catalog).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 HOST="${BENCH_MYSQL_HOST:-127.0.0.1}"
 PORT="${BENCH_MYSQL_PORT:-3306}"
 USER_="${BENCH_MYSQL_USER:-root}"
@@ -67,8 +68,6 @@ for s in c["streams"]:
             m["metadata"]["replication-method"] = "LOG_BASED"
 json.dump(c, open(sys.argv[2], "w"))
 PY
-
-now() { date +%s.%N; }
 s=$(now); /usr/bin/time -f "%M" -o "$dir/tapmy.rss" bin/tap-mysql --config "$dir/tapmy.json" --catalog "$dir/tapmy-catalog.json" > /dev/null 2> "$dir/tapmy.log"; e=$(now)
 tap_s=$(echo "$e - $s" | bc); tap_kb=$(tail -1 "$dir/tapmy.rss")
 s=$(now); /usr/bin/time -f "%M" -o "$dir/client.rss" "$client" -h "$HOST" -P "$PORT" -u "$USER_" --quick -B -e "SELECT * FROM $DB.src" > /dev/null; e=$(now)

@@ -7,6 +7,7 @@
 # select the stream in the discovered catalog).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 URL="${TEST_POSTGRES_URL:-postgres://root@127.0.0.1:5432/test?sslmode=disable}"
 N="${BENCH_ROWS:-1000000}"
 dir=.bench
@@ -19,34 +20,12 @@ if ! command -v python3 >/dev/null; then
   echo "tap-postgres bench skipped: python3 is needed to select the stream in the catalog"
   exit 0
 fi
-psql "$URL" -q <<SQL 2>/dev/null
-DROP SCHEMA IF EXISTS singerkit_tapbench CASCADE;
-DROP SCHEMA IF EXISTS singerkit_tapbench_dst CASCADE;
-CREATE SCHEMA singerkit_tapbench;
-CREATE TABLE singerkit_tapbench.src (
-  id bigint PRIMARY KEY, name text, email text, city text, qty integer, score double precision,
-  active boolean, code varchar(16), amount numeric(12,2), updated_at timestamptz);
-INSERT INTO singerkit_tapbench.src
-SELECT i, 'customer number ' || i, 'user' || (i % 99991) || '@example.com', 'Berlin', i % 1000, (i % 977) / 7.0,
-       i % 3 = 0, 'AB-' || (i % 10000), (i % 100000) + 0.25, timestamptz '2024-01-01' + i * interval '1 second'
-FROM generate_series(1, $N) i;
-ANALYZE singerkit_tapbench.src;
-SQL
+pg_bench_table "$URL" singerkit_tapbench "$N"
+psql "$URL" -qc "DROP SCHEMA IF EXISTS singerkit_tapbench_dst CASCADE;" 2>/dev/null
 printf '%s\n' "{\"url\":\"$URL\",\"filter_schemas\":[\"singerkit_tapbench\"],\"itersize\":100000}" > "$dir/tap.json"
 printf '%s\n' "{\"url\":\"$URL\",\"default_target_schema\":\"singerkit_tapbench_dst\",\"load_method\":\"append\"}" > "$dir/tap-target.json"
 bin/tap-postgres --config "$dir/tap.json" --discover > "$dir/catalog.json"
-python3 - "$dir/catalog.json" <<'PY'
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-for s in c["streams"]:
-    for m in s["metadata"]:
-        if m["breadcrumb"] == []:
-            m["metadata"]["selected"] = True
-json.dump(c, open(p, "w"))
-PY
-
-now() { date +%s.%N; }
+select_all_streams "$dir/catalog.json"
 s=$(now); /usr/bin/time -f "%M" -o "$dir/tap.rss" bin/tap-postgres --config "$dir/tap.json" --catalog "$dir/catalog.json" > /dev/null 2> "$dir/tap.log"; e=$(now)
 tap_s=$(echo "$e - $s" | bc); tap_kb=$(tail -1 "$dir/tap.rss")
 s=$(now); psql "$URL" -qc "\copy (SELECT * FROM singerkit_tapbench.src) TO STDOUT CSV" > /dev/null; e=$(now)
@@ -56,7 +35,7 @@ bin/tap-postgres --config "$dir/tap.json" --catalog "$dir/catalog.json" 2> "$dir
   | /usr/bin/time -f "%M" -o "$dir/pipe.rss" bin/target-postgres --config "$dir/tap-target.json" > /dev/null 2> "$dir/pipe.log"
 e=$(now)
 pipe_s=$(echo "$e - $s" | bc); pipe_kb=$(tail -1 "$dir/pipe.rss")
-rows=$(psql "$URL" -Atc "SELECT count(*) FROM singerkit_tapbench_dst.\"singerkit_tapbench-src\"")
+rows=$(psql "$URL" -Atc "SELECT count(*) FROM singerkit_tapbench_dst.src")
 psql "$URL" -qc "CREATE TABLE singerkit_tapbench.copy_dst (LIKE singerkit_tapbench.src INCLUDING ALL)"
 s=$(now)
 psql "$URL" -qc "COPY singerkit_tapbench.src TO STDOUT" | psql "$URL" -qc "COPY singerkit_tapbench.copy_dst FROM STDIN"

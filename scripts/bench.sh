@@ -14,6 +14,7 @@
 set -euo pipefail
 shopt -s inherit_errexit # a failed run inside $(...) stops the script too
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 bin=bin/singer
 if [ ! -x "$bin" ]; then
@@ -30,8 +31,6 @@ repeat=${BENCH_REPEAT:-3}
 
 mkdir -p .bench
 stream=.bench/foundation.jsonl
-
-now() { date +%s.%N; }
 
 # field JSON KEY: a number from a bench-decode result line.
 field() { sed -n "s/.*\"$2\":\([-0-9.eE+]*\).*/\1/p" <<<"$1"; }

@@ -9,6 +9,7 @@ import (
 	mysqldrv "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/singerkit/singerkit/internal/mariadbtest"
+	"github.com/singerkit/singerkit/internal/testenv"
 	tapmysql "github.com/singerkit/singerkit/taps/mysql"
 	targetmysql "github.com/singerkit/singerkit/targets/mysql"
 	targetpg "github.com/singerkit/singerkit/targets/postgres"
@@ -88,7 +89,7 @@ func mysqlToPostgres(t *testing.T, name, dsn string, tapExtra map[string]any) (*
 		tapCfg[k] = v
 	}
 	run := pipeline(t, tapmysql.Spec(), targetpg.Spec(), tapCfg,
-		map[string]any{"url": postgresURL(), "default_target_schema": dst, "hard_delete": true, "add_metadata_columns": true,
+		map[string]any{"url": testenv.PostgresURL(), "default_target_schema": dst, "hard_delete": true, "add_metadata_columns": true,
 			"schema_mapping": map[string]any{name: map[string]any{"target_schema": dst}}})
 	return pg, dst, run
 }
@@ -118,11 +119,11 @@ func dsnFor(t *testing.T, dsn, name string) string {
 // the tables row for row; a second run after changes must leave them equal
 // again (FULL_TABLE with ACTIVATE_VERSION and hard_delete).
 func TestMySQLToPostgres(t *testing.T) {
-	db := mysqlUTC(t, mysqlDSN())
+	db := mysqlUTC(t, testenv.MySQLDSN())
 	name := name(t, "")
 	mysqlDatabase(t, db, name)
 	mysqlSource(t, db, name)
-	pg, dst, run := mysqlToPostgres(t, name, dsnFor(t, mysqlDSN(), name), nil)
+	pg, dst, run := mysqlToPostgres(t, name, dsnFor(t, testenv.MySQLDSN(), name), nil)
 	run()
 	comparePostgres(t, db, name, pg, dst)
 	mysqlChange(t, db, name)
@@ -171,14 +172,14 @@ func TestMySQLToPostgresLogBased(t *testing.T) {
 // TestMySQLToMySQL pipes tap-mysql into target-mysql (another database on
 // the same server) and compares the tables row for row, twice.
 func TestMySQLToMySQL(t *testing.T) {
-	db := mysqlUTC(t, mysqlDSN())
+	db := mysqlUTC(t, testenv.MySQLDSN())
 	name := name(t, "")
 	dst := name + "_dst"
 	mysqlDatabase(t, db, name)
 	mysqlDatabase(t, db, dst)
 	mysqlSource(t, db, name)
-	run := pipeline(t, tapmysql.Spec(), targetmysql.Spec(), map[string]any{"dsn": dsnFor(t, mysqlDSN(), name), "filter_dbs": []string{name}, "chunk_size": 1000},
-		map[string]any{"dsn": dsnFor(t, mysqlDSN(), dst), "default_target_schema": dst, "hard_delete": true, "add_metadata_columns": true,
+	run := pipeline(t, tapmysql.Spec(), targetmysql.Spec(), map[string]any{"dsn": dsnFor(t, testenv.MySQLDSN(), name), "filter_dbs": []string{name}, "chunk_size": 1000},
+		map[string]any{"dsn": dsnFor(t, testenv.MySQLDSN(), dst), "default_target_schema": dst, "hard_delete": true, "add_metadata_columns": true,
 			"schema_mapping": map[string]any{name: map[string]any{"target_schema": dst}}})
 	compare := func() {
 		t.Helper()

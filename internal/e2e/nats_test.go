@@ -112,34 +112,23 @@ func logPipe(t *testing.T, target cli.TargetSpec, tapCfg, tgtCfg map[string]any)
 // them equal again, each reader resuming from its own state.
 func TestPostgresThroughNATS(t *testing.T) {
 	topic := natsTopic(t)
-	db := mysqlUTC(t, mysqlDSN())
+	db := mysqlUTC(t, testenv.MySQLDSN())
 	pg := postgres(t)
-	ctx := context.Background()
 	src := name(t, "")
 	pgDst, myDst := src+"_pg", src+"_my"
 	postgresSchema(t, pg, src)
 	postgresSchema(t, pg, pgDst)
 	mysqlDatabase(t, db, myDst)
-	exec := func(sql string) {
-		t.Helper()
-		if _, err := pg.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	exec(`CREATE TABLE ` + src + `.orders (id bigint PRIMARY KEY, name varchar(40), amount numeric(12,3),
-		placed timestamptz, due date, paid boolean, doc jsonb, note text)`)
-	exec(`INSERT INTO ` + src + `.orders SELECT i, 'name ' || i || E' "q" ü', i * 1.125,
-		'2024-01-01 00:00:00+00'::timestamptz + i * interval '1 hour 1.5 second', DATE '2024-01-01' + i, i % 2 = 0,
-		jsonb_build_object('i', i, 'tags', jsonb_build_array('a', i)), CASE WHEN i % 5 = 0 THEN NULL ELSE 'n' END
-		FROM generate_series(1, 2000) AS i`)
+	exec := pgExec(t, pg)
+	ordersSource(exec, src, 2000)
 	natsCfg := map[string]any{"servers": []string{natsURL()}, "topic": topic}
 	extract := pipeline(t, tappg.Spec(), targetnats.Spec(),
-		map[string]any{"url": postgresURL(), "filter_schemas": []string{src}, "itersize": 500}, natsCfg)
+		map[string]any{"url": testenv.PostgresURL(), "filter_schemas": []string{src}, "itersize": 500}, natsCfg)
 	toPostgres := logPipe(t, targetpg.Spec(), natsCfg,
-		map[string]any{"url": postgresURL(), "default_target_schema": pgDst, "hard_delete": true, "add_metadata_columns": true,
+		map[string]any{"url": testenv.PostgresURL(), "default_target_schema": pgDst, "hard_delete": true, "add_metadata_columns": true,
 			"schema_mapping": map[string]any{src: map[string]any{"target_schema": pgDst}}})
 	toMySQL := logPipe(t, targetmysql.Spec(), natsCfg,
-		map[string]any{"dsn": dsnFor(t, mysqlDSN(), myDst), "default_target_schema": myDst, "add_metadata_columns": true, "hard_delete": true,
+		map[string]any{"dsn": dsnFor(t, testenv.MySQLDSN(), myDst), "default_target_schema": myDst, "add_metadata_columns": true, "hard_delete": true,
 			"schema_mapping": map[string]any{src: map[string]any{"target_schema": myDst}}})
 
 	norm := func(c []string) string {
@@ -176,7 +165,7 @@ func TestPostgresThroughNATS(t *testing.T) {
 	exec(`INSERT INTO ` + src + `.orders (id, name, extra) VALUES (9999, 'new', 'e')`)
 	// Discovered again: the catalog selects the new column.
 	pipeline(t, tappg.Spec(), targetnats.Spec(),
-		map[string]any{"url": postgresURL(), "filter_schemas": []string{src}, "itersize": 500}, natsCfg)()
+		map[string]any{"url": testenv.PostgresURL(), "filter_schemas": []string{src}, "itersize": 500}, natsCfg)()
 	toMySQL()
 	toPostgres()
 	compare(", extra")

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,20 +22,6 @@ import (
 	"github.com/singerkit/singerkit/internal/testenv"
 	"github.com/singerkit/singerkit/singer"
 )
-
-func postgresURL() string {
-	if u := os.Getenv("TEST_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return "postgres://root@127.0.0.1:5432/test?sslmode=disable"
-}
-
-func mysqlDSN() string {
-	if u := os.Getenv("TEST_MYSQL_URL"); u != "" {
-		return u
-	}
-	return "root@tcp(127.0.0.1:3306)/test"
-}
 
 // mysqlUTC opens an admin pool on dsn whose sessions run in UTC, or skips
 // (fails under CI=true) when the server cannot be reached.
@@ -66,7 +53,7 @@ func postgres(t *testing.T) *pgx.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	pg, err := pgx.Connect(ctx, postgresURL())
+	pg, err := pgx.Connect(ctx, testenv.PostgresURL())
 	if err != nil {
 		testenv.Missing(t, "PostgreSQL unreachable, set TEST_POSTGRES_URL: %v", err)
 	}
@@ -113,6 +100,30 @@ func postgresSchema(t *testing.T, pg *pgx.Conn, name string) {
 			t.Errorf("dropping schema %s: %v", name, err)
 		}
 	})
+}
+
+// pgExec returns a function that runs one statement on pg, failing the
+// test with the statement when it fails.
+func pgExec(t *testing.T, pg *pgx.Conn) func(sql string) {
+	return func(sql string) {
+		t.Helper()
+		if _, err := pg.Exec(context.Background(), sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+}
+
+// ordersSource creates the table orders in schema src with rows 1..n of
+// every kind of value the cross-connector tests compare (a numeric with
+// trailing zeros, text with quotes and a non-ASCII letter, timestamps with
+// fractions of a second, JSON, NULLs in one row of five).
+func ordersSource(exec func(string), src string, n int) {
+	exec(`CREATE TABLE ` + src + `.orders (id bigint PRIMARY KEY, name varchar(40), amount numeric(12,3),
+		placed timestamptz, due date, paid boolean, doc jsonb, note text)`)
+	exec(`INSERT INTO ` + src + `.orders SELECT i, 'name ' || i || E' "q" ü', i * 1.125,
+		'2024-01-01 00:00:00+00'::timestamptz + i * interval '1 hour 1.5 second', DATE '2024-01-01' + i, i % 2 = 0,
+		jsonb_build_object('i', i, 'tags', jsonb_build_array('a', i)), CASE WHEN i % 5 = 0 THEN NULL ELSE 'n' END
+		FROM generate_series(1, ` + strconv.Itoa(n) + `) AS i`)
 }
 
 // pipeline discovers with tap, selects every stream and returns a function

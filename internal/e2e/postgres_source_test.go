@@ -1,11 +1,11 @@
 package e2e
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/singerkit/singerkit/internal/testenv"
 	tappg "github.com/singerkit/singerkit/taps/postgres"
 	targetmysql "github.com/singerkit/singerkit/targets/mysql"
 	targetpg "github.com/singerkit/singerkit/targets/postgres"
@@ -14,28 +14,17 @@ import (
 // TestPostgresToMySQL pipes tap-postgres into target-mysql and compares the
 // tables row for row, after a first run and after changes at the source.
 func TestPostgresToMySQL(t *testing.T) {
-	db := mysqlUTC(t, mysqlDSN())
+	db := mysqlUTC(t, testenv.MySQLDSN())
 	pg := postgres(t)
-	ctx := context.Background()
 	src := name(t, "")
 	dst := src + "_dst"
 	postgresSchema(t, pg, src)
 	mysqlDatabase(t, db, dst)
-	exec := func(sql string) {
-		t.Helper()
-		if _, err := pg.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	exec(`CREATE TABLE ` + src + `.orders (id bigint PRIMARY KEY, name varchar(40), amount numeric(12,3),
-		placed timestamptz, due date, paid boolean, doc jsonb, note text)`)
-	exec(`INSERT INTO ` + src + `.orders SELECT i, 'name ' || i || E' "q" ü', i * 1.125,
-		'2024-01-01 00:00:00+00'::timestamptz + i * interval '1 hour 1.5 second', DATE '2024-01-01' + i, i % 2 = 0,
-		jsonb_build_object('i', i, 'tags', jsonb_build_array('a', i)), CASE WHEN i % 5 = 0 THEN NULL ELSE 'n' END
-		FROM generate_series(1, 1500) AS i`)
+	exec := pgExec(t, pg)
+	ordersSource(exec, src, 1500)
 	run := pipeline(t, tappg.Spec(), targetmysql.Spec(),
-		map[string]any{"url": postgresURL(), "filter_schemas": []string{src}, "itersize": 400},
-		map[string]any{"dsn": dsnFor(t, mysqlDSN(), dst), "default_target_schema": dst, "add_metadata_columns": true, "hard_delete": true,
+		map[string]any{"url": testenv.PostgresURL(), "filter_schemas": []string{src}, "itersize": 400},
+		map[string]any{"dsn": dsnFor(t, testenv.MySQLDSN(), dst), "default_target_schema": dst, "add_metadata_columns": true, "hard_delete": true,
 			"schema_mapping": map[string]any{src: map[string]any{"target_schema": dst}}})
 	// Both sides as text: numbers without trailing fraction zeros,
 	// timestamps in UTC with microseconds, booleans true/false, JSON
@@ -73,17 +62,11 @@ func TestPostgresToMySQL(t *testing.T) {
 // them equal again.
 func TestPostgresToPostgres(t *testing.T) {
 	pg := postgres(t)
-	ctx := context.Background()
 	src := name(t, "")
 	dst := src + "_dst"
 	postgresSchema(t, pg, src)
 	postgresSchema(t, pg, dst)
-	exec := func(sql string) {
-		t.Helper()
-		if _, err := pg.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
+	exec := pgExec(t, pg)
 	tbl := pgx.Identifier{src, "orders"}.Sanitize()
 	exec(`CREATE TABLE ` + tbl + ` (
 		id bigint PRIMARY KEY, name varchar(40), amount numeric(12,3), ratio double precision,
@@ -94,8 +77,8 @@ func TestPostgresToPostgres(t *testing.T) {
 		ARRAY[[i, i + 1], [i + 2, NULL]]
 		FROM generate_series(1, 2500) AS i`)
 	run := pipeline(t, tappg.Spec(), targetpg.Spec(),
-		map[string]any{"url": postgresURL(), "filter_schemas": []string{src}, "itersize": 1000},
-		map[string]any{"url": postgresURL(), "default_target_schema": dst, "hard_delete": true, "add_metadata_columns": true,
+		map[string]any{"url": testenv.PostgresURL(), "filter_schemas": []string{src}, "itersize": 1000},
+		map[string]any{"url": testenv.PostgresURL(), "default_target_schema": dst, "hard_delete": true, "add_metadata_columns": true,
 			"schema_mapping": map[string]any{src: map[string]any{"target_schema": dst}}})
 	compare := func() {
 		t.Helper()

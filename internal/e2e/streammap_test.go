@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/singerkit/singerkit/internal/cli"
+	"github.com/singerkit/singerkit/internal/testenv"
 	"github.com/singerkit/singerkit/internal/toolkit"
 	csvtap "github.com/singerkit/singerkit/taps/csv"
 	"github.com/singerkit/singerkit/targets/jsonl"
@@ -146,7 +147,7 @@ func TestStreamMapsPIIIntoPostgres(t *testing.T) {
 			postgresSchema(t, pg, dst)
 			dir := t.TempDir()
 			tapCfg := writeJSON(t, dir, "tap.json", map[string]any{"files": []map[string]any{{"stream": "people", "path": piiCSV(t, dir), "key_properties": []string{"id"}}}})
-			tgt := map[string]any{"url": postgresURL(), "default_target_schema": dst}
+			tgt := map[string]any{"url": testenv.PostgresURL(), "default_target_schema": dst}
 			mapCfg := ""
 			if via == "target" {
 				for k, v := range piiMaps {

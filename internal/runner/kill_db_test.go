@@ -31,7 +31,7 @@ import (
 // runner saves the state, and the test kills the runner then.
 func TestKilledRunResumesExactly(t *testing.T) {
 	ctx := context.Background()
-	my, err := sql.Open("mysql", myDSN())
+	my, err := sql.Open("mysql", testenv.MySQLDSN())
 	if err == nil {
 		err = my.PingContext(ctx)
 	}
@@ -39,7 +39,7 @@ func TestKilledRunResumesExactly(t *testing.T) {
 		testenv.Missing(t, "MariaDB unreachable, set TEST_MYSQL_URL: %v", err)
 	}
 	defer my.Close()
-	pg, err := pgx.Connect(ctx, pgURL())
+	pg, err := pgx.Connect(ctx, testenv.PostgresURL())
 	if err != nil {
 		testenv.Missing(t, "PostgreSQL unreachable, set TEST_POSTGRES_URL: %v", err)
 	}
@@ -94,8 +94,8 @@ state: file://state
 	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("SHOP_DSN", myDSN())
-	t.Setenv("WAREHOUSE_URL", withPassword(pgURL()))
+	t.Setenv("SHOP_DSN", testenv.MySQLDSN())
+	t.Setenv("WAREHOUSE_URL", withPassword(testenv.PostgresURL()))
 	holdPID := filepath.Join(dir, "hold.pid")
 	t.Setenv("HOLD_PID", holdPID)
 	// SCHEMA, ACTIVATE_VERSION, then 500 records and a STATE a chunk: 1,600
@@ -123,7 +123,7 @@ state: file://state
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	waitFor(t, "the wrapper's pid", func() bool { b, _ := os.ReadFile(holdPID); return len(b) > 0 })
+	testenv.WaitFor(t, "the wrapper's pid", func() bool { b, _ := os.ReadFile(holdPID); return len(b) > 0 })
 	b, _ := os.ReadFile(holdPID)
 	wpid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	t.Cleanup(func() { syscall.Kill(-wpid, syscall.SIGKILL) }) // the held sleep, whatever happened

@@ -18,20 +18,6 @@ import (
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
 )
 
-func pgURL() string {
-	if u := os.Getenv("TEST_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return "postgres://root@127.0.0.1:5432/test?sslmode=disable"
-}
-
-func myDSN() string {
-	if u := os.Getenv("TEST_MYSQL_URL"); u != "" {
-		return u
-	}
-	return "root@tcp(127.0.0.1:3306)/test"
-}
-
 // withPassword puts the planted password in a PostgreSQL URL: the local
 // server trusts its users, so it is accepted and ignored, and any output
 // that leaks it is caught.
@@ -46,7 +32,7 @@ func withPassword(u string) string {
 // output.
 func TestMySQLToPostgresFromProject(t *testing.T) {
 	ctx := context.Background()
-	my, err := sql.Open("mysql", myDSN())
+	my, err := sql.Open("mysql", testenv.MySQLDSN())
 	if err == nil {
 		err = my.PingContext(ctx)
 	}
@@ -54,7 +40,7 @@ func TestMySQLToPostgresFromProject(t *testing.T) {
 		testenv.Missing(t, "MariaDB unreachable, set TEST_MYSQL_URL: %v", err)
 	}
 	defer my.Close()
-	pg, err := pgx.Connect(ctx, pgURL())
+	pg, err := pgx.Connect(ctx, testenv.PostgresURL())
 	if err != nil {
 		testenv.Missing(t, "PostgreSQL unreachable, set TEST_POSTGRES_URL: %v", err)
 	}
@@ -107,9 +93,9 @@ state: ${STATE_URL}
 	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("SHOP_DSN", myDSN())
-	t.Setenv("WAREHOUSE_URL", withPassword(pgURL()))
-	t.Setenv("STATE_URL", withPassword(pgURL()))
+	t.Setenv("SHOP_DSN", testenv.MySQLDSN())
+	t.Setenv("WAREHOUSE_URL", withPassword(testenv.PostgresURL()))
+	t.Setenv("STATE_URL", withPassword(testenv.PostgresURL()))
 
 	rows := func() string {
 		t.Helper()
@@ -141,7 +127,7 @@ state: ${STATE_URL}
 	if skipped != 0 {
 		t.Fatal("the unselected table reached the target")
 	}
-	st, err := statestore.OpenPostgres(ctx, pgURL())
+	st, err := statestore.OpenPostgres(ctx, testenv.PostgresURL())
 	if err != nil {
 		t.Fatal(err)
 	}

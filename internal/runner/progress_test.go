@@ -15,6 +15,7 @@ import (
 
 	"github.com/singerkit/singerkit/internal/project"
 	"github.com/singerkit/singerkit/internal/statestore"
+	"github.com/singerkit/singerkit/internal/testenv"
 )
 
 // lockedBuffer is a bytes.Buffer safe for the runner's goroutines.
@@ -93,7 +94,7 @@ func TestProgressWhileRunning(t *testing.T) {
 	r := &Runner{Project: p, Store: st, Log: NewLogger(&out, false), Progress: true, ProgressEvery: 10 * time.Millisecond}
 	done := make(chan Result, 1)
 	go func() { done <- r.Run(context.Background(), "p1") }()
-	waitFor(t, "a progress line with 3 states saved", func() bool { return strings.Contains(out.String(), ", 3 states saved") })
+	testenv.WaitFor(t, "a progress line with 3 states saved", func() bool { return strings.Contains(out.String(), ", 3 states saved") })
 	pid, err := os.ReadFile(pidFile)
 	if err != nil {
 		t.Fatal(err)

@@ -9,22 +9,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
+	"github.com/singerkit/singerkit/internal/testenv"
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
 )
-
-// waitFor polls cond until it holds, failing after a generous limit.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 func startSinger(t *testing.T, path string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
@@ -52,7 +40,7 @@ func TestSIGTERMDrains(t *testing.T) {
 	t.Setenv("TAP_BLOCK_AFTER", "3")
 	t.Setenv("TAP_PID_FILE", filepath.Join(dir, "tap.pid"))
 	cmd, stderr := startSinger(t, path)
-	waitFor(t, "the state of row 3", stateIs(dir, `{"pos":3}`))
+	testenv.WaitFor(t, "the state of row 3", stateIs(dir, `{"pos":3}`))
 	cmd.Process.Signal(syscall.SIGTERM)
 	err := cmd.Wait()
 	if exitCode(err) != 1 {
@@ -80,13 +68,13 @@ func TestSIGKILLThenRerun(t *testing.T) {
 	pidFile := filepath.Join(dir, "tap.pid")
 	t.Setenv("TAP_PID_FILE", pidFile)
 	cmd, _ := startSinger(t, path)
-	waitFor(t, "the state of row 3", stateIs(dir, `{"pos":3}`))
-	waitFor(t, "the tap's pid", func() bool { b, _ := os.ReadFile(pidFile); return len(b) > 0 })
+	testenv.WaitFor(t, "the state of row 3", stateIs(dir, `{"pos":3}`))
+	testenv.WaitFor(t, "the tap's pid", func() bool { b, _ := os.ReadFile(pidFile); return len(b) > 0 })
 	cmd.Process.Kill()
 	cmd.Wait()
 	b, _ := os.ReadFile(pidFile)
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	waitFor(t, "the tap to die with the runner", func() bool {
+	testenv.WaitFor(t, "the tap to die with the runner", func() bool {
 		// A zombie (state Z) is dead too: its parent is gone.
 		s, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 		return err != nil || strings.Contains(string(s), ") Z ")
@@ -134,7 +122,7 @@ func TestConcurrentRunsOneWins(t *testing.T) {
 	if got := loser.String(); got != "singer run | another run of p1 is in progress (it holds the lock); this run did not start\n" {
 		t.Errorf("the refused run's stderr: %q", got)
 	}
-	waitFor(t, "the state of row 3", stateIs(dir, `{"pos":3}`))
+	testenv.WaitFor(t, "the state of row 3", stateIs(dir, `{"pos":3}`))
 	winner.Process.Signal(syscall.SIGTERM)
 	if second := <-done; second.code != 1 {
 		t.Fatalf("the running one exited %d after SIGTERM, want 1", second.code)

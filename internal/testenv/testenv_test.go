@@ -42,3 +42,27 @@ func TestMissing(t *testing.T) {
 func TestRequireOK(t *testing.T) {
 	Require(t, true, "never printed")
 }
+
+func TestServerDefaults(t *testing.T) {
+	t.Setenv("TEST_POSTGRES_URL", "")
+	t.Setenv("TEST_MYSQL_URL", "")
+	if got := PostgresURL(); got != "postgres://root@127.0.0.1:5432/test?sslmode=disable" {
+		t.Errorf("PostgresURL() = %q", got)
+	}
+	if got := MySQLDSN(); got != "root@tcp(127.0.0.1:3306)/test" {
+		t.Errorf("MySQLDSN() = %q", got)
+	}
+	t.Setenv("TEST_POSTGRES_URL", "postgres://u@h/db")
+	t.Setenv("TEST_MYSQL_URL", "u@tcp(h:1)/db")
+	if PostgresURL() != "postgres://u@h/db" || MySQLDSN() != "u@tcp(h:1)/db" {
+		t.Errorf("the variables were not taken: %q %q", PostgresURL(), MySQLDSN())
+	}
+}
+
+func TestWaitFor(t *testing.T) {
+	n := 0
+	WaitFor(t, "the third check", func() bool { n++; return n == 3 })
+	if n != 3 {
+		t.Errorf("cond ran %d times, want 3", n)
+	}
+}

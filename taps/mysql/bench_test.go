@@ -14,7 +14,7 @@ import (
 // into io.Discard and reports rows/s (scripts/bench-tap-mysql.sh compares
 // the 1M-row figure with the mariadb client).
 func BenchmarkFullTable(b *testing.B) {
-	db, err := sql.Open("mysql", testDSN())
+	db, err := sql.Open("mysql", testenv.MySQLDSN())
 	if err == nil {
 		err = db.Ping()
 	}
@@ -40,7 +40,7 @@ func BenchmarkFullTable(b *testing.B) {
 	}
 	defer db.Exec("DROP DATABASE IF EXISTS " + name)
 	ctx := context.Background()
-	cfg := &Config{DSN: testDSN(), FilterDBs: []string{name}, ChunkSize: 50000}
+	cfg := &Config{DSN: testenv.MySQLDSN(), FilterDBs: []string{name}, ChunkSize: 50000}
 	d, err := Open(ctx, cfg)
 	if err != nil {
 		b.Fatal(err)

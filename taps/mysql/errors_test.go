@@ -11,13 +11,14 @@ import (
 	"github.com/singerkit/singerkit/internal/cli"
 
 	mysqldrv "github.com/go-sql-driver/mysql"
+	"github.com/singerkit/singerkit/internal/testenv"
 )
 
 // TestBadConfig drives the command line with bad configs: one line on
 // stderr naming the problem, the right exit code, no output, no password.
 func TestBadConfig(t *testing.T) {
 	connect(t)
-	mc, err := mysqldrv.ParseDSN(testDSN())
+	mc, err := mysqldrv.ParseDSN(testenv.MySQLDSN())
 	if err != nil {
 		t.Fatal(err)
 	}

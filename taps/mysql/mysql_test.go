@@ -3,7 +3,6 @@ package mysql
 import (
 	"context"
 	"database/sql"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,19 +13,11 @@ import (
 	"github.com/singerkit/singerkit/taps/sqltap/sqltaptest"
 )
 
-// testDSN is the server the tests use; TEST_MYSQL_URL overrides it.
-func testDSN() string {
-	if u := os.Getenv("TEST_MYSQL_URL"); u != "" {
-		return u
-	}
-	return "root@tcp(127.0.0.1:3306)/test"
-}
-
 // connect returns an admin pool or skips (fails under CI=true) when the
 // server cannot be reached.
 func connect(t *testing.T) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("mysql", testDSN())
+	db, err := sql.Open("mysql", testenv.MySQLDSN())
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err = db.PingContext(ctx)
@@ -74,7 +65,7 @@ func testDriver(t *testing.T, name string) *Driver {
 }
 
 func testConfig(t *testing.T, name string) *Config {
-	mc, err := mysqldrv.ParseDSN(testDSN())
+	mc, err := mysqldrv.ParseDSN(testenv.MySQLDSN())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 // into io.Discard and reports rows/s, next to psql's \copy ... TO STDOUT CSV
 // of the same table in the same run (when psql is installed) and the ratio.
 func BenchmarkFullTable(b *testing.B) {
-	conn, err := pgx.Connect(context.Background(), testURL())
+	conn, err := pgx.Connect(context.Background(), testenv.PostgresURL())
 	if err != nil {
 		testenv.Missing(b, "PostgreSQL unreachable, set TEST_POSTGRES_URL: %v", err)
 	}
@@ -35,7 +35,7 @@ func BenchmarkFullTable(b *testing.B) {
 		}
 	}
 	defer conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
-	d, err := Open(ctx, &Config{URL: testURL(), FilterSchemas: []string{schema}})
+	d, err := Open(ctx, &Config{URL: testenv.PostgresURL(), FilterSchemas: []string{schema}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func BenchmarkFullTable(b *testing.B) {
 	b.ReportMetric(tapRate, "rows/s")
 	if _, err := exec.LookPath("psql"); err == nil {
 		start = time.Now()
-		cmd := exec.Command("psql", testURL(), "-c", `\copy (SELECT * FROM `+schema+`.t) TO STDOUT CSV`)
+		cmd := exec.Command("psql", testenv.PostgresURL(), "-c", `\copy (SELECT * FROM `+schema+`.t) TO STDOUT CSV`)
 		cmd.Stdout = io.Discard
 		if err := cmd.Run(); err == nil {
 			psqlRate := rows / time.Since(start).Seconds()

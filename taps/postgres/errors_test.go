@@ -48,11 +48,11 @@ func TestBadInput(t *testing.T) {
 		}
 		return string(b)
 	}
-	good := write("good.json", mustJSON(map[string]any{"url": testURL(), "filter_schemas": []string{schema}}))
-	u, _ := url.Parse(testURL())
+	good := write("good.json", mustJSON(map[string]any{"url": testenv.PostgresURL(), "filter_schemas": []string{schema}}))
+	u, _ := url.Parse(testenv.PostgresURL())
 	u.User = url.UserPassword("no_such_user_x", "s3cret-pw")
 	badUser := write("baduser.json", mustJSON(map[string]any{"url": u.String()}))
-	u, _ = url.Parse(testURL())
+	u, _ = url.Parse(testenv.PostgresURL())
 	u.Path = "/no_such_db_x"
 	badDB := write("baddb.json", mustJSON(map[string]any{"url": u.String()}))
 	badKey := write("badkey.json", `{"url":"x","itersize":0}`)
@@ -115,7 +115,7 @@ func TestBadInput(t *testing.T) {
 
 	// A LOG_BASED stream whose slot another process is reading.
 	slot, pub := replicationNames(t, "busy")
-	logCfg := write("log.json", mustJSON(map[string]any{"url": testURL(), "filter_schemas": []string{schema}, "slot_name": slot, "publication_name": pub}))
+	logCfg := write("log.json", mustJSON(map[string]any{"url": testenv.PostgresURL(), "filter_schemas": []string{schema}, "slot_name": slot, "publication_name": pub}))
 	logCat := write("logcat.json", strings.Replace(mustJSONCatalog(t, cat, id), `"selected":true`, `"selected":true,"replication-method":"LOG_BASED"`, 1))
 	busyState := ""
 	holdSlot := func() {
@@ -128,7 +128,7 @@ func TestBadInput(t *testing.T) {
 		if _, err := conn.Exec(ctx, "CREATE PUBLICATION "+quoteIdent(pub)+" FOR TABLE "+tbl); err != nil {
 			t.Fatal(err)
 		}
-		cfg, err := pgconn.ParseConfig(testURL())
+		cfg, err := pgconn.ParseConfig(testenv.PostgresURL())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/singerkit/singerkit/internal/cli"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/singerkit/singerkit/internal/testenv"
 	"github.com/singerkit/singerkit/singer"
 )
 
@@ -111,7 +112,7 @@ func TestGolden(t *testing.T) {
 		}
 		return p
 	}
-	cfg, _ := json.Marshal(map[string]any{"url": testURL(), "filter_schemas": []string{schema}, "itersize": 2,
+	cfg, _ := json.Marshal(map[string]any{"url": testenv.PostgresURL(), "filter_schemas": []string{schema}, "itersize": 2,
 		"slot_name": slot, "publication_name": pub, "logical_poll_seconds": 0.5})
 	cfgPath := write("config.json", cfg)
 	run := func(args ...string) []byte {

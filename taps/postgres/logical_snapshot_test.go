@@ -157,7 +157,7 @@ func TestLogBasedExportedSnapshot(t *testing.T) {
 		wantChanges[idb] = append(wantChanges[idb], fmt.Sprintf(`{"id":%d,"v":%d,"_sdc_deleted_at":null}`, id, vb[id]))
 	}
 
-	writer, err := pgx.Connect(ctx, testURL())
+	writer, err := pgx.Connect(ctx, testenv.PostgresURL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +473,7 @@ func TestLogBasedNoReplicationRole(t *testing.T) {
 	// The publication an admin made: the role could not (not the owner).
 	e.exec("CREATE PUBLICATION " + quoteIdent(e.pub) + " FOR TABLE " + e.table("a"))
 
-	cc, err := pgx.ParseConfig(testURL())
+	cc, err := pgx.ParseConfig(testenv.PostgresURL())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/singerkit/singerkit/internal/cli"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/singerkit/singerkit/internal/testenv"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap"
 	"github.com/singerkit/singerkit/taps/sqltap/sqltaptest"
@@ -30,7 +31,7 @@ func TestLogBased(t *testing.T) {
 	exec("CREATE TABLE " + tbl + " (id integer PRIMARY KEY, name text, amount numeric(6,2), at timestamptz)")
 	exec("INSERT INTO " + tbl + " VALUES (1, 'one', 1.50, '2024-01-01 00:00:00+00'), (2, 'two', NULL, NULL)")
 
-	d, err := Open(ctx, &Config{URL: testURL(), FilterSchemas: []string{schema}, SlotName: slot, PublicationName: pub})
+	d, err := Open(ctx, &Config{URL: testenv.PostgresURL(), FilterSchemas: []string{schema}, SlotName: slot, PublicationName: pub})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +181,7 @@ func TestLogBasedReadsToTheLogEnd(t *testing.T) {
 	bulk := pgx.Identifier{schema, "bulk"}.Sanitize()
 	mustExec(t, conn, "CREATE TABLE "+tbl+" (id integer PRIMARY KEY, name text)", "CREATE TABLE "+bulk+" (x integer, pad text)")
 
-	d, err := Open(context.Background(), &Config{URL: testURL(), FilterSchemas: []string{schema}, SlotName: slot, PublicationName: pub})
+	d, err := Open(context.Background(), &Config{URL: testenv.PostgresURL(), FilterSchemas: []string{schema}, SlotName: slot, PublicationName: pub})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/singerkit/singerkit/internal/testenv"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap/sqltaptest"
 )
@@ -48,7 +49,7 @@ func (e *logEnv) table(name string) string { return pgx.Identifier{e.schema, nam
 // open (re)discovers with a new driver and selects ids for LOG_BASED.
 func (e *logEnv) open(names ...string) *singer.Catalog {
 	e.t.Helper()
-	d, err := Open(context.Background(), &Config{URL: testURL(), FilterSchemas: []string{e.schema}, SlotName: e.slot, PublicationName: e.pub})
+	d, err := Open(context.Background(), &Config{URL: testenv.PostgresURL(), FilterSchemas: []string{e.schema}, SlotName: e.slot, PublicationName: e.pub})
 	if err != nil {
 		e.t.Fatal(err)
 	}

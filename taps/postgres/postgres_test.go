@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,21 +13,13 @@ import (
 	"github.com/singerkit/singerkit/taps/sqltap/sqltaptest"
 )
 
-// testURL is the database the tests use; TEST_POSTGRES_URL overrides it.
-func testURL() string {
-	if u := os.Getenv("TEST_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return "postgres://root@127.0.0.1:5432/test?sslmode=disable"
-}
-
 // connect returns an admin connection or skips (fails under CI=true) when
 // the server cannot be reached.
 func connect(t *testing.T) *pgx.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, testURL())
+	conn, err := pgx.Connect(ctx, testenv.PostgresURL())
 	if err != nil {
 		testenv.Missing(t, "PostgreSQL unreachable, set TEST_POSTGRES_URL: %v", err)
 	}
@@ -71,7 +62,7 @@ func testSchema(t *testing.T, conn *pgx.Conn) string {
 // testDriver opens a driver that discovers only schema.
 func testDriver(t *testing.T, schema string) *Driver {
 	t.Helper()
-	d, err := Open(context.Background(), &Config{URL: testURL(), FilterSchemas: []string{schema}})
+	d, err := Open(context.Background(), &Config{URL: testenv.PostgresURL(), FilterSchemas: []string{schema}})
 	if err != nil {
 		t.Fatal(err)
 	}

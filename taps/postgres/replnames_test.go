@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/singerkit/singerkit/internal/testenv"
 )
 
 // Replication slots and publications live on the whole server, not in a
@@ -40,7 +41,7 @@ func replicationNames(t *testing.T, tag string) (slot, pub string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		conn, err := pgx.Connect(ctx, testURL())
+		conn, err := pgx.Connect(ctx, testenv.PostgresURL())
 		if err != nil {
 			t.Errorf("dropping slot %s and publication %s: %v", slot, pub, err)
 			return
@@ -90,7 +91,7 @@ func sweepLeakedReplication(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, testURL())
+	conn, err := pgx.Connect(ctx, testenv.PostgresURL())
 	if err != nil {
 		return // the test's own connect says so
 	}

@@ -4,11 +4,12 @@ import (
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/singerkit/singerkit/internal/testenv"
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
 )
 
 func (harness) ServerAddr(t *testing.T) string {
-	dc, err := mysql.ParseDSN(testDSN())
+	dc, err := mysql.ParseDSN(testenv.MySQLDSN())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -16,7 +17,7 @@ func (harness) ServerAddr(t *testing.T) string {
 }
 
 func (harness) Via(t *testing.T, cfg map[string]any, addr string) map[string]any {
-	dc, err := mysql.ParseDSN(testDSN())
+	dc, err := mysql.ParseDSN(testenv.MySQLDSN())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,19 +17,11 @@ import (
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
 )
 
-// testDSN is the server the tests use; TEST_MYSQL_URL overrides it.
-func testDSN() string {
-	if u := os.Getenv("TEST_MYSQL_URL"); u != "" {
-		return u
-	}
-	return "root@tcp(127.0.0.1:3306)/test"
-}
-
 // connect returns a connection pool or skips (fails under CI=true) when the
 // server cannot be reached.
 func connect(t *testing.T) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("mysql", testDSN())
+	db, err := sql.Open("mysql", testenv.MySQLDSN())
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -62,7 +53,7 @@ func (h harness) Config(t *testing.T) (map[string]any, string) {
 		c := connect(t)
 		c.Exec("DROP DATABASE IF EXISTS " + quote(db))
 	})
-	cfg := map[string]any{"dsn": testDSN(), "default_target_schema": db}
+	cfg := map[string]any{"dsn": testenv.MySQLDSN(), "default_target_schema": db}
 	for k, v := range h.extra {
 		cfg[k] = v
 	}

@@ -2,7 +2,6 @@ package mysql
 
 import (
 	"database/sql"
-	"fmt"
 	"strings"
 	"syscall"
 	"testing"
@@ -12,20 +11,6 @@ import (
 	"github.com/singerkit/singerkit/internal/testserver"
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
 )
-
-// appendInput is 5 batches of 1000 records of a stream without keys
-// (appended: a batch loaded twice would show), a state after each.
-func appendInput() string {
-	var sb strings.Builder
-	sb.WriteString(`{"type":"SCHEMA","stream":"t","schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":"string"}}},"key_properties":[]}` + "\n")
-	for i := 1; i <= 5000; i++ {
-		fmt.Fprintf(&sb, `{"type":"RECORD","stream":"t","record":{"id":%d,"v":"value %d"}}`+"\n", i, i)
-		if i%1000 == 0 {
-			fmt.Fprintf(&sb, `{"type":"STATE","value":{"pos":%d}}`+"\n", i)
-		}
-	}
-	return sb.String()
-}
 
 // TestServerRestartMidLoad: the server is restarted while the target is
 // in the middle of a LOAD DATA; the batch's transaction is lost with its
@@ -41,7 +26,7 @@ func TestServerRestartMidLoad(t *testing.T) {
 	cfg := map[string]any{"dsn": dc.FormatDSN(), "batch_size_rows": 1000, "max_parallel_flushes": 1,
 		"network_timeout_seconds": 10, "max_retries": 8, "retry_backoff_seconds": 0.2}
 	tp := sqltargettest.StartTarget(t, harness{}, cfg)
-	tp.Write(appendInput(), true)
+	tp.Write(sqltargettest.BatchedInput(false), true)
 	select {
 	case <-p.Stalled():
 	case <-tp.Done():

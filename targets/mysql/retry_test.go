@@ -5,8 +5,8 @@ import (
 	"database/sql"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/singerkit/singerkit/internal/testenv"
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
 )
 
@@ -46,22 +46,15 @@ func lockRow(t *testing.T, db string, id int) *sql.Tx {
 func waitLockWait(t *testing.T, db string) {
 	t.Helper()
 	pool := connect(t)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	testenv.WaitFor(t, "a target-mysql session to wait for the test's lock", func() bool {
 		var n int
 		if err := pool.QueryRow(`SELECT (SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'
 			AND trx_mysql_thread_id IN (SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? OR INSTR(INFO, ?) > 0))
 			+ (SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'LOAD DATA%' AND INSTR(INFO, ?) > 0 AND TIME >= 1)`, db, db, db).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n > 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("target-mysql never waited for the test's lock")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return n > 0
+	})
 }
 
 // TestDeadlockRetried: the target's load and a concurrent transaction

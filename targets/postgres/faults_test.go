@@ -4,11 +4,12 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/singerkit/singerkit/internal/testenv"
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
 )
 
 func (harness) ServerAddr(t *testing.T) string {
-	u, err := url.Parse(testURL())
+	u, err := url.Parse(testenv.PostgresURL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -16,7 +17,7 @@ func (harness) ServerAddr(t *testing.T) string {
 }
 
 func (harness) Via(t *testing.T, cfg map[string]any, addr string) map[string]any {
-	u, err := url.Parse(testURL())
+	u, err := url.Parse(testenv.PostgresURL())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,21 +19,13 @@ import (
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
 )
 
-// testURL is the database the tests use; TEST_POSTGRES_URL overrides it.
-func testURL() string {
-	if u := os.Getenv("TEST_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return "postgres://root@127.0.0.1:5432/test?sslmode=disable"
-}
-
 // connect returns a connection or skips (fails under CI=true) when the
 // server cannot be reached.
 func connect(t *testing.T) *pgx.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	cfg, err := pgx.ParseConfig(testURL())
+	cfg, err := pgx.ParseConfig(testenv.PostgresURL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +56,7 @@ func (harness) Config(t *testing.T) (map[string]any, string) {
 		c.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
 	})
 	_ = conn
-	return map[string]any{"url": testURL(), "default_target_schema": schema}, schema
+	return map[string]any{"url": testenv.PostgresURL(), "default_target_schema": schema}, schema
 }
 
 var pgTimestamp = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$`)
@@ -221,7 +212,7 @@ func TestValueErrors(t *testing.T) {
 	if strings.Join(cols, ",") != "1|12.5,2|999.99" {
 		t.Errorf("rows %q", cols)
 	}
-	r = sqltargettest.Run(t, harness{}, map[string]any{"url": testURL(), "default_target_schema": schema, "validate_records": false},
+	r = sqltargettest.Run(t, harness{}, map[string]any{"url": testenv.PostgresURL(), "default_target_schema": schema, "validate_records": false},
 		`{"type":"SCHEMA","stream":"p","schema":{"type":"object","properties":{"id":{"type":"integer"},"price":{"type":"number","multipleOf":0.01,"maximum":1000,"exclusiveMaximum":true,"minimum":-1000,"exclusiveMinimum":true}}},"key_properties":["id"]}
 {"type":"RECORD","stream":"p","record":{"id":3,"price":1.005}}
 `)

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"syscall"
 	"testing"
@@ -12,20 +11,6 @@ import (
 	"github.com/singerkit/singerkit/internal/testserver"
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
 )
-
-// appendInput is 5 batches of 1000 records of a stream without keys
-// (appended: a batch loaded twice would show), a state after each.
-func appendInput() string {
-	var sb strings.Builder
-	sb.WriteString(`{"type":"SCHEMA","stream":"t","schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":"string"}}},"key_properties":[]}` + "\n")
-	for i := 1; i <= 5000; i++ {
-		fmt.Fprintf(&sb, `{"type":"RECORD","stream":"t","record":{"id":%d,"v":"value %d"}}`+"\n", i, i)
-		if i%1000 == 0 {
-			fmt.Fprintf(&sb, `{"type":"STATE","value":{"pos":%d}}`+"\n", i)
-		}
-	}
-	return sb.String()
-}
 
 // TestServerRestartMidLoad: the server is restarted (fast shutdown) while
 // the target is in the middle of a COPY; the batch's transaction is lost
@@ -38,7 +23,7 @@ func TestServerRestartMidLoad(t *testing.T) {
 	cfg := map[string]any{"url": "postgres://root@" + p.Addr() + "/postgres?sslmode=disable", "default_target_schema": "restart",
 		"batch_size_rows": 1000, "max_parallel_flushes": 1, "network_timeout_seconds": 10, "max_retries": 8, "retry_backoff_seconds": 0.2}
 	tp := sqltargettest.StartTarget(t, harness{}, cfg)
-	tp.Write(appendInput(), true)
+	tp.Write(sqltargettest.BatchedInput(false), true)
 	select {
 	case <-p.Stalled():
 	case <-tp.Done():
@@ -88,7 +73,7 @@ func TestCommitWithoutReply(t *testing.T) {
 	cfg = sqltargettest.With(h.Via(t, cfg, p.Addr()), "batch_size_rows", 1000, "max_parallel_flushes", 1,
 		"network_timeout_seconds", 2, "retry_backoff_seconds", 1)
 	tp := sqltargettest.StartTarget(t, h, cfg)
-	tp.Write(appendInput(), true)
+	tp.Write(sqltargettest.BatchedInput(false), true)
 	tp.WaitStderr(t, `WARNING loading 1000 records of stream "t" into t failed (attempt 1 of 6)`)
 	p.Resume()
 	if code := tp.Wait(t); code != 0 {
@@ -119,7 +104,7 @@ func TestOverwriteSwapWithoutReply(t *testing.T) {
 	cfg = sqltargettest.With(h.Via(t, cfg, p.Addr()), "load_method", "overwrite", "batch_size_rows", 1000, "max_parallel_flushes", 1,
 		"network_timeout_seconds", 2, "retry_backoff_seconds", 1)
 	tp := sqltargettest.StartTarget(t, h, cfg)
-	tp.Write(appendInput(), true)
+	tp.Write(sqltargettest.BatchedInput(false), true)
 	tp.WaitStderr(t, `(attempt 1 of 6)`)
 	p.Resume()
 	if code := tp.Wait(t); code != 0 {

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/singerkit/singerkit/internal/testenv"
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
 )
 
@@ -41,21 +41,14 @@ func lockRow(t *testing.T, schema string, id int, settings ...string) pgx.Tx {
 func waitLockWait(t *testing.T) {
 	t.Helper()
 	conn := connect(t)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	testenv.WaitFor(t, "a target-postgres session to wait for the test's lock", func() bool {
 		var n int
 		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
 			WHERE application_name = 'target-postgres' AND wait_event_type = 'Lock' AND datname = current_database()`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n > 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("target-postgres never waited for the test's lock")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return n > 0
+	})
 }
 
 // TestDeadlockRetried: the target's merge and a concurrent transaction
@@ -124,7 +117,7 @@ func TestRetriesExhausted(t *testing.T) {
 	lockRow(t, schema, 2)
 	// Any key of a PostgreSQL URL that pgx does not know is a session
 	// setting: lock_timeout makes each attempt give up on the lock.
-	cfg = sqltargettest.With(cfg, "url", testURL()+"&lock_timeout=100", "max_retries", 2, "retry_backoff_seconds", 0.05)
+	cfg = sqltargettest.With(cfg, "url", testenv.PostgresURL()+"&lock_timeout=100", "max_retries", 2, "retry_backoff_seconds", 0.05)
 	r = sqltargettest.Run(t, h, cfg, retryStream+`{"type":"RECORD","stream":"t","record":{"id":1,"v":"new"}}
 {"type":"RECORD","stream":"t","record":{"id":2,"v":"new"}}
 {"type":"STATE","value":{"pos":2}}

@@ -54,11 +54,16 @@ func RunStallSuite(t *testing.T, h FaultHarness) {
 	})
 }
 
-// stallInput is 5 batches of 1000 records of stream "t", a state after
-// each.
-func stallInput() string {
+// BatchedInput is 5 batches of 1000 records of stream "t" (id, v), a
+// state after each ({"pos":1000} ... {"pos":5000}); keyed: key_properties
+// ["id"], else none (an append, where a batch loaded twice would show).
+func BatchedInput(keyed bool) string {
+	keys := ""
+	if keyed {
+		keys = `"id"`
+	}
 	var sb strings.Builder
-	sb.WriteString(schemaMsg("t", `"id":{"type":"integer"},"v":{"type":"string"}`, `"id"`) + "\n")
+	sb.WriteString(schemaMsg("t", `"id":{"type":"integer"},"v":{"type":"string"}`, keys) + "\n")
 	for i := 1; i <= 5000; i++ {
 		fmt.Fprintf(&sb, `{"type":"RECORD","stream":"t","record":{"id":%d,"v":"value %d"}}`+"\n", i, i)
 		if i%1000 == 0 {
@@ -87,7 +92,7 @@ func stallCase(t *testing.T, h FaultHarness, kind string) {
 		want = regexp.MustCompile(`^` + name + `: error: aborted by a second signal: loading 1000 records of stream "t" into t was abandoned before it committed$`)
 	}
 	tp := StartTarget(t, h, cfg)
-	tp.Write(stallInput(), kind == "timeout")
+	tp.Write(BatchedInput(true), kind == "timeout")
 	select {
 	case <-p.Stalled():
 	case <-tp.Done():

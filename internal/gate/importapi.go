@@ -32,8 +32,15 @@ type importRecord struct {
 
 // readRecord reads one record of the body; push records carry their
 // table and keys.
-func readRecord(v *fastjson.Value, n int, push bool, ps *problems) importRecord {
+// The compact JSON texts it keeps are appended to *arena, one buffer for
+// the request's records instead of one growing slice each.
+func readRecord(v *fastjson.Value, n int, push bool, ps *problems, arena *[]byte) importRecord {
 	var r importRecord
+	compact := func(x *fastjson.Value) []byte {
+		s := len(*arena)
+		*arena = x.MarshalTo(*arena)
+		return (*arena)[s:len(*arena):len(*arena)]
+	}
 	if v.Type() != fastjson.TypeObject {
 		ps.add("", n, "a record must be a JSON object")
 		r.bad = true
@@ -59,21 +66,17 @@ func readRecord(v *fastjson.Value, n int, push bool, ps *problems) importRecord 
 	}
 	if a := v.Get("action"); a != nil {
 		if a.Type() != fastjson.TypeString {
-			r.action, r.hasAction = a.MarshalTo(nil), true
+			r.action, r.hasAction = compact(a), true
 		} else {
 			r.action, r.hasAction = a.GetStringBytes(), true
 		}
 	}
 	if q := v.Get("sequence"); q != nil {
-		if q.Type() == fastjson.TypeNumber {
-			r.sequence = q.MarshalTo(nil)
-		} else {
-			r.seqBad = true
-			r.sequence = q.MarshalTo(nil)
-		}
+		r.seqBad = q.Type() != fastjson.TypeNumber
+		r.sequence = compact(q)
 	}
 	if d := v.Get("data"); d != nil && d.Type() == fastjson.TypeObject {
-		r.data = d.MarshalTo(nil)
+		r.data = compact(d)
 	}
 	return r
 }
@@ -288,8 +291,9 @@ func (s *Server) parseBatch(c *call) []*tableRecords {
 	}
 	recs := make([]importRecord, len(msgs))
 	index := make([]int, len(msgs))
+	arena := make([]byte, 0, len(c.body))
 	for i, m := range msgs {
-		recs[i] = readRecord(m, i, false, &ps)
+		recs[i] = readRecord(m, i, false, &ps, &arena)
 		index[i] = i
 	}
 	out := checkRecords(ts, recs, index, &ps)
@@ -315,8 +319,9 @@ func (s *Server) parsePush(c *call) []*tableRecords {
 	}
 	var ps problems
 	req := make([]importRecord, len(items))
+	arena := make([]byte, 0, len(c.body))
 	for i, it := range items {
-		req[i] = readRecord(it, i, true, &ps)
+		req[i] = readRecord(it, i, true, &ps, &arena)
 	}
 	if len(req) == 0 {
 		c.invalid("the request holds no records", nil, 0)

@@ -21,6 +21,7 @@ const (
 	kindJSONL    kind = "jsonl"
 	kindNATS     kind = "nats"
 	kindBigQuery kind = "bigquery"
+	kindDuckDB   kind = "duckdb"
 )
 
 func kindOf(c *project.Connector) kind {
@@ -28,7 +29,7 @@ func kindOf(c *project.Connector) kind {
 	for _, k := range []struct {
 		word string
 		k    kind
-	}{{"postgres", kindPostgres}, {"mysql", kindMySQL}, {"mariadb", kindMySQL}, {"jsonl", kindJSONL}, {"nats", kindNATS}, {"bigquery", kindBigQuery}} {
+	}{{"postgres", kindPostgres}, {"mysql", kindMySQL}, {"mariadb", kindMySQL}, {"jsonl", kindJSONL}, {"nats", kindNATS}, {"bigquery", kindBigQuery}, {"duckdb", kindDuckDB}} {
 		if strings.Contains(base, k.word) {
 			return k.k
 		}

@@ -19,9 +19,11 @@ import (
 
 	"github.com/singerkit/singerkit/internal/pgdsn"
 	"github.com/singerkit/singerkit/internal/project"
+	targetbigquery "github.com/singerkit/singerkit/targets/bigquery"
 	"github.com/singerkit/singerkit/targets/jsonl"
 	targetmysql "github.com/singerkit/singerkit/targets/mysql"
 	targetpostgres "github.com/singerkit/singerkit/targets/postgres"
+	"github.com/singerkit/singerkit/targets/sqltarget"
 )
 
 // destination is one place a pipeline's tracers must arrive.
@@ -146,9 +148,57 @@ func newDestination(p *project.Project, pl *project.Pipeline, d project.CanaryDe
 		}
 		return &fileDest{conn: conn.Name, path: path, shown: shortPath(p.Dir, path), meta: tc.AddMetadataColumns}, nil
 	case kindBigQuery:
-		return nil, fmt.Errorf("%s: pipelines.%s.canary: looking for tracers in BigQuery (%s) is not supported yet; list the other destinations in canary.destinations", d.Where, pl.Name, conn.Name)
+		if d.File != "" {
+			return nil, fmt.Errorf("%s: pipelines.%s.canary.destinations.%d: %s is a BigQuery target: give table (dataset.table), not file", d.Where, pl.Name, i, conn.Name)
+		}
+		cfg, err := connectorConfig(conn, "target-bigquery")
+		if err != nil {
+			return nil, err
+		}
+		var tc targetbigquery.Config
+		if err := cfg.Decode(&tc); err != nil {
+			return nil, fmt.Errorf("connector %s: %v", conn.Name, err)
+		}
+		if err := tc.Resolve(); err != nil {
+			return nil, fmt.Errorf("%s: pipelines.%s.canary: connector %s: %v (as target-bigquery reads it)", d.Where, pl.Name, conn.Name, err)
+		}
+		dataset, table := tc.Destination(stream)
+		if d.Table != "" {
+			dataset, table = splitName(d.Table, tc.DefaultTargetSchema)
+		}
+		return &bqDest{conn: conn.Name, cfg: &tc, dataset: targetbigquery.FoldName(dataset), table: targetbigquery.FoldName(table), meta: tc.AddMetadataColumns}, nil
+	case kindDuckDB:
+		if d.File != "" {
+			return nil, fmt.Errorf("%s: pipelines.%s.canary.destinations.%d: %s is a DuckDB target: give table (schema.table), not file (its path is the config's)", d.Where, pl.Name, i, conn.Name)
+		}
+		cfg, err := connectorConfig(conn, "target-duckdb")
+		if err != nil {
+			return nil, err
+		}
+		var tc struct {
+			sqltarget.Config
+			Path string `json:"path"`
+		}
+		if err := cfg.Decode(&tc); err != nil {
+			return nil, fmt.Errorf("connector %s: %v", conn.Name, err)
+		}
+		if tc.Path == "" {
+			return nil, fmt.Errorf("%s: pipelines.%s.canary: connector %s: path is required (the DuckDB database file)", d.Where, pl.Name, conn.Name)
+		}
+		if tc.DefaultTargetSchema == "" {
+			tc.DefaultTargetSchema = duckDBSchema
+		}
+		schema, table := tc.Destination(stream)
+		if d.Table != "" {
+			schema, table = splitName(d.Table, tc.DefaultTargetSchema)
+		}
+		path := tc.Path
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(p.Dir, path)
+		}
+		return &duckDest{conn: conn.Name, command: commandPath(p, conn), path: path, shown: shortPath(p.Dir, path), schema: schema, table: table, meta: tc.AddMetadataColumns}, nil
 	}
-	return nil, fmt.Errorf("%s: pipelines.%s.canary: cannot look for tracers through %s (%s): destinations are PostgreSQL, MySQL and JSONL targets", d.Where, pl.Name, conn.Name, conn.Command)
+	return nil, fmt.Errorf("%s: pipelines.%s.canary: cannot look for tracers through %s (%s): destinations are PostgreSQL, MySQL, BigQuery, DuckDB and JSONL targets", d.Where, pl.Name, conn.Name, conn.Command)
 }
 
 func shortPath(dir, path string) string {

@@ -1,11 +1,15 @@
 package bigquery
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 
+	"cloud.google.com/go/bigquery"
+
+	"github.com/singerkit/singerkit/internal/config"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
@@ -33,6 +37,36 @@ type Config struct {
 	// record (RECORD and REPEATED columns, record.go).
 	ObjectColumns string                  `json:"object_columns"`
 	Streams       map[string]StreamConfig `json:"streams"`
+}
+
+// Resolve applies the defaults the target runs with (dataset is the
+// default target schema) and returns every problem of the config at once.
+func (c *Config) Resolve() error {
+	if c.DefaultTargetSchema == "" {
+		c.DefaultTargetSchema = c.Dataset
+	}
+	if p := c.check(); len(p) > 0 {
+		return &config.Error{Problems: p}
+	}
+	return nil
+}
+
+// NewClient opens a BigQuery client with the config's connection settings
+// (endpoint, credentials or emulator, location), as the target connects;
+// a tool that reads what the target loaded (singer canary) uses it too.
+func (c *Config) NewClient(ctx context.Context) (*bigquery.Client, error) {
+	copts, err := c.clientOptions()
+	if err != nil {
+		return nil, err
+	}
+	client, err := bigquery.NewClient(ctx, c.Project, copts...)
+	if err != nil {
+		return nil, fmt.Errorf("creating the BigQuery client: %w", err)
+	}
+	if c.Location != "" {
+		client.Location = c.Location
+	}
+	return client, nil
 }
 
 // method is the method in effect: storage_write by default, except with an

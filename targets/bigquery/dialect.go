@@ -31,16 +31,9 @@ type Dialect struct {
 
 // NewDialect connects a client for a config.
 func NewDialect(ctx context.Context, cfg *Config, log *singer.Log) (*Dialect, error) {
-	copts, err := cfg.clientOptions()
+	c, err := cfg.NewClient(ctx)
 	if err != nil {
 		return nil, err
-	}
-	c, err := bigquery.NewClient(ctx, cfg.Project, copts...)
-	if err != nil {
-		return nil, fmt.Errorf("creating the BigQuery client: %w", err)
-	}
-	if cfg.Location != "" {
-		c.Location = cfg.Location
 	}
 	d := &Dialect{client: c, method: cfg.method(), project: cfg.Project, location: cfg.Location, log: log, runID: newRunID(), opts: cfg.tableOptions()}
 	if d.method == MethodStorageWrite {

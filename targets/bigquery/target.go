@@ -5,8 +5,6 @@ import (
 
 	"github.com/singerkit/singerkit/internal/cli"
 
-	"github.com/singerkit/singerkit/internal/config"
-
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
@@ -20,11 +18,8 @@ func Spec() cli.TargetSpec {
 // OpenDialect checks the config, fills its defaults and opens the client
 // the sessions share (closed at the end of the run).
 func (c *Config) OpenDialect(ctx context.Context, log *singer.Log) (sqltarget.Dialect[batch], func(), error) {
-	if c.DefaultTargetSchema == "" {
-		c.DefaultTargetSchema = c.Dataset
-	}
-	if p := c.check(); len(p) > 0 {
-		return nil, nil, &config.Error{Problems: p}
+	if err := c.Resolve(); err != nil {
+		return nil, nil, err
 	}
 	d, err := NewDialect(ctx, c, log)
 	if err != nil {

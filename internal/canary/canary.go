@@ -134,7 +134,7 @@ func (c *Canary) Init(ctx context.Context, names []string, report func(pipeline,
 	for _, r := range rs {
 		if err := r.src.init(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("pipeline %s: %w", r.pl.Name, err))
-		} else if _, topic := r.src.(*natsSource); topic {
+		} else if _, topic := r.src.(*logSource); topic {
 			report(r.pl.Name, "tracers are published to "+r.src.where()+" (nothing to create)")
 		} else if _, gate := r.src.(*gateSource); gate {
 			report(r.pl.Name, "tracers are pushed through "+r.src.where()+" (nothing to create)")

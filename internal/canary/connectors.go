@@ -20,6 +20,7 @@ const (
 	kindMySQL    kind = "mysql"
 	kindJSONL    kind = "jsonl"
 	kindNATS     kind = "nats"
+	kindKafka    kind = "kafka"
 	kindBigQuery kind = "bigquery"
 	kindDuckDB   kind = "duckdb"
 )
@@ -29,7 +30,7 @@ func kindOf(c *project.Connector) kind {
 	for _, k := range []struct {
 		word string
 		k    kind
-	}{{"postgres", kindPostgres}, {"mysql", kindMySQL}, {"mariadb", kindMySQL}, {"jsonl", kindJSONL}, {"nats", kindNATS}, {"bigquery", kindBigQuery}, {"duckdb", kindDuckDB}} {
+	}{{"postgres", kindPostgres}, {"mysql", kindMySQL}, {"mariadb", kindMySQL}, {"jsonl", kindJSONL}, {"nats", kindNATS}, {"kafka", kindKafka}, {"bigquery", kindBigQuery}, {"duckdb", kindDuckDB}} {
 		if strings.Contains(base, k.word) {
 			return k.k
 		}

@@ -30,7 +30,7 @@ func newGateSource(p *project.Project, pl *project.Pipeline) (*gateSource, error
 		tap := p.Connectors[pl.Tap]
 		if kindOf(tap) == kindNATS {
 			if s, err := newNATSSource(tap, ""); err == nil {
-				topic = s.conn.Topic
+				topic = s.topic
 			}
 		}
 	}

@@ -129,10 +129,10 @@ state: file://state
 `)
 	t.Setenv("PW", planted)
 	code, out, stderr := canary(t, "send", "--project", path)
-	want := "singer canary: singer.yaml:11: pipelines.from-csv.canary: cannot inject tracers through the tap csv (tap-csv): a canary table needs tap-postgres or tap-mysql, a topic tap-nats\n" +
+	want := "singer canary: singer.yaml:11: pipelines.from-csv.canary: cannot inject tracers through the tap csv (tap-csv): a canary table needs tap-postgres or tap-mysql, a topic tap-nats or tap-kafka\n" +
 		"singer canary: singer.yaml:15: pipelines.from-my.canary.table: name the database of the canary table (write database.singer_canary)\n" +
 		"singer canary: singer.yaml:20: pipelines.to-bq.canary: connector bq: invalid config: dataset is required (as target-bigquery reads it)\n" +
-		"singer canary: singer.yaml:24: pipelines.topic.canary.topic: the tap pg (tap-postgres) does not read a NATS topic; use table\n"
+		"singer canary: singer.yaml:24: pipelines.topic.canary.topic: the tap pg (tap-postgres) does not read a NATS or Kafka topic; use table\n"
 	if code != 2 || out != "" || stderr != want {
 		t.Fatalf("send: exit %d\n%s\n%s\nwant\n%s", code, out, stderr, want)
 	}

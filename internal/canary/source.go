@@ -47,11 +47,14 @@ func newSource(p *project.Project, pl *project.Pipeline) (source, error) {
 	if c.Gate != nil {
 		return newGateSource(p, pl)
 	}
-	if c.Topic != "" || (c.Table == "" && k == kindNATS) {
-		if k != kindNATS {
-			return nil, fmt.Errorf("%s: pipelines.%s.canary.topic: the tap %s (%s) does not read a NATS topic; use table", c.Where, pl.Name, tap.Name, tap.Command)
+	if c.Topic != "" || (c.Table == "" && (k == kindNATS || k == kindKafka)) {
+		switch k {
+		case kindNATS:
+			return newNATSSource(tap, c.Topic)
+		case kindKafka:
+			return newKafkaSource(tap, c.Topic)
 		}
-		return newNATSSource(tap, c.Topic)
+		return nil, fmt.Errorf("%s: pipelines.%s.canary.topic: the tap %s (%s) does not read a NATS or Kafka topic; use table", c.Where, pl.Name, tap.Name, tap.Command)
 	}
 	table := c.Table
 	if table == "" {
@@ -88,7 +91,7 @@ func newSource(p *project.Project, pl *project.Pipeline) (source, error) {
 		}
 		return &mySource{conn: tap.Name, cfg: &tc, db: db, table: name}, nil
 	}
-	return nil, fmt.Errorf("%s: pipelines.%s.canary: cannot inject tracers through the tap %s (%s): a canary table needs tap-postgres or tap-mysql, a topic tap-nats", c.Where, pl.Name, tap.Name, tap.Command)
+	return nil, fmt.Errorf("%s: pipelines.%s.canary: cannot inject tracers through the tap %s (%s): a canary table needs tap-postgres or tap-mysql, a topic tap-nats or tap-kafka", c.Where, pl.Name, tap.Name, tap.Command)
 }
 
 // pgSource upserts the tracer row into a table of the tap's PostgreSQL

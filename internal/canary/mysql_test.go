@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/singerkit/singerkit/internal/testenv"
 )
 
 // TestMySQL: tracers upserted into a canary table of a tap-mysql source
@@ -122,4 +124,67 @@ func receivedAt(t *testing.T, path, pipeline string) time.Time {
 		}
 	}
 	return at
+}
+
+// TestMySQLLogBased: tracer upserts reach target-mysql through tap-mysql's
+// binlog reader (the first run snapshots the canary table, later ones read
+// each upsert from the binlog as an update); the arrival is the target's
+// _sdc_batched_at; the source keeps one row.
+func TestMySQLLogBased(t *testing.T) {
+	db := mysqlDB(t)
+	var logBin string
+	db.QueryRow("SELECT @@log_bin").Scan(&logBin)
+	testenv.Require(t, logBin == "1", "the server's binary log is off (log_bin "+logBin+"): LOG_BASED needs it")
+	name := uniqueName("canary_mylog")
+	src, dst := name+"_src", name+"_dst"
+	mysqlDatabase(t, db, src)
+	mysqlDatabase(t, db, dst)
+	t.Setenv("MY_DSN", myDSN())
+	path := writeProject(t, `connectors:
+  src:
+    command: `+binary(t, "tap-mysql")+`
+    config: {dsn: "${MY_DSN}", filter_dbs: [`+src+`], binlog_idle_seconds: 1}
+    metadata:
+      "*": {replication-method: LOG_BASED}
+  dst:
+    command: `+binary(t, "target-mysql")+`
+    config: {dsn: "${MY_DSN}", default_target_schema: `+dst+`, add_metadata_columns: true}
+pipelines:
+  `+name+`:
+    tap: src
+    target: dst
+    canary: {}
+state: file://state
+`)
+	dest := "dst:" + dst + ".singer_canary"
+	if code, _, stderr := canary(t, "init", "--project", path); code != 0 {
+		t.Fatalf("init: exit %d\n%s", code, stderr)
+	}
+	for i := 0; i < 3; i++ {
+		sent := send(t, path)
+		stderr := run(t, path, name)
+		if i > 0 && !strings.Contains(stderr, "LOG_BASED: reading the binlog from") {
+			t.Fatalf("run %d did not read the binlog:\n%s", i, stderr)
+		}
+		code, res, stderr := check(t, path)
+		if code != 0 {
+			t.Fatalf("check: exit %d\n%s", code, stderr)
+		}
+		var batched string
+		if err := db.QueryRow("SELECT CAST(_sdc_batched_at AS CHAR) FROM "+dst+".singer_canary WHERE pipeline = ?", name).Scan(&batched); err != nil {
+			t.Fatal(err)
+		}
+		loaded, err := parseTime(batched)
+		if err != nil {
+			t.Fatal(err)
+		}
+		arrivedAt(t, res, sent[0], dest, loaded)
+	}
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM " + src + ".singer_canary").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the source canary table holds %d rows (%v), want 1", n, err)
+	}
+	if err := db.QueryRow("SELECT count(*) FROM "+dst+".singer_canary WHERE pipeline = ?", name).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the destination holds %d rows of the pipeline (%v), want 1", n, err)
+	}
 }

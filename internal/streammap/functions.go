@@ -283,7 +283,7 @@ func dateTrunc(a ...any) (any, error) {
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("date_trunc: %q is not a date or an RFC 3339 timestamp", v)
+			return nil, fmt.Errorf("date_trunc: %s is not a date or an RFC 3339 timestamp", shape(v))
 		}
 		if layout == time.RFC3339Nano || strings.HasSuffix(layout, "Z07:00") {
 			layout = strings.Replace(layout, ".999999999", "", 1)
@@ -329,7 +329,7 @@ func toInt(a ...any) (any, error) {
 		return v, nil
 	case float64:
 		if v != math.Trunc(v) || math.IsInf(v, 0) || math.IsNaN(v) || v > math.MaxInt64 || v < math.MinInt64 {
-			return nil, fmt.Errorf("int: %v is not a whole number", v)
+			return nil, fmt.Errorf("int: %s is not a whole number in the 64-bit range", shape(v))
 		}
 		return int(v), nil
 	case bool:
@@ -346,7 +346,7 @@ func toInt(a ...any) (any, error) {
 		if f, err := strconv.ParseFloat(s, 64); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
 			return int(f), nil
 		}
-		return nil, fmt.Errorf("int: %q is not a whole number", v)
+		return nil, fmt.Errorf("int: %s is not a whole number", shape(v))
 	case Decimal:
 		return toInt(string(v))
 	}
@@ -364,7 +364,7 @@ func toFloat(a ...any) (any, error) {
 	case string:
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, fmt.Errorf("float: %q is not a number", v)
+			return nil, fmt.Errorf("float: %s is not a number", shape(v))
 		}
 		return f, nil
 	case Decimal:
@@ -398,13 +398,13 @@ func toDecimal(a ...any) (any, error) {
 		return Decimal(strconv.Itoa(v)), nil
 	case float64:
 		if math.IsInf(v, 0) || math.IsNaN(v) {
-			return nil, fmt.Errorf("decimal: %v is not a number", v)
+			return nil, fmt.Errorf("decimal: %s is not a number", shape(v))
 		}
 		return Decimal(strconv.FormatFloat(v, 'f', -1, 64)), nil
 	case string:
 		s := strings.TrimSpace(v)
 		if !isDecimalText(s) {
-			return nil, fmt.Errorf("decimal: %q is not a decimal number", v)
+			return nil, fmt.Errorf("decimal: %s is not a decimal number", shape(v))
 		}
 		return Decimal(s), nil
 	case Decimal:
@@ -461,6 +461,31 @@ func text(v any) (string, error) {
 	}
 	b, err := appendValue(nil, v)
 	return string(b), err
+}
+
+// shape describes a value for an error message without its content: the
+// values a map works on are often personal data (an email to hash, a
+// phone to mask), and an error line goes to logs that the map exists to
+// keep them out of.
+func shape(v any) string {
+	switch v := v.(type) {
+	case string:
+		if n := utf8.RuneCountInString(v); n != 1 {
+			return fmt.Sprintf("a string of %d characters", n)
+		}
+		return "a string of 1 character"
+	case float64:
+		switch {
+		case math.IsNaN(v):
+			return "NaN"
+		case math.IsInf(v, 0):
+			return "an infinite number"
+		case v != math.Trunc(v):
+			return "a number with a fraction"
+		}
+		return "a number"
+	}
+	return typeName(v)
 }
 
 func typeName(v any) string {

@@ -86,12 +86,38 @@ func TestFunctionsPassNull(t *testing.T) {
 	}
 }
 
-// A runtime failure names the line, stream, map property and expression.
+// A runtime failure names the line, stream, map property and expression,
+// and describes the value without showing it: the values maps work on are
+// the personal data they exist to keep out of logs.
 func TestRuntimeErrorNamesTheRecord(t *testing.T) {
 	_, _, err := eval(t, `int(email)`, rec)
-	want := `line 2: RECORD for stream "s": stream_maps.s.v "int(email)": int: "Ada.L@Example.com " is not a whole number`
+	want := `line 2: RECORD for stream "s": stream_maps.s.v "int(email)": int: a string of 18 characters is not a whole number`
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v\nwant  %s", err, want)
+	}
+}
+
+func TestRuntimeErrorsHideTheValue(t *testing.T) {
+	for expression, want := range map[string]string{
+		`float(phone)`:             `float: a string of 16 characters is not a number`,
+		`decimal(phone)`:           `decimal: a string of 16 characters is not a decimal number`,
+		`date_trunc('day', phone)`: `date_trunc: a string of 16 characters is not a date or an RFC 3339 timestamp`,
+		`int(float(n) / 5)`:        `int: a number with a fraction is not a whole number in the 64-bit range`,
+		`email + 1`:                `invalid operation: string + int`,
+	} {
+		_, _, err := eval(t, expression, rec)
+		if err == nil {
+			t.Errorf("%s: no error", expression)
+			continue
+		}
+		if !strings.HasSuffix(err.Error(), ": "+want) {
+			t.Errorf("%s: error %v\nwant it to end with %s", expression, err, want)
+		}
+		for _, secret := range []string{"Ada", "7946", "8.4"} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("%s: the error shows the value (%q): %v", expression, secret, err)
+			}
+		}
 	}
 }
 

@@ -242,7 +242,7 @@ func appendValue(b []byte, v any) ([]byte, error) {
 		return strconv.AppendInt(b, v, 10), nil
 	case float64:
 		if math.IsInf(v, 0) || math.IsNaN(v) {
-			return b, fmt.Errorf("the result %v is not a JSON number", v)
+			return b, fmt.Errorf("the result (%s) is not a JSON number", shape(v))
 		}
 		if v == math.Trunc(v) && math.Abs(v) < 1e21 {
 			return strconv.AppendFloat(b, v, 'f', -1, 64), nil

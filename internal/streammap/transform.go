@@ -901,6 +901,23 @@ func (m *Mapper) appendComputed(rec []byte, n int, o *output, pm *propMap, v any
 	return m.appendMember(rec, n, o, pm.name, pm.lit, b)
 }
 
+// rawKind names the JSON type of a raw value, not its content.
+func rawKind(raw []byte) string {
+	switch raw[0] {
+	case '"':
+		return "a string"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	case '{':
+		return "an object"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
 // appendMember writes one member, flattening it when its schema says so.
 func (m *Mapper) appendMember(rec []byte, n int, o *output, key string, lit, raw []byte) ([]byte, int, error) {
 	if o.flat != nil {
@@ -909,7 +926,7 @@ func (m *Mapper) appendMember(rec []byte, n int, o *output, key string, lit, raw
 				return rec, n, nil // a null parent: its children are absent
 			}
 			if raw[0] != '{' {
-				return rec, n, fmt.Errorf("property %q is flattened (its schema is an object) but holds %s", key, raw)
+				return rec, n, fmt.Errorf("property %q is flattened (its schema is an object) but holds %s", key, rawKind(raw))
 			}
 			children, _, err := scanMembers(nil, raw)
 			if err != nil {

@@ -170,7 +170,7 @@ table audit: id
 	}, {
 		name:   "an expression fails",
 		config: `{"stream_maps":{"users":{"x":"int(name)"}}}`,
-		want: `error: line 5: RECORD for stream "users": stream_maps.users.x "int(name)": int: "Ada" is not a whole number
+		want: `error: line 5: RECORD for stream "users": stream_maps.users.x "int(name)": int: a string of 3 characters is not a whole number
 last state: 
 WARNING stream "users": ACTIVATE_VERSION 7 was followed by no record, STATE or end of the version before the input ended: nothing deleted
 table users: id,email,phone,name,n,addr,x,_sdc_deleted_at,_sdc_table_version

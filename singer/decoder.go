@@ -143,6 +143,11 @@ func (d *Decoder) readLine() ([]byte, error) {
 		limit = MaxLineBytes
 	}
 	line, err := ReadLine(d.r, &d.long, limit)
+	if err == nil {
+		// Before the errors.As below: its target escapes to the heap,
+		// which would cost an allocation for every line read.
+		return line, nil
+	}
 	var tl *LineTooLongError
 	if errors.As(err, &tl) {
 		return nil, &InputError{Line: d.line + 1, Msg: tl.Error()}

@@ -73,8 +73,11 @@ func (e *Engine[B]) widen(s *stream[B], we *WidenError, line int64) error {
 func (e *Engine[B]) appendWidening(s *stream[B], vals []singer.Value, line int64, before *int) error {
 	for tries := 0; ; tries++ {
 		err := s.batch.Append(vals)
+		if err == nil {
+			return nil // before errors.As, whose target escapes: no allocation per record
+		}
 		var we *WidenError
-		if err == nil || !errors.As(err, &we) || tries >= len(vals) {
+		if !errors.As(err, &we) || tries >= len(vals) {
 			return err
 		}
 		if err := e.widen(s, we, line); err != nil {

@@ -35,6 +35,8 @@ type Config struct {
 	SASLUsername  string   `json:"sasl_username"`
 	SASLPassword  string   `json:"sasl_password"`
 	KafkaTLS      bool     `json:"kafka_tls"`
+	KafkaTLSCert  string   `json:"kafka_tls_cert_file"`
+	KafkaTLSKey   string   `json:"kafka_tls_key_file"`
 
 	DataDir        string `json:"data_dir"`
 	EmbeddedListen string `json:"embedded_listen"`
@@ -127,6 +129,9 @@ func (c *Config) check() []string {
 	if len(c.Servers) > 0 && len(c.Brokers) > 0 {
 		p = append(p, "servers and brokers: give one of them (servers: NATS JetStream, brokers: Kafka)")
 	}
+	if len(c.Brokers) == 0 && (c.KafkaTLSCert != "" || c.KafkaTLSKey != "" || c.KafkaTLS) {
+		p = append(p, "kafka_tls, kafka_tls_cert_file, kafka_tls_key_file: only with brokers (Kafka); for NATS servers give nats_tls_cert_file and nats_tls_key_file")
+	}
 	if len(c.Brokers) > 0 {
 		conn := c.KafkaConn()
 		conn.Topic = "x" // each request names its topic
@@ -169,7 +174,8 @@ func (c *Config) check() []string {
 func (c *Config) KafkaConn() kafkalog.Conn {
 	return kafkalog.Conn{
 		Brokers: c.Brokers, SASLMechanism: c.SASLMechanism, SASLUsername: c.SASLUsername, SASLPassword: c.SASLPassword,
-		TLS: c.KafkaTLS, TLSCAFile: c.TLSCAFile, ConnectTimeoutSeconds: c.ConnectTimeoutSeconds,
+		TLS: c.KafkaTLS, TLSCAFile: c.TLSCAFile, TLSCertFile: c.KafkaTLSCert, TLSKeyFile: c.KafkaTLSKey, CertKeyPrefix: "kafka_",
+		ConnectTimeoutSeconds: c.ConnectTimeoutSeconds,
 	}
 }
 

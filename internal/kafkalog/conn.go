@@ -36,6 +36,10 @@ type Conn struct {
 	TLSCAFile   string `json:"tls_ca_file"`
 	TLSCertFile string `json:"tls_cert_file"`
 	TLSKeyFile  string `json:"tls_key_file"`
+	// CertKeyPrefix prefixes the names of tls_cert_file and tls_key_file
+	// in messages, for a config that names them otherwise ("kafka_" in
+	// singer gate's).
+	CertKeyPrefix string `json:"-"`
 	// ConnectTimeoutSeconds bounds each dial.
 	ConnectTimeoutSeconds int `json:"connect_timeout_seconds"`
 }
@@ -67,7 +71,7 @@ func (c *Conn) Check() []string {
 		p = append(p, fmt.Sprintf(`sasl_mechanism: %q is none of "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"`, c.SASLMechanism))
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
-		p = append(p, "tls_cert_file and tls_key_file: give both or neither")
+		p = append(p, c.CertKeyPrefix+"tls_cert_file and "+c.CertKeyPrefix+"tls_key_file: give both or neither")
 	}
 	if c.ConnectTimeoutSeconds < 1 {
 		p = append(p, "connect_timeout_seconds: must be at least 1")
@@ -109,7 +113,7 @@ func (c *Conn) options(name string) ([]kgo.Opt, error) {
 		if c.TLSCertFile != "" {
 			cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
 			if err != nil {
-				return nil, &config.Error{Problems: []string{"tls_cert_file/tls_key_file: " + err.Error()}}
+				return nil, &config.Error{Problems: []string{c.CertKeyPrefix + "tls_cert_file/" + c.CertKeyPrefix + "tls_key_file: " + err.Error()}}
 			}
 			cfg.Certificates = []tls.Certificate{cert}
 		}

@@ -24,12 +24,21 @@ type kafkaGate struct {
 }
 
 func startKafkaGate(t *testing.T, c *kfake.Cluster, topic string) *kafkaGate {
+	return startKafkaGateWith(t, c, topic, nil)
+}
+
+// startKafkaGateWith starts a gate with extra config keys.
+func startKafkaGateWith(t *testing.T, c *kfake.Cluster, topic string, extra map[string]any) *kafkaGate {
 	t.Helper()
-	cfg, err := gate.LoadConfig([]string{writeConfig(t, map[string]any{
+	m := map[string]any{
 		"listen": "127.0.0.1:0", "brokers": c.ListenAddrs(), "import_topic": topic, "publish_timeout_seconds": 2,
 		"tables": []map[string]any{{"name": "users", "topic": topic, "key_names": []string{"id"},
 			"schema": map[string]any{"properties": map[string]any{"id": map[string]any{"type": "integer"}, "email": map[string]any{"type": []string{"string", "null"}}}}}},
-	})})
+	}
+	for k, v := range extra {
+		m[k] = v
+	}
+	cfg, err := gate.LoadConfig([]string{writeConfig(t, m)})
 	if err != nil {
 		t.Fatal(err)
 	}

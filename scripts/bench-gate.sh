@@ -8,7 +8,12 @@
 # seconds per 100k records, p99 at half the 100-record rate, and then
 # kill -9 of the gate in the middle of a load: every record of every 2xx
 # answer must be in the log afterwards (counted; the script fails if one
-# is missing). Called by scripts/bench.sh (BENCH_GATE=0 skips it); needs
+# is missing). Then the same on Kafka: the gate writing to kfake
+# (franz-go's in-process Kafka, run as a process of its own from the
+# module targets/kafka/kfaketest, because no Kafka broker runs here; its
+# figures say what the gate costs on its Kafka path, not what a broker
+# sustains): 100-record batches, and kill -9 with the count.
+# BENCH_GATE_KAFKA=0 skips the Kafka part. Called by scripts/bench.sh (BENCH_GATE=0 skips it); needs
 # bin/ built and NATS with JetStream (TEST_NATS_URL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,18 +32,26 @@ load="$dir/gateload"
 topic="SKBENCH_GATE_$$"
 killtopic="SKBENCH_GATE_KILL_$$"
 gate_pid=""
+kfake_pid=""
 cleanup() {
   [ -n "$gate_pid" ] && kill "$gate_pid" 2>/dev/null && wait "$gate_pid" 2>/dev/null
+  [ -n "$kfake_pid" ] && kill "$kfake_pid" 2>/dev/null && wait "$kfake_pid" 2>/dev/null
   "$load" delete "$NATS" "$topic" "$killtopic" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
-# start_gate TOPIC: runs the gate in the background for TOPIC, waits
-# until it answers.
+# start_gate TOPIC [BROKERS]: runs the gate in the background for TOPIC
+# (on NATS, or on Kafka at BROKERS), waits until it answers.
 start_gate() {
-  cat > "$dir/gate.json" <<JSON
+  if [ -n "${2:-}" ]; then
+    cat > "$dir/gate.json" <<JSON
+{"brokers": ["${2//,/\",\"}"], "import_topic": "$1", "listen": "127.0.0.1:$PORT", "duplicate_window_seconds": 120}
+JSON
+  else
+    cat > "$dir/gate.json" <<JSON
 {"servers": ["$NATS"], "import_topic": "$1", "listen": "127.0.0.1:$PORT", "duplicate_window_seconds": 120}
 JSON
+  fi
   SINGER_GATE_TOKEN=bench bin/singer gate --config "$dir/gate.json" > "$dir/gate.out" 2> "$dir/gate.err" &
   gate_pid=$!
   for _ in $(seq 200); do
@@ -85,3 +98,36 @@ sleep 2
 kill -9 "$gate_pid"; wait "$gate_pid" 2>/dev/null || true; gate_pid=""
 wait "$load_pid" || true
 echo "kill -9 of the gate after 2s of load: $("$load" count --nats "$NATS" --topic "$killtopic" --acked "$dir/acked.txt") (load: $(sed 's/"last_error":"[^"]*",//' "$dir/kill-load.json"))"
+
+[ "${BENCH_GATE_KAFKA:-1}" = 0 ] && exit 0
+# The same gate on Kafka (kfake in its own process).
+(cd targets/kafka/kfaketest && go build -o ../../../"$dir/kfakeserver" ./kfakeserver)
+"$dir/kfakeserver" > "$dir/kfake.addr" 2> "$dir/kfake.err" &
+kfake_pid=$!
+for _ in $(seq 200); do [ -s "$dir/kfake.addr" ] && break; sleep 0.05; done
+brokers=$(head -1 "$dir/kfake.addr")
+if [ -z "$brokers" ]; then
+  echo "bench-gate: kfake did not start:" >&2
+  cat "$dir/kfake.err" >&2
+  exit 1
+fi
+echo
+echo "singer gate on Kafka: kfake (franz-go's in-process Kafka, 1 broker, memory) at $brokers, NOT a Kafka broker: the gate's cost on its Kafka path; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+start_gate gate-bench "$brokers"
+printf '%-8s %12s %12s %9s %9s %8s %16s %17s\n' batch requests/s records/s p50_ms p99_ms errors "gate_cpu_s/100k" "kfake_cpu_s/100k"
+c0=$(cpu "$gate_pid"); k0=$(cpu "$kfake_pid")
+out=$("$load" run --url "http://127.0.0.1:$PORT" --token bench --batch 100 --concurrency "$CONC" --seconds "$SECS" --id-base 0 --acked "$dir/kafka-acked.txt")
+c1=$(cpu "$gate_pid"); k1=$(cpu "$kfake_pid")
+recs=$(field "$out" records_per_s)
+per() { awk -v c0="$1" -v c1="$2" -v r="$recs" -v s="$SECS" 'BEGIN { if (r > 0) printf "%.2f", (c1 - c0) / (r * s) * 100000; else print "-" }'; }
+printf '%-8s %12s %12s %9s %9s %8s %16s %17s\n' 100 "$(field "$out" requests_per_s)" "$recs" "$(field "$out" p50_ms)" "$(field "$out" p99_ms)" "$(field "$out" errors)" "$(per "$c0" "$c1")" "$(per "$k0" "$k1")"
+kill "$gate_pid"; wait "$gate_pid" 2>/dev/null || true; gate_pid=""
+echo "every acknowledged record in the topic: $("$load" count --brokers "$brokers" --topic gate-bench --acked "$dir/kafka-acked.txt")"
+
+start_gate gate-kill "$brokers"
+"$load" run --url "http://127.0.0.1:$PORT" --token bench --batch 100 --concurrency "$CONC" --seconds 4 --id-base 0 --acked "$dir/kafka-kill-acked.txt" > "$dir/kafka-kill-load.json" &
+load_pid=$!
+sleep 2
+kill -9 "$gate_pid"; wait "$gate_pid" 2>/dev/null || true; gate_pid=""
+wait "$load_pid" || true
+echo "kill -9 of the gate on Kafka after 2s of load: $("$load" count --brokers "$brokers" --topic gate-kill --acked "$dir/kafka-kill-acked.txt")"

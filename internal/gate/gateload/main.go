@@ -3,6 +3,7 @@
 //
 //	gateload run --url http://127.0.0.1:8080 --token T --batch 100 --concurrency 32 --seconds 10 [--rate R] [--acked FILE]
 //	gateload count --nats nats://127.0.0.1:4222 --topic T --acked FILE
+//	gateload count --brokers HOST:PORT[,...] --topic T --acked FILE   (Kafka)
 //	gateload delete NATS_URL TOPIC...   (and their schema buckets)
 //
 // run posts /v2/import/batch requests of --batch records (ids unique
@@ -25,12 +26,15 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func main() {
@@ -221,64 +225,43 @@ func round(f float64) float64 { return float64(int64(f*10)) / 10 }
 func count(args []string) error {
 	fs := flag.NewFlagSet("count", flag.ContinueOnError)
 	url := fs.String("nats", "nats://127.0.0.1:4222", "NATS URL")
+	brokers := fs.String("brokers", "", "Kafka brokers (comma-separated): read the topic from Kafka instead of NATS")
 	topic := fs.String("topic", "", "topic")
 	acked := fs.String("acked", "", "file written by run --acked")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	nc, err := nats.Connect(*url)
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	s, err := js.Stream(ctx, *topic)
-	if err != nil {
-		return err
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return err
-	}
 	seen := map[int64]int{}
 	var lines int64
-	if info.State.Msgs > 0 {
-		c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-		if err != nil {
-			return err
-		}
-		it, err := c.Messages()
-		if err != nil {
-			return err
-		}
-		idKey := []byte(`"record":{"id":`)
-		for {
-			m, err := it.Next()
+	// add counts the record ids of one log message (Singer lines).
+	idKey := []byte(`"record":{"id":`)
+	add := func(data []byte) error {
+		for _, l := range bytes.Split(data, []byte{'\n'}) {
+			i := bytes.Index(l, idKey)
+			if i < 0 {
+				continue
+			}
+			rest := l[i+len(idKey):]
+			j := bytes.IndexByte(rest, ',')
+			id, err := strconv.ParseInt(string(rest[:j]), 10, 64)
 			if err != nil {
 				return err
 			}
-			for _, l := range bytes.Split(m.Data(), []byte{'\n'}) {
-				i := bytes.Index(l, idKey)
-				if i < 0 {
-					continue
-				}
-				rest := l[i+len(idKey):]
-				j := bytes.IndexByte(rest, ',')
-				id, err := strconv.ParseInt(string(rest[:j]), 10, 64)
-				if err != nil {
-					return err
-				}
-				seen[id]++
-				lines++
-			}
-			md, _ := m.Metadata()
-			if md.Sequence.Stream >= info.State.LastSeq {
-				it.Stop()
-				break
-			}
+			seen[id]++
+			lines++
 		}
+		return nil
+	}
+	var err error
+	if *brokers != "" {
+		err = readKafka(ctx, strings.Split(*brokers, ","), *topic, add)
+	} else {
+		err = readNATS(ctx, *url, *topic, add)
+	}
+	if err != nil {
+		return err
 	}
 	f, err := os.Open(*acked)
 	if err != nil {
@@ -311,6 +294,91 @@ func count(args []string) error {
 		return fmt.Errorf("%d acknowledged record(s) are not in the log", missing)
 	}
 	return nil
+}
+
+// readNATS passes every message of a JetStream topic to add.
+func readNATS(ctx context.Context, url, topic string, add func([]byte) error) error {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	s, err := js.Stream(ctx, topic)
+	if err != nil {
+		return err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return err
+	}
+	if info.State.Msgs == 0 {
+		return nil
+	}
+	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return err
+	}
+	it, err := c.Messages()
+	if err != nil {
+		return err
+	}
+	defer it.Stop()
+	for {
+		m, err := it.Next()
+		if err != nil {
+			return err
+		}
+		if err := add(m.Data()); err != nil {
+			return err
+		}
+		md, _ := m.Metadata()
+		if md.Sequence.Stream >= info.State.LastSeq {
+			return nil
+		}
+	}
+}
+
+// readKafka passes every record of partition 0 of a Kafka topic, up to its
+// end when called, to add.
+func readKafka(ctx context.Context, brokers []string, topic string, add func([]byte) error) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		return err
+	}
+	end, ok := ends.Lookup(topic, 0)
+	if !ok || end.Err != nil {
+		return fmt.Errorf("end offset of %s: %v", topic, end.Err)
+	}
+	if end.Offset == 0 {
+		return nil
+	}
+	cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}})
+	for {
+		fs := cl.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			return err
+		}
+		var last int64 = -1
+		var addErr error
+		fs.EachRecord(func(r *kgo.Record) {
+			if addErr == nil {
+				addErr = add(r.Value)
+			}
+			last = r.Offset
+		})
+		if addErr != nil {
+			return addErr
+		}
+		if last >= end.Offset-1 {
+			return nil
+		}
+	}
 }
 
 // deleteTopics deletes topics and their schema buckets.

@@ -164,6 +164,8 @@ if [ "${BENCH_MYSQL:-1}" != 0 ]; then
 	echo
 	bash scripts/bench-mysql.sh
 	echo
+	bash scripts/bench-mysql-shapes.sh
+	echo
 	bash scripts/bench-tap-mysql.sh
 fi
 

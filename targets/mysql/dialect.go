@@ -12,6 +12,7 @@ import (
 	"github.com/singerkit/singerkit/internal/config"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/singerkit/singerkit/internal/chunkbuf"
 	"github.com/singerkit/singerkit/internal/liveconn"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
@@ -32,6 +33,9 @@ type Dialect struct {
 	warnedNoUnique sync.Map
 	// warnedSkips: streams already warned of records that append skipped.
 	warnedSkips sync.Map
+	// chunks holds the bytes of every batch of the run, whatever the
+	// stream or session: chunks go back to it when a batch is loaded.
+	chunks *chunkbuf.Pool
 }
 
 // NewDialect returns the dialect for a config.
@@ -43,7 +47,7 @@ func NewDialect(cfg *Config, log *singer.Log) (*Dialect, error) {
 	if _, err := mysql.NewConnector(dc); err != nil {
 		return nil, fmt.Errorf("invalid connection settings: %s", config.Redact(err.Error(), cfg.Password))
 	}
-	return &Dialect{dc: dc, cfg: cfg, log: log}, nil
+	return &Dialect{dc: dc, cfg: cfg, log: log, chunks: chunkbuf.NewPool(0)}, nil
 }
 
 // FoldIdentifier makes a name a valid MySQL identifier. Every identifier is

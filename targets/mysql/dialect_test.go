@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/singerkit/singerkit/internal/chunkbuf"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
@@ -192,7 +194,7 @@ func TestEncodeFields(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			b := newTextBatch(nil, []encoder{c.enc}, nil)
+			b := newTextBatch(nil, []encoder{c.enc}, nil, chunkbuf.NewPool(0))
 			err := b.Append([]singer.Value{c.val})
 			if c.wantErr != "" {
 				if err == nil || err.Error() != c.wantErr {
@@ -206,12 +208,18 @@ func TestEncodeFields(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := string(b.buf); got != c.want+"\n" {
+			r := b.data()
+			text, err := io.ReadAll(r)
+			r.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := string(text); got != c.want+"\n" {
 				t.Errorf("got %q, want %q", got, c.want+"\n")
 			}
 			// The INSERT fallback reads the same text back.
 			if c.enc.kind == physText && c.val.Kind == singer.String {
-				back := unescapeField(b.buf[:len(b.buf)-1])
+				back := unescapeField(text[:len(text)-1])
 				if back != string(c.val.Bytes) {
 					t.Errorf("read back %q", back)
 				}

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/singerkit/singerkit/internal/chunkbuf"
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
@@ -23,7 +24,8 @@ import (
 type textBatch struct {
 	table *sqltarget.Table
 	cols  []encoder
-	buf   []byte
+	buf   *chunkbuf.Buffer // the rows, in chunks of the dialect's pool
+	pool  *chunkbuf.Pool
 	rows  int
 	plan  *loadPlan
 	num   []byte // scratch
@@ -42,32 +44,36 @@ type need struct {
 	intDigits, digits int // DECIMAL: digits before the point; after it
 }
 
-func newTextBatch(t *sqltarget.Table, cols []encoder, plan *loadPlan) *textBatch {
-	b := &textBatch{table: t, cols: cols, plan: plan, buf: make([]byte, 0, 1<<20), need: make([]need, len(cols))}
+func newTextBatch(t *sqltarget.Table, cols []encoder, plan *loadPlan, pool *chunkbuf.Pool) *textBatch {
+	b := &textBatch{table: t, cols: cols, plan: plan, buf: chunkbuf.New(pool), pool: pool, need: make([]need, len(cols))}
 	b.repeats = sqltarget.NewKeyRepeats(t)
 	return b
 }
 
 func (b *textBatch) Table() *sqltarget.Table { return b.table }
 func (b *textBatch) Rows() int               { return b.rows }
-func (b *textBatch) Bytes() int              { return len(b.buf) }
+func (b *textBatch) Bytes() int              { return b.buf.Len() }
 func (b *textBatch) Reset() {
-	b.buf, b.rows = b.buf[:0], 0
+	b.buf.Reset()
+	b.rows = 0
 	b.repeats.Reset()
 	clear(b.need)
 }
-func (b *textBatch) Fresh() *textBatch { return newTextBatch(b.table, b.cols, b.plan) }
+func (b *textBatch) Fresh() *textBatch { return newTextBatch(b.table, b.cols, b.plan, b.pool) }
+
+// data reads the batch's rows. Close it before the batch is reset.
+func (b *textBatch) data() *chunkbuf.Reader { return b.buf.Reader(nil, nil) }
 
 // Append encodes one row. On error the partial row is taken back.
 func (b *textBatch) Append(vals []singer.Value) error {
-	mark := len(b.buf)
+	buf := b.buf.Begin()
 	for i := range b.cols {
 		if i > 0 {
-			b.buf = append(b.buf, '\t')
+			buf = append(buf, '\t')
 		}
 		var err error
-		if b.buf, err = b.appendField(b.buf, i, &vals[i]); err != nil {
-			b.buf = b.buf[:mark]
+		if buf, err = b.appendField(buf, i, &vals[i]); err != nil {
+			b.buf.Abort()
 			var we *sqltarget.WidenError
 			if errors.As(err, &we) {
 				we.Column = i
@@ -75,7 +81,7 @@ func (b *textBatch) Append(vals []singer.Value) error {
 			return err
 		}
 	}
-	b.buf = append(b.buf, '\n')
+	b.buf.Commit(append(buf, '\n'))
 	b.repeats.Add(vals)
 	b.rows++
 	return nil

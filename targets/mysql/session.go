@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -210,7 +211,7 @@ func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (*textBa
 	p := s.plan(t, ident)
 	p.replace = replace
 	p.noUnique = noUnique
-	return newTextBatch(t, encoders, p), nil
+	return newTextBatch(t, encoders, p, s.d.chunks), nil
 }
 
 func (s *session) create(ctx context.Context, t *sqltarget.Table, ident string) error {
@@ -732,8 +733,10 @@ func (s *session) loadReplace(ctx context.Context, tb *textBatch) (done bool, er
 // "REPLACE INTO TABLE t".
 func (s *session) loadData(ctx context.Context, tx *sql.Tx, into, cols string, tb *textBatch) (int64, []string, error) {
 	name := fmt.Sprintf("singerkit_%d", readerSeq.Add(1))
-	data := tb.buf
-	mysql.RegisterReaderHandler(name, func() io.Reader { return bytes.NewReader(data) })
+	// The driver reads the batch's chunks as they are: no copy of the batch.
+	data := tb.data()
+	defer data.Close()
+	mysql.RegisterReaderHandler(name, func() io.Reader { return data })
 	defer mysql.DeregisterReaderHandler(name)
 	q := "LOAD DATA LOCAL INFILE 'Reader::" + name + "' " + into +
 		" CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (" + cols + ")"
@@ -767,7 +770,9 @@ func (s *session) bulk(ctx context.Context, tx *sql.Tx, dest, cols string, tb *t
 			s.log.Warnf("the server refuses LOAD DATA LOCAL INFILE (%v); loading with multi-row INSERTs instead (slower: enable local_infile on the server for the fast path)", err)
 		})
 	}
-	return insertRows(ctx, tx, dest, cols, len(tb.cols), tb.buf)
+	data := tb.data()
+	defer data.Close()
+	return insertRows(ctx, tx, dest, cols, len(tb.cols), data)
 }
 
 // localRefused reports the errors of a server (or driver) that does not
@@ -809,7 +814,7 @@ func warnings(ctx context.Context, tx *sql.Tx) ([]string, error) {
 // insertRows is the path without LOAD DATA LOCAL: the batch's rows, read
 // back from the LOAD DATA text, as server-side prepared multi-row INSERTs
 // (strict mode makes a bad value an error there).
-func insertRows(ctx context.Context, tx *sql.Tx, dest, cols string, ncols int, data []byte) (int64, error) {
+func insertRows(ctx context.Context, tx *sql.Tx, dest, cols string, ncols int, data io.Reader) (int64, error) {
 	per := max(1, min(1000, 60000/ncols))
 	stmts := map[int]*sql.Stmt{}
 	defer func() {
@@ -849,10 +854,17 @@ func insertRows(ctx context.Context, tx *sql.Tx, dest, cols string, ncols int, d
 		args = args[:0]
 		return nil
 	}
-	for len(data) > 0 {
-		end := bytes.IndexByte(data, '\n')
-		line := data[:end]
-		data = data[end+1:]
+	lines := bufio.NewReaderSize(data, 1<<20)
+	for {
+		// ReadBytes: a row may be longer than the reader's buffer.
+		line, err := lines.ReadBytes('\n')
+		if err == io.EOF && len(line) == 0 {
+			break
+		}
+		if err != nil {
+			return total, err
+		}
+		line = line[:len(line)-1]
 		for _, f := range bytes.Split(line, []byte{'\t'}) {
 			args = append(args, unescapeField(f))
 		}

@@ -64,6 +64,23 @@ func (c *Config) Policy() FlushPolicy {
 	return p
 }
 
+// A ramping dialect (Ramping) starts each stream with batches of
+// 1/rampFactor of the policy and doubles them at each flush up to the
+// policy, when the policy's row limit is at least rampMinRows (smaller
+// policies are what the user asked for, batch for batch).
+const (
+	rampFactor  = 16
+	rampMinRows = 16000
+)
+
+// first returns the row and byte limits of a stream's first batch.
+func (p FlushPolicy) first(ramp bool) (rows, bytes int) {
+	if !ramp || p.Rows < rampMinRows {
+		return p.Rows, p.Bytes
+	}
+	return p.Rows / rampFactor, max(p.Bytes/rampFactor, 1)
+}
+
 // Validate checks what the config schema cannot.
 func (c *Config) Validate() error {
 	switch c.LoadMethod {

@@ -24,6 +24,18 @@ type Dialect[B Batch[B]] interface {
 	Open(ctx context.Context) (Session[B], error)
 }
 
+// Ramping is implemented by a dialect whose loads are cheap to start (a
+// COPY, a LOAD DATA): when RampBatches says true, each stream's first
+// batch is 1/16 of batch_size_rows and batch_size_bytes and every flush
+// doubles it up to them, so that the first load starts after a few
+// thousand records instead of a whole batch (the decoder and the load
+// overlap from the start, and an input smaller than one batch is not
+// decoded whole before anything loads). A dialect whose loads have a
+// fixed cost of seconds (a BigQuery load job) does not ramp.
+type Ramping interface {
+	RampBatches() bool
+}
+
 // Session is one connection of a dialect. A batch may be loaded by
 // another session of the same dialect than the one that prepared it (a
 // session is replaced after a transient error), so a batch holds no

@@ -77,24 +77,27 @@ func New[B Batch[B]](d Dialect[B], cfg Config, log *singer.Log) *Engine[B] {
 }
 
 type stream[B Batch[B]] struct {
-	name     string
-	rawKey   string // schema bytes + keys: a repeated SCHEMA changes nothing
-	schema   *singer.Schema
-	keys     []string
-	table    *Table
-	repl     *Table // overwrite: the table the run's records go to, swapped in at the end
-	batch    B
-	free     chan B
-	mark     *watermark.StreamMark
-	row      singer.Row
-	vals     []singer.Value
-	keyIdx   []int
-	meta     []metaSlot
-	loader   *loader[B]
-	started  time.Time // first row of the open batch
-	spares   int       // batches besides the open one (1: one loading while the next fills)
-	counter  *singer.Counter
-	planCols int
+	name    string
+	rawKey  string // schema bytes + keys: a repeated SCHEMA changes nothing
+	schema  *singer.Schema
+	keys    []string
+	table   *Table
+	repl    *Table // overwrite: the table the run's records go to, swapped in at the end
+	batch   B
+	free    chan B
+	mark    *watermark.StreamMark
+	row     singer.Row
+	vals    []singer.Value
+	keyIdx  []int
+	meta    []metaSlot
+	loader  *loader[B]
+	started time.Time // first row of the open batch
+	// The open batch is flushed at limitRows rows or limitBytes bytes:
+	// the policy's, or a ramp up to it (Ramping).
+	limitRows, limitBytes int
+	spares                int // batches besides the open one (1: one loading while the next fills)
+	counter               *singer.Counter
+	planCols              int
 	// Columns the stream's records called for beyond its schema (kept
 	// for every later SCHEMA of the stream): _sdc_deleted_at, _sdc_extra,
 	// _sdc_table_version.
@@ -576,7 +579,7 @@ func (e *Engine[B]) load(s *stream[B], m *singer.Message, line int64) error {
 	s.mark.Record()
 	s.counter.Add(1)
 	e.records.Add(1)
-	if s.batch.Rows() >= e.policy.Rows || s.batch.Bytes() >= e.policy.Bytes {
+	if s.batch.Rows() >= s.limitRows || s.batch.Bytes() >= s.limitBytes {
 		e.flush(s)
 	} else if e.buffered > e.policy.Bytes {
 		// Many streams: their open batches together stay under
@@ -705,6 +708,10 @@ func (e *Engine[B]) install(s *stream[B], sch *singer.Schema, keys []string, lin
 	}
 	s.schema, s.keys, s.table = sch, append([]string(nil), keys...), t
 	s.batch = p.batch
+	if s.limitRows == 0 {
+		r, _ := e.d.(Ramping)
+		s.limitRows, s.limitBytes = e.policy.first(r != nil && r.RampBatches())
+	}
 	// One batch loading while the next fills, on the stream's one
 	// session: a stream's appends spread over two sessions (as before
 	// 2026-12-03) cost the server 25-90% more CPU and the client 40-70%
@@ -946,6 +953,7 @@ func (e *Engine[B]) flush(s *stream[B]) {
 	s.loader.jobs <- job[B]{kind: jobLoad, batch: s.batch, token: tok, mode: mode, free: s.free, size: size}
 	s.batch = <-s.free
 	s.batch.Reset()
+	s.limitRows, s.limitBytes = min(2*s.limitRows, e.policy.Rows), min(2*s.limitBytes, e.policy.Bytes)
 }
 
 // quiesce waits until every batch of the stream handed to a loader has

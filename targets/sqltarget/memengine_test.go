@@ -287,3 +287,46 @@ func TestCancelDuringSlowLoad(t *testing.T) {
 		t.Errorf("states %s, want only the one the first batch covers", got)
 	}
 }
+
+// TestRampedBatches: a dialect that ramps gets batches of 1/16 of
+// batch_size_rows doubling up to it; one that does not gets whole
+// batches; a policy under 16000 rows is kept batch for batch.
+func TestRampedBatches(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		ramp  bool
+		rows  int
+		n     int
+		loads string
+	}{
+		{"ramped", true, 32000, 70000, "2000,4000,8000,16000,32000,8000"},
+		{"not asked", false, 32000, 70000, "32000,32000,6000"},
+		{"small policy kept", true, 8000, 20000, "8000,8000,4000"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			db, d := newDialect()
+			d.Ramp = c.ramp
+			var mu sync.Mutex
+			var loads []string
+			d.Hooks.BeforeCommit = func(_ context.Context, _ string, rows int) error {
+				mu.Lock()
+				loads = append(loads, fmt.Sprint(rows))
+				mu.Unlock()
+				return nil
+			}
+			states, _, err := run(context.Background(), d, sqltarget.Config{BatchSizeRows: c.rows}, input(c.n, 1000, true))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := join(loads); got != c.loads {
+				t.Errorf("loads %s, want %s", got, c.loads)
+			}
+			if got := len(rowsOf(t, db)); got != c.n {
+				t.Errorf("%d rows, want %d", got, c.n)
+			}
+			if len(states) == 0 || states[len(states)-1] != fmt.Sprintf(`{"pos":%d}`, c.n) {
+				t.Errorf("last state %v, want pos %d", states[len(states)-1:], c.n)
+			}
+		})
+	}
+}

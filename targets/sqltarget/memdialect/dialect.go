@@ -39,6 +39,8 @@ type Dialect struct {
 	Hooks Hooks
 	// Now is the time soft deletes write (time.Now when nil).
 	Now func() time.Time
+	// Ramp: the engine ramps batches up (sqltarget.Ramping).
+	Ramp bool
 
 	log    *singer.Log
 	warned sync.Map // streams warned of records skipped by append
@@ -56,6 +58,9 @@ func (d *Dialect) FoldIdentifier(name string) string {
 	}
 	return sqltarget.TruncateWithHash(name, maxIdentifier)
 }
+
+// RampBatches says whether the engine ramps batches up (the Ramp field).
+func (d *Dialect) RampBatches() bool { return d.Ramp }
 
 // IdentifierKey: names are case-sensitive.
 func (d *Dialect) IdentifierKey(name string) string { return name }

@@ -6,9 +6,14 @@
 #   it once into a reference database, and each table is exported in key
 #   order as LOAD DATA's own tab-separated format (NULL as \N); the client
 #   loads those files into tables made like the target's (CREATE TABLE LIKE);
-# - every run starts on empty tables (the target creates its own, as in
-#   production; the client's are created before its timer starts), and the
-#   two sides alternate (target first in odd runs), BENCH_MY_RUNS times each;
+# - every run starts on an empty database and ends with the tables made
+#   and loaded: the target creates its tables as it reads the SCHEMA
+#   messages, the client's timed run creates them (CREATE TABLE LIKE, the
+#   first statements of its script) before its LOAD DATA statements (until
+#   2026-12-04 the client's tables were made before its timer started,
+#   which left out of its time the 100 CREATE TABLEs the target's time had
+#   in it with 100 streams); the two sides alternate (target first in odd
+#   runs), BENCH_MY_RUNS times each;
 # - for each side: records/s median and range, client CPU seconds per 1M
 #   records (/usr/bin/time), server CPU seconds per 1M records (the mariadbd
 #   process's CPU over the run: anything else using the server at the time
@@ -90,10 +95,10 @@ for c in $cases; do
         create="$dir/create.sql"
         : > "$create"
         for t in $tables; do echo "CREATE TABLE $run_db.\`$t\` LIKE $ref.\`$t\`;" >> "$create"; done
-        sqlc < "$create"
+        cat "$load_sql" >> "$create"
         label="$client LOAD DATA LOCAL"
         cmd=("$client" -h "$HOST" -P "$PORT" -u "$USER_" --local-infile=1)
-        input=$load_sql
+        input=$create
       else
         printf '{%s,"database":"%s","load_method":"%s"}\n' "$cfg_base" "$run_db" "$method" > "$dir/target.json"
         label="target-mysql $method"

@@ -5,8 +5,14 @@
 #   writes the very same records as CSV (in key order, the columns in the
 #   table's order), and psql \copy loads that file into tables made like the
 #   target's (the same types; a primary key only where the target has one);
-# - every run starts on empty tables, and the two sides alternate (target
-#   first in odd runs, psql first in even ones), BENCH_PG_RUNS times each (3);
+# - every run starts on an empty schema and ends with the tables made and
+#   loaded: the target creates its tables as it reads the SCHEMA messages,
+#   psql's timed script creates them (CREATE TABLE LIKE) before its \copy
+#   commands (until 2026-12-04 psql's tables were made before its timer
+#   started, which left out of its time the 100 CREATE TABLEs the target's
+#   time had in it with 100 streams); append-pk: the tables exist before
+#   both timers start; the two sides alternate (target first in odd runs,
+#   psql first in even ones), BENCH_PG_RUNS times each (3);
 # - for each side: records/s median and range, client CPU seconds per 1M
 #   records (user+system of the process, /usr/bin/time), server CPU seconds
 #   per 1M records (utime+stime of the PostgreSQL backends of the run, found
@@ -139,12 +145,12 @@ for c in $cases; do
       for side in $sides; do
         sch=sk_bench_run
         psqlq -c "DROP SCHEMA IF EXISTS $sch CASCADE" -c "CREATE SCHEMA $sch" >/dev/null
-        if [ "$side" = psql ] || [ "$method" = append-pk ]; then
-          script="$dir/create.sql"
-          : > "$script"
-          for t in $tables; do
-            echo "CREATE TABLE $sch.\"$t\" (LIKE $ddl.\"$t\" INCLUDING ALL);" >> "$script"
-          done
+        script="$dir/create.sql"
+        : > "$script"
+        for t in $tables; do
+          echo "CREATE TABLE $sch.\"$t\" (LIKE $ddl.\"$t\" INCLUDING ALL);" >> "$script"
+        done
+        if [ "$method" = append-pk ]; then
           psqlq -f "$script" >/dev/null
         fi
         tag="skbench_${side}_$$"
@@ -156,6 +162,7 @@ for c in $cases; do
         else
           script="$dir/copy.sql"
           : > "$script"
+          [ "$method" = append-pk ] || cat "$dir/create.sql" >> "$script"
           while IFS=$'\t' read -r s file _; do
             t=$(tr '[:upper:]' '[:lower:]' <<<"$s")
             echo "\\copy $sch.\"$t\" FROM '$file' WITH (FORMAT csv)" >> "$script"

@@ -50,9 +50,10 @@ func NewDialect(cfg *Config, log *singer.Log) (*Dialect, error) {
 	return &Dialect{dc: dc, cfg: cfg, log: log, chunks: chunkbuf.NewPool(0)}, nil
 }
 
-// RampBatches: a LOAD DATA costs little to start, so each stream's
-// batches ramp up to batch_size_rows (sqltarget.Ramping).
-func (d *Dialect) RampBatches() bool { return true }
+// RampBatches: a LOAD DATA costs little to start, so each stream's batches
+// ramp up to the batch limits, and go to the stream's session when it is
+// idle (sqltarget.Ramping).
+func (d *Dialect) RampBatches() (ramp, idle bool) { return true, true }
 
 // FoldIdentifier makes a name a valid MySQL identifier. Every identifier is
 // quoted with backticks, so case, spaces, quotes and reserved words are fine.

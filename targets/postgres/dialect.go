@@ -40,9 +40,10 @@ func NewDialect(cfg *Config, log *singer.Log) (*Dialect, error) {
 	return &Dialect{connConfig: cc, log: log, chunks: chunkbuf.NewPool(0)}, nil
 }
 
-// RampBatches: a COPY costs little to start, so each stream's
-// batches ramp up to batch_size_rows (sqltarget.Ramping).
-func (d *Dialect) RampBatches() bool { return true }
+// RampBatches: a COPY costs little to start, so each stream's batches
+// ramp up to the batch limits, and go to the stream's session when it is
+// idle (sqltarget.Ramping).
+func (d *Dialect) RampBatches() (ramp, idle bool) { return true, true }
 
 // FoldIdentifier keeps names as they are (every identifier is quoted, so
 // case, spaces, quotes and reserved words are fine), drops NUL characters

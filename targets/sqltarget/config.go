@@ -71,11 +71,14 @@ func (c *Config) Policy() FlushPolicy {
 const (
 	rampFactor  = 16
 	rampMinRows = 16000
+	// A batch is flushed when its loader is idle once it has
+	// 1/idleDiv of its limit.
+	idleDiv = 16
 )
 
 // first returns the row and byte limits of a stream's first batch.
 func (p FlushPolicy) first(ramp bool) (rows, bytes int) {
-	if !ramp || p.Rows < rampMinRows {
+	if !ramp {
 		return p.Rows, p.Bytes
 	}
 	return p.Rows / rampFactor, max(p.Bytes/rampFactor, 1)

@@ -25,15 +25,19 @@ type Dialect[B Batch[B]] interface {
 }
 
 // Ramping is implemented by a dialect whose loads are cheap to start (a
-// COPY, a LOAD DATA): when RampBatches says true, each stream's first
+// COPY, a LOAD DATA). When RampBatches says ramp, each stream's first
 // batch is 1/16 of batch_size_rows and batch_size_bytes and every flush
 // doubles it up to them, so that the first load starts after a few
 // thousand records instead of a whole batch (the decoder and the load
 // overlap from the start, and an input smaller than one batch is not
-// decoded whole before anything loads). A dialect whose loads have a
-// fixed cost of seconds (a BigQuery load job) does not ramp.
+// decoded whole before anything loads). When it says idle too, a stream's
+// batch is also flushed as soon as it has 1/16 of its current limit and
+// its loader has nothing to load, so that a session does not wait while
+// batches fill (many streams, each far from its limit). A dialect whose
+// loads have a fixed cost of seconds (a BigQuery load job) does not ramp.
+// Batch limits under 16000 rows are kept as they are, batch for batch.
 type Ramping interface {
-	RampBatches() bool
+	RampBatches() (ramp, idle bool)
 }
 
 // Session is one connection of a dialect. A batch may be loaded by

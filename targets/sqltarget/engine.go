@@ -32,6 +32,9 @@ type Engine[B Batch[B]] struct {
 	cfg    Config
 	log    *singer.Log
 	policy FlushPolicy
+	// The dialect ramps batches up, and flushes them when their loader
+	// is idle (Ramping).
+	ramps, idleFlush bool
 
 	batchRoots batchfile.Roots
 
@@ -73,7 +76,12 @@ type Engine[B Batch[B]] struct {
 
 // New returns an engine for a dialect.
 func New[B Batch[B]](d Dialect[B], cfg Config, log *singer.Log) *Engine[B] {
-	return &Engine[B]{d: d, cfg: cfg, log: log, policy: cfg.Policy(), streams: make(map[string]*stream[B]), tables: make(map[string]map[string]string), now: time.Now}
+	p := cfg.Policy()
+	var ramp, idle bool
+	if r, ok := d.(Ramping); ok && p.Rows >= rampMinRows {
+		ramp, idle = r.RampBatches()
+	}
+	return &Engine[B]{d: d, cfg: cfg, log: log, policy: p, ramps: ramp, idleFlush: ramp && idle, streams: make(map[string]*stream[B]), tables: make(map[string]map[string]string), now: time.Now}
 }
 
 type stream[B Batch[B]] struct {
@@ -585,6 +593,10 @@ func (e *Engine[B]) load(s *stream[B], m *singer.Message, line int64) error {
 		// Many streams: their open batches together stay under
 		// batch_size_bytes.
 		e.flushLargest()
+	} else if s.batch.Rows() >= s.limitRows/idleDiv && e.idleFlush && s.loader.pending.Load() == 0 {
+		// The stream's loader has nothing to load: it takes what the
+		// batch has (see Ramping).
+		e.flush(s)
 	}
 	return nil
 }
@@ -709,8 +721,7 @@ func (e *Engine[B]) install(s *stream[B], sch *singer.Schema, keys []string, lin
 	s.schema, s.keys, s.table = sch, append([]string(nil), keys...), t
 	s.batch = p.batch
 	if s.limitRows == 0 {
-		r, _ := e.d.(Ramping)
-		s.limitRows, s.limitBytes = e.policy.first(r != nil && r.RampBatches())
+		s.limitRows, s.limitBytes = e.policy.first(e.ramps)
 	}
 	// One batch loading while the next fills, on the stream's one
 	// session: a stream's appends spread over two sessions (as before
@@ -948,6 +959,7 @@ func (e *Engine[B]) flush(s *stream[B]) {
 		<-e.loaded
 	}
 	e.inflight.Add(size)
+	s.loader.pending.Add(1)
 	tok := s.mark.Flush()
 	mode := e.mode(s)
 	s.loader.jobs <- job[B]{kind: jobLoad, batch: s.batch, token: tok, mode: mode, free: s.free, size: size}
@@ -1318,10 +1330,12 @@ type prepared[B Batch[B]] struct {
 
 // loader owns one session and runs its jobs in order.
 type loader[B Batch[B]] struct {
-	e       *Engine[B]
-	sess    Session[B] // nil after a failure, until the next attempt opens one
-	jobs    chan job[B]
-	done    chan struct{}
+	e    *Engine[B]
+	sess Session[B] // nil after a failure, until the next attempt opens one
+	jobs chan job[B]
+	done chan struct{}
+	// pending: loads handed to the loader and not ended (see load).
+	pending atomic.Int32
 	closed  bool
 	retries int
 }
@@ -1368,6 +1382,7 @@ func (l *loader[B]) run(ctx context.Context) {
 			default:
 			}
 			j.free <- j.batch
+			l.pending.Add(-1)
 		case jobActivate:
 			if !l.e.failed.Load() {
 				what := fmt.Sprintf("activating version %d of stream %q", j.version, j.table.Stream)

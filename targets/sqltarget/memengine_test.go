@@ -306,27 +306,70 @@ func TestRampedBatches(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			db, d := newDialect()
 			d.Ramp = c.ramp
-			var mu sync.Mutex
-			var loads []string
-			d.Hooks.BeforeCommit = func(_ context.Context, _ string, rows int) error {
-				mu.Lock()
-				loads = append(loads, fmt.Sprint(rows))
-				mu.Unlock()
-				return nil
-			}
+			loads := recordLoads(d)
 			states, _, err := run(context.Background(), d, sqltarget.Config{BatchSizeRows: c.rows}, input(c.n, 1000, true))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := join(loads); got != c.loads {
+			if got := join(*loads); got != c.loads {
 				t.Errorf("loads %s, want %s", got, c.loads)
 			}
-			if got := len(rowsOf(t, db)); got != c.n {
-				t.Errorf("%d rows, want %d", got, c.n)
-			}
-			if len(states) == 0 || states[len(states)-1] != fmt.Sprintf(`{"pos":%d}`, c.n) {
-				t.Errorf("last state %v, want pos %d", states[len(states)-1:], c.n)
-			}
+			checkLoaded(t, db, states, c.n)
 		})
+	}
+}
+
+// TestIdleFlush: with idle flushes, a batch goes to its loader as soon as
+// the loader has nothing to do and the batch has 1/16 of its limit: the
+// first load (the loader is idle at the start) has 2000/16 rows; loads
+// then take what came while the one before ran, never more than the
+// limit; every record is loaded once and the last state comes out.
+func TestIdleFlush(t *testing.T) {
+	db, d := newDialect()
+	d.Ramp, d.IdleFlush = true, true
+	loads := recordLoads(d)
+	states, _, err := run(context.Background(), d, sqltarget.Config{BatchSizeRows: 32000}, input(70000, 1000, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(*loads) == 0 || (*loads)[0] != "125" {
+		t.Fatalf("loads %s, want the first of 125 rows", join(*loads))
+	}
+	total := 0
+	for _, l := range *loads {
+		var n int
+		fmt.Sscan(l, &n)
+		if n > 32000 {
+			t.Errorf("a load of %d rows, over batch_size_rows", n)
+		}
+		total += n
+	}
+	if total != 70000 {
+		t.Errorf("%d rows loaded in all, want 70000 (%s)", total, join(*loads))
+	}
+	checkLoaded(t, db, states, 70000)
+}
+
+// recordLoads makes d record the row count of each load, in order.
+func recordLoads(d *memdialect.Dialect) *[]string {
+	var mu sync.Mutex
+	loads := new([]string)
+	d.Hooks.BeforeCommit = func(_ context.Context, _ string, rows int) error {
+		mu.Lock()
+		*loads = append(*loads, fmt.Sprint(rows))
+		mu.Unlock()
+		return nil
+	}
+	return loads
+}
+
+// checkLoaded: the table has rows 1..n and the last state is pos n.
+func checkLoaded(t *testing.T, db *memdialect.DB, states []string, n int) {
+	t.Helper()
+	if got := join(rowsOf(t, db)); got != join(want(1, n)) {
+		t.Errorf("%d rows, want 1..%d", len(rowsOf(t, db)), n)
+	}
+	if len(states) == 0 || states[len(states)-1] != fmt.Sprintf(`{"pos":%d}`, n) {
+		t.Errorf("states end %v, want pos %d", states[max(len(states)-1, 0):], n)
 	}
 }

@@ -39,8 +39,9 @@ type Dialect struct {
 	Hooks Hooks
 	// Now is the time soft deletes write (time.Now when nil).
 	Now func() time.Time
-	// Ramp: the engine ramps batches up (sqltarget.Ramping).
-	Ramp bool
+	// Ramp, IdleFlush: the engine ramps batches up, and flushes them
+	// when their loader is idle (sqltarget.Ramping).
+	Ramp, IdleFlush bool
 
 	log    *singer.Log
 	warned sync.Map // streams warned of records skipped by append
@@ -59,8 +60,9 @@ func (d *Dialect) FoldIdentifier(name string) string {
 	return sqltarget.TruncateWithHash(name, maxIdentifier)
 }
 
-// RampBatches says whether the engine ramps batches up (the Ramp field).
-func (d *Dialect) RampBatches() bool { return d.Ramp }
+// RampBatches says whether the engine ramps batches up and flushes them
+// when their loader is idle (the Ramp and IdleFlush fields).
+func (d *Dialect) RampBatches() (ramp, idle bool) { return d.Ramp, d.IdleFlush }
 
 // IdentifierKey: names are case-sensitive.
 func (d *Dialect) IdentifierKey(name string) string { return name }

@@ -68,6 +68,9 @@ type Row struct {
 	Extra  []ExtraProperty
 	Judged bool // the plan could not decide and the judge was asked
 	arena  []byte
+	// bits: the present-property bits of the objects being walked that
+	// declare more than 64 properties (a stack: see walkObject).
+	bits []uint64
 }
 
 // ExtraProperty is a property of a record that its schema does not
@@ -554,6 +557,7 @@ func (p *Plan) decodePrefix(rec []byte, row *Row) (end int, valid bool, err erro
 	clear(row.Values)
 	row.Extra = row.Extra[:0]
 	row.arena = row.arena[:0]
+	row.bits = row.bits[:0]
 	row.Judged = false
 	i := skipWS(rec, 0)
 	if i >= len(rec) || rec[i] != '{' {
@@ -599,6 +603,15 @@ func (p *Plan) walkObject(n *node, b []byte, i int, row *Row, extract bool, dept
 	// other keys go to others. A key met twice is an error.
 	var seen, present uint64
 	var others keySet
+	// more: a bit per property from the 65th on, on row.bits' stack (an
+	// object of a wide schema checks its keys for repeats without a map).
+	var more []uint64
+	if len(n.propList) > 64 {
+		mark := len(row.bits)
+		row.bits = append(row.bits, make([]uint64, (len(n.propList)-1)/64)...)
+		more = row.bits[mark:]
+		defer func() { row.bits = row.bits[:mark] }()
+	}
 	hint := 0
 	for {
 		it.expect = ""
@@ -622,16 +635,23 @@ func (p *Plan) walkObject(n *node, b []byte, i int, row *Row, extract bool, dept
 				pr = n.props[string(key)]
 			}
 		}
-		if pr == nil || pr.idx >= 64 {
+		switch {
+		case pr == nil || pr.idx >= 64 && more == nil:
 			if others.add(b, it.keyOff, it.keyOff+len(key)+2, esc) {
 				return 0, false, duplicateKey(b, it.keyOff, it.keyOff+len(key)+2, esc)
 			}
-		} else {
+		case pr.idx < 64:
 			bit := uint64(1) << uint(pr.idx)
 			if present&bit != 0 {
 				return 0, false, duplicateKey(b, it.keyOff, it.keyOff+len(key)+2, esc)
 			}
 			present |= bit
+		default:
+			w, bit := (pr.idx-64)/64, uint64(1)<<uint((pr.idx-64)%64)
+			if more[w]&bit != 0 {
+				return 0, false, duplicateKey(b, it.keyOff, it.keyOff+len(key)+2, esc)
+			}
+			more[w] |= bit
 		}
 		if pr == nil {
 			var v bool

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tap-mysql figures: a 1M-row, 10-column table read by tap-mysql (FULL_TABLE)
+# tap-mysql figures (reads: BENCH_TAP_RUNS runs each, 3, interleaved, median and range):
+# a 1M-row, 10-column table read by tap-mysql (FULL_TABLE)
 # to /dev/null next to `mariadb --quick -B -e "SELECT ..."` > /dev/null of the
 # same table in the same run, with the ratio and peak RSS; then the binlog
 # path: 100k updated rows read by a LOG_BASED run. Called by
@@ -68,10 +69,32 @@ for s in c["streams"]:
             m["metadata"]["replication-method"] = "LOG_BASED"
 json.dump(c, open(sys.argv[2], "w"))
 PY
-s=$(now); /usr/bin/time -f "%M" -o "$dir/tapmy.rss" bin/tap-mysql --config "$dir/tapmy.json" --catalog "$dir/tapmy-catalog.json" > /dev/null 2> "$dir/tapmy.log"; e=$(now)
-tap_s=$(echo "$e - $s" | bc); tap_kb=$(tail -1 "$dir/tapmy.rss")
-s=$(now); /usr/bin/time -f "%M" -o "$dir/client.rss" "$client" -h "$HOST" -P "$PORT" -u "$USER_" --quick -B -e "SELECT * FROM $DB.src" > /dev/null; e=$(now)
-cli_s=$(echo "$e - $s" | bc); cli_kb=$(tail -1 "$dir/client.rss")
+# The read, BENCH_TAP_RUNS times each side (3), interleaved (tap first in
+# odd runs): seconds, one a line, per side; the peak RSS of each side.
+RUNS="${BENCH_TAP_RUNS:-3}"
+: > "$dir/tapmy.s"; : > "$dir/client.s"
+tap_kb=0; cli_kb=0
+for run in $(seq "$RUNS"); do
+  sides="tap client"
+  [ $((run % 2)) = 0 ] && sides="client tap"
+  for side in $sides; do
+    s=$(now)
+    if [ "$side" = tap ]; then
+      /usr/bin/time -f "%M" -o "$dir/tapmy.rss" bin/tap-mysql --config "$dir/tapmy.json" --catalog "$dir/tapmy-catalog.json" > /dev/null 2> "$dir/tapmy.log"
+      kb=$(tail -1 "$dir/tapmy.rss"); [ "$kb" -gt "$tap_kb" ] && tap_kb=$kb
+      out="$dir/tapmy.s"
+    else
+      /usr/bin/time -f "%M" -o "$dir/client.rss" "$client" -h "$HOST" -P "$PORT" -u "$USER_" --quick -B -e "SELECT * FROM $DB.src" > /dev/null
+      kb=$(tail -1 "$dir/client.rss"); [ "$kb" -gt "$cli_kb" ] && cli_kb=$kb
+      out="$dir/client.s"
+    fi
+    e=$(now)
+    echo "$e - $s" | bc >> "$out"
+  done
+done
+med() { sort -g "$1" | awk '{ v[NR] = $1 } END { printf "%s %s %s\n", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
+read -r tap_s tap_min tap_max < <(med "$dir/tapmy.s")
+read -r cli_s cli_min cli_max < <(med "$dir/client.s")
 
 # The binlog path: a LOG_BASED run snapshots and records the position (not
 # timed), then U rows are updated and a second run reads them; the run's
@@ -85,10 +108,11 @@ log_rows=$(grep -c '"type":"RECORD"' "$dir/tapmy-log.out" || true)
 rm -f "$dir/tapmy-log.out"
 my -e "DROP DATABASE $DB"
 
-awk -v n="$N" -v t="$tap_s" -v tkb="$tap_kb" -v c="$cli_s" -v ckb="$cli_kb" -v u="$log_rows" -v l="$log_s" -v lkb="$log_kb" 'BEGIN {
-  printf "\ntap-mysql bench (%d rows x 10 columns, FULL_TABLE in 100k-row chunks)\n", n
-  printf "%-48s %10s %9s %8s\n", "what", "rows/s", "peak RSS", "ratio"
-  printf "%-48s %10s %8dM %8s\n", "mariadb --quick -B -e \"SELECT * ...\" > /dev/null", sprintf("%\047d", n/c), ckb/1024, "1.00x"
-  printf "%-48s %10s %8dM %7.2fx\n", "tap-mysql > /dev/null", sprintf("%\047d", n/t), tkb/1024, c/t
-  printf "%-48s %10s %8dM %8s\n", sprintf("tap-mysql LOG_BASED, %d binlog updates", u), sprintf("%\047d", u/l), lkb/1024, "-"
+awk -v n="$N" -v runs="$RUNS" -v t="$tap_s" -v t0="$tap_min" -v t1="$tap_max" -v tkb="$tap_kb" -v c="$cli_s" -v c0="$cli_min" -v c1="$cli_max" -v ckb="$cli_kb" \
+    -v u="$log_rows" -v l="$log_s" -v lkb="$log_kb" -v loadavg="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
+  printf "\ntap-mysql bench (%d rows x 10 columns, FULL_TABLE in 100k-row chunks; reads: %d runs each, interleaved, median (range); load average %s)\n", n, runs, loadavg
+  printf "%-48s %22s %9s %8s\n", "what", "rows/s median (range)", "peak RSS", "ratio"
+  printf "%-48s %22s %8dM %8s\n", "mariadb --quick -B -e \"SELECT * ...\" > /dev/null", sprintf("%\047d (%\047d-%\047d)", n/c, n/c1, n/c0), ckb/1024, "1.00x"
+  printf "%-48s %22s %8dM %7.2fx\n", "tap-mysql > /dev/null", sprintf("%\047d (%\047d-%\047d)", n/t, n/t1, n/t0), tkb/1024, c/t
+  printf "%-48s %22s %8dM %8s\n", sprintf("tap-mysql LOG_BASED, %d binlog updates", u), sprintf("%\047d", u/l), lkb/1024, "-"
 }'

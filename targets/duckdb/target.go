@@ -5,32 +5,25 @@ import (
 
 	"github.com/singerkit/singerkit/internal/cli"
 
-	"github.com/singerkit/singerkit/schemas"
+	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 )
 
 // Spec is target-duckdb for the shared command line.
 func Spec() cli.TargetSpec {
-	return sqltarget.Spec(cli.About{
-		Name:         "target-duckdb",
-		Description:  "Load a Singer stream into a DuckDB database file (Appender into a stage, merge by key, exact numbers; no server)",
-		Version:      cli.Version,
-		Capabilities: sqltarget.Capabilities,
-		Settings:     schemas.Get("target-duckdb.config.json"),
-	}, open)
+	return sqltarget.DialectSpec[Config, *batch]("target-duckdb",
+		"Load a Singer stream into a DuckDB database file (Appender into a stage, merge by key, exact numbers; no server)")
 }
 
-func open(ctx context.Context, env *cli.Env) (sqltarget.Dialect[*batch], sqltarget.Config, func(), error) {
-	var cfg Config
-	if err := env.Config.Decode(&cfg); err != nil {
-		return nil, sqltarget.Config{}, nil, err
+// OpenDialect checks the config and opens the database file; close ends
+// the dialect's database handle.
+func (c *Config) OpenDialect(ctx context.Context, log *singer.Log) (sqltarget.Dialect[*batch], func(), error) {
+	if err := c.check(); err != nil {
+		return nil, nil, err
 	}
-	if err := cfg.check(); err != nil {
-		return nil, sqltarget.Config{}, nil, err
-	}
-	d, err := OpenDialect(ctx, &cfg, env.Log)
+	d, err := OpenDialect(ctx, c, log)
 	if err != nil {
-		return nil, sqltarget.Config{}, nil, err
+		return nil, nil, err
 	}
-	return d, cfg.Config, func() { d.Close() }, nil
+	return d, func() { d.Close() }, nil
 }

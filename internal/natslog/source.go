@@ -108,8 +108,14 @@ func (s *Source) Seek(ctx context.Context, t time.Time) (uint64, error) {
 	return last + 1, err
 }
 
-// readBatch is how many messages the consumer asks for at a time.
-const readBatch = 1000
+// readBytes is how many bytes of messages the consumer asks the server
+// for at a time: 8 MB, or four of the largest messages the server takes
+// when that is more (a pull limited in bytes must hold at least one). Until
+// 2026-12-04 it asked for 1000 messages at a time: reading a 2M-line topic
+// took 1.2-1.8 s with target-nats' default 100-line messages and 4.1-5.0 s
+// with 1000-line ones; by bytes, 0.8-1.1 s and 0.8-0.95 s, the same lines
+// (8 MB: RSS 45-50 MB; 32 MB read no faster and held 50-64 MB).
+func (s *Source) readBytes() int { return max(8<<20, 4*int(s.nc.MaxPayload())) }
 
 // Read implements singerlog.Source.
 func (s *Source) Read(ctx context.Context, from uint64) (singerlog.Cursor, error) {
@@ -124,7 +130,7 @@ func (s *Source) Read(ctx context.Context, from uint64) (singerlog.Cursor, error
 	if err != nil {
 		return nil, fmt.Errorf("topic %q: creating a consumer from position %d: %w", s.conn.Topic, from, err)
 	}
-	it, err := c.Messages(jetstream.PullMaxMessages(readBatch))
+	it, err := c.Messages(jetstream.PullMaxBytes(s.readBytes()))
 	if err != nil {
 		return nil, fmt.Errorf("topic %q: %w", s.conn.Topic, err)
 	}

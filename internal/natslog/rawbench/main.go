@@ -124,7 +124,8 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		it, err := c.Messages(jetstream.PullMaxMessages(1000))
+		// As tap-nats asks (natslog.Source.readBytes).
+		it, err := c.Messages(jetstream.PullMaxBytes(max(8<<20, 4*int(nc.MaxPayload()))))
 		if err != nil {
 			return err
 		}

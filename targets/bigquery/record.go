@@ -49,44 +49,6 @@ func columnField(c *sqltarget.Column, record bool) *bigquery.FieldSchema {
 	return fieldFor(c.Name, c.Type)
 }
 
-// nonNullTypes returns a schema's JSON types other than "null" (from type,
-// or from a single non-null anyOf branch as taps write nullable objects).
-func nonNullTypes(schema map[string]any) (types []string, src map[string]any) {
-	src = schema
-	add := func(s map[string]any) {
-		switch t := s["type"].(type) {
-		case string:
-			if t != "null" {
-				types = append(types, t)
-			}
-		case []any:
-			for _, x := range t {
-				if n, ok := x.(string); ok && n != "null" {
-					types = append(types, n)
-				}
-			}
-		}
-	}
-	add(schema)
-	if _, typed := schema["type"]; !typed {
-		for _, k := range []string{"anyOf", "oneOf"} {
-			l, _ := schema[k].([]any)
-			for _, b := range l {
-				m, ok := b.(map[string]any)
-				if !ok {
-					continue
-				}
-				before := len(types)
-				add(m)
-				if len(types) > before {
-					src = m
-				}
-			}
-		}
-	}
-	return types, src
-}
-
 // nestedField returns the RECORD or REPEATED field of a property schema,
 // or nil when the property stays JSON. depth is the nesting level of the
 // field (top-level columns are 1).
@@ -94,7 +56,7 @@ func nestedField(name string, schema map[string]any, depth int) *bigquery.FieldS
 	if depth > maxNesting {
 		return nil
 	}
-	types, src := nonNullTypes(schema)
+	types, src := sqltarget.NonNullTypes(schema)
 	if len(types) != 1 {
 		return nil
 	}
@@ -118,7 +80,7 @@ func nestedField(name string, schema map[string]any, depth int) *bigquery.FieldS
 		if items == nil {
 			return nil
 		}
-		it, _ := nonNullTypes(items)
+		it, _ := sqltarget.NonNullTypes(items)
 		if len(it) != 1 || it[0] == "array" {
 			return nil
 		}
@@ -192,7 +154,7 @@ func namesOf(schema map[string]any) *propertyNames {
 	if schema == nil {
 		return nil
 	}
-	types, src := nonNullTypes(schema)
+	types, src := sqltarget.NonNullTypes(schema)
 	if len(types) != 1 {
 		return nil
 	}

@@ -25,6 +25,9 @@ type Config struct {
 	sqltarget.Config
 	Path    string `json:"path"`
 	Threads int    `json:"threads"`
+	// ObjectColumns is how objects and arrays land: json (default) or
+	// struct (nested.go).
+	ObjectColumns string `json:"object_columns"`
 }
 
 // check validates path: a file in an existing directory. An in-memory

@@ -30,6 +30,7 @@ type batch struct {
 	bytes   int
 	repeats keyRepeats
 	buf     []byte // scratch
+	nest    nester // STRUCT and LIST values
 }
 
 // column is one column's values. null[r] marks NULLs; the value of row r
@@ -205,7 +206,7 @@ func (b *batch) row(r int, vals []driver.Value) {
 			continue
 		}
 		switch b.cols[i].kind {
-		case physText, physCast, physJSON, physTime:
+		case physText, physCast, physJSON, physTime, physNested:
 			vals[i] = c.text[c.textEnd(r):c.end[r]]
 		case physInt:
 			vals[i] = c.ints[r]
@@ -248,7 +249,7 @@ func (d *column) putText(t []byte) {
 func (d *column) putNull(k physKind) {
 	d.null = append(d.null, true)
 	switch k {
-	case physText, physCast, physJSON, physTime:
+	case physText, physCast, physJSON, physTime, physNested:
 		d.end = append(d.end, len(d.text))
 	case physFloat:
 		d.floats = append(d.floats, 0)
@@ -272,6 +273,20 @@ func (d *column) putDecimal(n int64, bn *big.Int) {
 // error nothing is stored.
 func (b *batch) encode(i int, v *singer.Value) (int, error) {
 	c, d := &b.cols[i], &b.data[i]
+	if c.kind == physNested && v.Kind > singer.Null {
+		var err error
+		if b.buf, err = b.nest.appendNested(b.buf[:0], c, v); err != nil {
+			return 0, err
+		}
+		d.putText(b.buf)
+		return len(b.buf) + 16, nil
+	}
+	return encodeValue(c, d, &b.buf, v)
+}
+
+// encodeValue stores a value in d by the encoder c (buf is scratch space)
+// and returns its size in bytes; on error nothing is stored.
+func encodeValue(c *encoder, d *column, buf *[]byte, v *singer.Value) (int, error) {
 	if v.Kind <= singer.Null {
 		d.putNull(c.kind)
 		return 1, nil
@@ -279,16 +294,16 @@ func (b *batch) encode(i int, v *singer.Value) (int, error) {
 	switch c.kind {
 	case physText, physCast:
 		if v.Kind == singer.Bool {
-			b.buf = strconv.AppendBool(b.buf[:0], v.Bool)
-			d.putText(b.buf)
-			return len(b.buf) + 16, nil
+			*buf = strconv.AppendBool((*buf)[:0], v.Bool)
+			d.putText(*buf)
+			return len(*buf) + 16, nil
 		}
 		d.putText(v.Bytes)
 		return len(v.Bytes) + 16, nil
 	case physJSON:
-		b.buf = appendJSONValue(b.buf[:0], v)
-		d.putText(b.buf)
-		return len(b.buf) + 16, nil
+		*buf = appendJSONValue((*buf)[:0], v)
+		d.putText(*buf)
+		return len(*buf) + 16, nil
 	case physInt:
 		if v.Kind == singer.Bool {
 			if v.Bool {
@@ -394,9 +409,9 @@ func (b *batch) encode(i int, v *singer.Value) (int, error) {
 		if err != nil {
 			return 0, valueErr(c, "%v", err)
 		}
-		b.buf = sqltarget.AppendTimeOfDay(b.buf[:0], us)
-		d.putText(b.buf)
-		return len(b.buf) + 16, nil
+		*buf = sqltarget.AppendTimeOfDay((*buf)[:0], us)
+		d.putText(*buf)
+		return len(*buf) + 16, nil
 	}
 	return 0, valueErr(c, "unsupported column type %s", c.typ)
 }

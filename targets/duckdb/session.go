@@ -178,7 +178,7 @@ func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (*batch,
 		if existing == nil {
 			var defs []string
 			for _, c := range t.Columns {
-				def := quote(c.Name) + " " + columnType(c)
+				def := quote(c.Name) + " " + s.d.columnType(c)
 				if c.Key {
 					def += " NOT NULL"
 				}
@@ -240,11 +240,24 @@ func (s *session) evolve(ctx context.Context, t *sqltarget.Table, ident string, 
 		want[strings.ToLower(c.Name)] = true
 		ex, ok := existing[strings.ToLower(c.Name)]
 		if !ok {
-			typ := columnType(c)
+			typ := s.d.columnType(c)
 			if _, err := s.exec(ctx, "ALTER TABLE "+ident+" ADD COLUMN "+quote(c.Name)+" "+typ); err != nil {
 				return fmt.Errorf("adding column %s to %s: %w", quote(c.Name), ident, err)
 			}
 			s.log.Infof("added column %s %s to %s", quote(c.Name), typ, ident)
+			continue
+		}
+		if isNestedType(ex.typ) {
+			newType, err := evolveNested(ident, ex, c)
+			if err != nil {
+				return err
+			}
+			if newType != "" {
+				if _, err := s.exec(ctx, "ALTER TABLE "+ident+" ALTER COLUMN "+quote(ex.name)+" TYPE "+newType); err != nil {
+					return fmt.Errorf("changing column %s of %s from %s to %s: %s", quote(ex.name), ident, ex.typ, newType, firstLine(err.Error()))
+				}
+				s.log.Infof("column %s of %s changed from %s to %s for the stream's schema (old values kept)", quote(ex.name), ident, ex.typ, newType)
+			}
 			continue
 		}
 		newType := evolution(ex, c)
@@ -296,7 +309,7 @@ func (s *session) plan(t *sqltarget.Table, ident string, encs []encoder, unique 
 		if e.stageType() == e.typ {
 			casts = append(casts, quote(c.Name))
 		} else {
-			casts = append(casts, "CAST("+quote(c.Name)+" AS "+e.typ+") AS "+quote(c.Name))
+			casts = append(casts, e.cast(quote(c.Name))+" AS "+quote(c.Name))
 		}
 	}
 	cols := quoteList(names)
@@ -341,7 +354,7 @@ func (s *session) plan(t *sqltarget.Table, ident string, encs []encoder, unique 
 		expr := "s." + quote(k)
 		for i, c := range t.Columns {
 			if c.Name == k && encs[i].stageType() != encs[i].typ {
-				expr = "CAST(s." + quote(k) + " AS " + encs[i].typ + ")"
+				expr = encs[i].cast("s." + quote(k))
 			}
 		}
 		matchCast = append(matchCast, "t."+quote(k)+" = "+expr)

@@ -104,6 +104,9 @@ const (
 	// physCast: a type of no other kind (UUID, BLOB, INTERVAL, ...): the
 	// value's text, cast by DuckDB.
 	physCast
+	// physNested: a STRUCT or LIST (nested.go): JSON text whose every
+	// value the client has checked, cast by DuckDB through JSON.
+	physNested
 )
 
 // existingColumn is a column as duckdb_columns() describes it.
@@ -127,6 +130,9 @@ type encoder struct {
 	// widen: a value beyond the column's digits widens the column
 	// (sqltarget.WidenError) instead of failing.
 	widen bool
+	// nested is a physNested column's type; nil for a nested type
+	// target-duckdb does not encode (MAP, UNION): DuckDB casts the JSON.
+	nested *ntype
 }
 
 var intRanges = map[string][2]int64{
@@ -143,6 +149,13 @@ var intRanges = map[string][2]int64{
 // physical maps an actual column to its encoder.
 func physical(ex existingColumn) encoder {
 	e := encoder{name: ex.name, typ: ex.typ}
+	if isNestedType(ex.typ) {
+		e.kind = physNested
+		if t, err := parseType(ex.typ); err == nil && t.kind != nLeaf {
+			e.nested = t
+		}
+		return e
+	}
 	if r, ok := intRanges[ex.typ]; ok {
 		e.kind, e.intMin, e.intMax = physInt, r[0], r[1]
 		return e
@@ -194,6 +207,18 @@ func (e *encoder) stageType() string {
 	return "VARCHAR"
 }
 
+// cast is the expression that makes a stage column's value (expr) the
+// column's type.
+func (e *encoder) cast(expr string) string {
+	if e.kind == physNested {
+		expr = "CAST(" + expr + " AS JSON)"
+		if e.nested != nil && e.nested.stageText() != e.nested.text() {
+			expr = "CAST(" + expr + " AS " + e.nested.stageText() + ")"
+		}
+	}
+	return "CAST(" + expr + " AS " + e.typ + ")"
+}
+
 // evolution says how an existing column takes values of the column c
 // wants: "" keeps it, otherwise the new column type, reached with
 // DuckDB's own cast of the old values (ALTER COLUMN ... TYPE). Every rule
@@ -213,7 +238,7 @@ func evolution(ex existingColumn, c *sqltarget.Column) string {
 		return text
 	}
 	switch phys.kind {
-	case physText, physJSON, physCast:
+	case physText, physJSON, physCast, physNested:
 		return ""
 	}
 	switch want.Kind {

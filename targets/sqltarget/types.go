@@ -105,6 +105,46 @@ func LogicalTypeOf(schema map[string]any) LogicalType {
 	return t
 }
 
+// NonNullTypes returns a schema's JSON types other than "null" (from type,
+// or from a single non-null anyOf branch as taps write nullable objects): the
+// dialects with nested column types (BigQuery RECORD, DuckDB STRUCT)
+// read the structure of a property from src.
+func NonNullTypes(schema map[string]any) (types []string, src map[string]any) {
+	src = schema
+	add := func(s map[string]any) {
+		switch t := s["type"].(type) {
+		case string:
+			if t != "null" {
+				types = append(types, t)
+			}
+		case []any:
+			for _, x := range t {
+				if n, ok := x.(string); ok && n != "null" {
+					types = append(types, n)
+				}
+			}
+		}
+	}
+	add(schema)
+	if _, typed := schema["type"]; !typed {
+		for _, k := range []string{"anyOf", "oneOf"} {
+			l, _ := schema[k].([]any)
+			for _, b := range l {
+				m, ok := b.(map[string]any)
+				if !ok {
+					continue
+				}
+				before := len(types)
+				add(m)
+				if len(types) > before {
+					src = m
+				}
+			}
+		}
+	}
+	return types, src
+}
+
 // collectTypes gathers the JSON types of a schema and of its anyOf/oneOf
 // branches. src is where bounds and lengths are read: the schema itself, or
 // the first branch with a non-null type when the schema has no type.

@@ -20,6 +20,15 @@ const DefaultSchema = "main"
 // 2-core machine.
 const DefaultThreads = 1
 
+// DefaultBatchRows is batch_size_rows without the key: DuckDB's row group
+// (122,880 rows). A transaction that inserts at least a whole row group
+// writes it straight to the database file instead of logging it to the
+// WAL and writing it again at the next checkpoint: the 1M-record bench
+// took 18% less CPU in append (6.3-6.6 -> 5.2-5.4 CPU s) and 20% less in
+// upsert (11.6 -> 9.1-9.3) than with the engine's 100,000, for 6 MB more
+// peak RSS.
+const DefaultBatchRows = 122880
+
 // Config is target-duckdb's config: the database file and the engine's keys.
 type Config struct {
 	sqltarget.Config
@@ -56,6 +65,9 @@ func (c *Config) check() error {
 	}
 	if c.DefaultTargetSchema == "" {
 		c.DefaultTargetSchema = DefaultSchema
+	}
+	if c.BatchSizeRows == 0 {
+		c.BatchSizeRows = DefaultBatchRows
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -77,5 +78,35 @@ func TestThreadsSetting(t *testing.T) {
 		if got != c.want {
 			t.Errorf("threads %d: DuckDB runs %d threads, want %d", c.threads, got, c.want)
 		}
+	}
+}
+
+// TestDefaultBatchIsARowGroup: without batch_size_rows a batch is DuckDB's
+// row group (122,880 rows), so each full batch is written straight to the
+// file; a batch_size_rows given is kept.
+func TestDefaultBatchIsARowGroup(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rg.duckdb")
+	var in strings.Builder
+	in.WriteString(`{"type":"SCHEMA","stream":"rg","key_properties":["id"],"schema":{"type":"object","properties":{"id":{"type":"integer"}}}}` + "\n")
+	for i := 1; i <= DefaultBatchRows+1; i++ {
+		fmt.Fprintf(&in, `{"type":"RECORD","stream":"rg","record":{"id":%d}}`+"\n", i)
+	}
+	code, _, errOut := runTargetExit(t, map[string]any{"path": path, "load_method": "append"}, in.String())
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var loads []string
+	for _, line := range strings.Split(errOut, "\n") {
+		if i := strings.Index(line, `"rows":`); i >= 0 && strings.Contains(line, "batch_load_seconds") {
+			loads = append(loads, strings.SplitN(line[i+len(`"rows":`):], ",", 2)[0])
+		}
+	}
+	if strings.Join(loads, ",") != "122880,1" {
+		t.Errorf("loads of %v rows, want 122880,1", loads)
+	}
+	cfg := &Config{Path: filepath.Join(t.TempDir(), "x.duckdb")}
+	cfg.BatchSizeRows = 500
+	if err := cfg.check(); err != nil || cfg.BatchSizeRows != 500 {
+		t.Errorf("batch_size_rows 500: %d, %v", cfg.BatchSizeRows, err)
 	}
 }

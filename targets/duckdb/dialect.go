@@ -33,6 +33,7 @@ type Dialect struct {
 	// warned: streams already warned of records that append skipped.
 	warned sync.Map
 	nstage atomic.Int64 // names the stage tables, unique in the instance
+	prepMu sync.Mutex   // one PrepareTable at a time
 }
 
 // OpenDialect opens the database file (creating it when missing) and takes

@@ -159,6 +159,11 @@ func (s *session) tx(ctx context.Context, fn func() error) error {
 
 // PrepareTable creates or evolves the table and returns a batch for it.
 func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (*batch, error) {
+	// One preparation at a time: the engine asks for several at once
+	// (the SCHEMA messages before the first record), and DuckDB's catalog
+	// changes from two connections conflict with each other.
+	s.d.prepMu.Lock()
+	defer s.d.prepMu.Unlock()
 	b, err := s.prepareTable(ctx, t)
 	return b, classify(err)
 }

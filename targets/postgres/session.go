@@ -106,6 +106,12 @@ func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (*copyBa
 	}
 	defer tx.Rollback(ctx)
 	if !s.schemas[t.Schema] {
+		// Two sessions preparing tables of a new schema at once: CREATE
+		// SCHEMA IF NOT EXISTS is not safe against a concurrent one
+		// (unique violation on pg_namespace), so they take turns.
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", "schema "+t.Schema); err != nil {
+			return nil, err
+		}
 		if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+quote(t.Schema)); err != nil {
 			return nil, fmt.Errorf("creating schema %s: %w", t.Schema, err)
 		}

@@ -42,9 +42,12 @@ type Engine[B Batch[B]] struct {
 	out     *singer.Encoder
 	outMu   sync.Mutex
 	streams map[string]*stream[B]
-	tables  map[string]map[string]string // per destination schema: table key -> stream
-	loaders []*loader[B]
-	metrics *singer.Counters
+	// deferred: new streams whose tables are being prepared while the
+	// input is read on (settle).
+	deferred []deferredInstall[B]
+	tables   map[string]map[string]string // per destination schema: table key -> stream
+	loaders  []*loader[B]
+	metrics  *singer.Counters
 
 	failed   atomic.Bool
 	errMu    sync.Mutex
@@ -215,6 +218,9 @@ func (e *Engine[B]) Run(ctx context.Context, in io.Reader, out *singer.Encoder) 
 	dec.Warn = func(s string) { e.log.Warnf("%s", s) }
 
 	readErr := e.read(ctx, dec)
+	if err := e.settle(); err != nil && readErr == nil {
+		readErr = err
+	}
 	interrupted := ctx.Err() != nil
 	if e.failed.Load() {
 		// A load failed: commit nothing more, release nothing more.
@@ -321,6 +327,9 @@ func (r *reading[B]) Schema(m *singer.Message) error {
 }
 
 func (r *reading[B]) Record(m *singer.Message, stream string, rec []byte) error {
+	if err := r.e.settle(); err != nil {
+		return err
+	}
 	s, err := r.stream(m, stream)
 	if err != nil {
 		return err
@@ -349,6 +358,9 @@ func (r *reading[B]) SchemaOptions() singer.SchemaOptions {
 }
 
 func (r *reading[B]) RowSchema(out *singer.Message, rm *streammap.RowMap) (bool, error) {
+	if err := r.e.settle(); err != nil {
+		return false, err
+	}
 	s := r.e.streams[out.Stream]
 	if s == nil {
 		return false, nil
@@ -403,6 +415,9 @@ func (p *rowPlan[B]) match(rm *streammap.RowMap) bool {
 }
 
 func (r *reading[B]) RowRecord(m *singer.Message, rm *streammap.RowMap) error {
+	if err := r.e.settle(); err != nil {
+		return err
+	}
 	p := r.rows[rm]
 	if p == nil || (p.s.schema != p.schema && !p.match(rm)) {
 		// Another SCHEMA of the mapped stream (two streams aliased to
@@ -468,6 +483,11 @@ func (r *reading[B]) RowRecord(m *singer.Message, rm *streammap.RowMap) error {
 // message handles one decoded message.
 func (r *reading[B]) message(m *singer.Message) error {
 	e := r.e
+	if len(e.deferred) > 0 && m.Type != singer.TypeSchema {
+		if err := e.settle(); err != nil {
+			return err
+		}
+	}
 	switch m.Type {
 	case singer.TypeRecord:
 		s, err := r.stream(m, m.Stream)
@@ -664,8 +684,13 @@ func (e *Engine[B]) fillMeta(s *stream[B], vals []singer.Value, m *singer.Messag
 func (e *Engine[B]) schema(ctx context.Context, m *singer.Message) error {
 	key := string(m.Schema) + "\x00" + strings.Join(m.KeyProperties, "\x00")
 	s := e.streams[m.Stream]
-	if s != nil && s.rawKey == key {
-		return nil
+	if s != nil {
+		if err := e.settle(); err != nil {
+			return err
+		}
+		if s.rawKey == key {
+			return nil
+		}
 	}
 	sch, err := singer.CompileSchema(m.Schema, singer.SchemaOptions{FlattenDepth: e.cfg.FlatteningMaxLevel})
 	if err != nil {
@@ -678,6 +703,9 @@ func (e *Engine[B]) schema(ctx context.Context, m *singer.Message) error {
 		s = &stream[B]{name: m.Stream, mark: e.wm.Stream(m.Stream), counter: e.metrics.For(m.Stream)}
 		s.loader = e.loaders[len(e.streams)%len(e.loaders)]
 		e.streams[m.Stream] = s
+		if e.cfg.LoadMethod != "overwrite" {
+			return e.installLater(s, sch, m.KeyProperties, m.Line, key)
+		}
 	} else {
 		e.flush(s)
 		e.quiesce(s)
@@ -718,8 +746,69 @@ func (e *Engine[B]) install(s *stream[B], sch *singer.Schema, keys []string, lin
 	if p.err != nil {
 		return p.err
 	}
+	e.installed(s, sch, keys, t, p.batch)
+	return nil
+}
+
+// deferredInstall is a new stream whose table a loader is preparing.
+type deferredInstall[B Batch[B]] struct {
+	s     *stream[B]
+	sch   *singer.Schema
+	keys  []string
+	t     *Table
+	key   string
+	reply chan prepared[B]
+}
+
+// installLater is install for a new stream (not overwrite) without
+// waiting for its table: the SCHEMA messages a tap sends before its
+// records have their tables created or evolved by all the loaders at once
+// while the input is read on, instead of one after the other with the
+// reader waiting on each. settle waits for them before anything that
+// needs a stream's batch (any message but a new stream's SCHEMA).
+func (e *Engine[B]) installLater(s *stream[B], sch *singer.Schema, keys []string, line int64, key string) error {
+	t, err := e.planTable(s, sch, keys)
+	if err != nil {
+		return fmt.Errorf("line %d: %v", line, err)
+	}
+	t.UniqueKey = len(t.Keys) > 0 && e.cfg.LoadMethod != "append"
+	reply := make(chan prepared[B], 1)
+	s.loader.jobs <- job[B]{kind: jobPrepare, table: t, reply: reply}
+	// keys is the decoder's, reused by the next message: copied.
+	keys = append([]string(nil), keys...)
+	e.deferred = append(e.deferred, deferredInstall[B]{s: s, sch: sch, keys: keys, t: t, key: key, reply: reply})
+	return nil
+}
+
+// settle completes the deferred installs, in the order of their SCHEMA
+// messages. On the first error the streams not installed are forgotten
+// (the run stops with that error).
+func (e *Engine[B]) settle() error {
+	if len(e.deferred) == 0 {
+		return nil
+	}
+	list := e.deferred
+	e.deferred = nil
+	var first error
+	for _, d := range list {
+		p := <-d.reply
+		if first == nil && p.err != nil {
+			first = p.err
+		}
+		if first != nil {
+			delete(e.streams, d.s.name)
+			continue
+		}
+		e.installed(d.s, d.sch, d.keys, d.t, p.batch)
+		d.s.rawKey = d.key
+	}
+	return first
+}
+
+// installed makes the stream's batches for its prepared table.
+func (e *Engine[B]) installed(s *stream[B], sch *singer.Schema, keys []string, t *Table, batch B) {
 	s.schema, s.keys, s.table = sch, append([]string(nil), keys...), t
-	s.batch = p.batch
+	s.batch = batch
 	if s.limitRows == 0 {
 		s.limitRows, s.limitBytes = e.policy.first(e.ramps)
 	}
@@ -731,7 +820,7 @@ func (e *Engine[B]) install(s *stream[B], sch *singer.Schema, keys []string, lin
 	s.spares = 1
 	s.free = make(chan B, s.spares)
 	for i := 0; i < s.spares; i++ {
-		s.free <- p.batch.Fresh()
+		s.free <- batch.Fresh()
 	}
 	s.planCols = len(sch.Plan.Columns)
 	s.vals = make([]singer.Value, len(t.Columns))
@@ -744,7 +833,6 @@ func (e *Engine[B]) install(s *stream[B], sch *singer.Schema, keys []string, lin
 			s.meta = append(s.meta, metaSlot{col: i, kind: c.Meta})
 		}
 	}
-	return nil
 }
 
 // prepare creates or evolves a table on the stream's loader.

@@ -1,0 +1,84 @@
+package sqltarget_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/singerkit/singerkit/targets/sqltarget"
+)
+
+// schemasThenRecords is three streams' SCHEMA messages, then a record of
+// each (keys as in a tap that reuses its key list), then a STATE.
+const schemasThenRecords = `{"type":"SCHEMA","stream":"a","schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":"string"}}},"key_properties":["id"]}
+{"type":"SCHEMA","stream":"b","schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":"string"}}},"key_properties":["v"]}
+{"type":"SCHEMA","stream":"c","schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":"string"}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"a","record":{"id":1,"v":"x"}}
+{"type":"RECORD","stream":"b","record":{"id":2,"v":"y"}}
+{"type":"RECORD","stream":"b","record":{"id":2,"v":"z"}}
+{"type":"RECORD","stream":"c","record":{"id":3,"v":"w"}}
+{"type":"STATE","value":{"pos":1}}
+`
+
+// TestSchemasPreparedTogether: the tables of the SCHEMA messages before
+// the first record are prepared by both loaders at once (stream a's
+// preparation waits until b's has started, which fails if the reader
+// waits for each table in turn), and each stream keeps its own keys.
+func TestSchemasPreparedTogether(t *testing.T) {
+	db, d := newDialect()
+	started := map[string]chan struct{}{"t.a": make(chan struct{}), "t.b": make(chan struct{}), "t.c": make(chan struct{})}
+	d.Hooks.Prepare = func(ctx context.Context, table string) error {
+		close(started[table])
+		if table == "t.a" {
+			select {
+			case <-started["t.b"]:
+			case <-time.After(20 * time.Second):
+				return errors.New("table b was not being prepared while a was")
+			}
+		}
+		return nil
+	}
+	states, _, err := run(context.Background(), d, sqltarget.Config{MaxParallelFlushes: 2}, schemasThenRecords)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(states, ",") != `{"pos":1}` {
+		t.Errorf("states %v", states)
+	}
+	for table, want := range map[string]string{"a": "1|x", "b": "2|y,2|z", "c": "3|w"} {
+		rows, err := db.Rows("t", table, []string{"id", "v"}, "v")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(rows, ",") != want {
+			t.Errorf("table %s: %v, want %s (b's key is v: two rows)", table, rows, want)
+		}
+	}
+}
+
+// TestDeferredPrepareFails: a table that cannot be prepared stops the run
+// with its error before any record is loaded, and no state is printed.
+func TestDeferredPrepareFails(t *testing.T) {
+	db, d := newDialect()
+	d.Hooks.Prepare = func(ctx context.Context, table string) error {
+		if table == "t.b" {
+			return fmt.Errorf("permission denied for schema t")
+		}
+		return nil
+	}
+	states, _, err := run(context.Background(), d, sqltarget.Config{MaxParallelFlushes: 2}, schemasThenRecords)
+	if err == nil || !strings.Contains(err.Error(), `preparing table for stream "b"`) || !strings.Contains(err.Error(), "permission denied for schema t") {
+		t.Fatalf("error %v", err)
+	}
+	if len(states) != 0 {
+		t.Errorf("states %v", states)
+	}
+	for _, table := range []string{"a", "c"} {
+		if rows, err := db.Rows("t", table, []string{"id"}, "id"); err == nil && len(rows) > 0 {
+			t.Errorf("table %s has rows %v", table, rows)
+		}
+	}
+}

@@ -40,6 +40,18 @@ type Ramping interface {
 	RampBatches() (ramp, idle bool)
 }
 
+// Spreading is a batch whose loads may run on several sessions at once:
+// with load_method append, when SpreadLoads says so (a table without a
+// unique key, where the order of loads changes nothing), the engine hands
+// a stream's batches to its loaders in turn, as many loading at once as
+// there are loaders (max_parallel_flushes), instead of one at a time on
+// the stream's session. For a dialect whose load work runs on the
+// client's connection threads (DuckDB: the Appender and the compression
+// of row groups); on a server, one bulk session per stream measured best.
+type Spreading interface {
+	SpreadLoads() bool
+}
+
 // Session is one connection of a dialect. A batch may be loaded by
 // another session of the same dialect than the one that prepared it (a
 // session is replaced after a transient error), so a batch holds no

@@ -88,6 +88,7 @@ func New[B Batch[B]](d Dialect[B], cfg Config, log *singer.Log) *Engine[B] {
 }
 
 type stream[B Batch[B]] struct {
+	nflush  int // flushes so far: with spread loads, the next loader
 	name    string
 	rawKey  string // schema bytes + keys: a repeated SCHEMA changes nothing
 	schema  *singer.Schema
@@ -818,6 +819,11 @@ func (e *Engine[B]) installed(s *stream[B], sch *singer.Schema, keys []string, t
 	// more for no gain in time on 2 cores (make bench, flat 1M), and
 	// interleave key ranges in the table's indexes.
 	s.spares = 1
+	if sp, ok := any(batch).(Spreading); ok && sp.SpreadLoads() && e.cfg.LoadMethod == "append" {
+		// Except where loads of one stream run in parallel to gain
+		// (Spreading): one batch per loader.
+		s.spares = len(e.loaders)
+	}
 	s.free = make(chan B, s.spares)
 	for i := 0; i < s.spares; i++ {
 		s.free <- batch.Fresh()
@@ -1047,10 +1053,16 @@ func (e *Engine[B]) flush(s *stream[B]) {
 		<-e.loaded
 	}
 	e.inflight.Add(size)
-	s.loader.pending.Add(1)
+	l := s.loader
+	if s.spares > 1 {
+		// Spread loads (Spreading): the loaders in turn.
+		l = e.loaders[s.nflush%len(e.loaders)]
+		s.nflush++
+	}
+	l.pending.Add(1)
 	tok := s.mark.Flush()
 	mode := e.mode(s)
-	s.loader.jobs <- job[B]{kind: jobLoad, batch: s.batch, token: tok, mode: mode, free: s.free, size: size}
+	l.jobs <- job[B]{kind: jobLoad, batch: s.batch, token: tok, mode: mode, free: s.free, size: size}
 	s.batch = <-s.free
 	s.batch.Reset()
 	s.limitRows, s.limitBytes = min(2*s.limitRows, e.policy.Rows), min(2*s.limitBytes, e.policy.Bytes)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,5 +81,55 @@ func TestDeferredPrepareFails(t *testing.T) {
 		if rows, err := db.Rows("t", table, []string{"id"}, "id"); err == nil && len(rows) > 0 {
 			t.Errorf("table %s has rows %v", table, rows)
 		}
+	}
+}
+
+// TestSpreadLoads: with a dialect whose batches spread (Spreading), an
+// append stream's loads run on both sessions at once (the first load waits
+// for a second to start, which never happens one load at a time), every
+// record lands once and the last state comes out; upsert and a table with
+// a key keep one load at a time.
+func TestSpreadLoads(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		method string
+		keys   bool
+		spread bool
+	}{{"append", "append", true, true}, {"append without keys", "append", false, true}, {"upsert", "upsert", true, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			db, d := newDialect()
+			d.Spread = true
+			var mu sync.Mutex
+			active, most, calls := 0, 0, 0
+			second := make(chan struct{})
+			d.Hooks.BeforeCommit = func(ctx context.Context, table string, rows int) error {
+				mu.Lock()
+				active++
+				calls++
+				most = max(most, active)
+				n := calls
+				mu.Unlock()
+				defer func() { mu.Lock(); active--; mu.Unlock() }()
+				switch {
+				case n == 2:
+					close(second)
+				case n == 1 && c.spread:
+					select {
+					case <-second:
+					case <-time.After(20 * time.Second):
+						return errors.New("no second load started while the first was loading")
+					}
+				}
+				return nil
+			}
+			states, _, err := run(context.Background(), d, sqltarget.Config{LoadMethod: c.method, BatchSizeRows: 1000, MaxParallelFlushes: 2}, input(10000, 2500, c.keys))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkLoaded(t, db, states, 10000)
+			if want := map[bool]int{true: 2, false: 1}[c.spread]; most != want {
+				t.Errorf("%d loads at once at most, want %d", most, want)
+			}
+		})
 	}
 }

@@ -42,6 +42,9 @@ type Dialect struct {
 	// Ramp, IdleFlush: the engine ramps batches up, and flushes them
 	// when their loader is idle (sqltarget.Ramping).
 	Ramp, IdleFlush bool
+	// Spread: appends of a stream into a table without a unique key load
+	// on several sessions at once (sqltarget.Spreading).
+	Spread bool
 
 	log    *singer.Log
 	warned sync.Map // streams warned of records skipped by append
@@ -145,7 +148,7 @@ func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (*batch,
 	if err != nil {
 		return nil, err
 	}
-	b := &batch{table: t, cols: make([]int, len(t.Columns)), types: make([]string, len(t.Columns)), unique: unique}
+	b := &batch{table: t, cols: make([]int, len(t.Columns)), types: make([]string, len(t.Columns)), unique: unique, spread: s.d.Spread}
 	byName := map[string]int{}
 	for i, c := range final {
 		byName[c.Name] = i

@@ -22,7 +22,12 @@ type batch struct {
 	deletedAt int // batch column of _sdc_deleted_at, or -1
 	rows      [][]*string
 	bytes     int
+	spread    bool // Dialect.Spread
 }
+
+// SpreadLoads: sqltarget.Spreading, when the dialect's Spread is set and
+// the table has no unique key.
+func (b *batch) SpreadLoads() bool { return b.spread && len(b.unique) == 0 }
 
 func (b *batch) Append(vals []singer.Value) error {
 	row := make([]*string, len(vals))
@@ -59,7 +64,7 @@ func (b *batch) Rows() int  { return len(b.rows) }
 func (b *batch) Bytes() int { return b.bytes }
 func (b *batch) Reset()     { b.rows, b.bytes = nil, 0 }
 func (b *batch) Fresh() *batch {
-	return &batch{table: b.table, cols: b.cols, types: b.types, unique: b.unique, deletedAt: b.deletedAt}
+	return &batch{table: b.table, cols: b.cols, types: b.types, unique: b.unique, deletedAt: b.deletedAt, spread: b.spread}
 }
 func (b *batch) Table() *sqltarget.Table { return b.table }
 

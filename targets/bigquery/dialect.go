@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"cloud.google.com/go/bigquery"
 	"cloud.google.com/go/bigquery/storage/managedwriter"
@@ -27,6 +28,10 @@ type Dialect struct {
 	log      *singer.Log
 	runID    string       // names this run's jobs (see jobBase)
 	opts     tableOptions // object_columns and streams (layout.go)
+	// datasetMu: one session at a time reads and creates a missing
+	// dataset (the engine prepares several streams' tables at once, and
+	// two creations of one dataset race).
+	datasetMu sync.Mutex
 }
 
 // NewDialect connects a client for a config.

@@ -86,6 +86,8 @@ func (s *session) ensureDataset(ctx context.Context, name string) error {
 	if s.datasets[name] {
 		return nil
 	}
+	s.d.datasetMu.Lock()
+	defer s.d.datasetMu.Unlock()
 	ds := s.d.client.Dataset(name)
 	var md *bigquery.DatasetMetadata
 	err := s.retry(ctx, func() (err error) { md, err = ds.Metadata(ctx); return err })

@@ -8,7 +8,8 @@
 # Called by scripts/bench.sh; needs bin/ built, NATS with JetStream
 # (TEST_NATS_URL) and, for the pipeline, PostgreSQL (TEST_POSTGRES_URL) and
 # python3 (BENCH_NATS_PIPELINE=0 skips the pipeline). BENCH_REPEAT runs of
-# each (default 3), best kept.
+# each (default 3), best kept. BENCH_NATS_BATCH sets the pipeline's
+# target-nats batch_records (default: target-nats's own, 100).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -101,6 +102,9 @@ printf '%s\n' "{\"url\":\"$URL\",\"filter_schemas\":[\"skbench_nats\"],\"itersiz
 bin/tap-postgres --config "$dir/nats-pg-tap.json" --discover > "$dir/nats-catalog.json"
 select_all_streams "$dir/nats-catalog.json"
 printf '%s\n' "{\"servers\":[\"$NATS\"],\"topic\":\"SKBENCH_PG\"}" > "$dir/nats-pg.json"
+# BENCH_NATS_BATCH: batch_records of the pipeline's target-nats (default:
+# its own default).
+printf '%s\n' "{\"servers\":[\"$NATS\"],\"topic\":\"SKBENCH_PG\"${BENCH_NATS_BATCH:+,\"batch_records\":$BENCH_NATS_BATCH}}" > "$dir/nats-pg-w.json"
 printf '%s\n' "{\"servers\":[\"$NATS\"],\"topic\":\"SKBENCH_PG\",\"follow\":true}" > "$dir/nats-pg-follow.json"
 direct=(); hop1=(); hop2=(); both=()
 # cpu FILE: "user+sys" seconds from a /usr/bin/time -f '%U %S' file.
@@ -128,7 +132,7 @@ for i in $(seq "$REPEAT"); do
   # and PostgreSQL's (from /proc, all of their processes, other work on
   # the machine included).
   printf '%s\n' "{\"url\":\"$URL\",\"default_target_schema\":\"skbench_nats_live\",\"load_method\":\"append\"}" > "$dir/nats-live.json"
-  bin/target-nats --config "$dir/nats-pg.json" < /dev/null > /dev/null 2>&1 # creates the topic the follower reads
+  bin/target-nats --config "$dir/nats-pg-w.json" < /dev/null > /dev/null 2>&1 # creates the topic the follower reads
   : > "$dir/follower.state"
   n0=$(server_ticks nats-server); p0=$(server_ticks postgres)
   s=$(now)
@@ -136,7 +140,7 @@ for i in $(seq "$REPEAT"); do
     | /usr/bin/time -f '%U %S' -o "$dir/cpu-tgtpg" bin/target-postgres --config "$dir/nats-live.json" > "$dir/follower.state" 2>>"$dir/follower.err" ) &
   follower=$!
   /usr/bin/time -f '%U %S' -o "$dir/cpu-tappg" bin/tap-postgres --config "$dir/nats-pg-tap.json" --catalog "$dir/nats-catalog.json" 2>/dev/null \
-    | /usr/bin/time -f '%U %S' -o "$dir/cpu-tgtnats" bin/target-nats --config "$dir/nats-pg.json" > "$dir/hop1.state" 2>/dev/null
+    | /usr/bin/time -f '%U %S' -o "$dir/cpu-tgtnats" bin/target-nats --config "$dir/nats-pg-w.json" > "$dir/hop1.state" 2>/dev/null
   last="\"upstream\":$(tail -1 "$dir/hop1.state")}"
   until grep -qF "$last" "$dir/follower.state"; do
     if ! kill -0 "$follower" 2>/dev/null; then echo "the following tap-nats | target-postgres ended early:"; cat "$dir/follower.err"; exit 1; fi
@@ -158,7 +162,7 @@ for i in $(seq "$REPEAT"); do
   p1=$(server_ticks postgres)
   cpu_direct="tap-postgres $(cpu "$dir/cpu-tappg"), target-postgres $(cpu "$dir/cpu-tgtpg"), PostgreSQL $(ticks $((p1 - p0)))"
   s=$(now)
-  bin/tap-postgres --config "$dir/nats-pg-tap.json" --catalog "$dir/nats-catalog.json" 2>/dev/null | bin/target-nats --config "$dir/nats-pg.json" > /dev/null 2>&1
+  bin/tap-postgres --config "$dir/nats-pg-tap.json" --catalog "$dir/nats-catalog.json" 2>/dev/null | bin/target-nats --config "$dir/nats-pg-w.json" > /dev/null 2>&1
   e=$(now); hop1+=("$(echo "$e - $s" | bc)")
   s=$(now)
   bin/tap-nats --config "$dir/nats-pg.json" 2>/dev/null | bin/target-postgres --config "$dir/nats-hop.json" > /dev/null 2>&1

@@ -56,16 +56,9 @@ func nestedField(name string, schema map[string]any, depth int) *bigquery.FieldS
 	if depth > maxNesting {
 		return nil
 	}
-	types, src := sqltarget.NonNullTypes(schema)
-	if len(types) != 1 {
-		return nil
-	}
-	switch types[0] {
-	case "object":
-		props, _ := src["properties"].(map[string]any)
-		if len(props) == 0 {
-			return nil
-		}
+	props, items := sqltarget.NestedStructure(schema)
+	switch {
+	case props != nil:
 		f := &bigquery.FieldSchema{Name: name, Type: bigquery.RecordFieldType}
 		for _, p := range subFieldNames(props) {
 			ps, _ := props[p.property].(map[string]any)
@@ -75,11 +68,7 @@ func nestedField(name string, schema map[string]any, depth int) *bigquery.FieldS
 			f.Schema = append(f.Schema, subField(p.name, ps, depth+1))
 		}
 		return f
-	case "array":
-		items, _ := src["items"].(map[string]any)
-		if items == nil {
-			return nil
-		}
+	case items != nil:
 		it, _ := sqltarget.NonNullTypes(items)
 		if len(it) != 1 || it[0] == "array" {
 			return nil

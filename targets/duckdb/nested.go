@@ -87,19 +87,12 @@ func (d *Dialect) columnType(c *sqltarget.Column) string {
 // nestedOf returns the STRUCT or LIST type of a property schema, or nil
 // when the property stays JSON.
 func nestedOf(schema map[string]any, depth int) *ntype {
-	if schema == nil || depth > maxNestedDepth {
+	if depth > maxNestedDepth {
 		return nil
 	}
-	types, src := sqltarget.NonNullTypes(schema)
-	if len(types) != 1 {
-		return nil
-	}
-	switch types[0] {
-	case "object":
-		props, _ := src["properties"].(map[string]any)
-		if len(props) == 0 {
-			return nil
-		}
+	props, items := sqltarget.NestedStructure(schema)
+	switch {
+	case props != nil:
 		names := make([]string, 0, len(props))
 		for p := range props {
 			names = append(names, p)
@@ -117,11 +110,7 @@ func nestedOf(schema map[string]any, depth int) *ntype {
 			t.fields = append(t.fields, nfield{name: p, t: memberOf(ps, depth+1)})
 		}
 		return t
-	case "array":
-		items, _ := src["items"].(map[string]any)
-		if items == nil {
-			return nil
-		}
+	case items != nil:
 		it := memberOf(items, depth+1)
 		if it.kind == nLeaf && it.typ == "JSON" {
 			return nil

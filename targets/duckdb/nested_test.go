@@ -163,7 +163,7 @@ func TestStructValueErrors(t *testing.T) {
 		{`{"id":1,"payload":{"lines":[{"sku":"x","qty":2},{"sku":"y","qty":1.5}]}}`, `column "payload".lines[1].qty: 1.5 is out of range for the column (-9223372036854775808 to 9223372036854775807)`},
 		{`{"id":1,"payload":{"amount":1.0000000001}}`, `column "payload".amount: 1.0000000001 has more than 9 decimal places (the column is DECIMAL(38,9); no silent rounding)`},
 		{`{"id":1,"payload":{"lines":[{"sku":"x","colour":"red","size":1}]}}`, `column "payload".lines[0]: the STRUCT has no field "colour"; declare the property in the stream's schema (a new field is added), or use object_columns json`},
-		{`{"id":1,"payload":{"at":"yesterday"}}`, `column "payload".at: `},
+		{`{"id":1,"payload":{"at":"yesterday"}}`, `column "payload".at: "yesterday" is not an RFC 3339 date-time`},
 		{`{"id":1,"items":{"a":1}}`, `column "items": {"a":1} is not an array (the column is a LIST)`},
 	}
 	for _, c := range cases {

@@ -722,11 +722,10 @@ func (e *Engine[B]) schema(ctx context.Context, m *singer.Message) error {
 // records called for), creates or evolves it, and makes the stream's
 // batches for it. The stream's open batch must be empty.
 func (e *Engine[B]) install(s *stream[B], sch *singer.Schema, keys []string, line int64) error {
-	t, err := e.planTable(s, sch, keys)
+	t, err := e.planFor(s, sch, keys, line)
 	if err != nil {
-		return fmt.Errorf("line %d: %v", line, err)
+		return err
 	}
-	t.UniqueKey = len(t.Keys) > 0 && e.cfg.LoadMethod != "append"
 	p := e.prepare(s, t)
 	if p.err == nil && e.cfg.LoadMethod == "overwrite" {
 		// The run's records go to a replacement table made like the
@@ -751,6 +750,16 @@ func (e *Engine[B]) install(s *stream[B], sch *singer.Schema, keys []string, lin
 	return nil
 }
 
+// planFor plans the stream's table for a SCHEMA message of line.
+func (e *Engine[B]) planFor(s *stream[B], sch *singer.Schema, keys []string, line int64) (*Table, error) {
+	t, err := e.planTable(s, sch, keys)
+	if err != nil {
+		return nil, fmt.Errorf("line %d: %v", line, err)
+	}
+	t.UniqueKey = len(t.Keys) > 0 && e.cfg.LoadMethod != "append"
+	return t, nil
+}
+
 // deferredInstall is a new stream whose table a loader is preparing.
 type deferredInstall[B Batch[B]] struct {
 	s     *stream[B]
@@ -768,13 +777,11 @@ type deferredInstall[B Batch[B]] struct {
 // reader waiting on each. settle waits for them before anything that
 // needs a stream's batch (any message but a new stream's SCHEMA).
 func (e *Engine[B]) installLater(s *stream[B], sch *singer.Schema, keys []string, line int64, key string) error {
-	t, err := e.planTable(s, sch, keys)
+	t, err := e.planFor(s, sch, keys, line)
 	if err != nil {
-		return fmt.Errorf("line %d: %v", line, err)
+		return err
 	}
-	t.UniqueKey = len(t.Keys) > 0 && e.cfg.LoadMethod != "append"
-	reply := make(chan prepared[B], 1)
-	s.loader.jobs <- job[B]{kind: jobPrepare, table: t, reply: reply}
+	reply := e.startPrepare(s, t)
 	// keys is the decoder's, reused by the next message: copied.
 	keys = append([]string(nil), keys...)
 	e.deferred = append(e.deferred, deferredInstall[B]{s: s, sch: sch, keys: keys, t: t, key: key, reply: reply})
@@ -843,9 +850,15 @@ func (e *Engine[B]) installed(s *stream[B], sch *singer.Schema, keys []string, t
 
 // prepare creates or evolves a table on the stream's loader.
 func (e *Engine[B]) prepare(s *stream[B], t *Table) prepared[B] {
+	return <-e.startPrepare(s, t)
+}
+
+// startPrepare queues the preparation of a table on the stream's loader;
+// the reply comes on the channel returned.
+func (e *Engine[B]) startPrepare(s *stream[B], t *Table) chan prepared[B] {
 	reply := make(chan prepared[B], 1)
 	s.loader.jobs <- job[B]{kind: jobPrepare, table: t, reply: reply}
-	return <-reply
+	return reply
 }
 
 // call runs fn on a loader's session, after the jobs queued before it

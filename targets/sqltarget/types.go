@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 )
 
@@ -105,44 +106,45 @@ func LogicalTypeOf(schema map[string]any) LogicalType {
 	return t
 }
 
-// NonNullTypes returns a schema's JSON types other than "null" (from type,
-// or from a single non-null anyOf branch as taps write nullable objects): the
-// dialects with nested column types (BigQuery RECORD, DuckDB STRUCT)
-// read the structure of a property from src.
+// NonNullTypes returns a schema's JSON types other than "null", sorted
+// (from type and anyOf/oneOf, as the type table reads them), and src,
+// where its structure is read: the schema, or the branch with a non-null
+// type of an untyped schema (how taps write nullable objects).
 func NonNullTypes(schema map[string]any) (types []string, src map[string]any) {
-	src = schema
-	add := func(s map[string]any) {
-		switch t := s["type"].(type) {
-		case string:
-			if t != "null" {
-				types = append(types, t)
-			}
-		case []any:
-			for _, x := range t {
-				if n, ok := x.(string); ok && n != "null" {
-					types = append(types, n)
-				}
-			}
+	all, _, src := collectTypes(schema)
+	for t := range all {
+		if t != "null" {
+			types = append(types, t)
 		}
 	}
-	add(schema)
-	if _, typed := schema["type"]; !typed {
-		for _, k := range []string{"anyOf", "oneOf"} {
-			l, _ := schema[k].([]any)
-			for _, b := range l {
-				m, ok := b.(map[string]any)
-				if !ok {
-					continue
-				}
-				before := len(types)
-				add(m)
-				if len(types) > before {
-					src = m
-				}
-			}
-		}
-	}
+	slices.Sort(types)
 	return types, src
+}
+
+// NestedStructure reads the one structure a property schema declares, for
+// dialects with nested column types (BigQuery RECORD, DuckDB STRUCT):
+// props, the property schemas of an object that declares properties, or
+// items, the item schema of an array that declares one. Both are nil for
+// any other schema (no single non-null type, an object without
+// properties, an array without items).
+func NestedStructure(schema map[string]any) (props, items map[string]any) {
+	if schema == nil {
+		return nil, nil
+	}
+	types, src := NonNullTypes(schema)
+	if len(types) != 1 {
+		return nil, nil
+	}
+	switch types[0] {
+	case "object":
+		props, _ = src["properties"].(map[string]any)
+		if len(props) == 0 {
+			return nil, nil
+		}
+	case "array":
+		items, _ = src["items"].(map[string]any)
+	}
+	return props, items
 }
 
 // collectTypes gathers the JSON types of a schema and of its anyOf/oneOf

@@ -61,14 +61,34 @@ type existingColumn struct {
 	notNull bool
 }
 
-func (s *session) describe(ctx context.Context, schema, table string) (map[string]existingColumn, []string, error) {
-	rows, err := s.conn.Query(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
+// describeSQL reads a table's columns in order; no row: no table.
+const describeSQL = `SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
 		FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r','p') AND a.attnum > 0 AND NOT a.attisdropped
-		ORDER BY a.attnum`, schema, table)
+		ORDER BY a.attnum`
+
+// uniqueSQL tells whether table $1 has a unique index on exactly the
+// columns $2 (then ON CONFLICT works).
+const uniqueSQL = `SELECT EXISTS (SELECT 1 FROM pg_index i
+			WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+			AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text) FROM pg_attribute a
+			     WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)) =
+			    (SELECT array_agg(k ORDER BY k) FROM unnest($2::text[]) k))`
+
+// lockSQL serializes the preparations of a table (or the creation of a
+// schema) across sessions and runs, until the transaction ends.
+const lockSQL = "SELECT pg_advisory_xact_lock(hashtext($1))"
+
+func (s *session) describe(ctx context.Context, schema, table string) (map[string]existingColumn, []string, error) {
+	rows, err := s.conn.Query(ctx, describeSQL, schema, table)
 	if err != nil {
 		return nil, nil, err
 	}
+	return scanColumns(rows)
+}
+
+// scanColumns reads the rows of describeSQL.
+func scanColumns(rows pgx.Rows) (map[string]existingColumn, []string, error) {
 	defer rows.Close()
 	cols := map[string]existingColumn{}
 	var order []string
@@ -109,7 +129,7 @@ func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (*copyBa
 		// Two sessions preparing tables of a new schema at once: CREATE
 		// SCHEMA IF NOT EXISTS is not safe against a concurrent one
 		// (unique violation on pg_namespace), so they take turns.
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", "schema "+t.Schema); err != nil {
+		if _, err := tx.Exec(ctx, lockSQL, "schema "+t.Schema); err != nil {
 			return nil, err
 		}
 		if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+quote(t.Schema)); err != nil {
@@ -117,13 +137,213 @@ func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (*copyBa
 		}
 	}
 	// Serialize preparations of the same table across sessions and runs.
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", ident.Sanitize()); err != nil {
+	if _, err := tx.Exec(ctx, lockSQL, ident.Sanitize()); err != nil {
 		return nil, err
 	}
 	existing, _, err := s.describe(ctx, t.Schema, t.Name)
 	if err != nil {
 		return nil, fmt.Errorf("reading table %s: %w", ident.Sanitize(), err)
 	}
+	stmts, err := s.changes(t, existing)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range stmts {
+		if _, err := tx.Exec(ctx, d.sql); err != nil {
+			return nil, fmt.Errorf("%s: %w", d.fail, err)
+		}
+		d.logTo(s.log)
+	}
+	final, _, err := s.describe(ctx, t.Schema, t.Name)
+	if err != nil {
+		return nil, err
+	}
+	unique := true
+	if len(t.Keys) > 0 {
+		if err := tx.QueryRow(ctx, uniqueSQL, ident.Sanitize(), t.Keys).Scan(&unique); err != nil {
+			return nil, fmt.Errorf("reading the indexes of %s: %w", ident.Sanitize(), err)
+		}
+	}
+	b, err := s.batchFor(t, final, unique)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, err
+	}
+	s.schemas[t.Schema] = true
+	return b, nil
+}
+
+// PrepareTables prepares the tables of ts in one transaction
+// (sqltarget.PreparingMany): the locks and catalog reads of all of them in
+// one round trip, their DDL and the reads after it in a second.
+func (s *session) PrepareTables(ctx context.Context, ts []*sqltarget.Table) ([]*copyBatch, error) {
+	bs, err := s.prepareTables(ctx, ts)
+	return bs, classify(err, s.conn.IsClosed())
+}
+
+func (s *session) prepareTables(ctx context.Context, ts []*sqltarget.Table) ([]*copyBatch, error) {
+	tx, err := s.conn.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(ctx)
+	var newSchemas, locks []string
+	idents := make([]string, len(ts))
+	for i, t := range ts {
+		idents[i] = pgx.Identifier{t.Schema, t.Name}.Sanitize()
+		if !s.schemas[t.Schema] && !slices.Contains(newSchemas, t.Schema) {
+			newSchemas = append(newSchemas, t.Schema)
+		}
+	}
+	// The locks in one order (schemas, then tables by name), as every
+	// session takes them: two sessions never wait for each other in turn.
+	slices.Sort(newSchemas)
+	locks = slices.Clone(idents)
+	slices.Sort(locks)
+	locks = slices.Compact(locks)
+	var read pgx.Batch
+	for _, name := range newSchemas {
+		read.Queue(lockSQL, "schema "+name)
+		read.Queue("CREATE SCHEMA IF NOT EXISTS " + quote(name))
+	}
+	for _, l := range locks {
+		read.Queue(lockSQL, l)
+	}
+	for _, t := range ts {
+		read.Queue(describeSQL, t.Schema, t.Name)
+	}
+	existing := make([]map[string]existingColumn, len(ts))
+	err = func() error {
+		res := tx.SendBatch(ctx, &read)
+		defer res.Close()
+		for _, name := range newSchemas {
+			if _, err := res.Exec(); err != nil {
+				return err
+			}
+			if _, err := res.Exec(); err != nil {
+				return fmt.Errorf("creating schema %s: %w", name, err)
+			}
+		}
+		for range locks {
+			if _, err := res.Exec(); err != nil {
+				return err
+			}
+		}
+		for i := range ts {
+			rows, err := res.Query()
+			if err == nil {
+				existing[i], _, err = scanColumns(rows)
+			}
+			if err != nil {
+				return fmt.Errorf("reading table %s: %w", idents[i], err)
+			}
+		}
+		return res.Close()
+	}()
+	if err != nil {
+		return nil, err
+	}
+	var change pgx.Batch
+	stmts := make([][]ddl, len(ts))
+	for i, t := range ts {
+		if stmts[i], err = s.changes(t, existing[i]); err != nil {
+			return nil, err
+		}
+		for _, d := range stmts[i] {
+			change.Queue(d.sql)
+		}
+	}
+	for _, t := range ts {
+		change.Queue(describeSQL, t.Schema, t.Name)
+	}
+	for i, t := range ts {
+		if len(t.Keys) > 0 {
+			change.Queue(uniqueSQL, idents[i], t.Keys)
+		}
+	}
+	finals := make([]map[string]existingColumn, len(ts))
+	uniques := make([]bool, len(ts))
+	err = func() error {
+		res := tx.SendBatch(ctx, &change)
+		defer res.Close()
+		for i := range ts {
+			for _, d := range stmts[i] {
+				if _, err := res.Exec(); err != nil {
+					return fmt.Errorf("%s: %w", d.fail, err)
+				}
+			}
+		}
+		for i := range ts {
+			rows, err := res.Query()
+			if err == nil {
+				finals[i], _, err = scanColumns(rows)
+			}
+			if err != nil {
+				return fmt.Errorf("reading table %s: %w", idents[i], err)
+			}
+		}
+		for i, t := range ts {
+			uniques[i] = true
+			if len(t.Keys) > 0 {
+				if err := res.QueryRow().Scan(&uniques[i]); err != nil {
+					return fmt.Errorf("reading the indexes of %s: %w", idents[i], err)
+				}
+			}
+		}
+		return res.Close()
+	}()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*copyBatch, len(ts))
+	for i, t := range ts {
+		if out[i], err = s.batchFor(t, finals[i], uniques[i]); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, err
+	}
+	for _, name := range newSchemas {
+		s.schemas[name] = true
+	}
+	// Logged once committed: a group that fails is prepared again table
+	// by table, which logs what it does.
+	for i := range ts {
+		for _, d := range stmts[i] {
+			d.logTo(s.log)
+		}
+	}
+	return out, nil
+}
+
+// ddl is one statement of a table's preparation.
+type ddl struct {
+	sql  string
+	fail string // what it does, the prefix of its error
+	info string // the line logged once it ran
+	warn bool   // info is a warning
+}
+
+func (d ddl) logTo(log *singer.Log) {
+	if d.info == "" {
+		return
+	}
+	if d.warn {
+		log.Warnf("%s", d.info)
+	} else {
+		log.Infof("%s", d.info)
+	}
+}
+
+// changes returns the statements that create t, or evolve existing (the
+// table's columns, nil when there is no table) to take t's columns: add
+// columns, widen types by the type table's rules, make columns the schema
+// no longer has nullable.
+func (s *session) changes(t *sqltarget.Table, existing map[string]existingColumn) ([]ddl, error) {
+	table := pgx.Identifier{t.Schema, t.Name}.Sanitize()
 	if existing == nil {
 		var defs []string
 		for _, c := range t.Columns {
@@ -136,53 +356,66 @@ func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (*copyBa
 		if t.UniqueKey {
 			defs = append(defs, "PRIMARY KEY ("+quoteList(t.Keys)+")")
 		}
-		if _, err := tx.Exec(ctx, "CREATE TABLE "+ident.Sanitize()+" ("+strings.Join(defs, ", ")+")"); err != nil {
-			return nil, fmt.Errorf("creating table %s: %w", ident.Sanitize(), err)
-		}
-		s.log.Infof("created table %s (%d columns) for stream %q", ident.Sanitize(), len(t.Columns), t.Stream)
-	} else {
-		if err := adoptColumnCase(t, existing, ident.Sanitize(), s.log); err != nil {
-			return nil, err
-		}
-		want := map[string]bool{}
-		for _, c := range t.Columns {
-			want[c.Name] = true
-			ex, ok := existing[c.Name]
-			if !ok {
-				if _, err := tx.Exec(ctx, "ALTER TABLE "+ident.Sanitize()+" ADD COLUMN "+quote(c.Name)+" "+columnType(c.Type)); err != nil {
-					return nil, fmt.Errorf("adding column %s to %s: %w", quote(c.Name), ident.Sanitize(), err)
-				}
-				s.log.Infof("added column %s %s to %s", quote(c.Name), columnType(c.Type), ident.Sanitize())
-				continue
-			}
-			newType, using := evolution(ex.typ, c.Type)
-			if newType == "" {
-				continue
-			}
-			if keep, err := guardForeign(ident.Sanitize(), quote(c.Name), ex.typ, newType, c.Type); err != nil {
-				return nil, err
-			} else if keep {
-				continue
-			}
-			sql := fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s", ident.Sanitize(), quote(c.Name), newType, fmt.Sprintf(using, quote(c.Name)))
-			if _, err := tx.Exec(ctx, sql); err != nil {
-				return nil, fmt.Errorf("changing column %s of %s from %s to %s: %w", quote(c.Name), ident.Sanitize(), ex.typ, newType, err)
-			}
-			s.log.Warnf("column %s of %s changed from %s to %s to take %s values (old values kept)", quote(c.Name), ident.Sanitize(), ex.typ, newType, c.Type)
-		}
-		// Columns the schema no longer has must not block inserts.
-		for name, ex := range existing {
-			if !want[name] && ex.notNull {
-				if _, err := tx.Exec(ctx, "ALTER TABLE "+ident.Sanitize()+" ALTER COLUMN "+quote(name)+" DROP NOT NULL"); err != nil {
-					return nil, fmt.Errorf("making column %s of %s nullable: %w", quote(name), ident.Sanitize(), err)
-				}
-			}
-		}
+		return []ddl{{
+			sql:  "CREATE TABLE " + table + " (" + strings.Join(defs, ", ") + ")",
+			fail: "creating table " + table,
+			info: fmt.Sprintf("created table %s (%d columns) for stream %q", table, len(t.Columns), t.Stream),
+		}}, nil
 	}
-	final, _, err := s.describe(ctx, t.Schema, t.Name)
-	if err != nil {
+	if err := adoptColumnCase(t, existing, table, s.log); err != nil {
 		return nil, err
 	}
+	var out []ddl
+	want := map[string]bool{}
+	for _, c := range t.Columns {
+		want[c.Name] = true
+		ex, ok := existing[c.Name]
+		if !ok {
+			out = append(out, ddl{
+				sql:  "ALTER TABLE " + table + " ADD COLUMN " + quote(c.Name) + " " + columnType(c.Type),
+				fail: fmt.Sprintf("adding column %s to %s", quote(c.Name), table),
+				info: fmt.Sprintf("added column %s %s to %s", quote(c.Name), columnType(c.Type), table),
+			})
+			continue
+		}
+		newType, using := evolution(ex.typ, c.Type)
+		if newType == "" {
+			continue
+		}
+		if keep, err := guardForeign(table, quote(c.Name), ex.typ, newType, c.Type); err != nil {
+			return nil, err
+		} else if keep {
+			continue
+		}
+		out = append(out, ddl{
+			sql:  fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s", table, quote(c.Name), newType, fmt.Sprintf(using, quote(c.Name))),
+			fail: fmt.Sprintf("changing column %s of %s from %s to %s", quote(c.Name), table, ex.typ, newType),
+			info: fmt.Sprintf("column %s of %s changed from %s to %s to take %s values (old values kept)", quote(c.Name), table, ex.typ, newType, c.Type),
+			warn: true,
+		})
+	}
+	// Columns the schema no longer has must not block inserts. (In a
+	// fixed order: the statements of a preparation are the same each time.)
+	var gone []string
+	for name, ex := range existing {
+		if !want[name] && ex.notNull {
+			gone = append(gone, name)
+		}
+	}
+	slices.Sort(gone)
+	for _, name := range gone {
+		out = append(out, ddl{
+			sql:  "ALTER TABLE " + table + " ALTER COLUMN " + quote(name) + " DROP NOT NULL",
+			fail: fmt.Sprintf("making column %s of %s nullable", quote(name), table),
+		})
+	}
+	return out, nil
+}
+
+// batchFor returns the batch encoder for rows of t into the table whose
+// columns are final (read back after its preparation).
+func (s *session) batchFor(t *sqltarget.Table, final map[string]existingColumn, unique bool) (*copyBatch, error) {
+	ident := pgx.Identifier{t.Schema, t.Name}
 	encoders := make([]encoder, len(t.Columns))
 	for i, c := range t.Columns {
 		e, ok := physicalKind(c.Name, final[c.Name].typ)
@@ -191,20 +424,6 @@ func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (*copyBa
 		}
 		encoders[i] = e
 	}
-	unique := true
-	if len(t.Keys) > 0 {
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_index i
-			WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
-			AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text) FROM pg_attribute a
-			     WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)) =
-			    (SELECT array_agg(k ORDER BY k) FROM unnest($2::text[]) k))`, ident.Sanitize(), t.Keys).Scan(&unique); err != nil {
-			return nil, fmt.Errorf("reading the indexes of %s: %w", ident.Sanitize(), err)
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, err
-	}
-	s.schemas[t.Schema] = true
 	plan := s.plan(t, ident, unique)
 	return newCopyBatch(t, encoders, plan, s.d.chunks), nil
 }

@@ -52,6 +52,18 @@ type Spreading interface {
 	SpreadLoads() bool
 }
 
+// PreparingMany is a session that prepares several tables in one
+// transaction, with a round trip per step for all of them instead of one
+// per table and step: the engine hands it the preparations queued on a
+// loader together (the SCHEMA messages a tap sends before its records).
+// PrepareTables does for each table what PrepareTable does and returns
+// the batches in the order of ts. When it fails, the engine prepares the
+// tables one at a time, so that a table that cannot be prepared fails
+// with its own error.
+type PreparingMany[B Batch[B]] interface {
+	PrepareTables(ctx context.Context, ts []*Table) ([]B, error)
+}
+
 // Session is one connection of a dialect. A batch may be loaded by
 // another session of the same dialect than the one that prepared it (a
 // session is replaced after a transient error), so a batch holds no

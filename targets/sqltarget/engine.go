@@ -35,6 +35,8 @@ type Engine[B Batch[B]] struct {
 	// The dialect ramps batches up, and flushes them when their loader
 	// is idle (Ramping).
 	ramps, idleFlush bool
+	// The dialect's sessions prepare tables in groups (PreparingMany).
+	groupPrepares bool
 
 	batchRoots batchfile.Roots
 
@@ -201,6 +203,7 @@ func (e *Engine[B]) Run(ctx context.Context, in io.Reader, out *singer.Encoder) 
 		e.loaders = append(e.loaders, l)
 		go l.run(lctx)
 	}
+	_, e.groupPrepares = any(e.loaders[0].sess).(PreparingMany[B])
 	defer e.closeLoaders()
 
 	if e.Progress != nil {
@@ -781,7 +784,17 @@ func (e *Engine[B]) installLater(s *stream[B], sch *singer.Schema, keys []string
 	if err != nil {
 		return err
 	}
-	reply := e.startPrepare(s, t)
+	// The first new stream's table is prepared at once; those of the
+	// SCHEMA messages that follow it go to its loader together, when
+	// something needs them (settle) or when they make a whole group.
+	reply := make(chan prepared[B], 1)
+	j := job[B]{kind: jobPrepare, table: t, reply: reply}
+	if l := s.loader; !l.preparing || !e.groupPrepares {
+		l.preparing = true
+		l.jobs <- j
+	} else if l.unsent = append(l.unsent, j); len(l.unsent) == maxPrepareGroup {
+		l.sendUnsent()
+	}
 	// keys is the decoder's, reused by the next message: copied.
 	keys = append([]string(nil), keys...)
 	e.deferred = append(e.deferred, deferredInstall[B]{s: s, sch: sch, keys: keys, t: t, key: key, reply: reply})
@@ -794,6 +807,10 @@ func (e *Engine[B]) installLater(s *stream[B], sch *singer.Schema, keys []string
 func (e *Engine[B]) settle() error {
 	if len(e.deferred) == 0 {
 		return nil
+	}
+	for _, l := range e.loaders {
+		l.sendUnsent()
+		l.preparing = false
 	}
 	list := e.deferred
 	e.deferred = nil
@@ -1419,6 +1436,7 @@ const (
 	jobActivate
 	jobBarrier
 	jobCall
+	jobPrepareGroup
 )
 
 type job[B Batch[B]] struct {
@@ -1432,6 +1450,7 @@ type job[B Batch[B]] struct {
 	version    int64
 	hardDelete bool
 	reply      chan prepared[B]
+	group      []job[B]                                // jobPrepareGroup: a jobPrepare for each table
 	call       func(context.Context, Session[B]) error // jobCall, named what
 	what       string
 }
@@ -1447,6 +1466,11 @@ type loader[B Batch[B]] struct {
 	sess Session[B] // nil after a failure, until the next attempt opens one
 	jobs chan job[B]
 	done chan struct{}
+	// The deferred preparations of new streams (installLater) not handed
+	// to the loader yet, and whether one was since the last settle: the
+	// reader's goroutine alone uses them.
+	unsent    []job[B]
+	preparing bool
 	// pending: loads handed to the loader and not ended (see load).
 	pending atomic.Int32
 	closed  bool
@@ -1458,20 +1482,13 @@ func (l *loader[B]) run(ctx context.Context) {
 	for j := range l.jobs {
 		switch j.kind {
 		case jobPrepare:
-			if l.e.failed.Load() {
-				j.reply <- prepared[B]{err: l.e.err()}
-				continue
+			l.prepareOne(ctx, j)
+		case jobPrepareGroup:
+			if !l.prepareMany(ctx, j.group) {
+				for _, j := range j.group {
+					l.prepareOne(ctx, j)
+				}
 			}
-			var b B
-			what := fmt.Sprintf("preparing table for stream %q", j.table.Stream)
-			err := l.attempt(ctx, what, true, func(s Session[B]) (err error) {
-				b, err = s.PrepareTable(ctx, j.table)
-				return err
-			})
-			if err != nil {
-				err = stopped(ctx, what, err)
-			}
-			j.reply <- prepared[B]{batch: b, err: err}
 		case jobLoad:
 			if !l.e.failed.Load() {
 				start := time.Now()
@@ -1522,6 +1539,80 @@ func (l *loader[B]) run(ctx context.Context) {
 // cancelled (a second signal, or shutdown_timeout_seconds after the
 // first), the cause replaces the driver's error, which only says that its
 // context ended.
+// maxPrepareGroup bounds the tables prepared in one transaction.
+const maxPrepareGroup = 100
+
+// sendUnsent hands the loader the preparations held back by installLater:
+// several as one group (PreparingMany), one as itself.
+func (l *loader[B]) sendUnsent() {
+	switch len(l.unsent) {
+	case 0:
+		return
+	case 1:
+		l.jobs <- l.unsent[0]
+	default:
+		l.jobs <- job[B]{kind: jobPrepareGroup, group: l.unsent}
+	}
+	l.unsent = nil
+}
+
+// prepareMany prepares a group's tables with one PrepareTables call and
+// replies to each job. It returns false, having replied to none, when the
+// session does not prepare groups, or when the group failed and the run
+// goes on: each table is then prepared on its own, so that a table that
+// cannot be prepared fails with its own error.
+func (l *loader[B]) prepareMany(ctx context.Context, group []job[B]) bool {
+	if l.e.failed.Load() {
+		return false // prepareOne replies with the run's error
+	}
+	tables := make([]*Table, len(group))
+	for i, j := range group {
+		tables[i] = j.table
+	}
+	var batches []B
+	many := false
+	what := fmt.Sprintf("preparing the tables of %d streams (%q to %q)", len(group), group[0].table.Stream, group[len(group)-1].table.Stream)
+	err := l.attempt(ctx, what, true, func(s Session[B]) (err error) {
+		pm, ok := s.(PreparingMany[B])
+		if !ok {
+			return nil
+		}
+		many = true
+		batches, err = pm.PrepareTables(ctx, tables)
+		return err
+	})
+	if !many || err != nil && ctx.Err() == nil {
+		// Its own error, if any, comes from the table that has it.
+		return false
+	}
+	for i, j := range group {
+		if err != nil {
+			j.reply <- prepared[B]{err: stopped(ctx, what, err)}
+			continue
+		}
+		j.reply <- prepared[B]{batch: batches[i]}
+	}
+	return true
+}
+
+// prepareOne prepares one table and replies to its job.
+func (l *loader[B]) prepareOne(ctx context.Context, j job[B]) {
+	if l.e.failed.Load() {
+		j.reply <- prepared[B]{err: l.e.err()}
+		return
+	}
+	var b B
+	what := fmt.Sprintf("preparing table for stream %q", j.table.Stream)
+	err := l.attempt(ctx, what, true, func(s Session[B]) (err error) {
+		b, err = s.PrepareTable(ctx, j.table)
+		return err
+	})
+	if err != nil {
+		err = stopped(ctx, what, err)
+	}
+	j.reply <- prepared[B]{batch: b, err: err}
+}
+
 func stopped(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil {
 		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/singerkit/singerkit/targets/sqltarget"
+	"github.com/singerkit/singerkit/targets/sqltarget/memdialect"
 )
 
 // schemasThenRecords is three streams' SCHEMA messages, then a record of
@@ -129,6 +131,124 @@ func TestSpreadLoads(t *testing.T) {
 			checkLoaded(t, db, states, 10000)
 			if want := map[bool]int{true: 2, false: 1}[c.spread]; most != want {
 				t.Errorf("%d loads at once at most, want %d", most, want)
+			}
+		})
+	}
+}
+
+// manyStreams is n streams' SCHEMA messages, then a record of each, then
+// a STATE.
+func manyStreams(n int) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, `{"type":"SCHEMA","stream":"s%d","schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":"string"}}},"key_properties":["id"]}`+"\n", i)
+	}
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, `{"type":"RECORD","stream":"s%d","record":{"id":%d,"v":"x%d"}}`+"\n", i, i, i)
+	}
+	b.WriteString(`{"type":"STATE","value":{"pos":1}}` + "\n")
+	return b.String()
+}
+
+// checkStreams checks that each of n streams' tables holds its one row.
+func checkStreams(t *testing.T, db *memdialect.DB, n int) {
+	t.Helper()
+	for i := 1; i <= n; i++ {
+		rows, err := db.Rows("t", fmt.Sprintf("s%d", i), []string{"id", "v"}, "id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("%d|x%d", i, i); strings.Join(rows, ",") != want {
+			t.Fatalf("table s%d: %v, want %s", i, rows, want)
+		}
+	}
+}
+
+// TestPrepareGroups: the first new stream's table is prepared at once, the
+// tables of the SCHEMA messages after it go to their loader as groups
+// (sqltarget.PreparingMany) of at most 100, in SCHEMA order, each table
+// in one group only.
+func TestPrepareGroups(t *testing.T) {
+	seq := func(from, to, step int) string {
+		var names []string
+		for i := from; i <= to; i += step {
+			names = append(names, fmt.Sprintf("t.s%d", i))
+		}
+		return strings.Join(names, " ")
+	}
+	for _, c := range []struct {
+		streams, loaders int
+		want             []string
+	}{
+		{30, 1, []string{seq(2, 30, 1)}},
+		{30, 2, []string{seq(3, 29, 2), seq(4, 30, 2)}},
+		{150, 1, []string{seq(2, 101, 1), seq(102, 150, 1)}},
+	} {
+		t.Run(fmt.Sprintf("%d streams, %d loaders", c.streams, c.loaders), func(t *testing.T) {
+			db, d := newDialect()
+			var mu sync.Mutex
+			var groups []string
+			d.Hooks.PrepareTables = func(ctx context.Context, tables []string) error {
+				mu.Lock()
+				defer mu.Unlock()
+				groups = append(groups, strings.Join(tables, " "))
+				return nil
+			}
+			states, _, err := run(context.Background(), d, sqltarget.Config{MaxParallelFlushes: c.loaders}, manyStreams(c.streams))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(states, ",") != `{"pos":1}` {
+				t.Errorf("states %v", states)
+			}
+			checkStreams(t, db, c.streams)
+			slices.Sort(groups)
+			want := slices.Clone(c.want)
+			slices.Sort(want)
+			if !slices.Equal(groups, want) {
+				t.Errorf("groups\n%q\nwant\n%q", groups, want)
+			}
+		})
+	}
+}
+
+// TestPrepareGroupFails: when a group's preparation fails, each of its
+// tables is prepared on its own: the run goes on if they all can be, and
+// stops with the error of the one that cannot.
+func TestPrepareGroupFails(t *testing.T) {
+	for _, bad := range []string{"", "t.s7"} {
+		t.Run("bad table "+bad, func(t *testing.T) {
+			db, d := newDialect()
+			d.Hooks.Prepare = func(ctx context.Context, table string) error {
+				if table == bad {
+					return errors.New("permission denied for table s7")
+				}
+				return nil
+			}
+			groups := 0
+			d.Hooks.PrepareTables = func(ctx context.Context, tables []string) error {
+				groups++
+				return errors.New("the group failed")
+			}
+			states, _, err := run(context.Background(), d, sqltarget.Config{MaxParallelFlushes: 1}, manyStreams(10))
+			if groups != 1 {
+				t.Errorf("%d groups, want 1", groups)
+			}
+			if bad == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkStreams(t, db, 10)
+				if strings.Join(states, ",") != `{"pos":1}` {
+					t.Errorf("states %v", states)
+				}
+				return
+			}
+			if want := `preparing table for stream "s7": permission denied for table s7`; err == nil || err.Error() != want {
+				t.Fatalf("error %v, want %s", err, want)
+			}
+			if len(states) != 0 {
+				t.Errorf("states %v", states)
 			}
 		})
 	}

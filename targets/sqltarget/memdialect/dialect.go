@@ -31,6 +31,10 @@ type Hooks struct {
 	// reply to COMMIT. The Load then returns a *sqltarget.TransientError
 	// marked InDoubt whose Committed says true.
 	AfterCommit func(ctx context.Context, table string, rows int) error
+	// PrepareTables is called with the tables of a group before they are
+	// prepared together (sqltarget.PreparingMany): an error fails the
+	// group, and the engine prepares each table on its own.
+	PrepareTables func(ctx context.Context, tables []string) error
 }
 
 // Dialect is the in-memory dialect. Set Hooks before the engine runs.
@@ -98,6 +102,30 @@ type session struct {
 func (s *session) Close() error { s.closed = true; return nil }
 
 func qualified(schema, name string) string { return schema + "." + name }
+
+// PrepareTables prepares the tables of ts one after the other (unlike a
+// database's, not in one transaction: the tables prepared before a
+// failure stay prepared, which a later PrepareTable of each keeps).
+func (s *session) PrepareTables(ctx context.Context, ts []*sqltarget.Table) ([]*batch, error) {
+	if s.d.Hooks.PrepareTables != nil {
+		names := make([]string, len(ts))
+		for i, t := range ts {
+			names[i] = qualified(t.Schema, t.Name)
+		}
+		if err := s.d.Hooks.PrepareTables(ctx, names); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]*batch, len(ts))
+	for i, t := range ts {
+		b, err := s.PrepareTable(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = b
+	}
+	return out, nil
+}
 
 // PrepareTable creates the table or evolves it to take t's columns, and
 // returns a batch that converts values to the table's column types.

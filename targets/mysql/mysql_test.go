@@ -390,3 +390,93 @@ func TestOverwriteWidensReplacement(t *testing.T) {
 	connect(t)
 	sqltargettest.OverwriteWidensReplacement(t, harness{})
 }
+
+// TestPrepareTablesTogether: the tables of the SCHEMA messages after the
+// first are prepared together (PrepareTables: the catalog reads of all of
+// them in one query each): new tables are made, existing ones evolved or
+// kept (a JSON column stays JSON), each logged once; when one of them
+// cannot be prepared, the others are prepared on their own and the run
+// stops with that table's error.
+func TestPrepareTablesTogether(t *testing.T) {
+	db := connect(t)
+	h := harness{}
+	cfg, schema := h.Config(t)
+	cfg["max_parallel_flushes"] = 1
+	q := func(name string) string { return tableIdent(schema, name) }
+	for _, sql := range []string{
+		"CREATE DATABASE IF NOT EXISTS " + quote(schema),
+		"CREATE TABLE " + q("keep") + " (id BIGINT PRIMARY KEY, a LONGTEXT)",
+		"CREATE TABLE " + q("grow") + " (id BIGINT PRIMARY KEY, a LONGTEXT)",
+		"INSERT INTO " + q("grow") + " VALUES (1, 'old')",
+		"CREATE TABLE " + q("js") + " (id BIGINT PRIMARY KEY, doc JSON)",
+		"CREATE TABLE " + q("odd") + " (id BIGINT PRIMARY KEY, a BLOB)",
+	} {
+		if _, err := db.Exec(sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	schemaOf := func(stream, props string) string {
+		return `{"type":"SCHEMA","stream":"` + stream + `","schema":{"type":"object","properties":{"id":{"type":"integer"},` + props + `}},"key_properties":["id"]}` + "\n"
+	}
+	ab := `"a":{"type":["null","string"]},"b":{"type":["null","integer"]}`
+	in := schemaOf("keep", `"a":{"type":["null","string"]}`) + schemaOf("grow", ab) + schemaOf("new1", ab) + schemaOf("new2", ab) +
+		schemaOf("js", `"doc":{"type":["null","object"]}`) +
+		`{"type":"RECORD","stream":"keep","record":{"id":1,"a":"k"}}
+{"type":"RECORD","stream":"grow","record":{"id":2,"a":"g","b":7}}
+{"type":"RECORD","stream":"new1","record":{"id":3,"a":"n","b":8}}
+{"type":"RECORD","stream":"new2","record":{"id":4,"a":"m","b":9}}
+{"type":"RECORD","stream":"js","record":{"id":5,"doc":{"x":[1,2]}}}
+{"type":"STATE","value":{"n":1}}
+`
+	r := sqltargettest.Run(t, h, cfg, in)
+	if r.Code != 0 || r.Stdout != "{\"n\":1}\n" {
+		t.Fatalf("exit %d stdout %q stderr\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	for line, n := range map[string]int{
+		"added column `b` BIGINT to " + q("grow"):                       1,
+		"created table " + q("new1") + ` (3 columns) for stream "new1"`: 1,
+		"created table " + q("new2") + ` (3 columns) for stream "new2"`: 1,
+		"created table": 2,
+		"changed from":  0,
+	} {
+		if got := strings.Count(r.Stderr, line); got != n {
+			t.Errorf("%q logged %d times, want %d:\n%s", line, got, n, r.Stderr)
+		}
+	}
+	for table, want := range map[string]string{"keep": "1|k", "grow": "1|old|NULL,2|g|7", "new1": "3|n|8", "new2": "4|m|9"} {
+		cols := []string{"id", "a", "b"}
+		if table == "keep" {
+			cols = cols[:2]
+		}
+		if got := strings.Join(h.Rows(t, schema, table, cols, "id"), ","); got != want {
+			t.Errorf("table %s: %s, want %s", table, got, want)
+		}
+	}
+	var doc string
+	if err := db.QueryRow("SELECT doc FROM " + q("js") + " WHERE id = 5").Scan(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if ct := existingType(t, schema, "js", "doc"); doc != `{"x":[1,2]}` || ct != "longtext" {
+		t.Errorf("js: doc %s in a %s column", doc, ct)
+	}
+
+	// new3 and odd go together; odd cannot be prepared (its column a is a
+	// BLOB, not made by target-mysql): new3 is made once, odd stops the
+	// run with its own error, nothing is loaded.
+	in = schemaOf("new2", ab) + schemaOf("new3", ab) + schemaOf("odd", `"a":{"type":["null","string"]}`) +
+		`{"type":"RECORD","stream":"new3","record":{"id":5,"a":"x","b":1}}
+{"type":"STATE","value":{"n":2}}
+`
+	r = sqltargettest.Run(t, h, cfg, in)
+	lines := strings.Split(strings.TrimSpace(r.Stderr), "\n")
+	want := "target-mysql: error: preparing table for stream \"odd\": table " + q("odd") + ", column `a`: its type blob was not made by target-mysql, and taking string values would change it to LONGTEXT, altering the values it holds; change the column yourself (ALTER TABLE ... MODIFY COLUMN ...), declare its type with x-sql-datatype, or load the stream into another table"
+	if r.Code != 1 || r.Stdout != "" || lines[len(lines)-1] != want {
+		t.Errorf("exit %d stdout %q stderr\n%s\nwant last line\n%s", r.Code, r.Stdout, r.Stderr, want)
+	}
+	if n := strings.Count(r.Stderr, "created table "+q("new3")); n != 1 {
+		t.Errorf("new3's creation logged %d times:\n%s", n, r.Stderr)
+	}
+	if got := h.Rows(t, schema, "new3", []string{"id"}, "id"); len(got) != 0 {
+		t.Errorf("new3 has rows %q", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -100,23 +101,24 @@ func (s *session) init(ctx context.Context) error {
 
 func tableIdent(db, table string) string { return quote(db) + "." + quote(table) }
 
+// columnsSQL reads columns: name, types, lengths, nullability.
+const columnsSQL = `COLUMN_NAME, LOWER(DATA_TYPE), LOWER(COLUMN_TYPE), COALESCE(CHARACTER_MAXIMUM_LENGTH, 0),
+		COALESCE(NUMERIC_PRECISION, 0), COALESCE(NUMERIC_SCALE, 0), IS_NULLABLE
+		FROM information_schema.COLUMNS`
+
 // describe reads a table's columns (nil when it does not exist).
 func (s *session) describe(ctx context.Context, db, table string) (map[string]existingColumn, error) {
-	rows, err := s.conn.QueryContext(ctx, `SELECT COLUMN_NAME, LOWER(DATA_TYPE), LOWER(COLUMN_TYPE), COALESCE(CHARACTER_MAXIMUM_LENGTH, 0),
-		COALESCE(NUMERIC_PRECISION, 0), COALESCE(NUMERIC_SCALE, 0), IS_NULLABLE
-		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`, db, table)
+	rows, err := s.conn.QueryContext(ctx, `SELECT `+columnsSQL+` WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`, db, table)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	cols := map[string]existingColumn{}
 	for rows.Next() {
-		var c existingColumn
-		var nullable string
-		if err := rows.Scan(&c.name, &c.dataType, &c.columnType, &c.charLen, &c.precision, &c.scale, &nullable); err != nil {
+		c, err := scanColumn(rows)
+		if err != nil {
 			return nil, err
 		}
-		c.nullable = nullable == "YES"
 		cols[c.name] = c
 	}
 	if err := rows.Err(); err != nil {
@@ -137,17 +139,33 @@ func (s *session) describe(ctx context.Context, db, table string) (map[string]ex
 			if checks.Scan(&clause) != nil {
 				break
 			}
-			inner, ok := strings.CutPrefix(clause, "json_valid(")
-			if inner, ok2 := strings.CutSuffix(inner, ")"); ok && ok2 && len(inner) >= 2 && inner[0] == '`' && inner[len(inner)-1] == '`' {
-				name := strings.ReplaceAll(inner[1:len(inner)-1], "``", "`")
-				if c, ok := cols[name]; ok && c.dataType == "longtext" {
-					c.json = true
-					cols[name] = c
-				}
-			}
+			markJSON(cols, clause)
 		}
 	}
 	return cols, nil
+}
+
+// scanColumn reads a row of columnsSQL (after any leading columns).
+func scanColumn(rows *sql.Rows, lead ...any) (existingColumn, error) {
+	var c existingColumn
+	var nullable string
+	if err := rows.Scan(append(lead, &c.name, &c.dataType, &c.columnType, &c.charLen, &c.precision, &c.scale, &nullable)...); err != nil {
+		return c, err
+	}
+	c.nullable = nullable == "YES"
+	return c, nil
+}
+
+// markJSON marks the LONGTEXT column of a json_valid check clause as JSON.
+func markJSON(cols map[string]existingColumn, clause string) {
+	inner, ok := strings.CutPrefix(clause, "json_valid(")
+	if inner, ok2 := strings.CutSuffix(inner, ")"); ok && ok2 && len(inner) >= 2 && inner[0] == '`' && inner[len(inner)-1] == '`' {
+		name := strings.ReplaceAll(inner[1:len(inner)-1], "``", "`")
+		if c, ok := cols[name]; ok && c.dataType == "longtext" {
+			c.json = true
+			cols[name] = c
+		}
+	}
 }
 
 // PrepareTable creates or evolves the table and returns a batch for it.
@@ -174,13 +192,28 @@ func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (*textBa
 		if err := s.create(ctx, t, ident); err != nil {
 			return nil, err
 		}
-	} else if err := s.evolve(ctx, t, ident, existing); err != nil {
+	} else if _, err := s.evolve(ctx, t, ident, existing); err != nil {
 		return nil, err
 	}
 	final, err := s.describe(ctx, t.Schema, t.Name)
 	if err != nil {
 		return nil, fmt.Errorf("reading table %s: %w", ident, err)
 	}
+	var idx map[string][]string
+	if len(t.Keys) > 0 {
+		if idx, err = s.uniqueIndexes(ctx, t); err != nil {
+			return nil, fmt.Errorf("reading the indexes of %s: %w", ident, err)
+		}
+	}
+	return s.batchFor(t, final, idx, func() (bool, error) { return s.nothingDependsOn(ctx, t) })
+}
+
+// batchFor returns the batch for rows of t into the table whose columns
+// are final (read after its preparation) and whose unique indexes are idx
+// (name -> lower-case columns; read only when t has keys); dependsOn
+// reports whether no trigger or foreign key depends on the table.
+func (s *session) batchFor(t *sqltarget.Table, final map[string]existingColumn, idx map[string][]string, nothingDepends func() (bool, error)) (*textBatch, error) {
+	ident := tableIdent(t.Schema, t.Name)
 	encoders := make([]encoder, len(t.Columns))
 	for i, c := range t.Columns {
 		e, ok := physical(final[c.Name])
@@ -192,18 +225,14 @@ func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (*textBa
 	}
 	replace, noUnique := false, false
 	if len(t.Keys) > 0 {
-		ok, uniques, err := s.hasUniqueKey(ctx, t)
-		if err != nil {
-			return nil, fmt.Errorf("reading the indexes of %s: %w", ident, err)
-		}
-		if !ok {
+		if !coversKeys(idx, t.Keys) {
 			noUnique = true
 			if _, warned := s.d.warnedNoUnique.LoadOrStore(ident, true); !warned {
 				s.log.Warnf("table %s has no PRIMARY KEY or UNIQUE index on exactly the key properties (%s): upserts delete the batch's keys and insert their latest rows, which reads the whole table when no index covers the keys; add a unique index for fast upserts", ident, quoteList(t.Keys))
 			}
-		} else if len(final) == len(t.Columns) && uniques == 1 {
-			replace, err = s.nothingDependsOn(ctx, t)
-			if err != nil {
+		} else if len(final) == len(t.Columns) && len(idx) == 1 {
+			var err error
+			if replace, err = nothingDepends(); err != nil {
 				return nil, fmt.Errorf("reading the triggers and foreign keys of %s: %w", ident, err)
 			}
 		}
@@ -212,6 +241,318 @@ func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (*textBa
 	p.replace = replace
 	p.noUnique = noUnique
 	return newTextBatch(t, encoders, p, s.d.chunks), nil
+}
+
+// PrepareTables prepares the tables of ts together
+// (sqltarget.PreparingMany): the catalog reads of all of them in one query
+// each (columns, checks, unique indexes, triggers, foreign keys), the DDL
+// table by table (MySQL commits each statement by itself).
+func (s *session) PrepareTables(ctx context.Context, ts []*sqltarget.Table) ([]*textBatch, error) {
+	bs, err := s.prepareTables(ctx, ts)
+	return bs, s.finish(err)
+}
+
+// tableKey names a table exactly as the catalog spells it.
+type tableKey struct{ db, name string }
+
+func keyOf(t *sqltarget.Table) tableKey { return tableKey{t.Schema, t.Name} }
+
+func (s *session) prepareTables(ctx context.Context, ts []*sqltarget.Table) ([]*textBatch, error) {
+	for _, t := range ts {
+		if !s.dbs[t.Schema] {
+			if _, err := s.conn.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+quote(t.Schema)+" CHARACTER SET utf8mb4 COLLATE "+s.collation); err != nil {
+				return nil, fmt.Errorf("creating database %s: %w", quote(t.Schema), err)
+			}
+			s.dbs[t.Schema] = true
+		}
+	}
+	cols, err := s.describeMany(ctx, ts)
+	if err != nil {
+		return nil, fmt.Errorf("reading %d tables: %w", len(ts), err)
+	}
+	var changed []*sqltarget.Table
+	for _, t := range ts {
+		ident := tableIdent(t.Schema, t.Name)
+		if ex := cols[keyOf(t)]; ex == nil {
+			if err := s.create(ctx, t, ident); err != nil {
+				return nil, err
+			}
+		} else if did, err := s.evolve(ctx, t, ident, ex); err != nil {
+			return nil, err
+		} else if !did {
+			continue
+		}
+		changed = append(changed, t)
+	}
+	if len(changed) > 0 {
+		after, err := s.describeMany(ctx, changed)
+		if err != nil {
+			return nil, fmt.Errorf("reading %d tables: %w", len(changed), err)
+		}
+		for _, t := range changed {
+			cols[keyOf(t)] = after[keyOf(t)]
+		}
+	}
+	var keyed []*sqltarget.Table
+	for _, t := range ts {
+		if len(t.Keys) > 0 {
+			keyed = append(keyed, t)
+		}
+	}
+	idx, err := s.uniqueIndexesMany(ctx, keyed)
+	if err != nil {
+		return nil, fmt.Errorf("reading the indexes of %d tables: %w", len(keyed), err)
+	}
+	// The tables whose upserts may replace rows: ask about their triggers
+	// and foreign keys together.
+	var ask []*sqltarget.Table
+	for _, t := range keyed {
+		if ix := idx[keyOf(t)]; coversKeys(ix, t.Keys) && len(cols[keyOf(t)]) == len(t.Columns) && len(ix) == 1 {
+			ask = append(ask, t)
+		}
+	}
+	free, err := s.nothingDependsOnMany(ctx, ask)
+	if err != nil {
+		return nil, fmt.Errorf("reading the triggers and foreign keys of %d tables: %w", len(ask), err)
+	}
+	out := make([]*textBatch, len(ts))
+	for i, t := range ts {
+		k := keyOf(t)
+		if out[i], err = s.batchFor(t, cols[k], idx[k], func() (bool, error) { return free[k], nil }); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// placeholders returns "?, ?, ..." for n values.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// namesOf returns the distinct databases and table names of ts, as query
+// arguments: the catalog rows of every table of ts are among those of
+// "db IN (dbs) AND name IN (names)" (which compares names without regard
+// to case, unlike the catalog's lookup of one table: rows are kept by
+// exact name).
+func namesOf(ts []*sqltarget.Table) (dbs, names []any) {
+	seenDB, seenName := map[string]bool{}, map[string]bool{}
+	for _, t := range ts {
+		if !seenDB[t.Schema] {
+			seenDB[t.Schema] = true
+			dbs = append(dbs, t.Schema)
+		}
+		if !seenName[t.Name] {
+			seenName[t.Name] = true
+			names = append(names, t.Name)
+		}
+	}
+	return dbs, names
+}
+
+// describeMany reads the columns of the tables of ts (a table that does
+// not exist has no entry).
+func (s *session) describeMany(ctx context.Context, ts []*sqltarget.Table) (map[tableKey]map[string]existingColumn, error) {
+	want := map[tableKey]bool{}
+	for _, t := range ts {
+		want[keyOf(t)] = true
+	}
+	dbs, names := namesOf(ts)
+	rows, err := s.conn.QueryContext(ctx, `SELECT TABLE_SCHEMA, TABLE_NAME, `+columnsSQL+` WHERE TABLE_SCHEMA IN (`+placeholders(len(dbs))+`) AND TABLE_NAME IN (`+placeholders(len(names))+`)`, append(dbs, names...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[tableKey]map[string]existingColumn{}
+	for rows.Next() {
+		var k tableKey
+		c, err := scanColumn(rows, &k.db, &k.name)
+		if err != nil {
+			return nil, err
+		}
+		if !want[k] {
+			continue
+		}
+		if out[k] == nil {
+			out[k] = map[string]existingColumn{}
+		}
+		out[k][c.name] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	// MariaDB's JSON columns (see describe).
+	checks, err := s.conn.QueryContext(ctx, `SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS
+		WHERE CONSTRAINT_SCHEMA IN (`+placeholders(len(dbs))+`) AND TABLE_NAME IN (`+placeholders(len(names))+`)`, append(dbs, names...)...)
+	if err == nil {
+		defer checks.Close()
+		for checks.Next() {
+			var k tableKey
+			var clause string
+			if checks.Scan(&k.db, &k.name, &clause) != nil {
+				break
+			}
+			if cols := out[k]; cols != nil {
+				markJSON(cols, clause)
+			}
+		}
+	}
+	return out, nil
+}
+
+// uniqueIndexes reads the unique indexes of t: index name -> its columns,
+// lower case.
+func (s *session) uniqueIndexes(ctx context.Context, t *sqltarget.Table) (map[string][]string, error) {
+	m, err := s.uniqueIndexesMany(ctx, []*sqltarget.Table{t})
+	return m[keyOf(t)], err
+}
+
+// uniqueIndexesMany reads the unique indexes of the tables of ts.
+func (s *session) uniqueIndexesMany(ctx context.Context, ts []*sqltarget.Table) (map[tableKey]map[string][]string, error) {
+	out := map[tableKey]map[string][]string{}
+	if len(ts) == 0 {
+		return out, nil
+	}
+	want := map[tableKey]bool{}
+	for _, t := range ts {
+		want[keyOf(t)] = true
+	}
+	var rows *sql.Rows
+	var err error
+	if len(ts) == 1 {
+		// One table: the catalog looks it up by name.
+		rows, err = s.conn.QueryContext(ctx, `SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
+			WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0`, ts[0].Schema, ts[0].Name)
+	} else {
+		dbs, names := namesOf(ts)
+		rows, err = s.conn.QueryContext(ctx, `SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
+			WHERE TABLE_SCHEMA IN (`+placeholders(len(dbs))+`) AND TABLE_NAME IN (`+placeholders(len(names))+`) AND NON_UNIQUE = 0`, append(dbs, names...)...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k tableKey
+		var i, c string
+		if err := rows.Scan(&k.db, &k.name, &i, &c); err != nil {
+			return nil, err
+		}
+		if !want[k] {
+			continue
+		}
+		if out[k] == nil {
+			out[k] = map[string][]string{}
+		}
+		out[k][i] = append(out[k][i], strings.ToLower(c))
+	}
+	return out, rows.Err()
+}
+
+// coversKeys reports whether one of the unique indexes idx is on exactly
+// the key columns (ON DUPLICATE KEY UPDATE matches on it).
+func coversKeys(idx map[string][]string, keys []string) bool {
+	want := make([]string, len(keys))
+	for i, k := range keys {
+		want[i] = strings.ToLower(k)
+	}
+	sort.Strings(want)
+	for _, cols := range idx {
+		have := slices.Clone(cols)
+		sort.Strings(have)
+		if slices.Equal(have, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// nothingDependsOnMany is nothingDependsOn for the tables of ts, with one
+// query for the triggers of all and one for the foreign keys to all (by
+// name in InnoDB's dictionary for plain names, as nothingDependsOn; a
+// table of another name, or a server that does not answer that way, is
+// asked about alone).
+func (s *session) nothingDependsOnMany(ctx context.Context, ts []*sqltarget.Table) (map[tableKey]bool, error) {
+	out := map[tableKey]bool{}
+	if len(ts) < 2 {
+		for _, t := range ts {
+			free, err := s.nothingDependsOn(ctx, t)
+			if err != nil {
+				return nil, err
+			}
+			out[keyOf(t)] = free
+		}
+		return out, nil
+	}
+	dbs, names := namesOf(ts)
+	triggered := map[tableKey]bool{}
+	rows, err := s.conn.QueryContext(ctx, `SELECT EVENT_OBJECT_SCHEMA, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS
+		WHERE EVENT_OBJECT_SCHEMA IN (`+placeholders(len(dbs))+`) AND EVENT_OBJECT_TABLE IN (`+placeholders(len(names))+`)`, append(dbs, names...)...)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var k tableKey
+		if err := rows.Scan(&k.db, &k.name); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		triggered[k] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var plain []any
+	for _, t := range ts {
+		if !triggered[keyOf(t)] && plainName(t.Schema) && plainName(t.Name) {
+			plain = append(plain, strings.ToLower(t.Schema+"/"+t.Name))
+		}
+	}
+	referred, asked := map[string]bool{}, false
+	if len(plain) > 0 {
+		for _, view := range []string{"INNODB_SYS_FOREIGN", "INNODB_FOREIGN"} {
+			refs, err := s.conn.QueryContext(ctx, `SELECT LOWER(REF_NAME) FROM information_schema.`+view+`
+				WHERE LOWER(REF_NAME) IN (`+placeholders(len(plain))+`)`, plain...)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, err
+				}
+				continue
+			}
+			for refs.Next() {
+				var name string
+				if err := refs.Scan(&name); err != nil {
+					refs.Close()
+					return nil, err
+				}
+				referred[name] = true
+			}
+			refs.Close()
+			if err := refs.Err(); err != nil {
+				return nil, err
+			}
+			asked = true
+			break
+		}
+	}
+	for _, t := range ts {
+		k := keyOf(t)
+		switch {
+		case triggered[k]:
+			out[k] = false
+		case asked && plainName(t.Schema) && plainName(t.Name):
+			out[k] = !referred[strings.ToLower(t.Schema+"/"+t.Name)]
+		default:
+			free, err := s.nothingDependsOn(ctx, t)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = free
+		}
+	}
+	return out, nil
 }
 
 func (s *session) create(ctx context.Context, t *sqltarget.Table, ident string) error {
@@ -252,7 +593,9 @@ func (s *session) create(ctx context.Context, t *sqltarget.Table, ident string) 
 	return nil
 }
 
-func (s *session) evolve(ctx context.Context, t *sqltarget.Table, ident string, existing map[string]existingColumn) error {
+// evolve alters the table (columns existing) to take t's columns, and
+// reports whether it changed anything.
+func (s *session) evolve(ctx context.Context, t *sqltarget.Table, ident string, existing map[string]existingColumn) (changed bool, err error) {
 	want := map[string]bool{}
 	for _, c := range t.Columns {
 		want[c.Name] = true
@@ -263,9 +606,10 @@ func (s *session) evolve(ctx context.Context, t *sqltarget.Table, ident string, 
 				typ += " NULL" // a new key column of an existing table: rows before it have none
 			}
 			if _, err := s.conn.ExecContext(ctx, "ALTER TABLE "+ident+" ADD COLUMN "+quote(c.Name)+" "+typ); err != nil {
-				return fmt.Errorf("adding column %s to %s: %w", quote(c.Name), ident, err)
+				return changed, fmt.Errorf("adding column %s to %s: %w", quote(c.Name), ident, err)
 			}
 			s.log.Infof("added column %s %s to %s", quote(c.Name), typ, ident)
+			changed = true
 			continue
 		}
 		newType := evolution(ex, c)
@@ -273,7 +617,7 @@ func (s *session) evolve(ctx context.Context, t *sqltarget.Table, ident string, 
 			continue
 		}
 		if keep, err := guardForeign(ident, ex, c, newType); err != nil {
-			return err
+			return changed, err
 		} else if keep {
 			continue
 		}
@@ -283,7 +627,7 @@ func (s *session) evolve(ctx context.Context, t *sqltarget.Table, ident string, 
 		}
 		q := "ALTER TABLE " + ident + " MODIFY COLUMN " + quote(c.Name) + " " + newType + null
 		if _, err := s.conn.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("changing column %s of %s from %s to %s: %w", quote(c.Name), ident, ex.columnType, newType, err)
+			return changed, fmt.Errorf("changing column %s of %s from %s to %s: %w", quote(c.Name), ident, ex.columnType, newType, err)
 		}
 		if ex.dataType == "decimal" && ex.scale == numberScale && !strings.HasPrefix(newType, "DECIMAL") {
 			// DECIMAL(65,30), the column of "number", padded every value
@@ -292,9 +636,10 @@ func (s *session) evolve(ctx context.Context, t *sqltarget.Table, ident string, 
 			// (7, 2.5), the exact value in its shortest form.
 			trim := "UPDATE " + ident + " SET " + quote(c.Name) + " = TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM " + quote(c.Name) + ")) WHERE " + quote(c.Name) + " LIKE '%.%'"
 			if _, err := s.conn.ExecContext(ctx, trim); err != nil {
-				return fmt.Errorf("dropping the DECIMAL padding of column %s of %s: %w", quote(c.Name), ident, err)
+				return true, fmt.Errorf("dropping the DECIMAL padding of column %s of %s: %w", quote(c.Name), ident, err)
 			}
 		}
+		changed = true
 		s.log.Warnf("column %s of %s changed from %s to %s to take %s values (old values kept)", quote(c.Name), ident, ex.columnType, newType, c.Type)
 	}
 	// Columns the schema no longer has must not block inserts.
@@ -311,16 +656,17 @@ func (s *session) evolve(ctx context.Context, t *sqltarget.Table, ident string, 
 		var pri int
 		if err := s.conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.STATISTICS
 			WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ? AND INDEX_NAME = 'PRIMARY'`, t.Schema, t.Name, name).Scan(&pri); err != nil {
-			return err
+			return changed, err
 		}
 		if pri > 0 {
 			continue
 		}
 		if _, err := s.conn.ExecContext(ctx, "ALTER TABLE "+ident+" MODIFY COLUMN "+quote(name)+" "+ex.columnType+" NULL"); err != nil {
-			return fmt.Errorf("making column %s of %s nullable: %w", quote(name), ident, err)
+			return changed, fmt.Errorf("making column %s of %s nullable: %w", quote(name), ident, err)
 		}
+		changed = true
 	}
-	return nil
+	return changed, nil
 }
 
 // nothingDependsOn reports whether no trigger is defined on the table and
@@ -374,41 +720,6 @@ func plainName(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// hasUniqueKey reports whether a PRIMARY KEY or UNIQUE index covers
-// exactly the key columns (ON DUPLICATE KEY UPDATE matches on it), and how
-// many unique indexes the table has.
-func (s *session) hasUniqueKey(ctx context.Context, t *sqltarget.Table) (bool, int, error) {
-	rows, err := s.conn.QueryContext(ctx, `SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
-		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0`, t.Schema, t.Name)
-	if err != nil {
-		return false, 0, err
-	}
-	defer rows.Close()
-	idx := map[string][]string{}
-	for rows.Next() {
-		var i, c string
-		if err := rows.Scan(&i, &c); err != nil {
-			return false, 0, err
-		}
-		idx[i] = append(idx[i], strings.ToLower(c))
-	}
-	if err := rows.Err(); err != nil {
-		return false, 0, err
-	}
-	keys := make([]string, len(t.Keys))
-	for i, k := range t.Keys {
-		keys[i] = strings.ToLower(k)
-	}
-	sort.Strings(keys)
-	for _, cols := range idx {
-		sort.Strings(cols)
-		if strings.Join(cols, "\x00") == strings.Join(keys, "\x00") {
-			return true, len(idx), nil
-		}
-	}
-	return false, len(idx), nil
 }
 
 // loadPlan holds the SQL of one table's loads, made once per column set.
@@ -1010,3 +1321,6 @@ func (s *session) ActivateVersion(ctx context.Context, t *sqltarget.Table, versi
 	}
 	return s.finish(err)
 }
+
+// A session prepares the tables of a tap's first SCHEMA messages together.
+var _ sqltarget.PreparingMany[*textBatch] = (*session)(nil)

@@ -387,11 +387,12 @@ func TestUpsertKeepsReferringRows(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		r := sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"p","schema":{"type":"object","properties":{"id":{"type":"integer"},"a":{"type":["null","string"]}}},"key_properties":["id"]}
+		in := `{"type":"SCHEMA","stream":"p","schema":{"type":"object","properties":{"id":{"type":"integer"},"a":{"type":["null","string"]}}},"key_properties":["id"]}
 {"type":"RECORD","stream":"p","record":{"id":1,"a":"new1"}}
 {"type":"RECORD","stream":"p","record":{"id":3,"a":"new3"}}
 {"type":"STATE","value":{"done":1}}
-`)
+`
+		r := sqltargettest.Run(t, h, cfg, in)
 		if r.Code != 0 || r.Stdout != `{"done":1}`+"\n" {
 			t.Fatalf("exit %d stdout %q: %s", r.Code, r.Stdout, r.Stderr)
 		}
@@ -400,6 +401,22 @@ func TestUpsertKeepsReferringRows(t *testing.T) {
 		}
 		if got := strings.Join(h.Rows(t, child, "c", []string{"id", "p"}, "id"), ","); got != "10|1,20|2" {
 			t.Errorf("referring rows %q", got)
+		}
+		// The same with p's table prepared in a group (PrepareTables asks
+		// about the foreign keys to all of the group at once).
+		other := func(name string) string {
+			return `{"type":"SCHEMA","stream":"` + name + `","schema":{"type":"object","properties":{"id":{"type":"integer"}}},"key_properties":["id"]}` + "\n"
+		}
+		cfg["max_parallel_flushes"] = 1
+		r = sqltargettest.Run(t, h, cfg, other("first")+other("q")+strings.Replace(strings.Replace(in, "new1", "newer1", 1), `"done":1`, `"done":2`, 1))
+		if r.Code != 0 || r.Stdout != `{"done":2}`+"\n" {
+			t.Fatalf("grouped: exit %d stdout %q: %s", r.Code, r.Stdout, r.Stderr)
+		}
+		if got := strings.Join(h.Rows(t, db, "p", []string{"id", "a"}, "id"), ","); got != "1|newer1,2|old2,3|new3" {
+			t.Errorf("grouped: rows %q", got)
+		}
+		if got := strings.Join(h.Rows(t, child, "c", []string{"id", "p"}, "id"), ","); got != "10|1,20|2" {
+			t.Errorf("grouped: referring rows %q", got)
 		}
 	})
 }

@@ -44,6 +44,8 @@ type Engine[B Batch[B]] struct {
 	out     *singer.Encoder
 	outMu   sync.Mutex
 	streams map[string]*stream[B]
+	// compiled: the schemas compiled so far, by their text.
+	compiled map[string]*singer.Schema
 	// deferred: new streams whose tables are being prepared while the
 	// input is read on (settle).
 	deferred []deferredInstall[B]
@@ -696,7 +698,7 @@ func (e *Engine[B]) schema(ctx context.Context, m *singer.Message) error {
 			return nil
 		}
 	}
-	sch, err := singer.CompileSchema(m.Schema, singer.SchemaOptions{FlattenDepth: e.cfg.FlatteningMaxLevel})
+	sch, err := e.compile(m.Schema)
 	if err != nil {
 		return fmt.Errorf("line %d: stream %q: %v", m.Line, m.Stream, err)
 	}
@@ -719,6 +721,24 @@ func (e *Engine[B]) schema(ctx context.Context, m *singer.Message) error {
 	}
 	s.rawKey = key
 	return nil
+}
+
+// compile compiles a SCHEMA message's schema, once for all the streams
+// that send the same one (the partitions or tenants of one table: a
+// compiled schema is read, never changed, by the streams that use it).
+func (e *Engine[B]) compile(raw []byte) (*singer.Schema, error) {
+	if sch := e.compiled[string(raw)]; sch != nil {
+		return sch, nil
+	}
+	sch, err := singer.CompileSchema(raw, singer.SchemaOptions{FlattenDepth: e.cfg.FlatteningMaxLevel})
+	if err != nil {
+		return nil, err
+	}
+	if e.compiled == nil {
+		e.compiled = map[string]*singer.Schema{}
+	}
+	e.compiled[string(raw)] = sch
+	return sch, nil
 }
 
 // install plans the stream's table from its schema (and the columns its

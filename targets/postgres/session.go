@@ -177,7 +177,7 @@ func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (*copyBa
 
 // PrepareTables prepares the tables of ts in one transaction
 // (sqltarget.PreparingMany): the locks and catalog reads of all of them in
-// one round trip, their DDL and the reads after it in a second.
+// one round trip, their DDL in a second, the reads after it in a third.
 func (s *session) PrepareTables(ctx context.Context, ts []*sqltarget.Table) ([]*copyBatch, error) {
 	bs, err := s.prepareTables(ctx, ts)
 	return bs, classify(err, s.conn.IsClosed())
@@ -245,16 +245,25 @@ func (s *session) prepareTables(ctx context.Context, ts []*sqltarget.Table) ([]*
 	if err != nil {
 		return nil, err
 	}
-	var change pgx.Batch
+	// The DDL of all the tables in one simple query: not in the batch
+	// below, whose statements pgx prepares and keeps in its cache.
+	var script strings.Builder
 	stmts := make([][]ddl, len(ts))
 	for i, t := range ts {
 		if stmts[i], err = s.changes(t, existing[i]); err != nil {
 			return nil, err
 		}
 		for _, d := range stmts[i] {
-			change.Queue(d.sql)
+			script.WriteString(d.sql)
+			script.WriteString(";\n")
 		}
 	}
+	if script.Len() > 0 {
+		if _, err := tx.Exec(ctx, script.String()); err != nil {
+			return nil, fmt.Errorf("creating or changing %d tables: %w", len(ts), err)
+		}
+	}
+	var change pgx.Batch
 	for _, t := range ts {
 		change.Queue(describeSQL, t.Schema, t.Name)
 	}
@@ -268,13 +277,6 @@ func (s *session) prepareTables(ctx context.Context, ts []*sqltarget.Table) ([]*
 	err = func() error {
 		res := tx.SendBatch(ctx, &change)
 		defer res.Close()
-		for i := range ts {
-			for _, d := range stmts[i] {
-				if _, err := res.Exec(); err != nil {
-					return fmt.Errorf("%s: %w", d.fail, err)
-				}
-			}
-		}
 		for i := range ts {
 			rows, err := res.Query()
 			if err == nil {

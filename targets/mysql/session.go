@@ -108,41 +108,9 @@ const columnsSQL = `COLUMN_NAME, LOWER(DATA_TYPE), LOWER(COLUMN_TYPE), COALESCE(
 
 // describe reads a table's columns (nil when it does not exist).
 func (s *session) describe(ctx context.Context, db, table string) (map[string]existingColumn, error) {
-	rows, err := s.conn.QueryContext(ctx, `SELECT `+columnsSQL+` WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`, db, table)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	cols := map[string]existingColumn{}
-	for rows.Next() {
-		c, err := scanColumn(rows)
-		if err != nil {
-			return nil, err
-		}
-		cols[c.name] = c
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(cols) == 0 {
-		return nil, nil
-	}
-	// MariaDB's JSON is LONGTEXT with a json_valid check. (MySQL has a
-	// JSON type, and no TABLE_NAME in CHECK_CONSTRAINTS: the query fails
-	// there and nothing is needed.)
-	checks, err := s.conn.QueryContext(ctx, `SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS
-		WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?`, db, table)
-	if err == nil {
-		defer checks.Close()
-		for checks.Next() {
-			var clause string
-			if checks.Scan(&clause) != nil {
-				break
-			}
-			markJSON(cols, clause)
-		}
-	}
-	return cols, nil
+	k := tableKey{db, table}
+	cols, err := s.describeMany(ctx, []tableKey{k})
+	return cols[k], err
 }
 
 // scanColumn reads a row of columnsSQL (after any leading columns).
@@ -177,42 +145,19 @@ func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (*textBa
 }
 
 func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (*textBatch, error) {
-	ident := tableIdent(t.Schema, t.Name)
-	if !s.dbs[t.Schema] {
-		if _, err := s.conn.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+quote(t.Schema)+" CHARACTER SET utf8mb4 COLLATE "+s.collation); err != nil {
-			return nil, fmt.Errorf("creating database %s: %w", quote(t.Schema), err)
-		}
-		s.dbs[t.Schema] = true
-	}
-	existing, err := s.describe(ctx, t.Schema, t.Name)
+	bs, err := s.prepareTables(ctx, []*sqltarget.Table{t})
 	if err != nil {
-		return nil, fmt.Errorf("reading table %s: %w", ident, err)
-	}
-	if existing == nil {
-		if err := s.create(ctx, t, ident); err != nil {
-			return nil, err
-		}
-	} else if _, err := s.evolve(ctx, t, ident, existing); err != nil {
 		return nil, err
 	}
-	final, err := s.describe(ctx, t.Schema, t.Name)
-	if err != nil {
-		return nil, fmt.Errorf("reading table %s: %w", ident, err)
-	}
-	var idx map[string][]string
-	if len(t.Keys) > 0 {
-		if idx, err = s.uniqueIndexes(ctx, t); err != nil {
-			return nil, fmt.Errorf("reading the indexes of %s: %w", ident, err)
-		}
-	}
-	return s.batchFor(t, final, idx, func() (bool, error) { return s.nothingDependsOn(ctx, t) })
+	return bs[0], nil
 }
 
 // batchFor returns the batch for rows of t into the table whose columns
 // are final (read after its preparation) and whose unique indexes are idx
-// (name -> lower-case columns; read only when t has keys); dependsOn
-// reports whether no trigger or foreign key depends on the table.
-func (s *session) batchFor(t *sqltarget.Table, final map[string]existingColumn, idx map[string][]string, nothingDepends func() (bool, error)) (*textBatch, error) {
+// (name -> lower-case columns; read only when t has keys); free tells
+// whether no trigger or foreign key depends on the table (asked only when
+// replaceable).
+func (s *session) batchFor(t *sqltarget.Table, final map[string]existingColumn, idx map[string][]string, free bool) (*textBatch, error) {
 	ident := tableIdent(t.Schema, t.Name)
 	encoders := make([]encoder, len(t.Columns))
 	for i, c := range t.Columns {
@@ -223,24 +168,25 @@ func (s *session) batchFor(t *sqltarget.Table, final map[string]existingColumn, 
 		e.widen = e.kind == physText || (e.kind == physDecimal && c.Type.Kind != sqltarget.KindDecimal)
 		encoders[i] = e
 	}
-	replace, noUnique := false, false
-	if len(t.Keys) > 0 {
-		if !coversKeys(idx, t.Keys) {
-			noUnique = true
-			if _, warned := s.d.warnedNoUnique.LoadOrStore(ident, true); !warned {
-				s.log.Warnf("table %s has no PRIMARY KEY or UNIQUE index on exactly the key properties (%s): upserts delete the batch's keys and insert their latest rows, which reads the whole table when no index covers the keys; add a unique index for fast upserts", ident, quoteList(t.Keys))
-			}
-		} else if len(final) == len(t.Columns) && len(idx) == 1 {
-			var err error
-			if replace, err = nothingDepends(); err != nil {
-				return nil, fmt.Errorf("reading the triggers and foreign keys of %s: %w", ident, err)
-			}
+	noUnique := len(t.Keys) > 0 && !coversKeys(idx, t.Keys)
+	if noUnique {
+		if _, warned := s.d.warnedNoUnique.LoadOrStore(ident, true); !warned {
+			s.log.Warnf("table %s has no PRIMARY KEY or UNIQUE index on exactly the key properties (%s): upserts delete the batch's keys and insert their latest rows, which reads the whole table when no index covers the keys; add a unique index for fast upserts", ident, quoteList(t.Keys))
 		}
 	}
 	p := s.plan(t, ident)
-	p.replace = replace
+	p.replace = replaceable(t, final, idx) && free
 	p.noUnique = noUnique
 	return newTextBatch(t, encoders, p, s.d.chunks), nil
+}
+
+// replaceable reports whether an upsert into the table may replace a row
+// (delete and insert) instead of updating it, as far as its columns and
+// indexes tell: the one unique index is on exactly the keys and the table
+// has only the stream's columns. Nothing may depend on it either
+// (nothingDependsOn).
+func replaceable(t *sqltarget.Table, final map[string]existingColumn, idx map[string][]string) bool {
+	return len(t.Keys) > 0 && coversKeys(idx, t.Keys) && len(final) == len(t.Columns) && len(idx) == 1
 }
 
 // PrepareTables prepares the tables of ts together
@@ -257,6 +203,22 @@ type tableKey struct{ db, name string }
 
 func keyOf(t *sqltarget.Table) tableKey { return tableKey{t.Schema, t.Name} }
 
+func keysOf(ts []*sqltarget.Table) []tableKey {
+	ks := make([]tableKey, len(ts))
+	for i, t := range ts {
+		ks[i] = keyOf(t)
+	}
+	return ks
+}
+
+// tablesNamed names the tables of ts in an error: the table, or how many.
+func tablesNamed(ts []*sqltarget.Table) string {
+	if len(ts) == 1 {
+		return "table " + tableIdent(ts[0].Schema, ts[0].Name)
+	}
+	return fmt.Sprintf("%d tables", len(ts))
+}
+
 func (s *session) prepareTables(ctx context.Context, ts []*sqltarget.Table) ([]*textBatch, error) {
 	for _, t := range ts {
 		if !s.dbs[t.Schema] {
@@ -266,9 +228,9 @@ func (s *session) prepareTables(ctx context.Context, ts []*sqltarget.Table) ([]*
 			s.dbs[t.Schema] = true
 		}
 	}
-	cols, err := s.describeMany(ctx, ts)
+	cols, err := s.describeMany(ctx, keysOf(ts))
 	if err != nil {
-		return nil, fmt.Errorf("reading %d tables: %w", len(ts), err)
+		return nil, fmt.Errorf("reading %s: %w", tablesNamed(ts), err)
 	}
 	var changed []*sqltarget.Table
 	for _, t := range ts {
@@ -285,9 +247,9 @@ func (s *session) prepareTables(ctx context.Context, ts []*sqltarget.Table) ([]*
 		changed = append(changed, t)
 	}
 	if len(changed) > 0 {
-		after, err := s.describeMany(ctx, changed)
+		after, err := s.describeMany(ctx, keysOf(changed))
 		if err != nil {
-			return nil, fmt.Errorf("reading %d tables: %w", len(changed), err)
+			return nil, fmt.Errorf("reading %s: %w", tablesNamed(changed), err)
 		}
 		for _, t := range changed {
 			cols[keyOf(t)] = after[keyOf(t)]
@@ -301,28 +263,52 @@ func (s *session) prepareTables(ctx context.Context, ts []*sqltarget.Table) ([]*
 	}
 	idx, err := s.uniqueIndexesMany(ctx, keyed)
 	if err != nil {
-		return nil, fmt.Errorf("reading the indexes of %d tables: %w", len(keyed), err)
+		return nil, fmt.Errorf("reading the indexes of %s: %w", tablesNamed(keyed), err)
 	}
 	// The tables whose upserts may replace rows: ask about their triggers
 	// and foreign keys together.
 	var ask []*sqltarget.Table
 	for _, t := range keyed {
-		if ix := idx[keyOf(t)]; coversKeys(ix, t.Keys) && len(cols[keyOf(t)]) == len(t.Columns) && len(ix) == 1 {
+		if replaceable(t, cols[keyOf(t)], idx[keyOf(t)]) {
 			ask = append(ask, t)
 		}
 	}
 	free, err := s.nothingDependsOnMany(ctx, ask)
 	if err != nil {
-		return nil, fmt.Errorf("reading the triggers and foreign keys of %d tables: %w", len(ask), err)
+		return nil, fmt.Errorf("reading the triggers and foreign keys of %s: %w", tablesNamed(ask), err)
 	}
 	out := make([]*textBatch, len(ts))
 	for i, t := range ts {
 		k := keyOf(t)
-		if out[i], err = s.batchFor(t, cols[k], idx[k], func() (bool, error) { return free[k], nil }); err != nil {
+		if out[i], err = s.batchFor(t, cols[k], idx[k], free[k]); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// whereTables is the condition on columns db and name (a catalog view's)
+// that selects the tables of ks, and its arguments: "db = ? AND name = ?"
+// for one table (the catalog looks it up by its exact name), "db IN (...)
+// AND name IN (...)" for more, which compares names without regard to
+// case: the caller keeps the rows of exactly the names of ks.
+func whereTables(db, name string, ks []tableKey) (string, []any) {
+	if len(ks) == 1 {
+		return db + " = ? AND " + name + " = ?", []any{ks[0].db, ks[0].name}
+	}
+	var dbs, names []any
+	seenDB, seenName := map[string]bool{}, map[string]bool{}
+	for _, k := range ks {
+		if !seenDB[k.db] {
+			seenDB[k.db] = true
+			dbs = append(dbs, k.db)
+		}
+		if !seenName[k.name] {
+			seenName[k.name] = true
+			names = append(names, k.name)
+		}
+	}
+	return db + " IN (" + placeholders(len(dbs)) + ") AND " + name + " IN (" + placeholders(len(names)) + ")", append(dbs, names...)
 }
 
 // placeholders returns "?, ?, ..." for n values.
@@ -330,35 +316,15 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
-// namesOf returns the distinct databases and table names of ts, as query
-// arguments: the catalog rows of every table of ts are among those of
-// "db IN (dbs) AND name IN (names)" (which compares names without regard
-// to case, unlike the catalog's lookup of one table: rows are kept by
-// exact name).
-func namesOf(ts []*sqltarget.Table) (dbs, names []any) {
-	seenDB, seenName := map[string]bool{}, map[string]bool{}
-	for _, t := range ts {
-		if !seenDB[t.Schema] {
-			seenDB[t.Schema] = true
-			dbs = append(dbs, t.Schema)
-		}
-		if !seenName[t.Name] {
-			seenName[t.Name] = true
-			names = append(names, t.Name)
-		}
-	}
-	return dbs, names
-}
-
-// describeMany reads the columns of the tables of ts (a table that does
+// describeMany reads the columns of the tables of ks (a table that does
 // not exist has no entry).
-func (s *session) describeMany(ctx context.Context, ts []*sqltarget.Table) (map[tableKey]map[string]existingColumn, error) {
+func (s *session) describeMany(ctx context.Context, ks []tableKey) (map[tableKey]map[string]existingColumn, error) {
 	want := map[tableKey]bool{}
-	for _, t := range ts {
-		want[keyOf(t)] = true
+	for _, k := range ks {
+		want[k] = true
 	}
-	dbs, names := namesOf(ts)
-	rows, err := s.conn.QueryContext(ctx, `SELECT TABLE_SCHEMA, TABLE_NAME, `+columnsSQL+` WHERE TABLE_SCHEMA IN (`+placeholders(len(dbs))+`) AND TABLE_NAME IN (`+placeholders(len(names))+`)`, append(dbs, names...)...)
+	where, args := whereTables("TABLE_SCHEMA", "TABLE_NAME", ks)
+	rows, err := s.conn.QueryContext(ctx, `SELECT TABLE_SCHEMA, TABLE_NAME, `+columnsSQL+` WHERE `+where+` ORDER BY ORDINAL_POSITION`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -382,9 +348,11 @@ func (s *session) describeMany(ctx context.Context, ts []*sqltarget.Table) (map[
 		return nil, err
 	}
 	rows.Close()
-	// MariaDB's JSON columns (see describe).
-	checks, err := s.conn.QueryContext(ctx, `SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS
-		WHERE CONSTRAINT_SCHEMA IN (`+placeholders(len(dbs))+`) AND TABLE_NAME IN (`+placeholders(len(names))+`)`, append(dbs, names...)...)
+	// MariaDB's JSON is LONGTEXT with a json_valid check. (MySQL has a
+	// JSON type, and no TABLE_NAME in CHECK_CONSTRAINTS: the query fails
+	// there and nothing is needed.)
+	where, args = whereTables("CONSTRAINT_SCHEMA", "TABLE_NAME", ks)
+	checks, err := s.conn.QueryContext(ctx, `SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE `+where, args...)
 	if err == nil {
 		defer checks.Close()
 		for checks.Next() {
@@ -401,14 +369,8 @@ func (s *session) describeMany(ctx context.Context, ts []*sqltarget.Table) (map[
 	return out, nil
 }
 
-// uniqueIndexes reads the unique indexes of t: index name -> its columns,
-// lower case.
-func (s *session) uniqueIndexes(ctx context.Context, t *sqltarget.Table) (map[string][]string, error) {
-	m, err := s.uniqueIndexesMany(ctx, []*sqltarget.Table{t})
-	return m[keyOf(t)], err
-}
-
-// uniqueIndexesMany reads the unique indexes of the tables of ts.
+// uniqueIndexesMany reads the unique indexes of the tables of ts: index
+// name -> its columns, lower case.
 func (s *session) uniqueIndexesMany(ctx context.Context, ts []*sqltarget.Table) (map[tableKey]map[string][]string, error) {
 	out := map[tableKey]map[string][]string{}
 	if len(ts) == 0 {
@@ -418,17 +380,9 @@ func (s *session) uniqueIndexesMany(ctx context.Context, ts []*sqltarget.Table) 
 	for _, t := range ts {
 		want[keyOf(t)] = true
 	}
-	var rows *sql.Rows
-	var err error
-	if len(ts) == 1 {
-		// One table: the catalog looks it up by name.
-		rows, err = s.conn.QueryContext(ctx, `SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
-			WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0`, ts[0].Schema, ts[0].Name)
-	} else {
-		dbs, names := namesOf(ts)
-		rows, err = s.conn.QueryContext(ctx, `SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
-			WHERE TABLE_SCHEMA IN (`+placeholders(len(dbs))+`) AND TABLE_NAME IN (`+placeholders(len(names))+`) AND NON_UNIQUE = 0`, append(dbs, names...)...)
-	}
+	where, args := whereTables("TABLE_SCHEMA", "TABLE_NAME", keysOf(ts))
+	rows, err := s.conn.QueryContext(ctx, `SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
+		WHERE `+where+` AND NON_UNIQUE = 0`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -485,10 +439,9 @@ func (s *session) nothingDependsOnMany(ctx context.Context, ts []*sqltarget.Tabl
 		}
 		return out, nil
 	}
-	dbs, names := namesOf(ts)
 	triggered := map[tableKey]bool{}
-	rows, err := s.conn.QueryContext(ctx, `SELECT EVENT_OBJECT_SCHEMA, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS
-		WHERE EVENT_OBJECT_SCHEMA IN (`+placeholders(len(dbs))+`) AND EVENT_OBJECT_TABLE IN (`+placeholders(len(names))+`)`, append(dbs, names...)...)
+	where, args := whereTables("EVENT_OBJECT_SCHEMA", "EVENT_OBJECT_TABLE", keysOf(ts))
+	rows, err := s.conn.QueryContext(ctx, `SELECT EVENT_OBJECT_SCHEMA, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS WHERE `+where, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -626,3 +626,36 @@ func TestPrepareTablesTogether(t *testing.T) {
 		t.Errorf("new3 has rows %q", got)
 	}
 }
+
+// TestDDLErrorNamesStatement: a table's DDL goes to the server as one
+// query; the statement that fails is the one the error names (here the
+// second: adding b succeeds, changing n is refused because a view uses
+// it), the run stops before loading, and the rolled-back column b is
+// neither in the table nor in the log.
+func TestDDLErrorNamesStatement(t *testing.T) {
+	conn := connect(t)
+	h := harness{}
+	cfg, schema := h.Config(t)
+	ctx := context.Background()
+	tbl := pgx.Identifier{schema, "v"}.Sanitize()
+	for _, q := range []string{
+		"CREATE SCHEMA " + pgx.Identifier{schema}.Sanitize(),
+		"CREATE TABLE " + tbl + " (id bigint PRIMARY KEY, n integer)",
+		"CREATE VIEW " + pgx.Identifier{schema, "v_view"}.Sanitize() + " AS SELECT n FROM " + tbl,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"v","schema":{"type":"object","properties":{"id":{"type":"integer"},"b":{"type":["null","string"]},"n":{"type":["null","number"]}}},"key_properties":["id"]}
+{"type":"RECORD","stream":"v","record":{"id":1,"b":"x","n":2.5}}
+{"type":"STATE","value":{"n":1}}
+`)
+	want := `target-postgres: error: preparing table for stream "v": changing column "n" of ` + tbl + ` from integer to numeric: ERROR: cannot alter type of a column used by a view or rule (SQLSTATE 0A000)`
+	if r.Code != 1 || r.Stdout != "" || strings.TrimSpace(r.Stderr) != want {
+		t.Errorf("exit %d stdout %q stderr\n%s\nwant\n%s", r.Code, r.Stdout, r.Stderr, want)
+	}
+	if got := h.Columns(t, schema, "v"); strings.Join(got, ",") != "id,n" {
+		t.Errorf("columns %q", got)
+	}
+}

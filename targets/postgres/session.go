@@ -79,35 +79,25 @@ const uniqueSQL = `SELECT EXISTS (SELECT 1 FROM pg_index i
 // schema) across sessions and runs, until the transaction ends.
 const lockSQL = "SELECT pg_advisory_xact_lock(hashtext($1))"
 
-func (s *session) describe(ctx context.Context, schema, table string) (map[string]existingColumn, []string, error) {
-	rows, err := s.conn.Query(ctx, describeSQL, schema, table)
-	if err != nil {
-		return nil, nil, err
-	}
-	return scanColumns(rows)
-}
-
-// scanColumns reads the rows of describeSQL.
-func scanColumns(rows pgx.Rows) (map[string]existingColumn, []string, error) {
+// scanColumns reads the rows of describeSQL (nil: no table).
+func scanColumns(rows pgx.Rows) (map[string]existingColumn, error) {
 	defer rows.Close()
 	cols := map[string]existingColumn{}
-	var order []string
 	for rows.Next() {
 		var name, typ string
 		var nn bool
 		if err := rows.Scan(&name, &typ, &nn); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		cols[name] = existingColumn{typ: typ, notNull: nn}
-		order = append(order, name)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if len(order) == 0 {
-		return nil, nil, nil
+	if len(cols) == 0 {
+		return nil, nil
 	}
-	return cols, order, nil
+	return cols, nil
 }
 
 func quote(name string) string { return pgx.Identifier{name}.Sanitize() }
@@ -119,60 +109,11 @@ func (s *session) PrepareTable(ctx context.Context, t *sqltarget.Table) (*copyBa
 }
 
 func (s *session) prepareTable(ctx context.Context, t *sqltarget.Table) (*copyBatch, error) {
-	ident := pgx.Identifier{t.Schema, t.Name}
-	tx, err := s.conn.Begin(ctx)
+	bs, err := s.prepareTables(ctx, []*sqltarget.Table{t})
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback(ctx)
-	if !s.schemas[t.Schema] {
-		// Two sessions preparing tables of a new schema at once: CREATE
-		// SCHEMA IF NOT EXISTS is not safe against a concurrent one
-		// (unique violation on pg_namespace), so they take turns.
-		if _, err := tx.Exec(ctx, lockSQL, "schema "+t.Schema); err != nil {
-			return nil, err
-		}
-		if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+quote(t.Schema)); err != nil {
-			return nil, fmt.Errorf("creating schema %s: %w", t.Schema, err)
-		}
-	}
-	// Serialize preparations of the same table across sessions and runs.
-	if _, err := tx.Exec(ctx, lockSQL, ident.Sanitize()); err != nil {
-		return nil, err
-	}
-	existing, _, err := s.describe(ctx, t.Schema, t.Name)
-	if err != nil {
-		return nil, fmt.Errorf("reading table %s: %w", ident.Sanitize(), err)
-	}
-	stmts, err := s.changes(t, existing)
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range stmts {
-		if _, err := tx.Exec(ctx, d.sql); err != nil {
-			return nil, fmt.Errorf("%s: %w", d.fail, err)
-		}
-		d.logTo(s.log)
-	}
-	final, _, err := s.describe(ctx, t.Schema, t.Name)
-	if err != nil {
-		return nil, err
-	}
-	unique := true
-	if len(t.Keys) > 0 {
-		if err := tx.QueryRow(ctx, uniqueSQL, ident.Sanitize(), t.Keys).Scan(&unique); err != nil {
-			return nil, fmt.Errorf("reading the indexes of %s: %w", ident.Sanitize(), err)
-		}
-	}
-	b, err := s.batchFor(t, final, unique)
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, err
-	}
-	s.schemas[t.Schema] = true
-	return b, nil
+	return bs[0], nil
 }
 
 // PrepareTables prepares the tables of ts in one transaction
@@ -234,7 +175,7 @@ func (s *session) prepareTables(ctx context.Context, ts []*sqltarget.Table) ([]*
 		for i := range ts {
 			rows, err := res.Query()
 			if err == nil {
-				existing[i], _, err = scanColumns(rows)
+				existing[i], err = scanColumns(rows)
 			}
 			if err != nil {
 				return fmt.Errorf("reading table %s: %w", idents[i], err)
@@ -245,23 +186,16 @@ func (s *session) prepareTables(ctx context.Context, ts []*sqltarget.Table) ([]*
 	if err != nil {
 		return nil, err
 	}
-	// The DDL of all the tables in one simple query: not in the batch
-	// below, whose statements pgx prepares and keeps in its cache.
-	var script strings.Builder
+	var all []ddl
 	stmts := make([][]ddl, len(ts))
 	for i, t := range ts {
 		if stmts[i], err = s.changes(t, existing[i]); err != nil {
 			return nil, err
 		}
-		for _, d := range stmts[i] {
-			script.WriteString(d.sql)
-			script.WriteString(";\n")
-		}
+		all = append(all, stmts[i]...)
 	}
-	if script.Len() > 0 {
-		if _, err := tx.Exec(ctx, script.String()); err != nil {
-			return nil, fmt.Errorf("creating or changing %d tables: %w", len(ts), err)
-		}
+	if err := s.runDDL(ctx, all); err != nil {
+		return nil, err
 	}
 	var change pgx.Batch
 	for _, t := range ts {
@@ -280,7 +214,7 @@ func (s *session) prepareTables(ctx context.Context, ts []*sqltarget.Table) ([]*
 		for i := range ts {
 			rows, err := res.Query()
 			if err == nil {
-				finals[i], _, err = scanColumns(rows)
+				finals[i], err = scanColumns(rows)
 			}
 			if err != nil {
 				return fmt.Errorf("reading table %s: %w", idents[i], err)
@@ -319,6 +253,32 @@ func (s *session) prepareTables(ctx context.Context, ts []*sqltarget.Table) ([]*
 		}
 	}
 	return out, nil
+}
+
+// runDDL runs stmts as one simple query, in one round trip and out of
+// pgx's statement cache (which keeps every statement of a pgx.Batch); a
+// statement that fails is named by its fail.
+func (s *session) runDDL(ctx context.Context, stmts []ddl) error {
+	if len(stmts) == 0 {
+		return nil
+	}
+	var script strings.Builder
+	for _, d := range stmts {
+		script.WriteString(d.sql)
+		script.WriteString(";\n")
+	}
+	mrr := s.conn.PgConn().Exec(ctx, script.String())
+	done := 0 // the statements that completed
+	for mrr.NextResult() {
+		done++
+	}
+	if err := mrr.Close(); err != nil {
+		if done < len(stmts) {
+			return fmt.Errorf("%s: %w", stmts[done].fail, err)
+		}
+		return err
+	}
+	return nil
 }
 
 // ddl is one statement of a table's preparation.

@@ -2,6 +2,7 @@ package natslog_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -249,5 +250,65 @@ func TestErrors(t *testing.T) {
 				t.Errorf("exit %d, stderr:\n%s\nwant exit %d and:\n%s", r.code, got, c.code, c.err)
 			}
 		})
+	}
+}
+
+// TestMessageSizeLimit: batches stay under the server's max_payload
+// whatever batch_bytes says, and a line longer than a message may be
+// stops the run naming its line, with the state before it echoed.
+func TestMessageSizeLimit(t *testing.T) {
+	needNATS(t)
+	nc, err := natsConnect([]string{natsURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	maxMsg := int(nc.MaxPayload())
+	nc.Close()
+	maxBody := maxMsg - 8192
+	rec := func(i, n int) string {
+		head := fmt.Sprintf(`{"type":"RECORD","stream":"users","record":{"id":%d,"name":"`, i)
+		return head + strings.Repeat("x", n-len(head)-3) + `"}}`
+	}
+	topic := newTopic(t)
+	in := []string{schemaUsers}
+	for i := range 25 {
+		in = append(in, rec(i, 100_000))
+	}
+	in = append(in, `{"type":"STATE","value":{"n":1}}`)
+	r := runTarget(t, baseConfig(topic, "batch_bytes", 4<<20), lines(in...))
+	if r.code != 0 || r.out != lines(`{"n":1}`) {
+		t.Fatalf("target-nats exit %d, stdout %q: %s", r.code, r.out, r.err)
+	}
+	if want := fmt.Sprintf("INFO batch_bytes lowered from 4194304 to %d: the log takes messages up to %d bytes with their headers\n", maxBody, maxMsg); withoutMetrics(r.err) != want {
+		t.Errorf("stderr %q, want %q", withoutMetrics(r.err), want)
+	}
+	s, err := jetStream(t).Stream(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counts []int
+	for seq := uint64(2); seq <= 4; seq++ {
+		m, err := s.GetMsg(context.Background(), seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts = append(counts, strings.Count(string(m.Data), "\n")+1)
+	}
+	// 10 lines of 100,000 bytes and their newlines fit in maxBody.
+	if fmt.Sprint(counts) != "[10 10 5]" {
+		t.Errorf("records per message %v, want [10 10 5]", counts)
+	}
+	got := runTap(t, context.Background(), baseConfig(topic), "")
+	if want := lines(append(in[:26:26], tapState(topic, 6, `{"n":1}`))...); got.code != 0 || got.out != want {
+		t.Errorf("tap-nats exit %d (%s), read back %d bytes, want %d", got.code, got.err, len(got.out), len(want))
+	}
+
+	topic = newTopic(t)
+	r = runTarget(t, baseConfig(topic), lines(schemaUsers, rec(1, 100), `{"type":"STATE","value":{"n":1}}`, rec(2, maxBody+1), rec(3, 100)))
+	if r.code != 1 || r.out != lines(`{"n":1}`) {
+		t.Errorf("target-nats exit %d, stdout %q", r.code, r.out)
+	}
+	if want := fmt.Sprintf("target-nats: error: line 4: the RECORD line is %d bytes, more than the log takes in one message (%d bytes with its headers): raise the server's limit (NATS max_payload)\n", maxBody+1, maxMsg); withoutMetrics(r.err) != want {
+		t.Errorf("stderr %q, want %q", withoutMetrics(r.err), want)
 	}
 }

@@ -142,6 +142,10 @@ func hasSubject(subjects []string, s string) bool {
 	return false
 }
 
+// MaxMessageBytes implements singerlog.MessageLimiter: the server's
+// max_payload.
+func (w *Writer) MaxMessageBytes() int { return int(w.nc.MaxPayload()) }
+
 // Close closes the connection.
 func (w *Writer) Close() error {
 	w.nc.Close()
@@ -288,7 +292,7 @@ func (w *Writer) publishSync(ctx context.Context, msg *nats.Msg, deadline time.T
 		if errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeWrongLastMsgID {
 			return 0, fmt.Errorf("topic %q: another writer published to the topic meanwhile (%v): one target-nats at a time may write a topic", w.conn.Topic, err)
 		}
-		if errors.As(err, &apiErr) && apiErr.Code >= 400 && apiErr.Code < 500 && apiErr.Code != 408 {
+		if errors.As(err, &apiErr) && apiErr.Code >= 400 && apiErr.Code < 500 && apiErr.Code != 408 || errors.Is(err, nats.ErrMaxPayload) {
 			// Refused (wrong stream, message too large...): retrying will
 			// not change the answer.
 			return 0, fmt.Errorf("topic %q refused the message: %w", w.conn.Topic, err)

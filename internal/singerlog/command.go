@@ -107,6 +107,7 @@ type TargetSettings struct {
 	MaxAgeSeconds         int64  `json:"max_age_seconds"`
 	MaxBytes              int64  `json:"max_bytes"`
 	MaxInFlight           int    `json:"max_in_flight"`
+	MaxInFlightBytes      int    `json:"max_in_flight_bytes"`
 	BatchRecords          int    `json:"batch_records"`
 	BatchBytes            int    `json:"batch_bytes"`
 	PublishTimeoutSeconds int    `json:"publish_timeout_seconds"`
@@ -119,7 +120,8 @@ func DefaultTargetSettings() TargetSettings {
 		CreateIfMissing:       true,
 		Replicas:              1,
 		MaxInFlight:           1000,
-		BatchRecords:          100,
+		MaxInFlightBytes:      32 << 20,
+		BatchRecords:          10000,
 		BatchBytes:            512 << 10,
 		PublishTimeoutSeconds: 60,
 	}
@@ -134,6 +136,9 @@ func (t *TargetSettings) check(maxReplicas int) []string {
 	}
 	if t.MaxInFlight < 1 {
 		p = append(p, "max_in_flight: must be at least 1")
+	}
+	if t.MaxInFlightBytes < 1<<20 {
+		p = append(p, "max_in_flight_bytes: must be at least 1048576 (1 MB)")
 	}
 	if t.BatchRecords < 1 {
 		p = append(p, "batch_records: must be at least 1")
@@ -191,7 +196,7 @@ func (b TargetBroker[S, PS]) Spec() cli.TargetSpec {
 				return err
 			}
 			defer closer.Close()
-			return Write(ctx, w, WriteOptions{Producer: t.Producer, MaxInFlight: t.MaxInFlight, BatchRecords: t.BatchRecords, BatchBytes: t.BatchBytes}, env.Log, in, out)
+			return Write(ctx, w, WriteOptions{Producer: t.Producer, MaxInFlight: t.MaxInFlight, MaxInFlightBytes: t.MaxInFlightBytes, BatchRecords: t.BatchRecords, BatchBytes: t.BatchBytes}, env.Log, in, out)
 		},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,10 @@ type memLog struct {
 	schemas map[string][]schemaAt
 	acks    []*memAck
 	failAt  uint64 // position whose ack fails (0: none)
+	// maxUnacked, when set, is the most bytes of bodies a Publish may find
+	// unacknowledged (with its own); overWindow notes the first breach.
+	maxUnacked int
+	overWindow string
 }
 
 type schemaAt struct {
@@ -48,6 +53,19 @@ func (l *memLog) Publish(_ context.Context, m *singerlog.Message) (singerlog.Ack
 	defer l.mu.Unlock()
 	c := *m
 	c.Position = l.first + uint64(len(l.msgs))
+	if l.maxUnacked > 0 && l.overWindow == "" {
+		unacked := 0
+		for i, a := range l.acks {
+			select {
+			case <-a.done:
+			default:
+				unacked += len(l.msgs[i].Body)
+			}
+		}
+		if unacked > 0 && unacked+len(m.Body) > l.maxUnacked {
+			l.overWindow = fmt.Sprintf("message %d (%d bytes) published with %d bytes unacknowledged", c.Position, len(m.Body), unacked)
+		}
+	}
 	l.msgs = append(l.msgs, c)
 	a := &memAck{pos: c.Position, done: make(chan struct{})}
 	if c.Position == l.failAt {
@@ -56,6 +74,15 @@ func (l *memLog) Publish(_ context.Context, m *singerlog.Message) (singerlog.Ack
 	l.acks = append(l.acks, a)
 	l.grew.Broadcast()
 	return a, nil
+}
+
+// waitPublished waits until n messages are published.
+func (l *memLog) waitPublished(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for len(l.msgs) < n {
+		l.grew.Wait()
+	}
 }
 
 // release acknowledges the next n messages, waiting for them to be
@@ -323,5 +350,103 @@ func TestBatchedRecords(t *testing.T) {
 	wantOut := strings.Join(append(input[:7:7], `{"type":"STATE","value":{"log":{"topic":"t","next":8},"upstream":{"n":1}}}`), "\n") + "\n"
 	if out.String() != wantOut {
 		t.Errorf("read back:\n%s\nwant:\n%s", out.String(), wantOut)
+	}
+}
+
+// TestInFlightBytes: the bodies published and not yet acknowledged stay
+// within MaxInFlightBytes (a message is published only once the acks
+// before it made room), and everything lands.
+func TestInFlightBytes(t *testing.T) {
+	l := newMemLog()
+	var input []string
+	input = append(input, sch1)
+	for i := range 10 {
+		input = append(input, fmt.Sprintf(`{"type":"RECORD","stream":"s","record":{"a":%d}}`, 10+i))
+	}
+	input = append(input, st1)
+	// Room for the SCHEMA and two records (48 bytes each): the writer
+	// publishes three messages, then one more for each acknowledgement.
+	window := len(sch1) + 2*len(input[1])
+	l.maxUnacked = window
+	out, done := writeAsyncOpts(l, strings.Join(input, "\n")+"\n", singerlog.WriteOptions{MaxInFlight: 100, MaxInFlightBytes: window, BatchRecords: 1})
+	for i := range len(input) {
+		l.waitPublished(min(len(input), i+3))
+		l.release(1)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if l.overWindow != "" {
+		t.Errorf("window of %d bytes exceeded: %s", window, l.overWindow)
+	}
+	if len(l.msgs) != len(input) || string(l.msgs[10].Body) != input[10] {
+		t.Errorf("%d messages in the log, want %d", len(l.msgs), len(input))
+	}
+	if got := out.String(); got != "{\"n\":1}\n" {
+		t.Errorf("stdout %q", got)
+	}
+}
+
+// limitedLog is a memLog whose log takes messages up to max bytes.
+type limitedLog struct {
+	*memLog
+	max int
+}
+
+func (l limitedLog) MaxMessageBytes() int { return l.max }
+
+// TestMessageLimit: batches stay under the log's message size (less room
+// for the headers) whatever batch_bytes says, and a line longer than the
+// log takes stops the run naming it, its state not echoed.
+func TestMessageLimit(t *testing.T) {
+	rec := func(n int) string {
+		return `{"type":"RECORD","stream":"s","record":{"t":"` + strings.Repeat("x", n-48) + `"}}`
+	}
+	if len(rec(1000)) != 1000 {
+		t.Fatalf("rec(1000) is %d bytes", len(rec(1000)))
+	}
+	// 10,240 bytes a message: bodies up to max(10240-8192, 10240/2) =
+	// 5,120 bytes, five lines of 1,000.
+	l := newMemLog()
+	input := []string{sch1}
+	for range 12 {
+		input = append(input, rec(1000))
+	}
+	input = append(input, st1)
+	var logged bytes.Buffer
+	out := &syncBuffer{}
+	enc := singer.NewEncoder(out)
+	go l.release(5)
+	err := singerlog.Write(context.Background(), limitedLog{l, 10240}, singerlog.WriteOptions{MaxInFlight: 100, BatchRecords: 100, BatchBytes: 1 << 20}, singer.NewLog(&logged), strings.NewReader(strings.Join(input, "\n")+"\n"), enc)
+	enc.Flush()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []int
+	for _, m := range l.msgs {
+		if m.Type == singer.TypeRecord {
+			lines = append(lines, bytes.Count(m.Body, []byte("\n"))+1)
+		}
+	}
+	if fmt.Sprint(lines) != "[5 5 2]" || out.String() != "{\"n\":1}\n" {
+		t.Errorf("records per message %v, stdout %q", lines, out.String())
+	}
+	if !strings.Contains(logged.String(), "batch_bytes lowered from 1048576 to 5120: the log takes messages up to 10240 bytes with their headers") {
+		t.Errorf("log: %s", logged.String())
+	}
+
+	// A line longer than a message body may be.
+	l = newMemLog()
+	input = []string{sch1, rec(1000), st1, rec(5121), rec(1000), st2}
+	go l.release(3)
+	out = &syncBuffer{}
+	enc = singer.NewEncoder(out)
+	err = singerlog.Write(context.Background(), limitedLog{l, 10240}, singerlog.WriteOptions{MaxInFlight: 100, BatchRecords: 100, BatchBytes: 1 << 20}, singer.NewLog(&bytes.Buffer{}), strings.NewReader(strings.Join(input, "\n")+"\n"), enc)
+	enc.Flush()
+	if err == nil || err.Error() != "line 4: the RECORD line is 5121 bytes, more than the log takes in one message (10240 bytes with its headers): raise the server's limit (NATS max_payload)" {
+		t.Errorf("error %v", err)
+	}
+	if len(l.msgs) != 3 || out.String() != "{\"n\":1}\n" {
+		t.Errorf("%d messages, stdout %q", len(l.msgs), out.String())
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/singerkit/singerkit/internal/cli"
@@ -31,6 +32,14 @@ type Writer interface {
 	KeepSchema(ctx context.Context, stream string, pos uint64, line []byte) error
 }
 
+// A MessageLimiter is a Writer whose log takes messages up to a size,
+// headers included (NATS: the server's max_payload): Write keeps its
+// batches under it, less room for the headers, and refuses a longer line
+// with one clear error.
+type MessageLimiter interface {
+	MaxMessageBytes() int
+}
+
 // Ack is the outcome of one Publish.
 type Ack interface {
 	// Wait blocks until the message is stored (replicated as the log is
@@ -45,6 +54,9 @@ type WriteOptions struct {
 	Producer string
 	// MaxInFlight bounds the messages published and not yet acknowledged.
 	MaxInFlight int
+	// MaxInFlightBytes bounds the bytes of their bodies (0: no bound); a
+	// message larger than it is still published, alone in the window.
+	MaxInFlightBytes int
 	// BatchRecords is how many consecutive RECORD lines of one stream may
 	// share a log message (1: one message per line).
 	BatchRecords int
@@ -64,21 +76,35 @@ type pending struct {
 	stream string
 	body   []byte // SCHEMA: the line to keep
 	state  []byte // STATE: the value to echo
+	size   int    // bytes of the body, in flight until acknowledged
 }
+
+// headerRoom is what Write keeps of a MessageLimiter's message size for
+// the headers.
+const headerRoom = 8 << 10
 
 // Write publishes every Singer message read from in to w, in order, and
 // echoes each STATE value on out once it and every message before it are
-// acknowledged. On ctx cancellation (a signal) it stops reading, waits for
-// what it has published, echoes the states that covers and returns
-// ctx.Err(). On a publish error it echoes nothing more and returns it:
-// rerunning the tap from the last echoed state repeats messages, never
-// loses one.
+// acknowledged. On ctx cancellation (a signal) or a bad line it stops
+// reading, waits for what it has published, echoes the states that covers
+// and returns ctx.Err() or the line's error. On a publish error it echoes
+// nothing more and returns it: rerunning the tap from the last echoed
+// state repeats messages, never loses one.
 func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in io.Reader, out *singer.Encoder) error {
 	if opts.MaxInFlight < 1 {
 		opts.MaxInFlight = 1
 	}
 	if opts.BatchRecords < 1 {
 		opts.BatchRecords = 1
+	}
+	maxBody, maxMsg := 0, 0
+	if ml, ok := w.(MessageLimiter); ok {
+		maxMsg = ml.MaxMessageBytes()
+		maxBody = max(maxMsg-headerRoom, maxMsg/2)
+		if opts.BatchBytes > maxBody {
+			log.Infof("batch_bytes lowered from %d to %d: the log takes messages up to %d bytes with their headers", opts.BatchBytes, maxBody, maxMsg)
+			opts.BatchBytes = maxBody
+		}
 	}
 	now := opts.Now
 	if now == nil {
@@ -95,15 +121,24 @@ func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in
 	defer cancelAckers()
 
 	queue := make(chan pending, opts.MaxInFlight)
-	a := &acker{w: w, out: out, log: log, done: make(chan struct{})}
+	a := &acker{w: w, out: out, log: log, done: make(chan struct{}), acked: make(chan struct{}, 1)}
 	go a.run(actx, queue)
 
 	metrics := singer.NewCounters(log, "record_count", 60*time.Second)
 	defer metrics.Close()
 
 	var seq uint64
-	// publish sends one log message and queues it for the acker.
+	// publish sends one log message and queues it for the acker, once the
+	// bodies in flight leave room for it.
 	publish := func(typ singer.MessageType, stream string, body, state []byte) error {
+		for opts.MaxInFlightBytes > 0 && a.inFlight.Load() > 0 && a.inFlight.Load()+int64(len(body)) > int64(opts.MaxInFlightBytes) {
+			select {
+			case <-a.acked:
+			case <-a.done:
+				return a.failure()
+			}
+		}
+		a.inFlight.Add(int64(len(body)))
 		seq++
 		msg := &Message{
 			ID:        runID + "." + strconv.FormatUint(seq, 10),
@@ -117,7 +152,7 @@ func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in
 		if err != nil {
 			return fmt.Errorf("publishing to the log: %w", err)
 		}
-		p := pending{ack: ack, typ: typ, stream: stream, state: state}
+		p := pending{ack: ack, typ: typ, stream: stream, state: state, size: len(body)}
 		if typ == singer.TypeSchema {
 			p.body = body
 		}
@@ -131,7 +166,11 @@ func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in
 	// Consecutive RECORDs of one stream share a log message (lines
 	// joined by newlines), up to opts.BatchRecords lines and
 	// opts.BatchBytes bytes: each message costs the log an
-	// acknowledgement, the lines themselves are the tap's bytes.
+	// acknowledgement, the lines themselves are the tap's bytes. They
+	// gather in one buffer kept for the whole run; a full batch goes out
+	// as a copy of its exact size (allocating a batch's room for each
+	// message instead cost a clearing of every byte and held the unused
+	// room in flight).
 	var batch struct {
 		stream string
 		body   []byte
@@ -141,8 +180,8 @@ func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in
 		if batch.lines == 0 {
 			return nil
 		}
-		body := batch.body
-		batch.body, batch.lines = nil, 0
+		body := bytes.Clone(batch.body)
+		batch.body, batch.lines = batch.body[:0], 0
 		return publish(singer.TypeRecord, batch.stream, body, nil)
 	}
 	// A batch waits at most batchAge for more records: a tap that pauses
@@ -178,6 +217,9 @@ func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in
 			default:
 				continue
 			}
+			if maxBody > 0 && len(m.Raw) > maxBody {
+				return &singer.InputError{Line: m.Line, Msg: fmt.Sprintf("the %s line is %d bytes, more than the log takes in one message (%d bytes with its headers): raise the server's limit (NATS max_payload)", m.Type, len(m.Raw), maxMsg)}
+			}
 			if batch.lines > 0 && (m.Type != singer.TypeRecord || m.Stream != batch.stream ||
 				batch.lines >= opts.BatchRecords || len(batch.body)+1+len(m.Raw) > opts.BatchBytes) {
 				if err := flush(); err != nil {
@@ -189,9 +231,9 @@ func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in
 					batch.body = append(batch.body, '\n')
 				} else {
 					batch.stream = m.Stream
-					// Room for a whole batch of lines like this one: growing
-					// the body by copying cost ~9% of target-nats's CPU.
-					batch.body = make([]byte, 0, min(opts.BatchBytes, opts.BatchRecords*(len(m.Raw)+1)))
+					if batch.body == nil {
+						batch.body = make([]byte, 0, opts.BatchBytes)
+					}
 				}
 				batch.body = append(batch.body, m.Raw...)
 				batch.lines++
@@ -218,21 +260,21 @@ func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in
 		return err
 	}()
 	close(queue)
+	// What was published before the end, a signal or a bad line is waited
+	// for, and the states it covers are echoed: a rerun from the last one
+	// repeats as little as it can.
+	<-a.done
+	ackErr := a.failure()
 	interrupted := readErr != nil && ctx.Err() != nil && errors.Is(readErr, ctx.Err())
-	if readErr != nil && !interrupted {
-		// Nothing more is echoed: stop waiting for acks.
-		cancelAckers()
-		<-a.done
-		if err := a.failure(); err != nil && !errors.Is(err, context.Canceled) {
-			log.Warnf("%s", err)
+	switch {
+	case readErr != nil && !interrupted:
+		if ackErr != nil && !errors.Is(readErr, ackErr) {
+			log.Warnf("%s", ackErr)
 		}
 		return readErr
-	}
-	<-a.done
-	if err := a.failure(); err != nil {
-		return err
-	}
-	if interrupted {
+	case ackErr != nil:
+		return ackErr
+	case interrupted:
 		return ctx.Err()
 	}
 	return nil
@@ -247,6 +289,10 @@ type acker struct {
 	done chan struct{}
 	mu   sync.Mutex
 	err  error
+	// inFlight is the bytes of the bodies published and not yet
+	// acknowledged; acked is signalled after each acknowledgement.
+	inFlight atomic.Int64
+	acked    chan struct{}
 }
 
 func (a *acker) failure() error {
@@ -267,6 +313,11 @@ func (a *acker) run(ctx context.Context, queue <-chan pending) {
 		if err != nil {
 			fail(fmt.Errorf("the log did not acknowledge a %s message: %w", p.typ, err))
 			return
+		}
+		a.inFlight.Add(-int64(p.size))
+		select {
+		case a.acked <- struct{}{}:
+		default:
 		}
 		switch p.typ {
 		case singer.TypeSchema:

@@ -3,8 +3,8 @@
 // of a file to a JetStream stream, or consuming a stream to the end,
 // without Singer: no decoding, no envelope, no state.
 //
-//	rawbench publish NATS_URL STREAM FILE WINDOW [LINES]   (creates STREAM, file storage, 1 replica;
-//	                                                         LINES lines a message, 1 by default)
+//	rawbench publish NATS_URL STREAM FILE WINDOW [LINES [BYTES]]   (creates STREAM, file storage, 1 replica;
+//	                                                    up to LINES lines (1 by default) and BYTES bytes a message)
 //	rawbench consume NATS_URL STREAM
 //	rawbench delete NATS_URL STREAM...            (and their schema buckets)
 //
@@ -59,9 +59,14 @@ func run(args []string) error {
 			return err
 		}
 		defer f.Close()
-		per := 1
+		per, maxBytes := 1, 1<<30
 		if len(args) > 5 {
 			if per, err = strconv.Atoi(args[5]); err != nil {
+				return err
+			}
+		}
+		if len(args) > 6 {
+			if maxBytes, err = strconv.Atoi(args[6]); err != nil {
 				return err
 			}
 		}
@@ -81,6 +86,11 @@ func run(args []string) error {
 		for {
 			line, err := r.ReadBytes('\n')
 			if len(line) > 1 {
+				if lines > 0 && len(body)+len(line) > maxBytes {
+					if err := send(); err != nil {
+						return err
+					}
+				}
 				if lines > 0 {
 					body = append(body, '\n')
 				}

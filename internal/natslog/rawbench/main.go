@@ -135,7 +135,7 @@ func run(args []string) error {
 			return err
 		}
 		// As tap-nats asks (natslog.Source.readBytes).
-		it, err := c.Messages(jetstream.PullMaxBytes(max(8<<20, 4*int(nc.MaxPayload()))))
+		it, err := c.Messages(jetstream.PullMaxMessagesWithBytesLimit(10000, max(8<<20, 4*int(nc.MaxPayload()))))
 		if err != nil {
 			return err
 		}

@@ -35,12 +35,14 @@
 #   BENCH_PG_FULL=1    the full matrix: every shape at 1M records (5M flat
 #                      too with BENCH_PG_5M=1)
 #   BENCH_PG_PARALLEL  max_parallel_flushes values of the target, each its
-#                      own row (default "1"; "1 2" compares them)
+#                      own row (default "2", the target's own default, as
+#                      users run it; a stream loads on one session, so it
+#                      matters with several streams; "1 2" compares them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 URL="${TEST_POSTGRES_URL:-postgres://root@127.0.0.1:5432/test?sslmode=disable}"
 RUNS="${BENCH_PG_RUNS:-3}"
-PARALLEL="${BENCH_PG_PARALLEL:-1}"
+PARALLEL="${BENCH_PG_PARALLEL:-2}"
 dir=.bench/pg
 mkdir -p "$dir"
 if ! psql "$URL" -Atqc "SELECT 1" >/dev/null 2>&1; then

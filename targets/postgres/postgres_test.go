@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -657,5 +659,113 @@ func TestDDLErrorNamesStatement(t *testing.T) {
 	}
 	if got := h.Columns(t, schema, "v"); strings.Join(got, ",") != "id,n" {
 		t.Errorf("columns %q", got)
+	}
+}
+
+// TestLoadsTogether: loads queued on a loader while it loads go in one
+// transaction (LoadMany). The first load is held by a lock on table a, so
+// b's, c's and a's second batch queue behind it: the four batches take at
+// most two transactions (four without grouping). A group with a batch
+// the server refuses is loaded batch by batch: the run stops with that
+// batch's own error, the batches before it committed.
+func TestLoadsTogether(t *testing.T) {
+	for _, bad := range []bool{false, true} {
+		t.Run(fmt.Sprintf("bad=%v", bad), func(t *testing.T) {
+			conn := connect(t)
+			h := harness{}
+			cfg, schema := h.Config(t)
+			cfg["max_parallel_flushes"] = 1
+			cfg["batch_size_rows"] = 2
+			cfg["load_method"] = "append"
+			ctx := context.Background()
+			q := func(name string) string { return pgx.Identifier{schema, name}.Sanitize() }
+			stmts := []string{"CREATE SCHEMA " + pgx.Identifier{schema}.Sanitize()}
+			for _, s := range []string{"a", "b", "c"} {
+				stmts = append(stmts, "CREATE TABLE "+q(s)+" (id bigint, v text)")
+			}
+			if bad {
+				stmts = append(stmts, "ALTER TABLE "+q("c")+" ADD CONSTRAINT no_c6 CHECK (v <> 'c6')")
+			}
+			for _, s := range stmts {
+				if _, err := conn.Exec(ctx, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var in strings.Builder
+			for _, s := range []string{"a", "b", "c"} {
+				fmt.Fprintf(&in, `{"type":"SCHEMA","stream":%q,"schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":"string"}}},"key_properties":[]}`+"\n", s)
+			}
+			id := 0
+			for _, s := range []string{"a", "b", "c", "a"} {
+				for range 2 {
+					id++
+					fmt.Fprintf(&in, `{"type":"RECORD","stream":%q,"record":{"id":%d,"v":"%s%d"}}`+"\n", s, id, s, id)
+				}
+			}
+			in.WriteString(`{"type":"STATE","value":{"n":1}}` + "\n")
+
+			locker := connect(t)
+			if _, err := locker.Exec(ctx, "BEGIN; LOCK TABLE "+q("a")+" IN SHARE MODE"); err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(cfg)
+			p := filepath.Join(t.TempDir(), "config.json")
+			if err := os.WriteFile(p, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			type result struct {
+				code           int
+				stdout, stderr string
+			}
+			done := make(chan result, 1)
+			go func() {
+				var o, e bytes.Buffer
+				code := cli.RunTarget(ctx, h.Spec(), []string{"--config", p}, strings.NewReader(in.String()), &o, &e)
+				done <- result{code, o.String(), e.String()}
+			}()
+			// The first load waits for the lock.
+			for waiting := 0; waiting == 0; {
+				if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = $1::regclass", q("a")).Scan(&waiting); err != nil {
+					t.Fatal(err)
+				}
+				if waiting == 0 {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+			if _, err := locker.Exec(ctx, "COMMIT"); err != nil {
+				t.Fatal(err)
+			}
+			r := <-done
+			rows := func(table string) string {
+				return strings.Join(h.Rows(t, schema, table, []string{"id", "v"}, "id"), ",")
+			}
+			if !bad {
+				if r.code != 0 || r.stdout != "{\"n\":1}\n" {
+					t.Fatalf("exit %d stdout %q stderr\n%s", r.code, r.stdout, r.stderr)
+				}
+				for table, want := range map[string]string{"a": "1|a1,2|a2,7|a7,8|a8", "b": "3|b3,4|b4", "c": "5|c5,6|c6"} {
+					if got := rows(table); got != want {
+						t.Errorf("table %s: %s, want %s", table, got, want)
+					}
+				}
+				var txs int
+				if err := conn.QueryRow(ctx, "SELECT count(DISTINCT xmin::text) FROM (SELECT xmin FROM "+q("a")+" UNION ALL SELECT xmin FROM "+q("b")+" UNION ALL SELECT xmin FROM "+q("c")+") x").Scan(&txs); err != nil {
+					t.Fatal(err)
+				}
+				if txs > 2 {
+					t.Errorf("the four batches took %d transactions, want at most 2", txs)
+				}
+				return
+			}
+			want := `target-postgres: error: loading 2 records of stream "c" into c: COPY failed: new row for relation "c" violates check constraint "no_c6" (COPY c, line 2) (SQLSTATE 23514)`
+			if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, want) {
+				t.Errorf("exit %d stdout %q stderr\n%s\nwant %s", r.code, r.stdout, r.stderr, want)
+			}
+			for table, want := range map[string]string{"a": "1|a1,2|a2", "b": "3|b3,4|b4", "c": ""} {
+				if got := rows(table); got != want {
+					t.Errorf("table %s: %q, want %q", table, got, want)
+				}
+			}
+		})
 	}
 }

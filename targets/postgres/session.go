@@ -505,6 +505,63 @@ func commit(ctx context.Context, tx pgx.Tx, txid int64) error {
 	return &commitError{err: err, txid: txid}
 }
 
+// copyInto copies a batch into its table, in the transaction open on the
+// session, and checks the count. The COPY reads the batch's chunks as they
+// are: no copy of the batch.
+func (s *session) copyInto(ctx context.Context, cb *copyBatch) error {
+	data := cb.data()
+	defer data.Close()
+	tag, err := s.conn.PgConn().CopyFrom(ctx, data, cb.plan.copyInto)
+	if err != nil {
+		return copyError(err)
+	}
+	if int(tag.RowsAffected()) != cb.rows {
+		return fmt.Errorf("COPY loaded %d rows, the batch has %d", tag.RowsAffected(), cb.rows)
+	}
+	return nil
+}
+
+// errNotTogether: a batch of the group takes another path than a plain
+// COPY (an append that skips the keys a unique table has), so the group
+// is loaded batch by batch.
+var errNotTogether = errors.New("a batch of the group does not load by a plain COPY")
+
+// LoadMany implements sqltarget.LoadingMany: plain appends (no unique key
+// on the stream's keys to skip) are copied into their tables in one
+// transaction with one COMMIT.
+func (s *session) LoadMany(ctx context.Context, bs []*copyBatch, modes []sqltarget.LoadMode) error {
+	for i, cb := range bs {
+		if modes[i].Upsert || cb.plan.unique && len(cb.plan.keys) > 0 {
+			return errNotTogether
+		}
+	}
+	err := s.copyTogether(ctx, bs)
+	var ce *commitError
+	if errors.As(err, &ce) {
+		return s.d.inDoubt(ce)
+	}
+	return classify(err, s.conn.IsClosed())
+}
+
+func (s *session) copyTogether(ctx context.Context, bs []*copyBatch) error {
+	tx, err := s.conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	// Kept to learn whether a COMMIT whose reply was lost committed.
+	var txid int64
+	if err := tx.QueryRow(ctx, "SELECT txid_current()").Scan(&txid); err != nil {
+		return err
+	}
+	for _, cb := range bs {
+		if err := s.copyInto(ctx, cb); err != nil {
+			return err
+		}
+	}
+	return commit(ctx, tx, txid)
+}
+
 func (s *session) load(ctx context.Context, cb *copyBatch, mode sqltarget.LoadMode, track, skipExisting bool) error {
 	p := cb.plan
 	tx, err := s.conn.Begin(ctx)
@@ -518,19 +575,15 @@ func (s *session) load(ctx context.Context, cb *copyBatch, mode sqltarget.LoadMo
 			return err
 		}
 	}
-	// The COPY reads the batch's chunks as they are: no copy of the batch.
-	data := cb.data()
-	defer data.Close()
 	if !mode.Upsert && !skipExisting {
-		tag, err := s.conn.PgConn().CopyFrom(ctx, data, p.copyInto)
-		if err != nil {
-			return copyError(err)
-		}
-		if int(tag.RowsAffected()) != cb.rows {
-			return fmt.Errorf("COPY loaded %d rows, the batch has %d", tag.RowsAffected(), cb.rows)
+		if err := s.copyInto(ctx, cb); err != nil {
+			return err
 		}
 		return commit(ctx, tx, txid)
 	}
+	// The COPY reads the batch's chunks as they are: no copy of the batch.
+	data := cb.data()
+	defer data.Close()
 	newStage := s.stages[p.table.Sanitize()] != p.stage
 	if newStage {
 		if old := s.stages[p.table.Sanitize()]; old != "" {

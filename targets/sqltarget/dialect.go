@@ -64,6 +64,18 @@ type PreparingMany[B Batch[B]] interface {
 	PrepareTables(ctx context.Context, ts []*Table) ([]B, error)
 }
 
+// LoadingMany is a session that loads several batches in one
+// transaction: the engine hands it the appends queued on a loader at once
+// (the last batches of many streams at the end of the input, or at a
+// schema change), so that they pay for one transaction and one commit
+// instead of one each. LoadMany loads all of them or none (it returns an
+// error having committed nothing, and the engine then loads each on its
+// own, so that a batch that cannot be loaded fails with its own error);
+// it returns once they are durable. The modes are never Upsert.
+type LoadingMany[B Batch[B]] interface {
+	LoadMany(ctx context.Context, bs []B, modes []LoadMode) error
+}
+
 // Session is one connection of a dialect. A batch may be loaded by
 // another session of the same dialect than the one that prepared it (a
 // session is replaced after a transient error), so a batch holds no

@@ -79,6 +79,10 @@ type Engine[B Batch[B]] struct {
 	inflight atomic.Int64
 	loaded   chan struct{}
 	now      func() time.Time
+	// gatherHook, set by tests (export_test.go), runs when a loader is
+	// about to gather the loads queued behind one; queued tells how many
+	// jobs wait on it.
+	gatherHook func(queued func() int)
 }
 
 // New returns an engine for a dialect.
@@ -201,7 +205,10 @@ func (e *Engine[B]) Run(ctx context.Context, in io.Reader, out *singer.Encoder) 
 			e.closeLoaders()
 			return err
 		}
-		l := &loader[B]{e: e, sess: sess, jobs: make(chan job[B], 2), done: make(chan struct{}), retries: e.cfg.maxRetries()}
+		// Room for a group of loads (LoadingMany) to queue while one
+		// loads: the batches' memory is bounded by batch_size_bytes and
+		// one spare batch a stream, not by this queue.
+		l := &loader[B]{e: e, sess: sess, jobs: make(chan job[B], maxLoadGroup), done: make(chan struct{}), retries: e.cfg.maxRetries()}
 		e.loaders = append(e.loaders, l)
 		go l.run(lctx)
 	}
@@ -1499,7 +1506,17 @@ type loader[B Batch[B]] struct {
 
 func (l *loader[B]) run(ctx context.Context) {
 	defer close(l.done)
-	for j := range l.jobs {
+	var next *job[B] // taken from jobs while gathering loads: runs next
+	for {
+		var j job[B]
+		if next != nil {
+			j, next = *next, nil
+		} else {
+			var ok bool
+			if j, ok = <-l.jobs; !ok {
+				return
+			}
+		}
 		switch j.kind {
 		case jobPrepare:
 			l.prepareOne(ctx, j)
@@ -1510,29 +1527,41 @@ func (l *loader[B]) run(ctx context.Context) {
 				}
 			}
 		case jobLoad:
-			if !l.e.failed.Load() {
-				start := time.Now()
-				what := fmt.Sprintf("loading %d records of stream %q into %s", j.batch.Rows(), j.batch.Table().Stream, j.batch.Table().Name)
-				// A merge by key ends the same when run twice; an append
-				// may not.
-				redo := j.mode.Upsert
-				if err := l.attempt(ctx, what, redo, func(s Session[B]) error { return s.Load(ctx, j.batch, j.mode) }); err != nil {
-					l.e.fail(stopped(ctx, what, err))
-				} else {
-					l.e.wm.Committed(j.token)
-					l.e.log.Metric(singer.Metric{Type: "timer", Metric: "batch_load_seconds", Value: time.Since(start).Seconds(),
-						Tags: map[string]any{"stream": j.batch.Table().Stream, "rows": j.batch.Rows()}})
-					l.e.release()
+			group := []job[B]{j}
+			if !j.mode.Upsert {
+				// The appends of other streams queued behind it go with it
+				// (LoadingMany), up to the first job of another kind or of
+				// a stream already in the group, which runs next. (A
+				// stream's next batch waits: while it loads alone, the
+				// stream fills the batch after it.)
+				if h := l.e.gatherHook; h != nil {
+					h(func() int { return len(l.jobs) })
+				}
+				streams := map[chan B]bool{j.free: true}
+			gather:
+				for len(group) < maxLoadGroup {
+					select {
+					case nj, ok := <-l.jobs:
+						if !ok {
+							break gather
+						}
+						if nj.kind == jobLoad && !nj.mode.Upsert && !streams[nj.free] {
+							streams[nj.free] = true
+							group = append(group, nj)
+							continue
+						}
+						next = &nj
+						break gather
+					default:
+						break gather
+					}
 				}
 			}
-			j.batch.Reset()
-			l.e.inflight.Add(-j.size)
-			select {
-			case l.e.loaded <- struct{}{}:
-			default:
+			if len(group) == 1 || !l.loadMany(ctx, group) {
+				for _, j := range group {
+					l.loadOne(ctx, j)
+				}
 			}
-			j.free <- j.batch
-			l.pending.Add(-1)
 		case jobActivate:
 			if !l.e.failed.Load() {
 				what := fmt.Sprintf("activating version %d of stream %q", j.version, j.table.Stream)
@@ -1553,6 +1582,98 @@ func (l *loader[B]) run(ctx context.Context) {
 			j.reply <- prepared[B]{err: err}
 		}
 	}
+}
+
+// maxLoadGroup bounds the batches loaded in one transaction.
+const maxLoadGroup = 100
+
+// loadOne loads one batch and ends its job.
+func (l *loader[B]) loadOne(ctx context.Context, j job[B]) {
+	if !l.e.failed.Load() {
+		start := time.Now()
+		what := fmt.Sprintf("loading %d records of stream %q into %s", j.batch.Rows(), j.batch.Table().Stream, j.batch.Table().Name)
+		// A merge by key ends the same when run twice; an append
+		// may not.
+		redo := j.mode.Upsert
+		if err := l.attempt(ctx, what, redo, func(s Session[B]) error { return s.Load(ctx, j.batch, j.mode) }); err != nil {
+			l.e.fail(stopped(ctx, what, err))
+		} else {
+			l.committed(j, time.Since(start))
+		}
+	}
+	l.end(j)
+}
+
+// loadMany loads a group of appends in one transaction (LoadingMany) and
+// ends their jobs. It returns false, having ended none, when the session
+// does not load groups or refused the group (nothing of it committed):
+// each batch is then loaded on its own.
+func (l *loader[B]) loadMany(ctx context.Context, group []job[B]) bool {
+	if l.e.failed.Load() {
+		return false // loadOne ends each job
+	}
+	batches := make([]B, len(group))
+	modes := make([]LoadMode, len(group))
+	rows := 0
+	for i, j := range group {
+		batches[i], modes[i] = j.batch, j.mode
+		rows += j.batch.Rows()
+	}
+	many := false
+	start := time.Now()
+	what := fmt.Sprintf("loading %d records of %d batches (streams %q to %q) in one transaction", rows, len(group), group[0].batch.Table().Stream, group[len(group)-1].batch.Table().Stream)
+	err := l.attempt(ctx, what, false, func(s Session[B]) error {
+		lm, ok := s.(LoadingMany[B])
+		if !ok {
+			return nil
+		}
+		many = true
+		return lm.LoadMany(ctx, batches, modes)
+	})
+	if !many {
+		return false
+	}
+	var te *TransientError
+	if err != nil && ctx.Err() == nil && !errors.As(err, &te) {
+		// Refused: the transaction rolled back, nothing of the group is
+		// in the tables. After a transient error (retries spent, a COMMIT
+		// without reply) the group may have committed: loading its
+		// batches again could duplicate their rows, so the run stops as
+		// for one batch.
+		return false
+	}
+	if err != nil {
+		l.e.fail(stopped(ctx, what, err))
+	}
+	took := time.Since(start)
+	for _, j := range group {
+		if err == nil {
+			// Each batch's share of the transaction's time, by rows.
+			l.committed(j, took*time.Duration(j.batch.Rows())/time.Duration(max(rows, 1)))
+		}
+		l.end(j)
+	}
+	return true
+}
+
+// committed records a batch as loaded and durable.
+func (l *loader[B]) committed(j job[B], took time.Duration) {
+	l.e.wm.Committed(j.token)
+	l.e.log.Metric(singer.Metric{Type: "timer", Metric: "batch_load_seconds", Value: took.Seconds(),
+		Tags: map[string]any{"stream": j.batch.Table().Stream, "rows": j.batch.Rows()}})
+	l.e.release()
+}
+
+// end returns a load job's batch to its stream, loaded or not.
+func (l *loader[B]) end(j job[B]) {
+	j.batch.Reset()
+	l.e.inflight.Add(-j.size)
+	select {
+	case l.e.loaded <- struct{}{}:
+	default:
+	}
+	j.free <- j.batch
+	l.pending.Add(-1)
 }
 
 // stopped names the work an error stopped; when the loaders' context was

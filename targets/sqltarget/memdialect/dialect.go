@@ -2,6 +2,7 @@ package memdialect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -35,6 +36,10 @@ type Hooks struct {
 	// prepared together (sqltarget.PreparingMany): an error fails the
 	// group, and the engine prepares each table on its own.
 	PrepareTables func(ctx context.Context, tables []string) error
+	// LoadMany is called with the tables of a group of batches before
+	// they are loaded together (sqltarget.LoadingMany): an error fails the
+	// group, and the engine loads each batch on its own.
+	LoadMany func(ctx context.Context, tables []string) error
 }
 
 // Dialect is the in-memory dialect. Set Hooks before the engine runs.
@@ -49,6 +54,9 @@ type Dialect struct {
 	// Spread: appends of a stream into a table without a unique key load
 	// on several sessions at once (sqltarget.Spreading).
 	Spread bool
+	// Group: appends queued on a loader load in one transaction
+	// (sqltarget.LoadingMany; off, LoadMany refuses every group).
+	Group bool
 
 	log    *singer.Log
 	warned sync.Map // streams warned of records skipped by append
@@ -235,136 +243,203 @@ func (s *session) Load(ctx context.Context, b *batch, mode sqltarget.LoadMode) e
 		}
 	}
 	var skipped int
-	err := s.d.DB.tx(t.Schema, func(ts tables) error {
-		tb := ts[t.Name]
-		if tb == nil {
-			return fmt.Errorf("table %s does not exist", name)
-		}
-		tb = tb.clone()
-		ts[t.Name] = tb
-		width := len(tb.Columns)
-		rows := make([][]*string, len(b.rows))
-		for r, vals := range b.rows {
-			row := make([]*string, width)
-			for i, v := range vals {
-				if b.cols[i] >= width {
-					return fmt.Errorf("column %s is not in %s", t.Columns[i].Name, name)
-				}
-				row[b.cols[i]] = v
-			}
-			for i, c := range tb.Columns {
-				if c.NotNull && row[i] == nil {
-					return fmt.Errorf("null value in column %s of %s violates not-null constraint", c.Name, name)
-				}
-			}
-			rows[r] = row
-		}
-		keyCols := make([]int, len(t.Keys))
-		for i, k := range t.Keys {
-			keyCols[i] = tb.index(k)
-		}
-		key := func(row []*string) string {
-			var sb strings.Builder
-			for _, i := range keyCols {
-				if row[i] == nil {
-					sb.WriteString("\x00N")
-				} else {
-					sb.WriteString(*row[i])
-				}
-				sb.WriteByte(0xff)
-			}
-			return sb.String()
-		}
-		uniqueOnKeys := len(t.Keys) > 0 && sameSet(tb.Unique, t.Keys)
-		switch {
-		case !mode.Upsert && uniqueOnKeys:
-			// A replay after a resume, or a later record of a key: skipped.
-			have := map[string]bool{}
-			for _, row := range tb.Rows {
-				have[key(row)] = true
-			}
-			for _, row := range rows {
-				k := key(row)
-				if have[k] {
-					skipped++
-					continue
-				}
-				have[k] = true
-				tb.Rows = append(tb.Rows, row)
-			}
-		case !mode.Upsert:
-			if len(tb.Unique) > 0 {
-				if err := checkUnique(tb, rows); err != nil {
-					return fmt.Errorf("%s: %w", name, err)
-				}
-			}
-			tb.Rows = append(tb.Rows, rows...)
-		default:
-			// Upsert: the last record of each key wins; a key whose last
-			// record is a delete goes (hard_delete).
-			last := map[string]int{}
-			var order []string
-			for r, row := range rows {
-				k := key(row)
-				if _, seen := last[k]; !seen {
-					order = append(order, k)
-				}
-				last[k] = r
-			}
-			del := -1
-			if mode.HardDelete && b.deletedAt >= 0 {
-				del = b.cols[b.deletedAt]
-			}
-			at := map[string][]int{}
-			for r, row := range tb.Rows {
-				k := key(row)
-				at[k] = append(at[k], r)
-			}
-			drop := map[int]bool{}
-			for _, k := range order {
-				row := rows[last[k]]
-				old := at[k]
-				if del >= 0 && row[del] != nil {
-					for _, r := range old {
-						drop[r] = true
-					}
-					continue
-				}
-				if len(old) > 0 {
-					tb.Rows[old[0]] = row
-					for _, r := range old[1:] {
-						drop[r] = true
-					}
-					continue
-				}
-				tb.Rows = append(tb.Rows, row)
-			}
-			if len(drop) > 0 {
-				kept := tb.Rows[:0:0]
-				for r, row := range tb.Rows {
-					if !drop[r] {
-						kept = append(kept, row)
-					}
-				}
-				tb.Rows = kept
-			}
-		}
-		return ctx.Err()
+	err := s.d.DB.tx(t.Schema, func(ts tables) (err error) {
+		skipped, err = s.apply(ctx, ts, b, mode)
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	if skipped > 0 {
-		if _, warned := s.d.warned.LoadOrStore(t.Stream, true); !warned {
-			s.d.log.Warnf("stream %q: table %s has a unique key on (%s): append skipped %d records whose key is already in the table (a replay of records loaded before a resume, or a later record of the key); further skips are not logged. Use load_method upsert to update such rows, or drop the unique key to keep every record", t.Stream, name, strings.Join(t.Keys, ", "), skipped)
-		}
-	}
+	s.warnSkipped(b, skipped)
 	if s.d.Hooks.AfterCommit != nil {
 		if err := s.d.Hooks.AfterCommit(ctx, name, len(b.rows)); err != nil {
 			return &sqltarget.TransientError{Err: err, InDoubt: true, Committed: func(context.Context) (bool, error) { return true, nil }}
 		}
 	}
 	return nil
+}
+
+// LoadMany implements sqltarget.LoadingMany when Group is set: the
+// batches of tables of one schema in one transaction (Hooks.LoadMany sees the group first; batches
+// of several schemas are refused, and the engine loads them one by one).
+func (s *session) LoadMany(ctx context.Context, bs []*batch, modes []sqltarget.LoadMode) error {
+	if !s.d.Group {
+		return errGroupsOff
+	}
+	names := make([]string, len(bs))
+	for i, b := range bs {
+		names[i] = qualified(b.table.Schema, b.table.Name)
+		if b.table.Schema != bs[0].table.Schema {
+			return fmt.Errorf("the group's tables are in several schemas")
+		}
+	}
+	if s.d.Hooks.LoadMany != nil {
+		if err := s.d.Hooks.LoadMany(ctx, names); err != nil {
+			return err
+		}
+	}
+	if s.d.Hooks.BeforeCommit != nil {
+		for i, b := range bs {
+			if err := s.d.Hooks.BeforeCommit(ctx, names[i], len(b.rows)); err != nil {
+				return err
+			}
+		}
+	}
+	skipped := make([]int, len(bs))
+	err := s.d.DB.tx(bs[0].table.Schema, func(ts tables) (err error) {
+		for i, b := range bs {
+			if skipped[i], err = s.apply(ctx, ts, b, modes[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, b := range bs {
+		s.warnSkipped(b, skipped[i])
+	}
+	if s.d.Hooks.AfterCommit != nil {
+		for i, b := range bs {
+			if err := s.d.Hooks.AfterCommit(ctx, names[i], len(b.rows)); err != nil {
+				return &sqltarget.TransientError{Err: err, InDoubt: true, Committed: func(context.Context) (bool, error) { return true, nil }}
+			}
+		}
+	}
+	return nil
+}
+
+var errGroupsOff = errors.New("memdialect: groups are off (Dialect.Group)")
+
+// apply loads a batch into ts, the tables of a transaction.
+func (s *session) apply(ctx context.Context, ts tables, b *batch, mode sqltarget.LoadMode) (skipped int, err error) {
+	t := b.table
+	name := qualified(t.Schema, t.Name)
+	tb := ts[t.Name]
+	if tb == nil {
+		return 0, fmt.Errorf("table %s does not exist", name)
+	}
+	tb = tb.clone()
+	ts[t.Name] = tb
+	width := len(tb.Columns)
+	rows := make([][]*string, len(b.rows))
+	for r, vals := range b.rows {
+		row := make([]*string, width)
+		for i, v := range vals {
+			if b.cols[i] >= width {
+				return 0, fmt.Errorf("column %s is not in %s", t.Columns[i].Name, name)
+			}
+			row[b.cols[i]] = v
+		}
+		for i, c := range tb.Columns {
+			if c.NotNull && row[i] == nil {
+				return 0, fmt.Errorf("null value in column %s of %s violates not-null constraint", c.Name, name)
+			}
+		}
+		rows[r] = row
+	}
+	keyCols := make([]int, len(t.Keys))
+	for i, k := range t.Keys {
+		keyCols[i] = tb.index(k)
+	}
+	key := func(row []*string) string {
+		var sb strings.Builder
+		for _, i := range keyCols {
+			if row[i] == nil {
+				sb.WriteString("\x00N")
+			} else {
+				sb.WriteString(*row[i])
+			}
+			sb.WriteByte(0xff)
+		}
+		return sb.String()
+	}
+	uniqueOnKeys := len(t.Keys) > 0 && sameSet(tb.Unique, t.Keys)
+	switch {
+	case !mode.Upsert && uniqueOnKeys:
+		// A replay after a resume, or a later record of a key: skipped.
+		have := map[string]bool{}
+		for _, row := range tb.Rows {
+			have[key(row)] = true
+		}
+		for _, row := range rows {
+			k := key(row)
+			if have[k] {
+				skipped++
+				continue
+			}
+			have[k] = true
+			tb.Rows = append(tb.Rows, row)
+		}
+	case !mode.Upsert:
+		if len(tb.Unique) > 0 {
+			if err := checkUnique(tb, rows); err != nil {
+				return 0, fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		tb.Rows = append(tb.Rows, rows...)
+	default:
+		// Upsert: the last record of each key wins; a key whose last
+		// record is a delete goes (hard_delete).
+		last := map[string]int{}
+		var order []string
+		for r, row := range rows {
+			k := key(row)
+			if _, seen := last[k]; !seen {
+				order = append(order, k)
+			}
+			last[k] = r
+		}
+		del := -1
+		if mode.HardDelete && b.deletedAt >= 0 {
+			del = b.cols[b.deletedAt]
+		}
+		at := map[string][]int{}
+		for r, row := range tb.Rows {
+			k := key(row)
+			at[k] = append(at[k], r)
+		}
+		drop := map[int]bool{}
+		for _, k := range order {
+			row := rows[last[k]]
+			old := at[k]
+			if del >= 0 && row[del] != nil {
+				for _, r := range old {
+					drop[r] = true
+				}
+				continue
+			}
+			if len(old) > 0 {
+				tb.Rows[old[0]] = row
+				for _, r := range old[1:] {
+					drop[r] = true
+				}
+				continue
+			}
+			tb.Rows = append(tb.Rows, row)
+		}
+		if len(drop) > 0 {
+			kept := tb.Rows[:0:0]
+			for r, row := range tb.Rows {
+				if !drop[r] {
+					kept = append(kept, row)
+				}
+			}
+			tb.Rows = kept
+		}
+	}
+	return skipped, ctx.Err()
+}
+
+// warnSkipped logs, once per stream, the records an append skipped.
+func (s *session) warnSkipped(b *batch, skipped int) {
+	t := b.table
+	if skipped > 0 {
+		if _, warned := s.d.warned.LoadOrStore(t.Stream, true); !warned {
+			s.d.log.Warnf("stream %q: table %s has a unique key on (%s): append skipped %d records whose key is already in the table (a replay of records loaded before a resume, or a later record of the key); further skips are not logged. Use load_method upsert to update such rows, or drop the unique key to keep every record", t.Stream, qualified(t.Schema, t.Name), strings.Join(t.Keys, ", "), skipped)
+		}
+	}
 }
 
 func sameSet(a, b []string) bool {

@@ -1,0 +1,181 @@
+package sqltarget_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/singerkit/singerkit/singer"
+	"github.com/singerkit/singerkit/targets/sqltarget"
+	"github.com/singerkit/singerkit/targets/sqltarget/memdialect"
+)
+
+// groupInput: batches of two records of streams a, b, c, then a again
+// (BatchSizeRows 2, one loader): a's first load starts, b's and c's queue
+// behind it, a's second queues too, and the reader waits for a's first
+// batch to come back.
+func groupInput() string {
+	var b strings.Builder
+	for _, s := range []string{"a", "b", "c"} {
+		b.WriteString(`{"type":"SCHEMA","stream":"` + s + `","schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":"string"}}},"key_properties":["id"]}` + "\n")
+	}
+	id := 0
+	for _, s := range []string{"a", "b", "c", "a"} {
+		for range 2 {
+			id++
+			fmt.Fprintf(&b, `{"type":"RECORD","stream":%q,"record":{"id":%d,"v":"%s%d"}}`+"\n", s, id, s, id)
+		}
+	}
+	b.WriteString(`{"type":"STATE","value":{"pos":8}}` + "\n")
+	return b.String()
+}
+
+// runGrouped runs the engine on groupInput with a loader that waits, the
+// first time it could gather loads, until three are queued.
+func runGrouped(t *testing.T, d *memdialect.Dialect) (states []string, err error) {
+	t.Helper()
+	var out, log bytes.Buffer
+	e := sqltarget.New(d, sqltarget.Config{DefaultTargetSchema: "t", BatchSizeRows: 2, MaxParallelFlushes: 1, LoadMethod: "append"}, singer.NewLog(&log))
+	var once sync.Once
+	e.SetGatherHook(func(queued func() int) {
+		once.Do(func() {
+			deadline := time.Now().Add(10 * time.Second)
+			for queued() < 3 {
+				if time.Now().After(deadline) {
+					t.Errorf("only %d loads queued behind the first", queued())
+					return
+				}
+				runtime.Gosched()
+			}
+		})
+	})
+	enc := singer.NewEncoder(&out)
+	err = e.Run(context.Background(), strings.NewReader(groupInput()), enc)
+	enc.Flush()
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if l != "" {
+			states = append(states, l)
+		}
+	}
+	return states, err
+}
+
+func tableRows(t *testing.T, db *memdialect.DB, table string) string {
+	t.Helper()
+	rows, err := db.Rows("t", table, []string{"id", "v"}, "id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(rows, ",")
+}
+
+// TestLoadGroups: the appends of other streams queued behind a load go
+// with it in one LoadMany, in their order; a stream's next batch loads on
+// its own after the group (so that the stream fills a batch meanwhile).
+// Every row lands once and the state comes after all of them.
+func TestLoadGroups(t *testing.T) {
+	db, d := newDialect()
+	d.Group = true
+	var groups []string
+	d.Hooks.LoadMany = func(_ context.Context, tables []string) error {
+		groups = append(groups, strings.Join(tables, " "))
+		return nil
+	}
+	states, err := runGrouped(t, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(groups, "|"); got != "t.a t.b t.c" {
+		t.Errorf("groups %q, want one of a, b, c", got)
+	}
+	for table, want := range map[string]string{"a": "1|a1,2|a2,7|a7,8|a8", "b": "3|b3,4|b4", "c": "5|c5,6|c6"} {
+		if got := tableRows(t, db, table); got != want {
+			t.Errorf("table %s: %s, want %s", table, got, want)
+		}
+	}
+	if strings.Join(states, ",") != `{"pos":8}` {
+		t.Errorf("states %v", states)
+	}
+}
+
+// TestLoadGroupFails: a group that fails is loaded batch by batch, so the
+// batch that cannot be loaded stops the run with its own error, the
+// batches before it are committed and no state is emitted past them.
+func TestLoadGroupFails(t *testing.T) {
+	db, d := newDialect()
+	d.Group = true
+	var groups int
+	d.Hooks.LoadMany = func(context.Context, []string) error {
+		groups++
+		return errors.New("the group failed")
+	}
+	d.Hooks.BeforeCommit = func(_ context.Context, table string, _ int) error {
+		if table == "t.c" {
+			return errors.New("disk full")
+		}
+		return nil
+	}
+	states, err := runGrouped(t, d)
+	if err == nil || err.Error() != `loading 2 records of stream "c" into c: disk full` {
+		t.Fatalf("error %v", err)
+	}
+	if groups != 1 {
+		t.Errorf("%d groups tried, want 1", groups)
+	}
+	for table, want := range map[string]string{"a": "1|a1,2|a2", "b": "3|b3,4|b4", "c": ""} {
+		if got := tableRows(t, db, table); got != want {
+			t.Errorf("table %s: %q, want %q", table, got, want)
+		}
+	}
+	if len(states) != 0 {
+		t.Errorf("states %v", states)
+	}
+}
+
+// TestLoadGroupTransientStops: a group that fails with a transient error
+// until the retries are spent may have committed (a COMMIT without
+// reply): its batches are not loaded again one by one, the run stops with
+// the group's error and no state.
+func TestLoadGroupTransientStops(t *testing.T) {
+	db, d := newDialect()
+	d.Group = true
+	var groups int
+	d.Hooks.LoadMany = func(context.Context, []string) error {
+		groups++
+		return &sqltarget.TransientError{Err: errors.New("connection reset")}
+	}
+	var out, log bytes.Buffer
+	zero := 0
+	e := sqltarget.New(d, sqltarget.Config{DefaultTargetSchema: "t", BatchSizeRows: 2, MaxParallelFlushes: 1, LoadMethod: "append", MaxRetries: &zero}, singer.NewLog(&log))
+	var once sync.Once
+	e.SetGatherHook(func(queued func() int) {
+		once.Do(func() {
+			for deadline := time.Now().Add(10 * time.Second); queued() < 3 && time.Now().Before(deadline); {
+				runtime.Gosched()
+			}
+		})
+	})
+	enc := singer.NewEncoder(&out)
+	err := e.Run(context.Background(), strings.NewReader(groupInput()), enc)
+	enc.Flush()
+	if err == nil || err.Error() != `loading 6 records of 3 batches (streams "a" to "c") in one transaction: connection reset` {
+		t.Fatalf("error %v", err)
+	}
+	if groups != 1 {
+		t.Errorf("%d groups tried, want 1", groups)
+	}
+	for _, table := range []string{"a", "b", "c"} {
+		if got := tableRows(t, db, table); got != "" {
+			t.Errorf("table %s: %q, want nothing", table, got)
+		}
+	}
+	if out.Len() != 0 {
+		t.Errorf("states %q", out.String())
+	}
+}

@@ -37,6 +37,8 @@ type Engine[B Batch[B]] struct {
 	ramps, idleFlush bool
 	// The dialect's sessions prepare tables in groups (PreparingMany).
 	groupPrepares bool
+	// groupLoads: the sessions load queued appends together (LoadingMany).
+	groupLoads bool
 
 	batchRoots batchfile.Roots
 
@@ -205,14 +207,20 @@ func (e *Engine[B]) Run(ctx context.Context, in io.Reader, out *singer.Encoder) 
 			e.closeLoaders()
 			return err
 		}
-		// Room for a group of loads (LoadingMany) to queue while one
-		// loads: the batches' memory is bounded by batch_size_bytes and
-		// one spare batch a stream, not by this queue.
-		l := &loader[B]{e: e, sess: sess, jobs: make(chan job[B], maxLoadGroup), done: make(chan struct{}), retries: e.cfg.maxRetries()}
+		// Where sessions load groups (LoadingMany), room for a group to
+		// queue while one loads: the batches' memory is bounded by
+		// batch_size_bytes and one spare batch a stream, not by this
+		// queue.
+		queue := 2
+		if _, ok := sess.(LoadingMany[B]); ok {
+			queue = maxLoadGroup
+		}
+		l := &loader[B]{e: e, sess: sess, jobs: make(chan job[B], queue), done: make(chan struct{}), retries: e.cfg.maxRetries()}
 		e.loaders = append(e.loaders, l)
 		go l.run(lctx)
 	}
 	_, e.groupPrepares = any(e.loaders[0].sess).(PreparingMany[B])
+	_, e.groupLoads = any(e.loaders[0].sess).(LoadingMany[B])
 	defer e.closeLoaders()
 
 	if e.Progress != nil {
@@ -1528,7 +1536,7 @@ func (l *loader[B]) run(ctx context.Context) {
 			}
 		case jobLoad:
 			group := []job[B]{j}
-			if !j.mode.Upsert {
+			if l.e.groupLoads && !j.mode.Upsert {
 				// The appends of other streams queued behind it go with it
 				// (LoadingMany), up to the first job of another kind or of
 				// a stream already in the group, which runs next. (A

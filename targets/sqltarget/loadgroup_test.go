@@ -36,12 +36,13 @@ func groupInput() string {
 	return b.String()
 }
 
-// runGrouped runs the engine on groupInput with a loader that waits, the
-// first time it could gather loads, until three are queued.
-func runGrouped(t *testing.T, d *memdialect.Dialect) (states []string, err error) {
+// runGrouped runs the engine on groupInput (one loader, batches of two,
+// append; maxRetries when not nil) with a loader that waits, the first
+// time it could gather loads, until three are queued.
+func runGrouped(t *testing.T, d *memdialect.Dialect, maxRetries *int) (states []string, err error) {
 	t.Helper()
 	var out, log bytes.Buffer
-	e := sqltarget.New(d, sqltarget.Config{DefaultTargetSchema: "t", BatchSizeRows: 2, MaxParallelFlushes: 1, LoadMethod: "append"}, singer.NewLog(&log))
+	e := sqltarget.New(d, sqltarget.Config{DefaultTargetSchema: "t", BatchSizeRows: 2, MaxParallelFlushes: 1, LoadMethod: "append", MaxRetries: maxRetries}, singer.NewLog(&log))
 	var once sync.Once
 	e.SetGatherHook(func(queued func() int) {
 		once.Do(func() {
@@ -87,7 +88,7 @@ func TestLoadGroups(t *testing.T) {
 		groups = append(groups, strings.Join(tables, " "))
 		return nil
 	}
-	states, err := runGrouped(t, d)
+	states, err := runGrouped(t, d, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,78 +105,56 @@ func TestLoadGroups(t *testing.T) {
 	}
 }
 
-// TestLoadGroupFails: a group that fails is loaded batch by batch, so the
-// batch that cannot be loaded stops the run with its own error, the
-// batches before it are committed and no state is emitted past them.
+// TestLoadGroupFails: a group the database refuses is loaded batch by
+// batch, so the batch that cannot be loaded stops the run with its own
+// error, the batches before it committed. A group that fails with a
+// transient error until the retries are spent may have committed (a
+// COMMIT without reply): its batches are not loaded again one by one, the
+// run stops with the group's error. No state is emitted past what
+// committed.
 func TestLoadGroupFails(t *testing.T) {
-	db, d := newDialect()
-	d.Group = true
-	var groups int
-	d.Hooks.LoadMany = func(context.Context, []string) error {
-		groups++
-		return errors.New("the group failed")
-	}
-	d.Hooks.BeforeCommit = func(_ context.Context, table string, _ int) error {
-		if table == "t.c" {
-			return errors.New("disk full")
-		}
-		return nil
-	}
-	states, err := runGrouped(t, d)
-	if err == nil || err.Error() != `loading 2 records of stream "c" into c: disk full` {
-		t.Fatalf("error %v", err)
-	}
-	if groups != 1 {
-		t.Errorf("%d groups tried, want 1", groups)
-	}
-	for table, want := range map[string]string{"a": "1|a1,2|a2", "b": "3|b3,4|b4", "c": ""} {
-		if got := tableRows(t, db, table); got != want {
-			t.Errorf("table %s: %q, want %q", table, got, want)
-		}
-	}
-	if len(states) != 0 {
-		t.Errorf("states %v", states)
-	}
-}
-
-// TestLoadGroupTransientStops: a group that fails with a transient error
-// until the retries are spent may have committed (a COMMIT without
-// reply): its batches are not loaded again one by one, the run stops with
-// the group's error and no state.
-func TestLoadGroupTransientStops(t *testing.T) {
-	db, d := newDialect()
-	d.Group = true
-	var groups int
-	d.Hooks.LoadMany = func(context.Context, []string) error {
-		groups++
-		return &sqltarget.TransientError{Err: errors.New("connection reset")}
-	}
-	var out, log bytes.Buffer
 	zero := 0
-	e := sqltarget.New(d, sqltarget.Config{DefaultTargetSchema: "t", BatchSizeRows: 2, MaxParallelFlushes: 1, LoadMethod: "append", MaxRetries: &zero}, singer.NewLog(&log))
-	var once sync.Once
-	e.SetGatherHook(func(queued func() int) {
-		once.Do(func() {
-			for deadline := time.Now().Add(10 * time.Second); queued() < 3 && time.Now().Before(deadline); {
-				runtime.Gosched()
+	for _, c := range []struct {
+		name       string
+		groupErr   error
+		maxRetries *int
+		wantErr    string
+		wantRows   map[string]string
+	}{
+		{"refused", errors.New("the group failed"), nil, `loading 2 records of stream "c" into c: disk full`,
+			map[string]string{"a": "1|a1,2|a2", "b": "3|b3,4|b4", "c": ""}},
+		{"transient", &sqltarget.TransientError{Err: errors.New("connection reset")}, &zero, `loading 6 records of 3 batches (streams "a" to "c") in one transaction: connection reset`,
+			map[string]string{"a": "", "b": "", "c": ""}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			db, d := newDialect()
+			d.Group = true
+			var groups int
+			d.Hooks.LoadMany = func(context.Context, []string) error {
+				groups++
+				return c.groupErr
+			}
+			d.Hooks.BeforeCommit = func(_ context.Context, table string, _ int) error {
+				if table == "t.c" {
+					return errors.New("disk full")
+				}
+				return nil
+			}
+			states, err := runGrouped(t, d, c.maxRetries)
+			if err == nil || err.Error() != c.wantErr {
+				t.Fatalf("error %v, want %s", err, c.wantErr)
+			}
+			if groups != 1 {
+				t.Errorf("%d groups tried, want 1", groups)
+			}
+			for table, want := range c.wantRows {
+				if got := tableRows(t, db, table); got != want {
+					t.Errorf("table %s: %q, want %q", table, got, want)
+				}
+			}
+			if len(states) != 0 {
+				t.Errorf("states %v", states)
 			}
 		})
-	})
-	enc := singer.NewEncoder(&out)
-	err := e.Run(context.Background(), strings.NewReader(groupInput()), enc)
-	enc.Flush()
-	if err == nil || err.Error() != `loading 6 records of 3 batches (streams "a" to "c") in one transaction: connection reset` {
-		t.Fatalf("error %v", err)
-	}
-	if groups != 1 {
-		t.Errorf("%d groups tried, want 1", groups)
-	}
-	for _, table := range []string{"a", "b", "c"} {
-		if got := tableRows(t, db, table); got != "" {
-			t.Errorf("table %s: %q, want nothing", table, got)
-		}
-	}
-	if out.Len() != 0 {
-		t.Errorf("states %q", out.String())
 	}
 }

@@ -386,22 +386,33 @@ func (s *session) uniqueIndexesMany(ctx context.Context, ts []*sqltarget.Table) 
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
+	err = eachRow(rows, func() error {
 		var k tableKey
 		var i, c string
 		if err := rows.Scan(&k.db, &k.name, &i, &c); err != nil {
-			return nil, err
+			return err
 		}
-		if !want[k] {
-			continue
+		if want[k] {
+			if out[k] == nil {
+				out[k] = map[string][]string{}
+			}
+			out[k][i] = append(out[k][i], strings.ToLower(c))
 		}
-		if out[k] == nil {
-			out[k] = map[string][]string{}
+		return nil
+	})
+	return out, err
+}
+
+// eachRow calls f for each row of rows (f scans it), closes rows and
+// returns the first error, f's or the result's.
+func eachRow(rows *sql.Rows, f func() error) error {
+	defer rows.Close()
+	for rows.Next() {
+		if err := f(); err != nil {
+			return err
 		}
-		out[k][i] = append(out[k][i], strings.ToLower(c))
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // coversKeys reports whether one of the unique indexes idx is on exactly
@@ -445,16 +456,15 @@ func (s *session) nothingDependsOnMany(ctx context.Context, ts []*sqltarget.Tabl
 	if err != nil {
 		return nil, err
 	}
-	for rows.Next() {
+	err = eachRow(rows, func() error {
 		var k tableKey
 		if err := rows.Scan(&k.db, &k.name); err != nil {
-			rows.Close()
-			return nil, err
+			return err
 		}
 		triggered[k] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	var plain []any
@@ -474,16 +484,15 @@ func (s *session) nothingDependsOnMany(ctx context.Context, ts []*sqltarget.Tabl
 				}
 				continue
 			}
-			for refs.Next() {
+			err = eachRow(refs, func() error {
 				var name string
 				if err := refs.Scan(&name); err != nil {
-					refs.Close()
-					return nil, err
+					return err
 				}
 				referred[name] = true
-			}
-			refs.Close()
-			if err := refs.Err(); err != nil {
+				return nil
+			})
+			if err != nil {
 				return nil, err
 			}
 			asked = true

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,6 +18,17 @@ import (
 	"github.com/singerkit/singerkit/internal/testenv"
 	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
 )
+
+// execAll runs each statement on conn, failing the test at the first
+// error.
+func execAll(t *testing.T, conn *pgx.Conn, stmts ...string) {
+	t.Helper()
+	for _, q := range stmts {
+		if _, err := conn.Exec(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
 
 // connect returns a connection or skips (fails under CI=true) when the
 // server cannot be reached.
@@ -438,15 +447,11 @@ func TestForeignColumnNeverAltered(t *testing.T) {
 	cfg, schema := h.Config(t)
 	ctx := context.Background()
 	tbl := pgx.Identifier{schema, "files"}.Sanitize()
-	for _, q := range []string{
-		"CREATE SCHEMA " + pgx.Identifier{schema}.Sanitize(),
-		"CREATE TABLE " + tbl + " (id bigint PRIMARY KEY, payload bytea, n integer, name varchar(5))",
-		"INSERT INTO " + tbl + ` VALUES (1, '\xdeadbeef', 7, 'abc')`,
-	} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	execAll(t, conn,
+		"CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize(),
+		"CREATE TABLE "+tbl+" (id bigint PRIMARY KEY, payload bytea, n integer, name varchar(5))",
+		"INSERT INTO "+tbl+` VALUES (1, '\xdeadbeef', 7, 'abc')`,
+	)
 	r := sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"files","schema":{"type":"object","properties":{"id":{"type":"integer"},"payload":{"type":["null","string"]}}},"key_properties":["id"]}
 {"type":"RECORD","stream":"files","record":{"id":2,"payload":"text"}}
 {"type":"STATE","value":{"n":2}}
@@ -490,19 +495,14 @@ func TestColumnsOfAnotherCase(t *testing.T) {
 	conn := connect(t)
 	h := harness{}
 	cfg, schema := h.Config(t)
-	ctx := context.Background()
 	tbl := pgx.Identifier{schema, "customers"}.Sanitize()
 	amb := pgx.Identifier{schema, "ambiguous"}.Sanitize()
-	for _, q := range []string{
-		"CREATE SCHEMA " + pgx.Identifier{schema}.Sanitize(),
-		"CREATE TABLE " + tbl + " (customerid bigint PRIMARY KEY, emailaddress text)",
-		"INSERT INTO " + tbl + " VALUES (1, 'a@example.com')",
-		"CREATE TABLE " + amb + ` (id bigint PRIMARY KEY, name text, "NAME" text)`,
-	} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	execAll(t, conn,
+		"CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize(),
+		"CREATE TABLE "+tbl+" (customerid bigint PRIMARY KEY, emailaddress text)",
+		"INSERT INTO "+tbl+" VALUES (1, 'a@example.com')",
+		"CREATE TABLE "+amb+` (id bigint PRIMARY KEY, name text, "NAME" text)`,
+	)
 	r := sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"customers","schema":{"type":"object","properties":{"CustomerId":{"type":"integer"},"EmailAddress":{"type":["null","string"]},"Note":{"type":["null","string"]}}},"key_properties":["CustomerId"]}
 {"type":"RECORD","stream":"customers","record":{"CustomerId":1,"EmailAddress":"b@example.com","Note":"n1"}}
 {"type":"RECORD","stream":"customers","record":{"CustomerId":2,"EmailAddress":"c@example.com","Note":"n2"}}
@@ -549,17 +549,13 @@ func TestPrepareTablesTogether(t *testing.T) {
 	cfg["max_parallel_flushes"] = 1
 	ctx := context.Background()
 	q := func(name string) string { return pgx.Identifier{schema, name}.Sanitize() }
-	for _, sql := range []string{
-		"CREATE SCHEMA " + pgx.Identifier{schema}.Sanitize(),
-		"CREATE TABLE " + q("keep") + " (id bigint PRIMARY KEY, a text)",
-		"CREATE TABLE " + q("grow") + " (id bigint PRIMARY KEY, a text)",
-		"INSERT INTO " + q("grow") + " VALUES (1, 'old')",
-		"CREATE TABLE " + q("odd") + " (id bigint PRIMARY KEY, a bytea)",
-	} {
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatal(err)
-		}
-	}
+	execAll(t, conn,
+		"CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize(),
+		"CREATE TABLE "+q("keep")+" (id bigint PRIMARY KEY, a text)",
+		"CREATE TABLE "+q("grow")+" (id bigint PRIMARY KEY, a text)",
+		"INSERT INTO "+q("grow")+" VALUES (1, 'old')",
+		"CREATE TABLE "+q("odd")+" (id bigint PRIMARY KEY, a bytea)",
+	)
 	schemaOf := func(stream, props string) string {
 		return `{"type":"SCHEMA","stream":"` + stream + `","schema":{"type":"object","properties":{"id":{"type":"integer"},` + props + `}},"key_properties":["id"]}` + "\n"
 	}
@@ -638,17 +634,12 @@ func TestDDLErrorNamesStatement(t *testing.T) {
 	conn := connect(t)
 	h := harness{}
 	cfg, schema := h.Config(t)
-	ctx := context.Background()
 	tbl := pgx.Identifier{schema, "v"}.Sanitize()
-	for _, q := range []string{
-		"CREATE SCHEMA " + pgx.Identifier{schema}.Sanitize(),
-		"CREATE TABLE " + tbl + " (id bigint PRIMARY KEY, n integer)",
-		"CREATE VIEW " + pgx.Identifier{schema, "v_view"}.Sanitize() + " AS SELECT n FROM " + tbl,
-	} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	execAll(t, conn,
+		"CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize(),
+		"CREATE TABLE "+tbl+" (id bigint PRIMARY KEY, n integer)",
+		"CREATE VIEW "+pgx.Identifier{schema, "v_view"}.Sanitize()+" AS SELECT n FROM "+tbl,
+	)
 	r := sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"v","schema":{"type":"object","properties":{"id":{"type":"integer"},"b":{"type":["null","string"]},"n":{"type":["null","number"]}}},"key_properties":["id"]}
 {"type":"RECORD","stream":"v","record":{"id":1,"b":"x","n":2.5}}
 {"type":"STATE","value":{"n":1}}
@@ -686,11 +677,7 @@ func TestLoadsTogether(t *testing.T) {
 			if bad {
 				stmts = append(stmts, "ALTER TABLE "+q("c")+" ADD CONSTRAINT no_c6 CHECK (v <> 'c6')")
 			}
-			for _, s := range stmts {
-				if _, err := conn.Exec(ctx, s); err != nil {
-					t.Fatal(err)
-				}
-			}
+			execAll(t, conn, stmts...)
 			var in strings.Builder
 			for _, s := range []string{"a", "b", "c"} {
 				fmt.Fprintf(&in, `{"type":"SCHEMA","stream":%q,"schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":"string"}}},"key_properties":[]}`+"\n", s)
@@ -708,40 +695,26 @@ func TestLoadsTogether(t *testing.T) {
 			if _, err := locker.Exec(ctx, "BEGIN; LOCK TABLE "+q("a")+" IN SHARE MODE"); err != nil {
 				t.Fatal(err)
 			}
-			b, _ := json.Marshal(cfg)
-			p := filepath.Join(t.TempDir(), "config.json")
-			if err := os.WriteFile(p, b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			type result struct {
-				code           int
-				stdout, stderr string
-			}
-			done := make(chan result, 1)
-			go func() {
-				var o, e bytes.Buffer
-				code := cli.RunTarget(ctx, h.Spec(), []string{"--config", p}, strings.NewReader(in.String()), &o, &e)
-				done <- result{code, o.String(), e.String()}
-			}()
-			// The first load waits for the lock.
-			for waiting := 0; waiting == 0; {
+			tp := sqltargettest.StartTarget(t, h, cfg)
+			tp.Write(in.String(), true)
+			testenv.WaitFor(t, "the first load to wait for the lock on a", func() bool {
+				var waiting int
 				if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = $1::regclass", q("a")).Scan(&waiting); err != nil {
 					t.Fatal(err)
 				}
-				if waiting == 0 {
-					time.Sleep(10 * time.Millisecond)
-				}
-			}
+				return waiting > 0
+			})
 			if _, err := locker.Exec(ctx, "COMMIT"); err != nil {
 				t.Fatal(err)
 			}
-			r := <-done
+			code := tp.Wait(t)
+			states, stderr := strings.Join(tp.States(), ","), tp.Stderr()
 			rows := func(table string) string {
 				return strings.Join(h.Rows(t, schema, table, []string{"id", "v"}, "id"), ",")
 			}
 			if !bad {
-				if r.code != 0 || r.stdout != "{\"n\":1}\n" {
-					t.Fatalf("exit %d stdout %q stderr\n%s", r.code, r.stdout, r.stderr)
+				if code != 0 || states != `{"n":1}` {
+					t.Fatalf("exit %d states %q stderr\n%s", code, states, stderr)
 				}
 				for table, want := range map[string]string{"a": "1|a1,2|a2,7|a7,8|a8", "b": "3|b3,4|b4", "c": "5|c5,6|c6"} {
 					if got := rows(table); got != want {
@@ -758,8 +731,8 @@ func TestLoadsTogether(t *testing.T) {
 				return
 			}
 			want := `target-postgres: error: loading 2 records of stream "c" into c: COPY failed: new row for relation "c" violates check constraint "no_c6" (COPY c, line 2) (SQLSTATE 23514)`
-			if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, want) {
-				t.Errorf("exit %d stdout %q stderr\n%s\nwant %s", r.code, r.stdout, r.stderr, want)
+			if code != 1 || states != "" || !strings.Contains(stderr, want) {
+				t.Errorf("exit %d states %q stderr\n%s\nwant %s", code, states, stderr, want)
 			}
 			for table, want := range map[string]string{"a": "1|a1,2|a2", "b": "3|b3,4|b4", "c": ""} {
 				if got := rows(table); got != want {

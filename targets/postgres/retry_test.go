@@ -144,12 +144,10 @@ func TestCopyErrorKeepsSQLState(t *testing.T) {
 	h := harness{}
 	cfg, schema := h.Config(t)
 	ident := pgx.Identifier{schema, "t"}.Sanitize()
-	for _, q := range []string{"CREATE SCHEMA " + pgx.Identifier{schema}.Sanitize(),
-		"CREATE TABLE " + ident + " (id bigint, v text CONSTRAINT no_bad CHECK (v <> 'bad'))"} {
-		if _, err := conn.Exec(context.Background(), q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	execAll(t, conn,
+		"CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize(),
+		"CREATE TABLE "+ident+" (id bigint, v text CONSTRAINT no_bad CHECK (v <> 'bad'))",
+	)
 	r := sqltargettest.Run(t, h, cfg, `{"type":"SCHEMA","stream":"t","schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":"string"}}},"key_properties":[]}
 {"type":"RECORD","stream":"t","record":{"id":1,"v":"good"}}
 {"type":"RECORD","stream":"t","record":{"id":2,"v":"bad"}}

@@ -56,6 +56,14 @@ type loadPlan struct {
 	copyStage                                   string
 }
 
+// skipsExisting: an append into a table with a unique key on the stream's
+// keys (an earlier upsert made it, or its owner) skips the keys the table
+// has: they are a replay after a resume, and must not stop the load. Any
+// other append is a plain COPY.
+func (p *loadPlan) skipsExisting(mode sqltarget.LoadMode) bool {
+	return !mode.Upsert && p.unique && len(p.keys) > 0
+}
+
 type existingColumn struct {
 	typ     string
 	notNull bool
@@ -78,6 +86,21 @@ const uniqueSQL = `SELECT EXISTS (SELECT 1 FROM pg_index i
 // lockSQL serializes the preparations of a table (or the creation of a
 // schema) across sessions and runs, until the transaction ends.
 const lockSQL = "SELECT pg_advisory_xact_lock(hashtext($1))"
+
+// readColumns reads the next len(idents) results of a batch, each a
+// describe of one table, into cols.
+func readColumns(res pgx.BatchResults, idents []string, cols []map[string]existingColumn) error {
+	for i := range idents {
+		rows, err := res.Query()
+		if err == nil {
+			cols[i], err = scanColumns(rows)
+		}
+		if err != nil {
+			return fmt.Errorf("reading table %s: %w", idents[i], err)
+		}
+	}
+	return nil
+}
 
 // scanColumns reads the rows of describeSQL (nil: no table).
 func scanColumns(rows pgx.Rows) (map[string]existingColumn, error) {
@@ -172,14 +195,8 @@ func (s *session) prepareTables(ctx context.Context, ts []*sqltarget.Table) ([]*
 				return err
 			}
 		}
-		for i := range ts {
-			rows, err := res.Query()
-			if err == nil {
-				existing[i], err = scanColumns(rows)
-			}
-			if err != nil {
-				return fmt.Errorf("reading table %s: %w", idents[i], err)
-			}
+		if err := readColumns(res, idents, existing); err != nil {
+			return err
 		}
 		return res.Close()
 	}()
@@ -211,14 +228,8 @@ func (s *session) prepareTables(ctx context.Context, ts []*sqltarget.Table) ([]*
 	err = func() error {
 		res := tx.SendBatch(ctx, &change)
 		defer res.Close()
-		for i := range ts {
-			rows, err := res.Query()
-			if err == nil {
-				finals[i], err = scanColumns(rows)
-			}
-			if err != nil {
-				return fmt.Errorf("reading table %s: %w", idents[i], err)
-			}
+		if err := readColumns(res, idents, finals); err != nil {
+			return err
 		}
 		for i, t := range ts {
 			uniques[i] = true
@@ -474,10 +485,7 @@ func (s *session) loadBatch(ctx context.Context, cb *copyBatch, mode sqltarget.L
 	// if the server says that its transaction did not commit: keep its id.
 	track := !mode.Upsert
 	p := cb.plan
-	// An append into a table with a unique key on the stream's keys (an
-	// earlier upsert made it, or its owner) skips the keys the table has:
-	// they are a replay after a resume, and must not stop the load.
-	skipExisting := !mode.Upsert && p.unique && len(p.keys) > 0
+	skipExisting := p.skipsExisting(mode)
 	// Optimistic upsert: a batch without repeated keys, into a table with a
 	// unique key index, is first copied straight into the table. If no key
 	// exists yet (an initial load, new rows) that is the whole merge; a
@@ -531,7 +539,7 @@ var errNotTogether = errors.New("a batch of the group does not load by a plain C
 // transaction with one COMMIT.
 func (s *session) LoadMany(ctx context.Context, bs []*copyBatch, modes []sqltarget.LoadMode) error {
 	for i, cb := range bs {
-		if modes[i].Upsert || cb.plan.unique && len(cb.plan.keys) > 0 {
+		if modes[i].Upsert || cb.plan.skipsExisting(modes[i]) {
 			return errNotTogether
 		}
 	}

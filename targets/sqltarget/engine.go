@@ -211,8 +211,11 @@ func (e *Engine[B]) Run(ctx context.Context, in io.Reader, out *singer.Encoder) 
 		// queue while one loads: the batches' memory is bounded by
 		// batch_size_bytes and one spare batch a stream, not by this
 		// queue.
+		if i == 0 {
+			_, e.groupLoads = sess.(LoadingMany[B])
+		}
 		queue := 2
-		if _, ok := sess.(LoadingMany[B]); ok {
+		if e.groupLoads {
 			queue = maxLoadGroup
 		}
 		l := &loader[B]{e: e, sess: sess, jobs: make(chan job[B], queue), done: make(chan struct{}), retries: e.cfg.maxRetries()}
@@ -220,7 +223,6 @@ func (e *Engine[B]) Run(ctx context.Context, in io.Reader, out *singer.Encoder) 
 		go l.run(lctx)
 	}
 	_, e.groupPrepares = any(e.loaders[0].sess).(PreparingMany[B])
-	_, e.groupLoads = any(e.loaders[0].sess).(LoadingMany[B])
 	defer e.closeLoaders()
 
 	if e.Progress != nil {

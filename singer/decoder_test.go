@@ -154,10 +154,20 @@ func TestEncoderRoundTrip(t *testing.T) {
 	}
 	must(e.WriteSchema(SchemaMessage{Stream: "s", Schema: []byte(`{"type":"object"}`)}))
 	must(e.WriteRecord(RecordMessage{Stream: "s", Record: []byte(`{"d":1.10}`), Version: 7, HasVersion: true, TimeExtracted: mustTime(t, "2024-05-06T07:08:09.5+02:00")}))
+	// The encoder keeps the last stream's and time's text: each change
+	// of either is written as it is.
+	must(e.WriteRecord(RecordMessage{Stream: "s", Record: []byte(`{"d":2}`), TimeExtracted: mustTime(t, "2024-05-06T05:08:09.5Z")}))
+	must(e.WriteRecord(RecordMessage{Stream: "t\"", Record: []byte(`{"d":3}`), TimeExtracted: mustTime(t, "2024-05-06T05:08:09Z")}))
+	must(e.WriteRecord(RecordMessage{Stream: "t\"", Record: []byte(`{"d":4}`)}))
+	must(e.WriteRecord(RecordMessage{Stream: "s", Record: []byte(`{"d":5}`), TimeExtracted: mustTime(t, "2024-05-06T05:08:09Z")}))
 	must(e.WriteActivateVersion("s", 7))
 	must(e.WriteState([]byte(`{"a":1}`)))
 	want := `{"type":"SCHEMA","stream":"s","schema":{"type":"object"},"key_properties":[]}
 {"type":"RECORD","stream":"s","record":{"d":1.10},"version":7,"time_extracted":"2024-05-06T05:08:09.500000Z"}
+{"type":"RECORD","stream":"s","record":{"d":2},"time_extracted":"2024-05-06T05:08:09.500000Z"}
+{"type":"RECORD","stream":"t\"","record":{"d":3},"time_extracted":"2024-05-06T05:08:09Z"}
+{"type":"RECORD","stream":"t\"","record":{"d":4}}
+{"type":"RECORD","stream":"s","record":{"d":5},"time_extracted":"2024-05-06T05:08:09Z"}
 {"type":"ACTIVATE_VERSION","stream":"s","version":7}
 {"type":"STATE","value":{"a":1}}
 `
@@ -165,7 +175,7 @@ func TestEncoderRoundTrip(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
 	}
 	msgs, err := decodeAll(t, buf.String())
-	if err != nil || len(msgs) != 4 {
+	if err != nil || len(msgs) != 8 {
 		t.Fatalf("re-decode: %v", err)
 	}
 }

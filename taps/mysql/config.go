@@ -80,8 +80,8 @@ func (c *Config) logf(format string, args ...any) {
 }
 
 // driverConfig builds the go-sql-driver config; errors never show the
-// password. interpolateParams keeps every query in the text protocol, the
-// one form the encoders read.
+// password. interpolateParams sends every query but a table scan's (a
+// prepared statement, see queryRows) as one text command.
 func (c *Config) driverConfig() (*mysqldrv.Config, error) {
 	var mc *mysqldrv.Config
 	if c.DSN != "" {

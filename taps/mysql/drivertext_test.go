@@ -34,3 +34,15 @@ func TestAppendDriverText(t *testing.T) {
 		t.Error("an unknown type was taken")
 	}
 }
+
+// TestNonFiniteDouble: a double that is not a number in JSON (the text
+// of an infinite or NaN binary-protocol value) is written as null.
+func TestNonFiniteDouble(t *testing.T) {
+	for _, v := range []float64{math.Inf(1), math.Inf(-1), math.NaN()} {
+		text, _ := appendDriverText(nil, v)
+		e := valueEncoder{enc: encFloat}
+		if got := string(e.appendJSON(nil, text)); got != "null" {
+			t.Errorf("%s: %s, want null", text, got)
+		}
+	}
+}

@@ -31,7 +31,9 @@ func (e *valueEncoder) appendJSON(b, v []byte) []byte {
 		}
 		return append(b, v...)
 	case encFloat:
-		if len(v) == 0 || v[0] == 'i' || v[0] == 'n' || v[0] == 'I' || v[0] == 'N' || bytes.HasPrefix(v, []byte("-i")) || bytes.HasPrefix(v, []byte("-I")) {
+		// Not a JSON number: inf, nan, and +Inf/NaN, the text of a
+		// binary-protocol double that is not finite.
+		if len(v) == 0 || v[0] == 'i' || v[0] == 'n' || v[0] == 'I' || v[0] == 'N' || v[0] == '+' || bytes.HasPrefix(v, []byte("-i")) || bytes.HasPrefix(v, []byte("-I")) {
 			return append(b, "null"...)
 		}
 		return append(b, v...)

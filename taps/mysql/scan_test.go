@@ -1,8 +1,12 @@
 package mysql
 
 import (
+	"context"
+	"database/sql/driver"
 	"strings"
 	"testing"
+
+	mysqldrv "github.com/go-sql-driver/mysql"
 
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/taps/sqltap/sqltaptest"
@@ -85,5 +89,82 @@ func TestNativeBookmarks(t *testing.T) {
 				t.Errorf("states %s, want %s", got, c.states)
 			}
 		})
+	}
+}
+
+// TestScanPrepared: table scans run as prepared statements, so the
+// server sends the rows in the binary protocol, and every type reads the
+// same as in the text protocol (TestTypes reads the whole type table
+// through this path).
+func TestScanPrepared(t *testing.T) {
+	db := connect(t)
+	name := testDB(t, db)
+	q := quoteIdent(name)
+	for _, s := range []string{
+		"CREATE TABLE " + q + ".t (id int PRIMARY KEY, f float, d double, n decimal(30,10), at datetime(3), dur time, u bigint unsigned)",
+		"INSERT INTO " + q + ".t VALUES (1, 0.7, 0.1, 12345678901234567890.0123456789, '2024-01-02 03:04:05.678', '-838:59:59', 18446744073709551615), (2, NULL, -1e300, -0.5, '0000-00-00 00:00:00', '00:00:01', 0)",
+	} {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	d := testDriver(t, name)
+	env := &sqltaptest.Env{Driver: d}
+	cat := sqltaptest.Discover(t, env)
+	sqltaptest.Select(t, cat, singer.ReplicationFullTable, "", name+"-t")
+	lines, err := sqltaptest.Sync(t, env, sqltaptest.Options(), cat, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []string
+	for _, l := range lines {
+		if i := strings.Index(l, `"record":`); i >= 0 {
+			recs = append(recs, l[i+9:strings.Index(l, `,"version"`)])
+		}
+	}
+	want := `{"id":1,"f":0.7,"d":0.1,"n":12345678901234567890.0123456789,"at":"2024-01-02T03:04:05.678Z","dur":"-838:59:59","u":18446744073709551615}` +
+		` {"id":2,"f":null,"d":-1e+300,"n":-0.5000000000,"at":null,"dur":"00:00:01","u":0}`
+	if got := strings.Join(recs, " "); got != want {
+		t.Errorf("records\n%s\nwant\n%s", got, want)
+	}
+	var variable string
+	var executed int
+	if err := d.conn.QueryRowContext(context.Background(), "SHOW SESSION STATUS LIKE 'Com_stmt_execute'").Scan(&variable, &executed); err != nil {
+		t.Fatal(err)
+	}
+	if executed == 0 {
+		t.Error("the scan ran no prepared statement: its rows came in the text protocol")
+	}
+}
+
+// refusingConn is a driver connection whose server refuses to prepare
+// (as a proxy without prepared statements does) or whose connection
+// fails at the prepare.
+type refusingConn struct {
+	prepErr error
+	queried string
+}
+
+func (c *refusingConn) PrepareContext(context.Context, string) (driver.Stmt, error) {
+	return nil, c.prepErr
+}
+
+func (c *refusingConn) QueryContext(_ context.Context, query string, _ []driver.NamedValue) (driver.Rows, error) {
+	c.queried = query
+	return nil, nil
+}
+
+// TestQueryRowsFallsBack: a server's refusal to prepare runs the query in
+// the text protocol; a broken connection is an error, not a second try.
+func TestQueryRowsFallsBack(t *testing.T) {
+	refused := &refusingConn{prepErr: &mysqldrv.MySQLError{Number: 1461, Message: "Can't create more than max_prepared_stmt_count statements"}}
+	if _, closeStmt, err := queryRows(context.Background(), refused, "SELECT 1", nil); err != nil || refused.queried != "SELECT 1" {
+		t.Errorf("refused prepare: error %v, text query %q", err, refused.queried)
+	} else {
+		closeStmt()
+	}
+	broken := &refusingConn{prepErr: driver.ErrBadConn}
+	if _, _, err := queryRows(context.Background(), broken, "SELECT 1", nil); err != driver.ErrBadConn || broken.queried != "" {
+		t.Errorf("broken connection: error %v, text query %q", err, broken.queried)
 	}
 }

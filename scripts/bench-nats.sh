@@ -10,7 +10,11 @@
 # python3 (BENCH_NATS_PIPELINE=0 skips the pipeline). BENCH_REPEAT runs of
 # each (default 3), best kept. BENCH_NATS_BATCH sets the pipeline's
 # target-nats batch_records (default: target-nats's own, 10000 lines
-# within batch_bytes' 512 KB).
+# within batch_bytes' 512 KB). BENCH_NATS_SERVER=/path/to/nats-server
+# runs the bench against a server of that binary, which the bench starts
+# on a free loopback port (JetStream, file storage in .bench/nats-js) and
+# stops, instead of TEST_NATS_URL: to compare server versions, e.g. one
+# built by `GOBIN=/tmp/nats go install github.com/nats-io/nats-server/v2@v2.15.3`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -21,6 +25,19 @@ REPEAT="${BENCH_REPEAT:-3}"
 WINDOW=1000 # target-nats's default max_in_flight, for both sides
 dir=.bench
 mkdir -p "$dir"
+server_pid=
+if [ -n "${BENCH_NATS_SERVER:-}" ]; then
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  rm -rf "$dir/nats-js"
+  "$BENCH_NATS_SERVER" -a 127.0.0.1 -p "$port" -js -sd "$dir/nats-js" > "$dir/nats-server.log" 2>&1 &
+  server_pid=$!
+  NATS="nats://127.0.0.1:$port"
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.1
+  done
+  echo "NATS bench: against $("$BENCH_NATS_SERVER" --version) at $NATS (BENCH_NATS_SERVER)"
+fi
 if ! (exec 3<>"/dev/tcp/$(sed 's|nats://||; s|:.*||' <<<"$NATS")/$(sed 's|.*:||' <<<"$NATS")") 2>/dev/null; then
   echo "NATS bench skipped: NATS unreachable at $NATS"
   exit 0
@@ -31,7 +48,7 @@ stream="$dir/flat-$N.jsonl"
 lines=$(wc -l < "$stream")
 records=$(grep -c '"type":"RECORD"' "$stream")
 del() { "$dir/rawbench" delete "$NATS" "$@"; }
-trap 'del SKBENCH_RAW SKBENCH_T SKBENCH_PG >/dev/null 2>&1 || true' EXIT
+trap 'del SKBENCH_RAW SKBENCH_T SKBENCH_PG >/dev/null 2>&1 || true; [ -z "$server_pid" ] || kill "$server_pid"' EXIT
 
 # timed PREFIX CMD...: runs CMD under /usr/bin/time, which writes
 # "seconds peakKB" to PREFIX.time; took PREFIX reads it back.

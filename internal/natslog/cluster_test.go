@@ -83,20 +83,13 @@ cluster { name: testc, listen: 127.0.0.1:%d, routes: [%s] }
 			_ = n.cmd.Wait()
 		})
 	}
-	// Ready when the meta leader is elected: an account info request
-	// succeeds.
+	// Ready when a stream of three replicas can be placed: the meta
+	// leader is elected and knows every peer. (An account info request
+	// succeeds a moment before that, and a topic created then is refused
+	// with "no suitable peers for placement".)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		err := func() error {
-			js := jetStreamNoFail(urls(nodes))
-			if js == nil {
-				return fmt.Errorf("no connection")
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			_, err := js.AccountInfo(ctx)
-			return err
-		}()
+		err := placeable(urls(nodes))
 		if err == nil {
 			return nodes
 		}
@@ -105,6 +98,26 @@ cluster { name: testc, listen: 127.0.0.1:%d, routes: [%s] }
 		}
 		time.Sleep(100 * time.Millisecond) // polling a condition, not a timing
 	}
+}
+
+// placeable creates and deletes a stream of three replicas.
+func placeable(urls []string) error {
+	nc, err := natsConnect(urls)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	cfg := jetstream.StreamConfig{Name: "READY", Subjects: []string{"ready"}, Replicas: 3, Storage: jetstream.MemoryStorage}
+	if _, err := js.CreateStream(ctx, cfg); err != nil {
+		return err
+	}
+	return js.DeleteStream(ctx, "READY")
 }
 
 func urls(nodes []*node) []string {
@@ -135,7 +148,11 @@ func TestClusterNodeKilledMidLoad(t *testing.T) {
 	done := make(chan int, 1)
 	args := []string{"--config", writeConfig(t, cfg)}
 	go func() {
-		done <- cli.RunTarget(context.Background(), natstarget.Spec(), args, pr, &out, &stderr)
+		code := cli.RunTarget(context.Background(), natstarget.Spec(), args, pr, &out, &stderr)
+		// A target that stops early fails the test's next write (with
+		// its stderr) instead of leaving it blocked on the pipe.
+		pr.CloseWithError(fmt.Errorf("target-nats returned %d", code))
+		done <- code
 	}()
 	js := jetStream(t, urls(nodes)...)
 	killed := ""
@@ -215,18 +232,4 @@ func TestClusterNodeKilledMidLoad(t *testing.T) {
 		t.Errorf("records out of order in the log without the warning that says so:\n%s", stderr.String())
 	}
 	t.Logf("killed %s; target-nats stderr:\n%s", killed, withoutMetrics(stderr.String()))
-}
-
-// jetStreamNoFail connects or returns nil.
-func jetStreamNoFail(urls []string) jetstream.JetStream {
-	nc, err := natsConnect(urls)
-	if err != nil {
-		return nil
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		nc.Close()
-		return nil
-	}
-	return js
 }

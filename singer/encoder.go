@@ -159,13 +159,14 @@ func appendStrings(b []byte, ss []string) []byte {
 // precision when t has a fraction (what singer-python writes and reads).
 func AppendTimestamp(b []byte, t time.Time) []byte {
 	t = t.UTC()
-	if t.Nanosecond() == 0 {
-		return t.AppendFormat(b, "2006-01-02T15:04:05Z")
+	frac := 9
+	switch {
+	case t.Nanosecond() == 0:
+		frac = 0
+	case t.Nanosecond()%1000 == 0:
+		frac = 6
 	}
-	if t.Nanosecond()%1000 == 0 {
-		return t.AppendFormat(b, "2006-01-02T15:04:05.000000Z")
-	}
-	return t.AppendFormat(b, "2006-01-02T15:04:05.000000000Z")
+	return append(AppendDateTime(b, t, 'T', frac), 'Z')
 }
 
 const hexDigits = "0123456789abcdef"

@@ -185,3 +185,39 @@ func parseDateOnly(b []byte) (time.Time, bool) {
 	}
 	return time.Unix(daysFromCivil(y, m, d)*86400, 0).UTC(), true
 }
+
+// AppendDateTime appends t in t's location as YYYY-MM-DD, then, when sep
+// is not 0, sep and hh:mm:ss, then, when frac > 0, a point and the first
+// frac digits of the second's fraction: what t.AppendFormat writes for
+// "2006-01-02 15:04:05.000000" (sep ' ', frac 6) at a quarter of its cost
+// (formatting times was a fifth of target-mysql's CPU). Years outside
+// 0-9999 are written by AppendFormat.
+func AppendDateTime(b []byte, t time.Time, sep byte, frac int) []byte {
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		layout := "2006-01-02"
+		if sep != 0 {
+			layout += string(sep) + "15:04:05"
+			if frac > 0 {
+				layout += "." + "000000000"[:min(frac, 9)]
+			}
+		}
+		return t.AppendFormat(b, layout)
+	}
+	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10),
+		'-', byte('0'+mo/10), byte('0'+mo%10), '-', byte('0'+d/10), byte('0'+d%10))
+	if sep == 0 {
+		return b
+	}
+	h, mi, s := t.Clock()
+	b = append(b, sep, byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10),
+		':', byte('0'+s/10), byte('0'+s%10))
+	if frac > 0 {
+		b = append(b, '.')
+		ns := t.Nanosecond()
+		for div := 100000000; frac > 0 && div > 0; frac, div = frac-1, div/10 {
+			b = append(b, byte('0'+ns/div%10))
+		}
+	}
+	return b
+}

@@ -201,7 +201,7 @@ func appendValue(buf []byte, f *fieldEnc, v *singer.Value) ([]byte, error) {
 			return buf, valueErr(f, "%v", err)
 		}
 		buf = append(buf, '"')
-		buf = t.AppendFormat(buf, "2006-01-02T15:04:05.000000Z")
+		buf = append(singer.AppendDateTime(buf, t, 'T', 6), 'Z')
 		return append(buf, '"'), nil
 	case bigquery.DateFieldType:
 		t, err := dateOf(v)
@@ -209,7 +209,7 @@ func appendValue(buf []byte, f *fieldEnc, v *singer.Value) ([]byte, error) {
 			return buf, valueErr(f, "%v", err)
 		}
 		buf = append(buf, '"')
-		buf = t.AppendFormat(buf, "2006-01-02")
+		buf = singer.AppendDateTime(buf, t, 0, 0)
 		return append(buf, '"'), nil
 	case bigquery.TimeFieldType:
 		buf = append(buf, '"')

@@ -29,6 +29,8 @@ type textBatch struct {
 	rows  int
 	plan  *loadPlan
 	num   []byte // scratch
+	// digits holds a DECIMAL value's digits (sqltarget.ParseDecimalTo).
+	digits []byte
 	// need records, per column, values beyond the column's length or
 	// digits (only for columns that widen): the load widens them first.
 	need []need
@@ -124,7 +126,7 @@ func (b *textBatch) appendField(buf []byte, i int, v *singer.Value) ([]byte, err
 		if !ok {
 			return buf, valueErr(c, "%s is not a number", sqltarget.Shown(v))
 		}
-		return appendDecimal(buf, c, text, b.needOf(i))
+		return appendDecimal(buf, &b.digits, c, text, b.needOf(i))
 	case physFloat:
 		text, ok := sqltarget.NumericText(v)
 		if !ok {
@@ -153,13 +155,13 @@ func (b *textBatch) appendField(buf []byte, i int, v *singer.Value) ([]byte, err
 		if err != nil {
 			return buf, valueErr(c, "%v", err)
 		}
-		return t.AppendFormat(buf, "2006-01-02 15:04:05.000000"), nil
+		return singer.AppendDateTime(buf, t, ' ', 6), nil
 	case physDate:
 		t, err := dateValue(v)
 		if err != nil {
 			return buf, valueErr(c, "%v", err)
 		}
-		return t.AppendFormat(buf, "2006-01-02"), nil
+		return singer.AppendDateTime(buf, t, 0, 0), nil
 	case physTime:
 		return appendTimeOfDay(buf, c, v)
 	}
@@ -258,8 +260,9 @@ func appendJSONValue(buf []byte, v *singer.Value) []byte {
 // appendDecimal writes decimal text exactly, without an exponent. A value
 // with more fraction digits than the column's scale, or more integer digits
 // than it has room for, is an error rather than a silent rounding.
-func appendDecimal(buf []byte, c *encoder, text []byte, nd *need) ([]byte, error) {
-	d, ok := sqltarget.ParseDecimal(text)
+func appendDecimal(buf []byte, digits *[]byte, c *encoder, text []byte, nd *need) ([]byte, error) {
+	d, ok := sqltarget.ParseDecimalTo(*digits, text)
+	*digits = d.Digits
 	if !ok {
 		return buf, valueErr(c, "%s is not a number", text)
 	}

@@ -18,8 +18,13 @@ type Decimal struct {
 
 // ParseDecimal reads [+-]digits[.digits][(e|E)[+-]digits]. ok is false for
 // any other text, and for exponents beyond ±1000 (no column holds them).
-func ParseDecimal(s []byte) (Decimal, bool) {
-	var d Decimal
+func ParseDecimal(s []byte) (Decimal, bool) { return ParseDecimalTo(nil, s) }
+
+// ParseDecimalTo is ParseDecimal with the digits written over dst's room
+// (dst[:0]), so that a caller that keeps the returned Digits as dst for
+// the next value parses without allocating.
+func ParseDecimalTo(dst, s []byte) (Decimal, bool) {
+	d := Decimal{Digits: dst[:0]}
 	i := 0
 	if i < len(s) && (s[i] == '-' || s[i] == '+') {
 		d.Neg = s[i] == '-'

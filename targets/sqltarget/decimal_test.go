@@ -31,8 +31,18 @@ func TestParseDecimal(t *testing.T) {
 		{in: "1e", ok: false},
 		{in: "NaN", ok: false},
 	}
-	for _, c := range cases {
+	// Every case twice: through ParseDecimal, and through ParseDecimalTo
+	// reusing the digits of the value before (as target-mysql does).
+	var room []byte
+	for _, c := range append(cases, cases...) {
 		d, ok := ParseDecimal([]byte(c.in))
+		if room != nil {
+			d, ok = ParseDecimalTo(room, []byte(c.in))
+			room = d.Digits
+		}
+		if c.in == "NaN" && room == nil {
+			room = make([]byte, 0, 4)
+		}
 		if ok != c.ok {
 			t.Errorf("ParseDecimal(%q) ok = %v, want %v", c.in, ok, c.ok)
 			continue
@@ -50,6 +60,16 @@ func TestParseDecimal(t *testing.T) {
 			t.Errorf("ParseDecimal(%q): %d digits before the point and %d after, want %d and %d", c.in, d.IntDigits(), d.FracDigits(), c.intDigits, c.fracDigits)
 		}
 	}
+	in := []byte("-12345.678")
+	if n := testing.AllocsPerRun(100, func() { room = parseKeepingRoom(room, in) }); n != 0 {
+		t.Errorf("ParseDecimalTo allocates %v times a value with room kept", n)
+	}
+}
+
+// parseKeepingRoom parses in over room and returns the room to keep.
+func parseKeepingRoom(room, in []byte) []byte {
+	d, _ := ParseDecimalTo(room, in)
+	return d.Digits
 }
 
 func TestDecimalFits(t *testing.T) {

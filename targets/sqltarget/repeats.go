@@ -11,6 +11,12 @@ type KeyRepeats struct {
 	cols  []int
 	seen  map[uint64]struct{}
 	found bool
+	// While a one-column integer key only grows, no key can repeat and
+	// no set is needed (the set was 16% of target-postgres's CPU on an
+	// upsert of keys in order): asc keeps those keys, in order, for the
+	// set that the first key out of order or not an integer starts.
+	asc       []int64
+	ascending bool
 }
 
 // NewKeyRepeats returns the tracker of a table's batches.
@@ -26,6 +32,7 @@ func NewKeyRepeats(t *Table) KeyRepeats {
 	}
 	if len(r.cols) > 0 {
 		r.seen = make(map[uint64]struct{})
+		r.ascending = len(r.cols) == 1
 	}
 	return r
 }
@@ -34,6 +41,17 @@ func NewKeyRepeats(t *Table) KeyRepeats {
 func (r *KeyRepeats) Add(vals []singer.Value) {
 	if r.seen == nil || r.found {
 		return
+	}
+	if r.ascending {
+		if v := &vals[r.cols[0]]; v.IntOK && (len(r.asc) == 0 || v.Int > r.asc[len(r.asc)-1]) {
+			r.asc = append(r.asc, v.Int)
+			return
+		}
+		r.ascending = false
+		for _, k := range r.asc {
+			r.seen[intKeyHash(k)] = struct{}{}
+		}
+		r.asc = r.asc[:0]
 	}
 	h := KeyHash(vals, r.cols)
 	if _, ok := r.seen[h]; ok {
@@ -51,4 +69,11 @@ func (r *KeyRepeats) Found() bool { return r.found }
 func (r *KeyRepeats) Reset() {
 	r.found = false
 	clear(r.seen)
+	r.asc = r.asc[:0]
+	r.ascending = len(r.cols) == 1
+}
+
+// intKeyHash is KeyHash of a one-column key holding integer k.
+func intKeyHash(k int64) uint64 {
+	return KeyHash([]singer.Value{{Kind: singer.Number, IntOK: true, Int: k}}, []int{0})
 }

@@ -36,3 +36,46 @@ func TestKeyRepeats(t *testing.T) {
 		t.Fatal("an append kept a key set")
 	}
 }
+
+// TestKeyRepeatsAscending: a one-column integer key that only grows keeps
+// no set; the first key out of order starts one from every key before,
+// so a repeat of any of them is still found, whatever breaks the order.
+func TestKeyRepeatsAscending(t *testing.T) {
+	num := func(n int64) []singer.Value { return []singer.Value{{Kind: singer.Number, IntOK: true, Int: n}, {}} }
+	str := func(s string) []singer.Value { return []singer.Value{{Kind: singer.String, Bytes: []byte(s)}, {}} }
+	table := &Table{UniqueKey: true, Columns: []*Column{{Name: "id", Key: true}, {Name: "v"}}}
+	for _, c := range []struct {
+		name  string
+		keys  [][]singer.Value
+		found bool
+	}{
+		{"ascending", [][]singer.Value{num(1), num(2), num(5), num(9)}, false},
+		{"the last key again", [][]singer.Value{num(1), num(2), num(2)}, true},
+		{"an earlier key again", [][]singer.Value{num(1), num(2), num(3), num(1)}, true},
+		{"out of order, distinct", [][]singer.Value{num(5), num(7), num(6), num(8)}, false},
+		{"out of order, then a key of the ascending run", [][]singer.Value{num(5), num(7), num(6), num(5)}, true},
+		{"a string key after integers", [][]singer.Value{num(1), num(2), str("x"), num(3)}, false},
+		{"a string key, then an integer key of the run", [][]singer.Value{num(1), num(2), str("x"), num(1)}, true},
+	} {
+		r := NewKeyRepeats(table)
+		for i := 0; i < 2; i++ { // and again after Reset
+			for _, k := range c.keys {
+				r.Add(k)
+			}
+			if r.Found() != c.found {
+				t.Errorf("%s (pass %d): found %v, want %v", c.name, i+1, r.Found(), c.found)
+			}
+			if !c.found && !r.ascending && len(r.seen) == 0 {
+				t.Errorf("%s: left the ascending run without a set", c.name)
+			}
+			r.Reset()
+		}
+	}
+	r := NewKeyRepeats(table)
+	for k := int64(1); k <= 1000; k++ {
+		r.Add(num(k))
+	}
+	if r.Found() || len(r.seen) != 0 {
+		t.Errorf("1000 ascending keys: found %v, %d keys in the set (want none)", r.Found(), len(r.seen))
+	}
+}

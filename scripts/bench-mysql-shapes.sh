@@ -28,6 +28,8 @@
 #   BENCH_MY_RUNS   runs per side and case (3)
 #   BENCH_MY_CASES  cases, space-separated NAME:SHAPE:COLUMNS:STREAMS:RECORDS:METHOD
 #                   (METHOD append or upsert); default: the matrix below
+#   BENCH_BUSY=N    N shell loops keep N cores busy for the whole run: the
+#                   figures of a CPU-bound machine
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -62,6 +64,7 @@ cfg_base="\"host\":\"$HOST\",\"port\":$PORT,\"user\":\"$USER_\",\"password\":\"$
 
 results="$dir/results.txt"
 : > "$results"
+busy_cores "${BENCH_BUSY:-0}"
 for c in $cases; do
   IFS=: read -r name shape columns streams records method <<<"$c"
   stream="$dir/$shape-c$columns-s$streams-$records.jsonl"

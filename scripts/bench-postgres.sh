@@ -34,12 +34,15 @@
 #                      with a primary key)
 #   BENCH_PG_FULL=1    the full matrix: every shape at 1M records (5M flat
 #                      too with BENCH_PG_5M=1)
+#   BENCH_BUSY=N       N shell loops keep N cores busy for the whole run:
+#                      the figures of a CPU-bound machine
 #   BENCH_PG_PARALLEL  max_parallel_flushes values of the target, each its
 #                      own row (default "2", the target's own default, as
 #                      users run it; a stream loads on one session, so it
 #                      matters with several streams; "1 2" compares them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 URL="${TEST_POSTGRES_URL:-postgres://root@127.0.0.1:5432/test?sslmode=disable}"
 RUNS="${BENCH_PG_RUNS:-3}"
 PARALLEL="${BENCH_PG_PARALLEL:-2}"
@@ -117,6 +120,7 @@ measure() {
 
 results="$dir/results.txt"
 : > "$results"
+busy_cores "${BENCH_BUSY:-0}"
 for c in $cases; do
   IFS=: read -r name shape columns streams records method <<<"$c"
   stream="$dir/$shape-c$columns-s$streams-$records.jsonl"
@@ -187,42 +191,4 @@ done
 
 echo
 echo "target-postgres vs psql \\copy of the same rows (CSV, key order; $RUNS runs each, interleaved; $cores cores)"
-awk -F'|' -v cores="$cores" '
-function median(a, n,   i, j, t) {
-  for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
-  return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
-}
-$2 == "load" {
-  free = cores - ($3 > $4 ? $3 : $4); if (free < 0) free = 0
-  loadinfo[$1] = sprintf("load %s -> %s, cores free ~%.1f", $3, $4, free)
-  next
-}
-{
-  key = $1 SUBSEP $2
-  if (!(key in n)) { order[++nk] = key; cs[key] = $1; lb[key] = $2 }
-  k = ++n[key]; recs[key] = $3
-  rate[key, k] = $3 / $4; cli[key, k] = ($5 + $6) / $3 * 1e6; srv[key, k] = $8 / $3 * 1e6
-  if ($7 > rss[key]) rss[key] = $7
-  idx[key] = $9; landed[key] = $10
-}
-END {
-  printf "%-15s %-36s %21s %7s %9s %9s %8s %8s\n", "case", "side", "records/s median (range)", "vs psql", "client s/M", "server s/M", "peak RSS", "index"
-  for (i = 1; i <= nk; i++) {
-    key = order[i]; m = n[key]
-    lo = 1e18; hi = 0
-    for (k = 1; k <= m; k++) { r[k] = rate[key, k]; if (r[k] < lo) lo = r[k]; if (r[k] > hi) hi = r[k]; c[k] = cli[key, k]; s[k] = srv[key, k] }
-    med = median(r, m); medc = median(c, m); meds = median(s, m)
-    if (lb[key] ~ /^psql/) base[cs[key]] = med
-    rows[i] = sprintf("%s|%s|%.0f|%.0f|%.0f|%.2f|%.2f|%d|%d|%d|%d", cs[key], lb[key], med, lo, hi, medc, meds, rss[key] / 1024, idx[key] / 1048576, landed[key], recs[key])
-  }
-  last = ""
-  for (i = 1; i <= nk; i++) {
-    split(rows[i], f, "|")
-    if (f[1] != last && last != "") print "  (" loadinfo[last] ")"
-    last = f[1]
-    ratio = base[f[1]] > 0 ? sprintf("%.2fx", f[3] / base[f[1]]) : "-"
-    printf "%-15s %-36s %8d (%d-%d) %7s %9.2f %9.2f %6d MB %5d MB%s\n", f[1], f[2], f[3], f[4], f[5], ratio, f[6], f[7], f[8], f[9], f[10] == f[11] ? "" : "  ROWS " f[10] " != " f[11]
-  }
-  if (last != "") print "  (" loadinfo[last] ")"
-}' "$results"
-echo "(client s/M, server s/M: CPU seconds per 1M records; server: the run's backends; index: size of the table's indexes after the run; RSS of psql is psql's own)"
+shapes_report "$results" "$cores" psql "(client s/M, server s/M: CPU seconds per 1M records; server: the run's backends; index: size of the table's indexes after the run; RSS of psql is psql's own)"

@@ -88,3 +88,18 @@ END {
 
 # proc_cpu PID: user+system CPU seconds of a process so far.
 proc_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.3f", ($12 + $13) / hz }' "/proc/$1/stat"; }
+
+# busy_cores N: starts N shell loops that keep a core busy each until the
+# script exits (BENCH_BUSY: the figures of a CPU-bound machine; the load
+# average, and so "cores free", counts them). 0 starts none.
+busy_cores() {
+  [ "${1:-0}" -gt 0 ] || return 0
+  local i pids=""
+  for i in $(seq "$1"); do
+    ( while :; do :; done ) &
+    pids="$pids $!"
+  done
+  # shellcheck disable=SC2064 # the pids are known now
+  trap "kill $pids 2>/dev/null || true" EXIT
+  echo "(BENCH_BUSY=$1: $1 core(s) kept busy by shell loops for the whole run)" >&2
+}

@@ -13,9 +13,10 @@
 # BENCH_MYSQL, BENCH_DUCKDB, BENCH_BIGQUERY, BENCH_NATS, BENCH_GATE, BENCH_RUNNER, BENCH_MAPS (1: run those figures; 0 skips them).
 # Each script it calls has knobs of its own, listed in its header:
 # BENCH_PG_RUNS, BENCH_PG_CASES, BENCH_PG_PARALLEL (bench-postgres.sh),
-# BENCH_MY_RUNS, BENCH_MY_CASES (bench-mysql-shapes.sh), BENCH_TAP_RUNS
-# (bench-tap-postgres.sh, bench-tap-mysql.sh), BENCH_NATS_BATCH
-# (bench-nats.sh), BENCH_ROWS, ...
+# BENCH_MY_RUNS, BENCH_MY_CASES (bench-mysql-shapes.sh), BENCH_BUSY (both:
+# keep N cores busy, the CPU-bound figures), BENCH_TAP_RUNS
+# (bench-tap-postgres.sh, bench-tap-mysql.sh), BENCH_NATS_BATCH,
+# BENCH_NATS_SERVER (bench-nats.sh), BENCH_ROWS, ...
 set -euo pipefail
 shopt -s inherit_errexit # a failed run inside $(...) stops the script too
 cd "$(dirname "$0")/.."

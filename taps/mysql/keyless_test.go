@@ -39,14 +39,10 @@ func TestMy5KeylessRestart(t *testing.T) {
 	name := testDB(t, db)
 	tbl := quoteIdent(name) + ".my5_logs"
 	const rows = 20000
-	for _, s := range []string{
-		"CREATE TABLE " + tbl + " (msg varchar(10), n int)",
+	mustExec(t, db,
+		"CREATE TABLE "+tbl+" (msg varchar(10), n int)",
 		fmt.Sprintf("INSERT INTO %s SELECT CONCAT('m', seq %% 7), seq FROM seq_1_to_%d", tbl, rows),
-	} {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
+	)
 	env := &sqltaptest.Env{Driver: testDriver(t, name)}
 	id := name + "-my5_logs"
 	cat := sqltaptest.Discover(t, env)

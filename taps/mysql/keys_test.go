@@ -37,18 +37,14 @@ func TestMy5FloatEnumKeys(t *testing.T) {
 	db := connect(t)
 	name := testDB(t, db)
 	q := quoteIdent(name)
-	for _, s := range []string{
-		"CREATE TABLE " + q + ".my5_fe (id int PRIMARY KEY, f float, d double, e enum('zz','aa','mm'))",
-		"INSERT INTO " + q + ".my5_fe VALUES (1, 0.7, 0.1, 'aa'), (2, 1.0000001, 0.3, 'zz'), (3, 1.0000002, 0.30000000000000004, 'mm'), (4, 0.7, 0.2, 'aa')",
-		"CREATE TABLE " + q + ".my5_fk (k float PRIMARY KEY)",
-		"INSERT INTO " + q + ".my5_fk VALUES (1.0000002), (0.7), (1.0000001), (16777218), (16777216)",
-		"CREATE TABLE " + q + ".my5_ek (k enum('zz','aa','mm') PRIMARY KEY)",
-		"INSERT INTO " + q + ".my5_ek VALUES ('mm'), ('zz'), ('aa')",
-	} {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
+	mustExec(t, db,
+		"CREATE TABLE "+q+".my5_fe (id int PRIMARY KEY, f float, d double, e enum('zz','aa','mm'))",
+		"INSERT INTO "+q+".my5_fe VALUES (1, 0.7, 0.1, 'aa'), (2, 1.0000001, 0.3, 'zz'), (3, 1.0000002, 0.30000000000000004, 'mm'), (4, 0.7, 0.2, 'aa')",
+		"CREATE TABLE "+q+".my5_fk (k float PRIMARY KEY)",
+		"INSERT INTO "+q+".my5_fk VALUES (1.0000002), (0.7), (1.0000001), (16777218), (16777216)",
+		"CREATE TABLE "+q+".my5_ek (k enum('zz','aa','mm') PRIMARY KEY)",
+		"INSERT INTO "+q+".my5_ek VALUES ('mm'), ('zz'), ('aa')",
+	)
 	env := &sqltaptest.Env{Driver: testDriver(t, name)}
 	id := name + "-my5_fe"
 	cat := sqltaptest.Discover(t, env)

@@ -19,18 +19,14 @@ func TestNativeBookmarks(t *testing.T) {
 	db := connect(t)
 	name := testDB(t, db)
 	q := quoteIdent(name)
-	for _, s := range []string{
-		"CREATE TABLE " + q + ".events (id int PRIMARY KEY, at datetime(6))",
-		"INSERT INTO " + q + ".events VALUES (1, '2024-01-01 00:00:00.000001'), (2, '2024-01-01 00:00:00.000002'), (3, '2024-01-01 00:00:00.000002')",
-		"CREATE TABLE " + q + ".composite (k varchar(10), n int, PRIMARY KEY (k, n))",
-		"INSERT INTO " + q + ".composite VALUES ('a', 2), ('a', 10), ('b', 1), ('b b', 1), ('c', 0)",
-		"CREATE TABLE " + q + ".bin (k varbinary(4) PRIMARY KEY)",
-		"INSERT INTO " + q + ".bin VALUES (x'00'), (x'0001'), (x'ff'), (x'22')",
-	} {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
+	mustExec(t, db,
+		"CREATE TABLE "+q+".events (id int PRIMARY KEY, at datetime(6))",
+		"INSERT INTO "+q+".events VALUES (1, '2024-01-01 00:00:00.000001'), (2, '2024-01-01 00:00:00.000002'), (3, '2024-01-01 00:00:00.000002')",
+		"CREATE TABLE "+q+".composite (k varchar(10), n int, PRIMARY KEY (k, n))",
+		"INSERT INTO "+q+".composite VALUES ('a', 2), ('a', 10), ('b', 1), ('b b', 1), ('c', 0)",
+		"CREATE TABLE "+q+".bin (k varbinary(4) PRIMARY KEY)",
+		"INSERT INTO "+q+".bin VALUES (x'00'), (x'0001'), (x'ff'), (x'22')",
+	)
 	env := &sqltaptest.Env{Driver: testDriver(t, name)}
 	cat := sqltaptest.Discover(t, env)
 	evID := name + "-events"
@@ -100,14 +96,10 @@ func TestScanPrepared(t *testing.T) {
 	db := connect(t)
 	name := testDB(t, db)
 	q := quoteIdent(name)
-	for _, s := range []string{
-		"CREATE TABLE " + q + ".t (id int PRIMARY KEY, f float, d double, n decimal(30,10), at datetime(3), dur time, u bigint unsigned)",
-		"INSERT INTO " + q + ".t VALUES (1, 0.7, 0.1, 12345678901234567890.0123456789, '2024-01-02 03:04:05.678', '-838:59:59', 18446744073709551615), (2, NULL, -1e300, -0.5, '0000-00-00 00:00:00', '00:00:01', 0)",
-	} {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
+	mustExec(t, db,
+		"CREATE TABLE "+q+".t (id int PRIMARY KEY, f float, d double, n decimal(30,10), at datetime(3), dur time, u bigint unsigned)",
+		"INSERT INTO "+q+".t VALUES (1, 0.7, 0.1, 12345678901234567890.0123456789, '2024-01-02 03:04:05.678', '-838:59:59', 18446744073709551615), (2, NULL, -1e300, -0.5, '0000-00-00 00:00:00', '00:00:01', 0)",
+	)
 	d := testDriver(t, name)
 	env := &sqltaptest.Env{Driver: d}
 	cat := sqltaptest.Discover(t, env)

@@ -87,17 +87,16 @@ cluster { name: testc, listen: 127.0.0.1:%d, routes: [%s] }
 	// leader is elected and knows every peer. (An account info request
 	// succeeds a moment before that, and a topic created then is refused
 	// with "no suitable peers for placement".)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	var last string
+	testenv.WaitFor(t, "the cluster to place a stream of three replicas", func() bool {
 		err := placeable(urls(nodes))
-		if err == nil {
-			return nodes
+		if err != nil && err.Error() != last {
+			last = err.Error()
+			t.Logf("cluster not ready yet: %s", last)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the cluster did not become ready: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond) // polling a condition, not a timing
-	}
+		return err == nil
+	})
+	return nodes
 }
 
 // placeable creates and deletes a stream of three replicas.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -14,29 +13,10 @@ import (
 	"github.com/singerkit/singerkit/singer"
 	"github.com/singerkit/singerkit/targets/sqltarget"
 	"github.com/singerkit/singerkit/targets/sqltarget/memdialect"
+	"github.com/singerkit/singerkit/targets/sqltarget/sqltargettest"
 )
 
-// groupInput: batches of two records of streams a, b, c, then a again
-// (BatchSizeRows 2, one loader): a's first load starts, b's and c's queue
-// behind it, a's second queues too, and the reader waits for a's first
-// batch to come back.
-func groupInput() string {
-	var b strings.Builder
-	for _, s := range []string{"a", "b", "c"} {
-		b.WriteString(`{"type":"SCHEMA","stream":"` + s + `","schema":{"type":"object","properties":{"id":{"type":"integer"},"v":{"type":"string"}}},"key_properties":["id"]}` + "\n")
-	}
-	id := 0
-	for _, s := range []string{"a", "b", "c", "a"} {
-		for range 2 {
-			id++
-			fmt.Fprintf(&b, `{"type":"RECORD","stream":%q,"record":{"id":%d,"v":"%s%d"}}`+"\n", s, id, s, id)
-		}
-	}
-	b.WriteString(`{"type":"STATE","value":{"pos":8}}` + "\n")
-	return b.String()
-}
-
-// runGrouped runs the engine on groupInput (one loader, batches of two,
+// runGrouped runs the engine on sqltargettest.GroupedInput (one loader, batches of two,
 // append; maxRetries when not nil) with a loader that waits, the first
 // time it could gather loads, until three are queued.
 func runGrouped(t *testing.T, d *memdialect.Dialect, maxRetries *int) (states []string, err error) {
@@ -57,7 +37,7 @@ func runGrouped(t *testing.T, d *memdialect.Dialect, maxRetries *int) (states []
 		})
 	})
 	enc := singer.NewEncoder(&out)
-	err = e.Run(context.Background(), strings.NewReader(groupInput()), enc)
+	err = e.Run(context.Background(), strings.NewReader(sqltargettest.GroupedInput(`["id"]`)), enc)
 	enc.Flush()
 	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		if l != "" {

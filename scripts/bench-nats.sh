@@ -15,6 +15,9 @@
 # on a free loopback port (JetStream, file storage in .bench/nats-js) and
 # stops, instead of TEST_NATS_URL: to compare server versions, e.g. one
 # built by `GOBIN=/tmp/nats go install github.com/nats-io/nats-server/v2@v2.15.3`.
+# BENCH_NATS_COMPRESSION sets the pipeline's target-nats compression
+# (default: its own, s2); target-nats alone runs with its default and with
+# "none".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -62,11 +65,12 @@ best_rate() { # best of the "seconds" values: prints the smallest
   sort -g | head -1
 }
 
-raw_pub=() ; raw_pubb=() ; tgt=() ; raw_con=() ; tap=()
-tgt_kb=0; tap_kb=0; rawp_kb=0; rawpb_kb=0; rawc_kb=0
+raw_pub=() ; raw_pubb=() ; tgt=() ; tgtn=() ; raw_con=() ; tap=()
+tgt_kb=0; tgtn_kb=0; tap_kb=0; rawp_kb=0; rawpb_kb=0; rawc_kb=0
 BATCH=10000 BATCH_BYTES=524288 # target-nats's default batch_records and batch_bytes
 printf '%s\n' "{\"servers\":[\"$NATS\"],\"topic\":\"SKBENCH_T\",\"max_in_flight\":$WINDOW}" > "$dir/nats-target.json"
 printf '%s\n' "{\"servers\":[\"$NATS\"],\"topic\":\"SKBENCH_T\"}" > "$dir/nats-tap.json"
+printf '%s\n' "{\"servers\":[\"$NATS\"],\"topic\":\"SKBENCH_T\",\"max_in_flight\":$WINDOW,\"compression\":\"none\"}" > "$dir/nats-target-none.json"
 for i in $(seq "$REPEAT"); do
   # Interleaved: raw publish, target-nats, raw consume, tap-nats.
   del SKBENCH_RAW SKBENCH_T
@@ -77,6 +81,11 @@ for i in $(seq "$REPEAT"); do
   timed "$dir/rawpubb" "$dir/rawbench" publish "$NATS" SKBENCH_RAW "$stream" "$WINDOW" "$BATCH" "$BATCH_BYTES" > "$dir/rawpubb.out"
   read -r s kb < <(took "$dir/rawpubb")
   raw_pubb+=("$s"); [ "$kb" -gt "$rawpb_kb" ] && rawpb_kb=$kb
+  del SKBENCH_T
+  timed "$dir/tgtn" bin/target-nats --config "$dir/nats-target-none.json" < "$stream" > "$dir/tgt.state" 2> "$dir/tgt.log"
+  read -r s kb < <(took "$dir/tgtn")
+  tgtn+=("$s"); [ "$kb" -gt "$tgtn_kb" ] && tgtn_kb=$kb
+  del SKBENCH_T
   timed "$dir/tgt" bin/target-nats --config "$dir/nats-target.json" < "$stream" > "$dir/tgt.state" 2> "$dir/tgt.log"
   read -r s kb < <(took "$dir/tgt")
   tgt+=("$s"); [ "$kb" -gt "$tgt_kb" ] && tgt_kb=$kb
@@ -94,18 +103,20 @@ for i in $(seq "$REPEAT"); do
 done
 rp=$(printf '%s\n' "${raw_pub[@]}" | best_rate); rpb=$(printf '%s\n' "${raw_pubb[@]}" | best_rate); tg=$(printf '%s\n' "${tgt[@]}" | best_rate)
 rc=$(printf '%s\n' "${raw_con[@]}" | best_rate); tp=$(printf '%s\n' "${tap[@]}" | best_rate)
+tgn=$(printf '%s\n' "${tgtn[@]}" | best_rate)
 msgs=$lines
 
-awk -v n="$msgs" -v rp="$rp" -v rpb="$rpb" -v rpbkb="$rawpb_kb" -v tg="$tg" -v rc="$rc" -v tp="$tp" -v rpkb="$rawp_kb" -v tgkb="$tgt_kb" -v rckb="$rawc_kb" -v tpkb="$tap_kb" \
+awk -v n="$msgs" -v rp="$rp" -v rpb="$rpb" -v rpbkb="$rawpb_kb" -v tg="$tg" -v tgn="$tgn" -v tgnkb="$tgtn_kb" -v rc="$rc" -v tp="$tp" -v rpkb="$rawp_kb" -v tgkb="$tgt_kb" -v rckb="$rawc_kb" -v tpkb="$tap_kb" \
   -v runs="$(printf '%s ' "${tgt[@]}")" -v tapruns="$(printf '%s ' "${tap[@]}")" -v repeat="$REPEAT" 'BEGIN {
   printf "\nNATS bench (%d messages of the flat bench stream, file storage, 1 replica, window %d; best of %d interleaved runs)\n", n, 1000, repeat
   printf "%-46s %12s %9s %8s\n", "what", "messages/s", "peak RSS", "ratio"
   printf "%-46s %12s %8dM %8s\n", "raw jetstream PublishAsync loop (nats.go)", sprintf("%\047d", n/rp), rpkb/1024, "1.00x"
   printf "%-46s %12s %8dM %7.2fx\n", "raw loop, batched like target-nats (512 KB)", sprintf("%\047d", n/rpb), rpbkb/1024, rp/rpb
-  printf "%-46s %12s %8dM %7.2fx\n", "target-nats < stream (default batches)", sprintf("%\047d", n/tg), tgkb/1024, rp/tg
-  printf "target-nats vs the raw loop with the same batching: %.2fx\n", rpb/tg
+  printf "%-46s %12s %8dM %7.2fx\n", "target-nats, compression none", sprintf("%\047d", n/tgn), tgnkb/1024, rp/tgn
+  printf "%-46s %12s %8dM %7.2fx\n", "target-nats (defaults: s2-compressed batches)", sprintf("%\047d", n/tg), tgkb/1024, rp/tg
+  printf "target-nats vs the raw loop with the same batching: %.2fx uncompressed, %.2fx with s2\n", rpb/tgn, rpb/tg
   printf "%-46s %12s %8dM %8s\n", "raw ordered-consumer loop, same topic (nats.go)", sprintf("%\047d", n/rc), rckb/1024, "1.00x"
-  printf "%-46s %12s %8dM %7.2fx\n", "tap-nats > file", sprintf("%\047d", n/tp), tpkb/1024, rc/tp
+  printf "%-46s %12s %8dM %7.2fx\n", "tap-nats > file (the s2 topic)", sprintf("%\047d", n/tp), tpkb/1024, rc/tp
   printf "target-nats seconds per run: %s; tap-nats: %s\n", runs, tapruns
 }'
 
@@ -122,7 +133,7 @@ select_all_streams "$dir/nats-catalog.json"
 printf '%s\n' "{\"servers\":[\"$NATS\"],\"topic\":\"SKBENCH_PG\"}" > "$dir/nats-pg.json"
 # BENCH_NATS_BATCH: batch_records of the pipeline's target-nats (default:
 # its own default).
-printf '%s\n' "{\"servers\":[\"$NATS\"],\"topic\":\"SKBENCH_PG\"${BENCH_NATS_BATCH:+,\"batch_records\":$BENCH_NATS_BATCH}}" > "$dir/nats-pg-w.json"
+printf '%s\n' "{\"servers\":[\"$NATS\"],\"topic\":\"SKBENCH_PG\"${BENCH_NATS_BATCH:+,\"batch_records\":$BENCH_NATS_BATCH}${BENCH_NATS_COMPRESSION:+,\"compression\":\"$BENCH_NATS_COMPRESSION\"}}" > "$dir/nats-pg-w.json"
 printf '%s\n' "{\"servers\":[\"$NATS\"],\"topic\":\"SKBENCH_PG\",\"follow\":true}" > "$dir/nats-pg-follow.json"
 direct=(); hop1=(); hop2=(); both=()
 # cpu FILE: "user+sys" seconds from a /usr/bin/time -f '%U %S' file.
@@ -190,8 +201,8 @@ rows_direct=$(psql "$URL" -Atc "SELECT count(*) FROM skbench_nats_direct.src")
 rows_hop=$(psql "$URL" -Atc "SELECT count(*) FROM skbench_nats_hop.src")
 psql "$URL" -qc "DROP SCHEMA skbench_nats CASCADE; DROP SCHEMA skbench_nats_direct CASCADE; DROP SCHEMA skbench_nats_hop CASCADE; DROP SCHEMA IF EXISTS skbench_nats_live CASCADE" 2>/dev/null
 d=$(printf '%s\n' "${direct[@]}" | best_rate); h1=$(printf '%s\n' "${hop1[@]}" | best_rate); h2=$(printf '%s\n' "${hop2[@]}" | best_rate); hb=$(printf '%s\n' "${both[@]}" | best_rate)
-awk -v n="$N" -v d="$d" -v h1="$h1" -v h2="$h2" -v hb="$hb" -v rd="$rows_direct" -v rh="$rows_hop" -v repeat="$REPEAT" 'BEGIN {
-  printf "\ncentral log pipeline (%d rows x 10 columns from PostgreSQL to PostgreSQL; %d and %d rows landed; best of %d interleaved runs)\n", n, rd, rh, repeat
+awk -v comp="${BENCH_NATS_COMPRESSION:-s2 (default)}" -v n="$N" -v d="$d" -v h1="$h1" -v h2="$h2" -v hb="$hb" -v rd="$rows_direct" -v rh="$rows_hop" -v repeat="$REPEAT" 'BEGIN {
+  printf "\ncentral log pipeline (%d rows x 10 columns from PostgreSQL to PostgreSQL; %d and %d rows landed; best of %d interleaved runs; target-nats compression %s)\n", n, rd, rh, repeat, comp
   printf "%-52s %10s %8s\n", "what", "rows/s", "ratio"
   printf "%-52s %10s %8s\n", "tap-postgres | target-postgres (direct)", sprintf("%\047d", n/d), "1.00x"
   printf "%-52s %10s %8s\n", "hop 1: tap-postgres | target-nats", sprintf("%\047d", n/h1), "-"

@@ -336,6 +336,9 @@ func record(topic string, m *singerlog.Message) *kgo.Record {
 	if m.Stream != "" {
 		rec.Key = []byte(m.Stream)
 	}
+	if m.Encoding != "" {
+		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: singerlog.HeaderEncoding, Value: []byte(m.Encoding)})
+	}
 	return rec
 }
 

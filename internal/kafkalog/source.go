@@ -138,6 +138,8 @@ func (c *cursor) Next(ctx context.Context) (*singerlog.Message, error) {
 			c.m.ID = string(h.Value)
 		case singerlog.HeaderType:
 			c.m.Type = singerlog.ParseType(string(h.Value))
+		case singerlog.HeaderEncoding:
+			c.m.Encoding = string(h.Value)
 		case singerlog.HeaderStream:
 			c.m.Stream = string(h.Value)
 		case singerlog.HeaderProducer:

@@ -26,6 +26,37 @@ type WriterOptions struct {
 	// RetryFor bounds how long a record may take to be acknowledged,
 	// retries included, before the run fails.
 	RetryFor time.Duration
+	// Compression is the codec of the record batches (one of
+	// Compressions; "" is the client's default, Snappy).
+	Compression string
+}
+
+// The compression codecs of record batches, as the compression setting
+// names them.
+const (
+	CompressionSnappy = "snappy"
+	CompressionLZ4    = "lz4"
+	CompressionZstd   = "zstd"
+	CompressionGzip   = "gzip"
+	CompressionNone   = "none"
+)
+
+// Compressions are the values of the compression setting.
+var Compressions = []string{CompressionSnappy, CompressionLZ4, CompressionZstd, CompressionGzip, CompressionNone}
+
+// codec is the client's codec of a compression setting.
+func codec(compression string) kgo.CompressionCodec {
+	switch compression {
+	case CompressionLZ4:
+		return kgo.Lz4Compression()
+	case CompressionZstd:
+		return kgo.ZstdCompression()
+	case CompressionGzip:
+		return kgo.GzipCompression()
+	case CompressionNone:
+		return kgo.NoCompression()
+	}
+	return kgo.SnappyCompression()
 }
 
 // Writer produces to a topic; it implements singerlog.Writer.
@@ -49,6 +80,7 @@ func NewWriter(ctx context.Context, c *Conn, producer string, opts WriterOptions
 		kgo.MaxBufferedRecords(opts.MaxInFlight),
 		kgo.RecordDeliveryTimeout(opts.RetryFor),
 		kgo.ProducerBatchMaxBytes(16<<20),
+		kgo.ProducerBatchCompression(codec(opts.Compression)),
 	)
 	cl, err := kgo.NewClient(kopts...)
 	if err != nil {
@@ -136,6 +168,9 @@ func (w *Writer) Publish(ctx context.Context, m *singerlog.Message) (singerlog.A
 	}
 	if m.Stream != "" {
 		rec.Key = []byte(m.Stream)
+	}
+	if m.Encoding != "" {
+		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: singerlog.HeaderEncoding, Value: []byte(m.Encoding)})
 	}
 	a := &ack{done: make(chan struct{})}
 	w.cl.Produce(ctx, rec, func(r *kgo.Record, err error) {

@@ -275,7 +275,9 @@ func TestMessageSizeLimit(t *testing.T) {
 		in = append(in, rec(i, 100_000))
 	}
 	in = append(in, `{"type":"STATE","value":{"n":1}}`)
-	r := runTarget(t, baseConfig(topic, "batch_bytes", 4<<20), lines(in...))
+	// Uncompressed, to count the lines of each message: a compressed
+	// batch is sent only when smaller than the batch of lines.
+	r := runTarget(t, baseConfig(topic, "batch_bytes", 4<<20, "compression", "none"), lines(in...))
 	if r.code != 0 || r.out != lines(`{"n":1}`) {
 		t.Fatalf("target-nats exit %d, stdout %q: %s", r.code, r.out, r.err)
 	}
@@ -310,5 +312,49 @@ func TestMessageSizeLimit(t *testing.T) {
 	}
 	if want := fmt.Sprintf("target-nats: error: line 4: the RECORD line is %d bytes, more than the log takes in one message (%d bytes with its headers): raise the server's limit (NATS max_payload)\n", maxBody+1, maxMsg); withoutMetrics(r.err) != want {
 		t.Errorf("stderr %q, want %q", withoutMetrics(r.err), want)
+	}
+}
+
+// TestCompressedTopic: by default a batch of records is one message whose
+// body is S2-compressed, with a Singer-Encoding header; "zstd" gives a
+// Zstandard frame and "none" the lines as they are. tap-nats reads each
+// back as the tap wrote it.
+func TestCompressedTopic(t *testing.T) {
+	needNATS(t)
+	var recs []string
+	for i := range 200 {
+		recs = append(recs, fmt.Sprintf(`{"type":"RECORD","stream":"users","record":{"id":%d,"name":"user %d","score":%d.25}}`, i, i, i*7))
+	}
+	input := append(append([]string{schemaUsers}, recs...), `{"type":"STATE","value":{"n":200}}`)
+	batch := strings.Join(recs, "\n")
+	for _, c := range []struct{ compression, encoding string }{{"", "s2"}, {"zstd", "zstd"}, {"none", ""}} {
+		topic := newTopic(t)
+		cfg := baseConfig(topic)
+		if c.compression != "" {
+			cfg["compression"] = c.compression
+		}
+		if r := runTarget(t, cfg, lines(input...)); r.code != 0 || r.out != lines(`{"n":200}`) {
+			t.Fatalf("%s: target-nats exit %d, stdout %q: %s", c.encoding, r.code, r.out, r.err)
+		}
+		ctx := context.Background()
+		s, err := jetStream(t).Stream(ctx, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.GetMsg(ctx, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Header.Get("Singer-Encoding"); got != c.encoding {
+			t.Errorf("%s: the batch's Singer-Encoding is %q", c.encoding, got)
+		}
+		if c.encoding == "" && string(m.Data) != batch || c.encoding != "" && len(m.Data) > len(batch)/3 {
+			t.Errorf("%s: the batch's body is %d bytes, the lines %d", c.encoding, len(m.Data), len(batch))
+		}
+		r := runTap(t, ctx, baseConfig(topic), "")
+		want := lines(append(append([]string{}, input[:201]...), tapState(topic, 4, `{"n":200}`))...)
+		if r.code != 0 || r.out != want {
+			t.Errorf("%s: tap-nats exit %d, %d bytes of stdout, want %d: %s", c.encoding, r.code, len(r.out), len(want), r.err)
+		}
 	}
 }

@@ -174,6 +174,7 @@ func (c *cursor) Next(ctx context.Context) (*singerlog.Message, error) {
 			Stream:   h.Get(singerlog.HeaderStream),
 			Producer: h.Get(singerlog.HeaderProducer),
 			Body:     msg.Data(),
+			Encoding: h.Get(singerlog.HeaderEncoding),
 		}
 		if t, err := time.Parse(singerlog.FormatTime, h.Get(singerlog.HeaderWrittenAt)); err == nil {
 			c.m.WrittenAt = t

@@ -169,6 +169,9 @@ func natsMsg(topic string, m *singerlog.Message) *nats.Msg {
 	msg.Header[jetstream.MsgIDHeader] = []string{m.ID}
 	msg.Header[jetstream.ExpectedStreamHeader] = []string{topic}
 	msg.Header[singerlog.HeaderType] = []string{singerlog.TypeName(m.Type)}
+	if m.Encoding != "" {
+		msg.Header[singerlog.HeaderEncoding] = []string{m.Encoding}
+	}
 	if m.Stream != "" {
 		msg.Header[singerlog.HeaderStream] = []string{m.Stream}
 	}

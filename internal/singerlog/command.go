@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/singerkit/singerkit/internal/cli"
@@ -111,6 +113,9 @@ type TargetSettings struct {
 	BatchRecords          int    `json:"batch_records"`
 	BatchBytes            int    `json:"batch_bytes"`
 	PublishTimeoutSeconds int    `json:"publish_timeout_seconds"`
+	// Compression is how batches of records are compressed: by the
+	// engine (Write) unless the broker's client does it (Kafka).
+	Compression string `json:"compression"`
 }
 
 // DefaultTargetSettings are the defaults of TargetSettings; a broker
@@ -124,13 +129,17 @@ func DefaultTargetSettings() TargetSettings {
 		BatchRecords:          10000,
 		BatchBytes:            512 << 10,
 		PublishTimeoutSeconds: 60,
+		Compression:           CompressionS2,
 	}
 }
 
 // check lists the problems of the settings; replicas go up to
-// maxReplicas.
-func (t *TargetSettings) check(maxReplicas int) []string {
+// maxReplicas, compression is one of compressions.
+func (t *TargetSettings) check(maxReplicas int, compressions []string) []string {
 	var p []string
+	if !slices.Contains(compressions, t.Compression) {
+		p = append(p, fmt.Sprintf("compression: must be %s", orList(compressions)))
+	}
 	if t.Replicas < 1 || t.Replicas > maxReplicas {
 		p = append(p, fmt.Sprintf("replicas: must be 1 to %d", maxReplicas))
 	}
@@ -171,6 +180,13 @@ type TargetBroker[S any, PS interface {
 	Common   TargetSettings
 	// MaxReplicas bounds the replicas setting.
 	MaxReplicas int
+	// Compressions are the values the compression setting takes, and
+	// ClientCompresses says that the broker's client compresses its
+	// batches itself (with TargetSettings.Compression, read by Open):
+	// otherwise Write compresses each batch of records (CompressionS2,
+	// CompressionZstd or CompressionNone).
+	Compressions     []string
+	ClientCompresses bool
 	// Open connects and opens (creating when allowed) the log's topic.
 	Open func(ctx context.Context, s *S, t TargetSettings, log *singer.Log) (Writer, io.Closer, error)
 }
@@ -196,7 +212,11 @@ func (b TargetBroker[S, PS]) Spec() cli.TargetSpec {
 				return err
 			}
 			defer closer.Close()
-			return Write(ctx, w, WriteOptions{Producer: t.Producer, MaxInFlight: t.MaxInFlight, MaxInFlightBytes: t.MaxInFlightBytes, BatchRecords: t.BatchRecords, BatchBytes: t.BatchBytes}, env.Log, in, out)
+			opts := WriteOptions{Producer: t.Producer, MaxInFlight: t.MaxInFlight, MaxInFlightBytes: t.MaxInFlightBytes, BatchRecords: t.BatchRecords, BatchBytes: t.BatchBytes}
+			if !b.ClientCompresses {
+				opts.Compression = t.Compression
+			}
+			return Write(ctx, w, opts, env.Log, in, out)
 		},
 	}
 }
@@ -212,7 +232,7 @@ func (b TargetBroker[S, PS]) settings(c *config.Config) (*S, TargetSettings, err
 	if err := c.Decode(&t); err != nil {
 		return nil, TargetSettings{}, err
 	}
-	p := append(PS(&s).Check(), t.check(b.MaxReplicas)...)
+	p := append(PS(&s).Check(), t.check(b.MaxReplicas, b.Compressions)...)
 	if len(p) > 0 {
 		return nil, TargetSettings{}, &config.Error{Problems: p}
 	}
@@ -221,4 +241,16 @@ func (b TargetBroker[S, PS]) settings(c *config.Config) (*S, TargetSettings, err
 		t.Producer = ProducerName(b.Name, host)
 	}
 	return &s, t, nil
+}
+
+// orList writes values as `"a", "b" or "c"`.
+func orList(values []string) string {
+	q := make([]string, len(values))
+	for i, v := range values {
+		q[i] = fmt.Sprintf("%q", v)
+	}
+	if len(q) < 2 {
+		return strings.Join(q, "")
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }

@@ -55,7 +55,7 @@ func TestTapSettings(t *testing.T) {
 // TestTargetSettings: defaults, the producer's default name, and every
 // problem of the broker's and the target's settings at once.
 func TestTargetSettings(t *testing.T) {
-	b := TargetBroker[fakeSettings, *fakeSettings]{Name: "target-x", Common: DefaultTargetSettings(), MaxReplicas: 5,
+	b := TargetBroker[fakeSettings, *fakeSettings]{Name: "target-x", Common: DefaultTargetSettings(), MaxReplicas: 5, Compressions: []string{CompressionS2, CompressionNone},
 		Open: func(_ context.Context, _ *fakeSettings, _ TargetSettings, _ *singer.Log) (Writer, io.Closer, error) {
 			return nil, nil, nil
 		}}
@@ -68,8 +68,8 @@ func TestTargetSettings(t *testing.T) {
 	if ts != want {
 		t.Errorf("settings %+v, want %+v", ts, want)
 	}
-	_, _, err = b.settings(&config.Config{JSON: []byte(`{"topic":"t","replicas":7,"batch_bytes":10,"max_age_seconds":-1}`)})
-	if got, want := problems(t, err), []string{"servers: is required", "replicas: must be 1 to 5", "batch_bytes: must be at least 1024", "max_age_seconds and max_bytes: must be 0 (no limit) or more"}; !reflect.DeepEqual(got, want) {
+	_, _, err = b.settings(&config.Config{JSON: []byte(`{"topic":"t","replicas":7,"batch_bytes":10,"max_age_seconds":-1,"compression":"zstd"}`)})
+	if got, want := problems(t, err), []string{"servers: is required", `compression: must be "s2" or "none"`, "replicas: must be 1 to 5", "batch_bytes: must be at least 1024", "max_age_seconds and max_bytes: must be 0 (no limit) or more"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("problems %q, want %q", got, want)
 	}
 }

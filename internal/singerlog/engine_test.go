@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/s2"
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/singerkit/singerkit/internal/singerlog"
 	"github.com/singerkit/singerkit/singer"
 )
@@ -448,5 +451,114 @@ func TestMessageLimit(t *testing.T) {
 	}
 	if len(l.msgs) != 3 || out.String() != "{\"n\":1}\n" {
 		t.Errorf("%d messages, stdout %q", len(l.msgs), out.String())
+	}
+}
+
+// TestCompressedBatches: with a compression, each batch of records is one
+// message whose body is the batch's lines compressed (an S2 block, a
+// Zstandard frame) and whose Encoding names it; SCHEMA and STATE stay as
+// they are. A topic written without compression and then with both reads
+// back as the lines were written.
+func TestCompressedBatches(t *testing.T) {
+	l := newMemLog()
+	var recs []string
+	for i := range 40 {
+		recs = append(recs, fmt.Sprintf(`{"type":"RECORD","stream":"s","record":{"id":%d,"name":"customer number %d","city":"Lisbon","note":"%s"}}`, i, i, strings.Repeat("ab", 100)))
+	}
+	var all []string
+	for run, comp := range []string{singerlog.CompressionNone, singerlog.CompressionS2, singerlog.CompressionZstd} {
+		input := append(append([]string{sch1}, recs[run*10:run*10+10]...), fmt.Sprintf(`{"type":"STATE","value":{"run":%d}}`, run))
+		all = append(all, input...)
+		before := len(l.msgs)
+		_, done := writeAsyncOpts(l, strings.Join(input, "\n")+"\n", singerlog.WriteOptions{MaxInFlight: 100, BatchRecords: 5, BatchBytes: 1 << 20, Compression: comp})
+		l.release(4) // SCHEMA, two batches of 5 records, STATE
+		if err := <-done; err != nil {
+			t.Fatalf("%s: %v", comp, err)
+		}
+		msgs := l.msgs[before:]
+		if len(msgs) != 4 {
+			t.Fatalf("%s: %d messages, want 4", comp, len(msgs))
+		}
+		wantEnc := comp
+		if comp == singerlog.CompressionNone {
+			wantEnc = ""
+		}
+		for i, m := range msgs {
+			if m.Type != singer.TypeRecord {
+				if m.Encoding != "" || (i == 0 && string(m.Body) != sch1) {
+					t.Errorf("%s: the %s message has encoding %q, body %s: want it as written", comp, m.Type, m.Encoding, m.Body)
+				}
+				continue
+			}
+			lines := []byte(strings.Join(input[1+5*(i-1):1+5*i], "\n"))
+			if m.Encoding != wantEnc {
+				t.Fatalf("%s: batch %d has encoding %q, want %q", comp, i, m.Encoding, wantEnc)
+			}
+			var got []byte
+			var err error
+			switch m.Encoding {
+			case "":
+				got = m.Body
+			case singerlog.EncodingS2:
+				got, err = s2.Decode(nil, m.Body)
+			case singerlog.EncodingZstd:
+				dec, _ := zstd.NewReader(nil)
+				got, err = dec.DecodeAll(m.Body, nil)
+				dec.Close()
+			}
+			if err != nil || !bytes.Equal(got, lines) {
+				t.Errorf("%s: batch %d decodes to %q (%v), want %q", comp, i, got, err, lines)
+			}
+			if m.Encoding != "" && len(m.Body) >= len(lines) {
+				t.Errorf("%s: batch %d is %d bytes compressed, %d as lines", comp, i, len(m.Body), len(lines))
+			}
+		}
+	}
+	var out bytes.Buffer
+	enc := singer.NewEncoder(&out)
+	if err := singerlog.Read(context.Background(), l, singerlog.ReadOptions{Topic: "t"}, singer.NewLog(&bytes.Buffer{}), singer.NewState(), enc); err != nil {
+		t.Fatal(err)
+	}
+	enc.Flush()
+	var want []string
+	for i, line := range all {
+		if strings.Contains(line, `"STATE"`) {
+			line = fmt.Sprintf(`{"type":"STATE","value":{"log":{"topic":"t","next":%d},"upstream":{"run":%d}}}`, 4*(i/12+1)+1, i/12)
+		}
+		want = append(want, line)
+	}
+	if got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("read back:\n%s\nwant:\n%s", out.String(), strings.Join(want, "\n"))
+	}
+}
+
+// TestUnreadableBody: a body in an encoding the reader does not know, or
+// not valid in the one it names, stops the reader with the message's
+// position, after the state of what it wrote.
+func TestUnreadableBody(t *testing.T) {
+	for _, c := range []struct {
+		encoding, body, want string
+	}{
+		{"lz9", "x", `topic "t": position 3: the body's Singer-Encoding is "lz9", which this reader does not know (it reads "s2" and "zstd"): was it written by a newer target? upgrade this tap`},
+		{"s2", "\xff\xff\xff\xff\x0f", `topic "t": position 3: the body would decode to 4294967295 bytes, more than a writer's message holds (134217728)`},
+		{"s2", "\x05\x00junk", `topic "t": position 3: the body is not S2 data: s2: corrupt input`},
+		{"zstd", "junk!", `topic "t": position 3: the body is not Zstandard data: invalid input: magic number mismatch`},
+	} {
+		l := newMemLog()
+		l.msgs = []singerlog.Message{
+			{Position: 1, Type: singer.TypeSchema, Stream: "s", Body: []byte(sch1)},
+			{Position: 2, Type: singer.TypeRecord, Stream: "s", Body: []byte(rec1)},
+			{Position: 3, Type: singer.TypeRecord, Stream: "s", Body: []byte(c.body), Encoding: c.encoding},
+		}
+		var out bytes.Buffer
+		enc := singer.NewEncoder(&out)
+		err := singerlog.Read(context.Background(), l, singerlog.ReadOptions{Topic: "t"}, singer.NewLog(&bytes.Buffer{}), singer.NewState(), enc)
+		enc.Flush()
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%s: err = %v, want %s", c.encoding, err, c.want)
+		}
+		if want := sch1 + "\n" + rec1 + "\n" + `{"type":"STATE","value":{"log":{"topic":"t","next":3}}}` + "\n"; out.String() != want {
+			t.Errorf("%s: wrote\n%s\nwant\n%s", c.encoding, out.String(), want)
+		}
 	}
 }

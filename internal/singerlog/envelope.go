@@ -15,6 +15,9 @@ const (
 	HeaderStream    = "Singer-Stream"
 	HeaderType      = "Singer-Type"
 	HeaderWrittenAt = "Singer-Written-At"
+	// HeaderEncoding names the compression of a body (EncodingS2,
+	// EncodingZstd); a message without it holds its lines as they are.
+	HeaderEncoding = "Singer-Encoding"
 )
 
 // Message is one log message: a Singer message line and its envelope.
@@ -30,8 +33,12 @@ type Message struct {
 	Producer  string
 	WrittenAt time.Time
 	// Body is the Singer message exactly as the tap wrote it, without the
-	// newline.
+	// newline (several RECORD lines joined by newlines in a batch),
+	// compressed when Encoding is set.
 	Body []byte
+	// Encoding is the compression of Body: "" (none), EncodingS2 or
+	// EncodingZstd.
+	Encoding string
 }
 
 // TypeName is the Singer-Type header value of a message type.

@@ -128,6 +128,7 @@ func Read(ctx context.Context, src Source, opts ReadOptions, log *singer.Log, st
 		metrics: singer.NewCounters(log, "record_count", 60*time.Second),
 	}
 	defer r.metrics.Close()
+	defer r.decoder.close()
 	err = r.run(ctx, last)
 	// The state covers what was written out, whatever stopped the run:
 	// the end, a signal, or an error (a rerun meets the error again).
@@ -151,6 +152,7 @@ type reader struct {
 	metrics  *singer.Counters
 	emitted  bool // the last message written out is a state of st
 	buffered bool // written out since the last flush
+	decoder  decompressor
 }
 
 func (r *reader) run(ctx context.Context, last uint64) error {
@@ -207,6 +209,13 @@ func (r *reader) next(ctx context.Context, cur Cursor) (*Message, error) {
 }
 
 func (r *reader) handle(ctx context.Context, m *Message) error {
+	if m.Encoding != "" {
+		body, err := r.decoder.decode(m.Encoding, m.Body)
+		if err != nil {
+			return fmt.Errorf("topic %q: position %d: %w", r.opts.Topic, m.Position, err)
+		}
+		m.Body = body
+	}
 	switch m.Type {
 	case singer.TypeSchema:
 		r.schemas[m.Stream] = true

@@ -60,8 +60,12 @@ type WriteOptions struct {
 	// BatchRecords is how many consecutive RECORD lines of one stream may
 	// share a log message (1: one message per line).
 	BatchRecords int
-	// BatchBytes bounds a shared message's body.
+	// BatchBytes bounds a shared message's body (before compression).
 	BatchBytes int
+	// Compression is how the body of a message of several records is
+	// compressed: CompressionS2, CompressionZstd, or CompressionNone ("").
+	// A batch that compression would not make smaller goes as it is.
+	Compression string
 	// Now is the clock of the Singer-Written-At header (time.Now if nil).
 	Now func() time.Time
 }
@@ -114,6 +118,11 @@ func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in
 	if err != nil {
 		return err
 	}
+	comp, err := newCompressor(opts.Compression)
+	if err != nil {
+		return err
+	}
+	defer comp.close()
 	// Work that must finish after the first signal (waiting for acks of
 	// what was published) runs on the abort context: only a second signal
 	// stops it.
@@ -130,7 +139,7 @@ func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in
 	var seq uint64
 	// publish sends one log message and queues it for the acker, once the
 	// bodies in flight leave room for it.
-	publish := func(typ singer.MessageType, stream string, body, state []byte) error {
+	publish := func(typ singer.MessageType, stream string, body []byte, encoding string, state []byte) error {
 		for opts.MaxInFlightBytes > 0 && a.inFlight.Load() > 0 && a.inFlight.Load()+int64(len(body)) > int64(opts.MaxInFlightBytes) {
 			select {
 			case <-a.acked:
@@ -147,6 +156,7 @@ func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in
 			Producer:  opts.Producer,
 			WrittenAt: now(),
 			Body:      body,
+			Encoding:  encoding,
 		}
 		ack, err := w.Publish(actx, msg)
 		if err != nil {
@@ -168,9 +178,9 @@ func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in
 	// opts.BatchBytes bytes: each message costs the log an
 	// acknowledgement, the lines themselves are the tap's bytes. They
 	// gather in one buffer kept for the whole run; a full batch goes out
-	// as a copy of its exact size (allocating a batch's room for each
-	// message instead cost a clearing of every byte and held the unused
-	// room in flight).
+	// as a copy of its exact size, compressed as opts.Compression says
+	// (allocating a batch's room for each message instead cost a clearing
+	// of every byte and held the unused room in flight).
 	var batch struct {
 		stream string
 		body   []byte
@@ -180,9 +190,9 @@ func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in
 		if batch.lines == 0 {
 			return nil
 		}
-		body := bytes.Clone(batch.body)
+		body, encoding := comp.compress(batch.body)
 		batch.body, batch.lines = batch.body[:0], 0
-		return publish(singer.TypeRecord, batch.stream, body, nil)
+		return publish(singer.TypeRecord, batch.stream, body, encoding, nil)
 	}
 	// A batch waits at most batchAge for more records: a tap that pauses
 	// does not hold its records back from the log's readers.
@@ -243,7 +253,7 @@ func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in
 			if m.Type == singer.TypeState {
 				state = bytes.Clone(m.Value)
 			}
-			if err := publish(m.Type, m.Stream, bytes.Clone(m.Raw), state); err != nil {
+			if err := publish(m.Type, m.Stream, bytes.Clone(m.Raw), "", state); err != nil {
 				return fmt.Errorf("line %d: %w", m.Line, err)
 			}
 		}

@@ -22,6 +22,7 @@ type Config struct {
 func Spec() cli.TargetSpec {
 	common := singerlog.DefaultTargetSettings()
 	common.MaxInFlight = 10000
+	common.Compression = kafkalog.CompressionSnappy
 	return singerlog.TargetBroker[kafkalog.Conn, *kafkalog.Conn]{
 		Name:        "target-kafka",
 		Description: "Publishes every Singer message, byte for byte and in order, to a one-partition Kafka topic, and echoes a STATE only once the topic acknowledged it and everything before it.",
@@ -30,6 +31,10 @@ func Spec() cli.TargetSpec {
 		Defaults:    kafkalog.DefaultConn(),
 		Common:      common,
 		MaxReplicas: 32767,
+		// Kafka compresses record batches in its own protocol: every
+		// Kafka consumer reads them.
+		Compressions:     kafkalog.Compressions,
+		ClientCompresses: true,
 		Open: func(ctx context.Context, c *kafkalog.Conn, t singerlog.TargetSettings, log *singer.Log) (singerlog.Writer, io.Closer, error) {
 			w, err := kafkalog.NewWriter(ctx, c, t.Producer, kafkalog.WriterOptions{
 				CreateIfMissing: t.CreateIfMissing,
@@ -38,6 +43,7 @@ func Spec() cli.TargetSpec {
 				MaxBytes:        t.MaxBytes,
 				MaxInFlight:     t.MaxInFlight,
 				RetryFor:        time.Duration(t.PublishTimeoutSeconds) * time.Second,
+				Compression:     t.Compression,
 			}, log)
 			return w, w, err
 		},

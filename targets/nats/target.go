@@ -41,13 +41,14 @@ type Config struct {
 // Spec returns target-nats's command-line spec for cli.RunTarget.
 func Spec() cli.TargetSpec {
 	return singerlog.TargetBroker[Settings, *Settings]{
-		Name:        "target-nats",
-		Description: "Publishes every Singer message, byte for byte and in order, to a NATS JetStream stream, and echoes a STATE only once the stream acknowledged it and everything before it.",
-		Notes:       "Delivery is at least once across runs (a rerun from the last echoed state may publish messages again) and exactly once within a run (a retried publish keeps its message id and the stream drops the duplicate).",
-		Schema:      schemas.Get("target-nats.config.json"),
-		Defaults:    Settings{Conn: natslog.DefaultConn(), Storage: "file", DuplicateWindowSeconds: 120},
-		Common:      singerlog.DefaultTargetSettings(),
-		MaxReplicas: 5,
+		Name:         "target-nats",
+		Description:  "Publishes every Singer message, byte for byte and in order, to a NATS JetStream stream, and echoes a STATE only once the stream acknowledged it and everything before it.",
+		Notes:        "Delivery is at least once across runs (a rerun from the last echoed state may publish messages again) and exactly once within a run (a retried publish keeps its message id and the stream drops the duplicate).",
+		Schema:       schemas.Get("target-nats.config.json"),
+		Defaults:     Settings{Conn: natslog.DefaultConn(), Storage: "file", DuplicateWindowSeconds: 120},
+		Common:       singerlog.DefaultTargetSettings(),
+		MaxReplicas:  5,
+		Compressions: []string{singerlog.CompressionS2, singerlog.CompressionZstd, singerlog.CompressionNone},
 		Open: func(ctx context.Context, s *Settings, t singerlog.TargetSettings, log *singer.Log) (singerlog.Writer, io.Closer, error) {
 			w, err := natslog.NewWriter(ctx, &s.Conn, t.Producer, natslog.WriterOptions{
 				CreateIfMissing: t.CreateIfMissing,

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -243,5 +244,63 @@ func TestMultiplePartitionsRefused(t *testing.T) {
 	want := `target-kafka: error: topic "wide" has 3 partitions: a Singer log needs exactly 1 (the order of its messages is the order of one partition); use a topic per source` + "\n"
 	if r.code != 2 || r.err != want {
 		t.Errorf("exit %d, stderr:\n%s\nwant:\n%s", r.code, r.err, want)
+	}
+}
+
+// TestCompression: each compression setting produces record batches of
+// that codec (the batch's attributes, as the broker received them), and
+// tap-kafka reads every one back as the tap wrote it. The default is
+// Snappy.
+func TestCompression(t *testing.T) {
+	codecs := map[int16]string{0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
+	var recs []string
+	for i := range 300 {
+		recs = append(recs, fmt.Sprintf(`{"type":"RECORD","stream":"users","record":{"id":%d,"name":"user %d"}}`, i, i))
+	}
+	input := append(append([]string{schemaUsers}, recs...), `{"type":"STATE","value":{"n":300}}`)
+	for _, compression := range []string{"", "lz4", "zstd", "gzip", "none"} {
+		c := cluster(t)
+		topic := "comp"
+		var mu sync.Mutex
+		seen := map[string]bool{}
+		c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+			c.KeepControl()
+			for _, tp := range req.(*kmsg.ProduceRequest).Topics {
+				for _, p := range tp.Partitions {
+					// Every batch of the target (the topic's and the schema
+					// topic's; newer requests name a topic by id).
+					var b kmsg.RecordBatch
+					err := b.ReadFrom(p.Records)
+					mu.Lock()
+					if err != nil {
+						seen[err.Error()] = true
+					} else {
+						seen[codecs[b.Attributes&7]] = true
+					}
+					mu.Unlock()
+				}
+			}
+			return nil, nil, false
+		})
+		cfg := map[string]any{"brokers": c.ListenAddrs(), "topic": topic}
+		wcfg := map[string]any{"brokers": c.ListenAddrs(), "topic": topic}
+		want := compression
+		if compression == "" {
+			want = "snappy"
+		} else {
+			wcfg["compression"] = compression
+		}
+		if r := runTarget(t, wcfg, lines(input...)); r.code != 0 || r.out != lines(`{"n":300}`) {
+			t.Fatalf("%s: target-kafka exit %d, stdout %q: %s", want, r.code, r.out, r.err)
+		}
+		mu.Lock()
+		if got := fmt.Sprint(seen); got != fmt.Sprint(map[string]bool{want: true}) {
+			t.Errorf("%s: the record batches' codecs: %s", want, got)
+		}
+		mu.Unlock()
+		r := runTap(t, cfg, "")
+		if wantOut := lines(append(append([]string{}, input[:301]...), tapState(topic, 4, `{"n":300}`))...); r.code != 0 || r.out != wantOut {
+			t.Errorf("%s: tap-kafka exit %d, %d bytes of stdout, want %d: %s", want, r.code, len(r.out), len(wantOut), r.err)
+		}
 	}
 }

@@ -238,6 +238,7 @@ func runTap(ctx context.Context, spec TapSpec, o *tapOptions, stdin io.Reader, s
 	if err != nil {
 		return err
 	}
+	growPipe(stdout)
 	if maps == nil {
 		out := singer.NewEncoder(stdout)
 		err = spec.Sync(ctx, env, catalog, state, out)
@@ -316,6 +317,7 @@ func runTarget(ctx context.Context, spec TargetSpec, o *targetOptions, stdin io.
 		defer f.Close()
 		in = f
 	}
+	growPipe(in)
 	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Log: singer.NewLog(stderr), Config: cfg}
 	for _, w := range cfg.Warnings {
 		env.Log.Warnf("%s", w)

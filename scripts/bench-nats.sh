@@ -15,7 +15,9 @@
 # on a free loopback port (JetStream, file storage in .bench/nats-js) and
 # stops, instead of TEST_NATS_URL: to compare server versions, e.g. one
 # built by `GOBIN=/tmp/nats go install github.com/nats-io/nats-server/v2@v2.15.3`.
-# BENCH_NATS_COMPRESSION sets the pipeline's target-nats compression
+# BENCH_NATS_RAW=0 skips target-nats and tap-nats alone and their raw
+# loops (the pipeline only). BENCH_NATS_COMPRESSION sets the pipeline's
+# target-nats compression
 # (default: its own, s2); target-nats alone runs with its default and with
 # "none".
 set -euo pipefail
@@ -71,6 +73,7 @@ BATCH=10000 BATCH_BYTES=524288 # target-nats's default batch_records and batch_b
 printf '%s\n' "{\"servers\":[\"$NATS\"],\"topic\":\"SKBENCH_T\",\"max_in_flight\":$WINDOW}" > "$dir/nats-target.json"
 printf '%s\n' "{\"servers\":[\"$NATS\"],\"topic\":\"SKBENCH_T\"}" > "$dir/nats-tap.json"
 printf '%s\n' "{\"servers\":[\"$NATS\"],\"topic\":\"SKBENCH_T\",\"max_in_flight\":$WINDOW,\"compression\":\"none\"}" > "$dir/nats-target-none.json"
+if [ "${BENCH_NATS_RAW:-1}" != 0 ]; then
 for i in $(seq "$REPEAT"); do
   # Interleaved: raw publish, target-nats, raw consume, tap-nats.
   del SKBENCH_RAW SKBENCH_T
@@ -119,6 +122,7 @@ awk -v n="$msgs" -v rp="$rp" -v rpb="$rpb" -v rpbkb="$rawpb_kb" -v tg="$tg" -v t
   printf "%-46s %12s %8dM %7.2fx\n", "tap-nats > file (the s2 topic)", sprintf("%\047d", n/tp), tpkb/1024, rc/tp
   printf "target-nats seconds per run: %s; tap-nats: %s\n", runs, tapruns
 }'
+fi
 
 # The two-hop pipeline against the direct pipe.
 if [ "${BENCH_NATS_PIPELINE:-1}" = 0 ] || ! psql "$URL" -Atqc "SELECT 1" >/dev/null 2>&1 || ! command -v python3 >/dev/null; then
@@ -148,6 +152,10 @@ server_ticks() {
   echo "$t"
 }
 ticks() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f s", t / hz}'; }
+# settle: each timed run starts with PostgreSQL's dirty pages written
+# (CHECKPOINT; ignored without the privilege), so that no run pays for
+# the writes of the one before it.
+settle() { psql "$URL" -qc "CHECKPOINT" >/dev/null 2>&1 || true; }
 for i in $(seq "$REPEAT"); do
   psql "$URL" -qc "DROP SCHEMA IF EXISTS skbench_nats_direct CASCADE; DROP SCHEMA IF EXISTS skbench_nats_hop CASCADE; DROP SCHEMA IF EXISTS skbench_nats_live CASCADE" 2>/dev/null
   del SKBENCH_PG
@@ -163,6 +171,7 @@ for i in $(seq "$REPEAT"); do
   printf '%s\n' "{\"url\":\"$URL\",\"default_target_schema\":\"skbench_nats_live\",\"load_method\":\"append\"}" > "$dir/nats-live.json"
   bin/target-nats --config "$dir/nats-pg-w.json" < /dev/null > /dev/null 2>&1 # creates the topic the follower reads
   : > "$dir/follower.state"
+  settle
   n0=$(server_ticks nats-server); p0=$(server_ticks postgres)
   s=$(now)
   ( /usr/bin/time -f '%U %S' -o "$dir/cpu-tapnats" bin/tap-nats --config "$dir/nats-pg-follow.json" 2>"$dir/follower.err" \
@@ -183,6 +192,7 @@ for i in $(seq "$REPEAT"); do
   del SKBENCH_PG
   printf '%s\n' "{\"url\":\"$URL\",\"default_target_schema\":\"skbench_nats_direct\",\"load_method\":\"append\"}" > "$dir/nats-direct.json"
   printf '%s\n' "{\"url\":\"$URL\",\"default_target_schema\":\"skbench_nats_hop\",\"load_method\":\"append\"}" > "$dir/nats-hop.json"
+  settle
   p0=$(server_ticks postgres)
   s=$(now)
   /usr/bin/time -f '%U %S' -o "$dir/cpu-tappg" bin/tap-postgres --config "$dir/nats-pg-tap.json" --catalog "$dir/nats-catalog.json" 2>/dev/null \
@@ -190,9 +200,11 @@ for i in $(seq "$REPEAT"); do
   e=$(now); direct+=("$(echo "$e - $s" | bc)")
   p1=$(server_ticks postgres)
   cpu_direct="tap-postgres $(cpu "$dir/cpu-tappg"), target-postgres $(cpu "$dir/cpu-tgtpg"), PostgreSQL $(ticks $((p1 - p0)))"
+  settle
   s=$(now)
   bin/tap-postgres --config "$dir/nats-pg-tap.json" --catalog "$dir/nats-catalog.json" 2>/dev/null | bin/target-nats --config "$dir/nats-pg-w.json" > /dev/null 2>&1
   e=$(now); hop1+=("$(echo "$e - $s" | bc)")
+  settle
   s=$(now)
   bin/tap-nats --config "$dir/nats-pg.json" 2>/dev/null | bin/target-postgres --config "$dir/nats-hop.json" > /dev/null 2>&1
   e=$(now); hop2+=("$(echo "$e - $s" | bc)")
@@ -201,14 +213,27 @@ rows_direct=$(psql "$URL" -Atc "SELECT count(*) FROM skbench_nats_direct.src")
 rows_hop=$(psql "$URL" -Atc "SELECT count(*) FROM skbench_nats_hop.src")
 psql "$URL" -qc "DROP SCHEMA skbench_nats CASCADE; DROP SCHEMA skbench_nats_direct CASCADE; DROP SCHEMA skbench_nats_hop CASCADE; DROP SCHEMA IF EXISTS skbench_nats_live CASCADE" 2>/dev/null
 d=$(printf '%s\n' "${direct[@]}" | best_rate); h1=$(printf '%s\n' "${hop1[@]}" | best_rate); h2=$(printf '%s\n' "${hop2[@]}" | best_rate); hb=$(printf '%s\n' "${both[@]}" | best_rate)
-awk -v comp="${BENCH_NATS_COMPRESSION:-s2 (default)}" -v n="$N" -v d="$d" -v h1="$h1" -v h2="$h2" -v hb="$hb" -v rd="$rows_direct" -v rh="$rows_hop" -v repeat="$REPEAT" 'BEGIN {
-  printf "\ncentral log pipeline (%d rows x 10 columns from PostgreSQL to PostgreSQL; %d and %d rows landed; best of %d interleaved runs; target-nats compression %s)\n", n, rd, rh, repeat, comp
-  printf "%-52s %10s %8s\n", "what", "rows/s", "ratio"
-  printf "%-52s %10s %8s\n", "tap-postgres | target-postgres (direct)", sprintf("%\047d", n/d), "1.00x"
-  printf "%-52s %10s %8s\n", "hop 1: tap-postgres | target-nats", sprintf("%\047d", n/h1), "-"
-  printf "%-52s %10s %8s\n", "hop 2: tap-nats | target-postgres", sprintf("%\047d", n/h2), sprintf("%.2fx", d/h2)
-  printf "%-52s %10s %7.2fx\n", "two hops, one after the other (hop 1 + hop 2)", sprintf("%\047d", n/(h1+h2)), d/(h1+h2)
-  printf "%-52s %10s %7.2fx\n", "two hops at once (tap-nats following hop 1)", sprintf("%\047d", n/hb), d/hb
+# The median run of each and, per run, the ratio of that run's at-once time
+# to its direct time (interleaved, so a run's pair saw the same machine).
+awk -v comp="${BENCH_NATS_COMPRESSION:-s2 (default)}" -v n="$N" -v d="$d" -v h1="$h1" -v h2="$h2" -v hb="$hb" -v rd="$rows_direct" -v rh="$rows_hop" -v repeat="$REPEAT" \
+  -v ds="${direct[*]}" -v h1s="${hop1[*]}" -v h2s="${hop2[*]}" -v hbs="${both[*]}" '
+function median(s,   a, k, i, j, t) {
+  k = split(s, a, " ")
+  for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+  return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+}
+BEGIN {
+  split(ds, D, " "); split(h1s, H1, " "); split(h2s, H2, " "); split(hbs, HB, " ")
+  for (i = 1; i <= repeat; i++) { seq = seq sprintf(" %.2fx", D[i] / (H1[i] + H2[i])); once = once sprintf(" %.2fx", D[i] / HB[i]) }
+  md = median(ds); m1 = median(h1s); m2 = median(h2s); mb = median(hbs)
+  printf "\ncentral log pipeline (%d rows x 10 columns from PostgreSQL to PostgreSQL; %d and %d rows landed; %d interleaved runs; target-nats compression %s)\n", n, rd, rh, repeat, comp
+  printf "%-52s %10s %8s %10s %8s\n", "what", "median", "ratio", "best", "ratio"
+  printf "%-52s %10s %8s %10s %8s\n", "tap-postgres | target-postgres (direct), rows/s", sprintf("%\047d", n/md), "1.00x", sprintf("%\047d", n/d), "1.00x"
+  printf "%-52s %10s %8s %10s %8s\n", "hop 1: tap-postgres | target-nats", sprintf("%\047d", n/m1), "-", sprintf("%\047d", n/h1), "-"
+  printf "%-52s %10s %7.2fx %10s %7.2fx\n", "hop 2: tap-nats | target-postgres", sprintf("%\047d", n/m2), md/m2, sprintf("%\047d", n/h2), d/h2
+  printf "%-52s %10s %7.2fx %10s %7.2fx\n", "two hops, one after the other (hop 1 + hop 2)", sprintf("%\047d", n/(m1+m2)), md/(m1+m2), sprintf("%\047d", n/(h1+h2)), d/(h1+h2)
+  printf "%-52s %10s %7.2fx %10s %7.2fx\n", "two hops at once (tap-nats following hop 1)", sprintf("%\047d", n/mb), md/mb, sprintf("%\047d", n/hb), d/hb
+  printf "each run against its own direct run: one after the other%s; at once%s\n", seq, once
 }'
 echo "CPU seconds of the last run, direct: $cpu_direct"
 echo "CPU seconds of the last run, two hops at once: $cpu_both"

@@ -2,6 +2,7 @@ package singerlog
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"github.com/klauspost/compress/s2"
@@ -101,6 +102,8 @@ func (c *compressor) close() {
 type decompressor struct {
 	buf  []byte
 	zstd *zstd.Decoder
+	// limit bounds a decoded body (maxDecoded when 0).
+	limit int
 }
 
 // decode returns body decoded from encoding ("" returns body).
@@ -113,8 +116,8 @@ func (d *decompressor) decode(encoding string, body []byte) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("the body is not S2 data: %w", err)
 		}
-		if n > maxDecoded {
-			return nil, fmt.Errorf("the body would decode to %d bytes, more than a writer's message holds (%d)", n, maxDecoded)
+		if n > d.max() {
+			return nil, d.tooLarge(n)
 		}
 		if cap(d.buf) < n {
 			d.buf = make([]byte, n)
@@ -126,13 +129,16 @@ func (d *decompressor) decode(encoding string, body []byte) ([]byte, error) {
 		return out, nil
 	case EncodingZstd:
 		if d.zstd == nil {
-			dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxDecoded), zstd.WithDecoderLowmem(true))
+			dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(d.max())), zstd.WithDecoderLowmem(true))
 			if err != nil {
 				return nil, err
 			}
 			d.zstd = dec
 		}
 		out, err := d.zstd.DecodeAll(body, d.buf[:0])
+		if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
+			return nil, d.tooLarge(-1)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("the body is not Zstandard data: %w", err)
 		}
@@ -140,6 +146,23 @@ func (d *decompressor) decode(encoding string, body []byte) ([]byte, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("the body's %s is %q, which this reader does not know (it reads %q and %q): was it written by a newer target? upgrade this tap", HeaderEncoding, encoding, EncodingS2, EncodingZstd)
+}
+
+func (d *decompressor) max() int {
+	if d.limit > 0 {
+		return d.limit
+	}
+	return maxDecoded
+}
+
+// tooLarge is the error of a body that decodes to n bytes (-1: more than
+// the limit, as the decoder found on the way), more than a writer sends
+// in one message.
+func (d *decompressor) tooLarge(n int) error {
+	if n < 0 {
+		return fmt.Errorf("the body would decode to more than %d bytes, more than a writer's message holds: a corrupt message", d.max())
+	}
+	return fmt.Errorf("the body would decode to %d bytes, more than a writer's message holds (%d): a corrupt message", n, d.max())
 }
 
 // close releases the decoder's goroutines.

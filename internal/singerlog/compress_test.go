@@ -57,3 +57,24 @@ func TestCompressor(t *testing.T) {
 		t.Errorf("lz9: %v", err)
 	}
 }
+
+// TestDecodeLimit: a body that decodes to more than the limit is refused
+// in either encoding, before or while it is decoded.
+func TestDecodeLimit(t *testing.T) {
+	big := bytes.Repeat([]byte("a"), 5000)
+	d := decompressor{limit: 4096}
+	defer d.close()
+	for _, name := range []string{CompressionS2, CompressionZstd} {
+		c, _ := newCompressor(name)
+		body, enc := c.compress(big)
+		c.close()
+		_, err := d.decode(enc, body)
+		want := "the body would decode to 5000 bytes, more than a writer's message holds (4096): a corrupt message"
+		if name == CompressionZstd {
+			want = "the body would decode to more than 4096 bytes, more than a writer's message holds: a corrupt message"
+		}
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: %v, want %s", name, err, want)
+		}
+	}
+}

@@ -540,7 +540,7 @@ func TestUnreadableBody(t *testing.T) {
 		encoding, body, want string
 	}{
 		{"lz9", "x", `topic "t": position 3: the body's Singer-Encoding is "lz9", which this reader does not know (it reads "s2" and "zstd"): was it written by a newer target? upgrade this tap`},
-		{"s2", "\xff\xff\xff\xff\x0f", `topic "t": position 3: the body would decode to 4294967295 bytes, more than a writer's message holds (134217728)`},
+		{"s2", "\xff\xff\xff\xff\x0f", `topic "t": position 3: the body would decode to 4294967295 bytes, more than a writer's message holds (134217728): a corrupt message`},
 		{"s2", "\x05\x00junk", `topic "t": position 3: the body is not S2 data: s2: corrupt input`},
 		{"zstd", "junk!", `topic "t": position 3: the body is not Zstandard data: invalid input: magic number mismatch`},
 	} {

@@ -562,3 +562,27 @@ func TestUnreadableBody(t *testing.T) {
 		}
 	}
 }
+
+// TestCompressedSingleRecords: with one record a message (BatchRecords 1)
+// a record of 1 KB or more is compressed as a batch of one; a short one
+// goes as it is.
+func TestCompressedSingleRecords(t *testing.T) {
+	l := newMemLog()
+	long := fmt.Sprintf(`{"type":"RECORD","stream":"s","record":{"note":"%s"}}`, strings.Repeat("abc", 500))
+	input := []string{sch1, long, rec1, st1}
+	_, done := writeAsyncOpts(l, strings.Join(input, "\n")+"\n", singerlog.WriteOptions{MaxInFlight: 100, BatchRecords: 1, Compression: singerlog.CompressionS2})
+	l.release(4)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range l.msgs {
+		got = append(got, fmt.Sprintf("%s %q %d", m.Type, m.Encoding, len(m.Body)))
+	}
+	if want := fmt.Sprintf(`[SCHEMA "" %d RECORD "s2" %d RECORD "" %d STATE "" %d]`, len(sch1), len(l.msgs[1].Body), len(rec1), len(st1)); fmt.Sprint(got) != want || len(l.msgs[1].Body) >= len(long)/4 {
+		t.Errorf("messages %v, want %s (the long record under a quarter of its %d bytes)", got, want, len(long))
+	}
+	if b, err := s2.Decode(nil, l.msgs[1].Body); err != nil || string(b) != long {
+		t.Errorf("the long record decodes to %d bytes (%v)", len(b), err)
+	}
+}

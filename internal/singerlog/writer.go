@@ -62,9 +62,10 @@ type WriteOptions struct {
 	BatchRecords int
 	// BatchBytes bounds a shared message's body (before compression).
 	BatchBytes int
-	// Compression is how the body of a message of several records is
-	// compressed: CompressionS2, CompressionZstd, or CompressionNone ("").
-	// A batch that compression would not make smaller goes as it is.
+	// Compression is how the body of a RECORD message (a batch, or one
+	// record when BatchRecords is 1) is compressed: CompressionS2,
+	// CompressionZstd, or CompressionNone (""). A body under 1 KB, or one
+	// that compression would not make smaller, goes as it is.
 	Compression string
 	// Now is the clock of the Singer-Written-At header (time.Now if nil).
 	Now func() time.Time
@@ -253,7 +254,13 @@ func Write(ctx context.Context, w Writer, opts WriteOptions, log *singer.Log, in
 			if m.Type == singer.TypeState {
 				state = bytes.Clone(m.Value)
 			}
-			if err := publish(m.Type, m.Stream, bytes.Clone(m.Raw), "", state); err != nil {
+			body, encoding := bytes.Clone(m.Raw), ""
+			if m.Type == singer.TypeRecord {
+				// One record a message (BatchRecords 1): compressed
+				// as a batch of one.
+				body, encoding = comp.compress(m.Raw)
+			}
+			if err := publish(m.Type, m.Stream, body, encoding, state); err != nil {
 				return fmt.Errorf("line %d: %w", m.Line, err)
 			}
 		}

@@ -319,7 +319,8 @@ func (p *Publisher) keepSchemas(ctx context.Context, topic string, t *pubTopic, 
 	return nil
 }
 
-// record is the Kafka record of a log message (as Writer.Publish makes it).
+// record is the Kafka record of a log message, for Writer.Publish and the
+// Publisher alike.
 func record(topic string, m *singerlog.Message) *kgo.Record {
 	rec := &kgo.Record{
 		Topic:     topic,

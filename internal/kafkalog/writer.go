@@ -154,24 +154,7 @@ type ack struct {
 // Publish implements singerlog.Writer. The idempotent producer keeps the
 // order of the records and stores a retried one once.
 func (w *Writer) Publish(ctx context.Context, m *singerlog.Message) (singerlog.Ack, error) {
-	rec := &kgo.Record{
-		Topic:     w.conn.Topic,
-		Partition: 0,
-		Value:     m.Body,
-		Headers: []kgo.RecordHeader{
-			{Key: singerlog.HeaderID, Value: []byte(m.ID)},
-			{Key: singerlog.HeaderType, Value: []byte(singerlog.TypeName(m.Type))},
-			{Key: singerlog.HeaderStream, Value: []byte(m.Stream)},
-			{Key: singerlog.HeaderProducer, Value: []byte(m.Producer)},
-			{Key: singerlog.HeaderWrittenAt, Value: []byte(m.WrittenAt.UTC().Format(singerlog.FormatTime))},
-		},
-	}
-	if m.Stream != "" {
-		rec.Key = []byte(m.Stream)
-	}
-	if m.Encoding != "" {
-		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: singerlog.HeaderEncoding, Value: []byte(m.Encoding)})
-	}
+	rec := record(w.conn.Topic, m)
 	a := &ack{done: make(chan struct{})}
 	w.cl.Produce(ctx, rec, func(r *kgo.Record, err error) {
 		a.pos, a.err = uint64(r.Offset)+1, err
